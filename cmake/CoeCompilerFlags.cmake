@@ -1,0 +1,16 @@
+# Warnings, the floating-point policy and sanitizers, for every target.
+
+add_compile_options(-Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wno-sign-conversion)
+if(COE_WARNINGS_AS_ERRORS)
+  add_compile_options(-Werror)
+endif()
+
+# One explicit FP-contraction policy for every backend: no implicit fused
+# multiply-add, so a*b+c rounds the same way in scalar and SIMD builds;
+# kernels that want FMA ask for it explicitly.  Never -ffast-math.
+add_compile_options(-ffp-contract=off -fno-fast-math)
+
+if(COE_SANITIZE)
+  add_compile_options(-fsanitize=${COE_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  add_link_options(-fsanitize=${COE_SANITIZE})
+endif()

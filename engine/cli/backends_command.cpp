@@ -1,0 +1,80 @@
+// `coe backends [--json]`: what the CPU offers and what became of each plugin.
+#include <iomanip>
+#include <iostream>
+
+#include <boost/json.hpp>
+
+#include "cli_options.hpp"
+#include "coe/cpu_features.hpp"
+
+namespace coe::cli {
+namespace {
+
+boost::json::array to_json_strings(const std::vector<std::string> &v) {
+    boost::json::array a;
+    for (const auto &s : v) a.emplace_back(s);
+    return a;
+}
+
+std::string join(const std::vector<std::string> &v) {
+    std::string s;
+    for (const auto &x : v) s += (s.empty() ? "" : " ") + x;
+    return s.empty() ? "-" : s;
+}
+
+void print_json(const Engine &engine) {
+    boost::json::object root;
+    root["cpu"] = boost::json::object{{"features", to_json_strings(cpu_feature_names(engine.cpu_features()))}};
+    boost::json::array list;
+    for (const auto &b : engine.backends()) {
+        list.push_back(boost::json::object{
+            {"name", b.name},
+            {"id", b.id},
+            {"version", b.version},
+            {"file", b.file},
+            {"source", b.source},
+            {"abi", b.abi},
+            {"required_features", to_json_strings(cpu_feature_names(b.required_features))},
+            {"score", b.score},
+            {"status", to_string(b.status)},
+            {"reason", b.reason},
+            {"ops", to_json_strings(b.operations)},
+        });
+    }
+    root["backends"] = std::move(list);
+    root["active"] = engine.active_backend();
+    std::cout << boost::json::serialize(root) << "\n";
+}
+
+void print_text(const Engine &engine) {
+    std::cout << "cpu features: " << join(cpu_feature_names(engine.cpu_features())) << "\n\n";
+    for (const auto &b : engine.backends()) {
+        std::cout << std::left << std::setw(10) << to_string(b.status) << " " << std::setw(8)
+                  << (b.name.empty() ? "?" : b.name) << " score " << std::setw(4) << b.score << b.file << "\n"
+                  << std::string(11, ' ') << "version " << (b.version.empty() ? "-" : b.version) << ", abi "
+                  << (b.abi.empty() ? "-" : b.abi) << ", from " << b.source << ", requires "
+                  << join(cpu_feature_names(b.required_features)) << "\n";
+        if (!b.operations.empty()) std::cout << std::string(11, ' ') << "ops " << join(b.operations) << "\n";
+        if (!b.reason.empty()) std::cout << std::string(11, ' ') << b.reason << "\n";
+    }
+    std::cout << "\nactive: " << engine.active_backend() << "\n";
+}
+
+}  // namespace
+
+int run_backends_command(const CommandLine &cl) {
+    bool json = false;
+    for (const auto &a : cl.args) {
+        if (a == "--json") {
+            json = true;
+        } else {
+            std::cerr << "coe backends: unknown argument '" << a << "'\n";
+            return 2;
+        }
+    }
+    Engine engine(cl.engine);
+    json ? print_json(engine) : print_text(engine);
+    return 0;
+}
+
+}  // namespace coe::cli

@@ -1,0 +1,78 @@
+// engine.hpp - the public entry point of the Circle of Experts engine.
+//
+// An Engine probes the CPU, discovers and validates backend plugins, and
+// activates the best one (or the one forced by the API, COE_BACKEND or the
+// config file).  Construction does all of that once; afterwards the engine
+// is immutable and every const member function may be called from any
+// number of threads at once.  Plugins are never unloaded while the process
+// runs, so nothing an engine handed out can dangle.
+//
+// Errors: the constructor and the operations throw coe::Error with a message
+// naming what is at fault.  Rejected plugins are not errors: they are listed
+// by backends() with their reason.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "coe/backend_info.hpp"
+#include "coe/error.hpp"
+#include "coe/vectors.hpp"
+
+namespace coe {
+
+struct EngineOptions {
+    // Plugin files or folders, searched before every other source.
+    std::vector<std::filesystem::path> plugin_paths;
+    // Backend name or id to force ("auto" or empty: best available).  Takes
+    // precedence over COE_BACKEND and the config file.
+    std::string backend;
+    // JSON config file; if empty, COE_CONFIG is used when set.
+    std::filesystem::path config_file;
+    // Read COE_PLUGIN_PATH, COE_BACKEND and COE_CONFIG.  Tests turn it off.
+    bool use_environment = true;
+    // Search the install location and the build tree.  Tests turn it off.
+    bool use_default_locations = true;
+    // CPU features to treat as absent (COE_CPU_* mask), for diagnostics and
+    // tests: e.g. COE_CPU_AVX2 makes the engine behave as on an older CPU.
+    std::uint64_t mask_cpu_features = 0;
+};
+
+class Engine {
+public:
+    // Discovers, validates and selects.  Throws coe::Error if the config is
+    // invalid or a forced backend is unknown or cannot run on this CPU.
+    explicit Engine(EngineOptions options = {});
+    ~Engine();
+    Engine(const Engine &) = delete;
+    Engine &operator=(const Engine &) = delete;
+
+    // CPU features in effect (after mask_cpu_features), COE_CPU_* mask.
+    std::uint64_t cpu_features() const;
+    // Every candidate seen, in search order, the built-in scalar last.
+    const std::vector<BackendInfo> &backends() const;
+    // Name of the active backend.
+    const std::string &active_backend() const;
+    // Name of the backend that serves `operation` (e.g. "coe.similarity").
+    const std::string &backend_for(std::string_view operation) const;
+
+    // coe.featurize/1 on the backend serving it.  Texts are read, not kept.
+    SparseRows featurize(const std::vector<std::string_view> &texts,
+                         const FeaturizeOptions &options = {}) const;
+    // coe.similarity/1 of sparse rows (e.g. from featurize).
+    Matrix similarity(const SparseRows &rows) const;
+    // coe.similarity/1 of `count` dense vectors of `dimension` floats, row-major.
+    Matrix similarity(const float *vectors, std::uint32_t count, std::uint64_t dimension) const;
+
+    class Impl;
+
+private:
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace coe

@@ -1,0 +1,51 @@
+#include "backend.hpp"
+
+#include <cstring>
+
+#include "coe/error.hpp"
+
+namespace coe::detail {
+
+Backend::Backend(const coe_plugin_descriptor *descriptor, std::shared_ptr<LibraryHandle> library)
+    : descriptor_(descriptor), library_(std::move(library)) {
+    if (descriptor_->thread_safety != COE_THREAD_SAFETY_REENTRANT) serial_ = std::make_unique<std::mutex>();
+}
+
+std::vector<std::string> Backend::operation_names() const {
+    std::vector<std::string> out;
+    for (std::uint32_t i = 0; i < descriptor_->operation_count; ++i) {
+        const coe_operation *op = descriptor_->operations[i];
+        out.push_back(std::string(op->id) + "/" + std::to_string(op->revision));
+    }
+    return out;
+}
+
+const coe_operation *Backend::find(std::string_view op_id, std::uint32_t revision) const {
+    for (std::uint32_t i = 0; i < descriptor_->operation_count; ++i) {
+        const coe_operation *op = descriptor_->operations[i];
+        if (op_id == op->id && op->revision == revision) return op;
+    }
+    return nullptr;
+}
+
+void Backend::invoke(std::string_view op_id, std::uint32_t revision, void *args) const {
+    const coe_operation *op = find(op_id, revision);
+    if (op == nullptr)
+        throw Error("backend '" + name() + "' does not provide " + std::string(op_id) + "/" +
+                    std::to_string(revision));
+    char message[512] = {0};
+    coe_call call{sizeof(coe_call), sizeof message, message};
+    coe_status status;
+    if (serial_) {
+        std::lock_guard<std::mutex> lock(*serial_);
+        status = op->invoke(args, &call);
+    } else {
+        status = op->invoke(args, &call);
+    }
+    if (status == COE_OK) return;
+    message[sizeof message - 1] = '\0';
+    throw Error("backend '" + name() + "' failed " + std::string(op_id) + "/" + std::to_string(revision) +
+                " with status " + std::to_string(status) + (message[0] ? ": " + std::string(message) : ""));
+}
+
+}  // namespace coe::detail

@@ -1,0 +1,43 @@
+// backend.hpp - a validated plugin (or the built-in scalar backend) and typed
+// calls into its operations.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "coe/coe_plugin.h"
+
+namespace coe::detail {
+
+// Keeps a loaded library mapped.  Handles are never closed during the
+// process lifetime (see DESIGN.md: never unload a plugin that may still run).
+struct LibraryHandle;
+
+// Immutable after construction; invoke() is thread-safe (it serialises calls
+// itself when the plugin is not re-entrant).
+class Backend {
+public:
+    Backend(const coe_plugin_descriptor *descriptor, std::shared_ptr<LibraryHandle> library);
+
+    const coe_plugin_descriptor &descriptor() const { return *descriptor_; }
+    std::string name() const { return descriptor_->name; }
+    std::string id() const { return descriptor_->id; }
+    // "coe.featurize/1", ... in descriptor order.
+    std::vector<std::string> operation_names() const;
+    // The operation with this id and revision, or nullptr.
+    const coe_operation *find(std::string_view op_id, std::uint32_t revision) const;
+
+    // Calls the operation; throws coe::Error naming backend, operation,
+    // status and the plugin's message on any non-OK status.
+    void invoke(std::string_view op_id, std::uint32_t revision, void *args) const;
+
+private:
+    const coe_plugin_descriptor *descriptor_;
+    std::shared_ptr<LibraryHandle> library_;
+    std::unique_ptr<std::mutex> serial_;  // set when the plugin is not re-entrant
+};
+
+}  // namespace coe::detail

@@ -1,0 +1,77 @@
+#include "backend_registry.hpp"
+
+#include <map>
+
+#include "coe/error.hpp"
+
+namespace coe::detail {
+
+const char *to_string_status(BackendStatus s);
+
+BackendRegistry::BackendRegistry(const std::vector<PluginCandidate> &candidates, std::uint64_t cpu_features,
+                                 const BackendRequest &request) {
+    std::map<std::string, std::string> taken_ids;
+    auto add = [&](LoadOutcome o) {
+        if (o.backend) taken_ids.emplace(o.info.id, o.info.file);
+        infos_.push_back(std::move(o.info));
+        backends_.push_back(std::move(o.backend));
+    };
+    for (const auto &c : candidates) add(load_plugin(c, cpu_features, taken_ids));
+    LoadOutcome builtin = builtin_scalar_backend();
+    if (taken_ids.count(builtin.info.id) == 0) add(std::move(builtin));
+
+    const bool automatic = request.name.empty() || request.name == "auto";
+    if (automatic) {
+        std::size_t best = infos_.size();
+        for (std::size_t i = 0; i < infos_.size(); ++i)
+            if (backends_[i] && (best == infos_.size() || infos_[i].score > infos_[best].score)) best = i;
+        active_ = best;  // the scalar floor guarantees one exists
+        infos_[active_].reason = "highest score (" + std::to_string(infos_[active_].score) + ")";
+    } else {
+        std::size_t match = infos_.size();
+        std::string why_not;
+        for (std::size_t i = 0; i < infos_.size(); ++i) {
+            if (infos_[i].name != request.name && infos_[i].id != request.name) continue;
+            if (backends_[i]) {
+                match = i;
+                break;
+            }
+            if (why_not.empty()) why_not = infos_[i].reason;
+        }
+        if (match == infos_.size()) {
+            if (!why_not.empty())
+                throw Error("backend '" + request.name + "' requested by " + request.requested_by +
+                            " cannot be used: " + why_not);
+            std::string known;
+            for (const auto &info : infos_)
+                if (!info.name.empty()) known += (known.empty() ? "" : ", ") + info.name;
+            throw Error("backend '" + request.name + "' requested by " + request.requested_by +
+                        " is unknown (candidates: " + known + ")");
+        }
+        active_ = match;
+        infos_[active_].reason = "forced by " + request.requested_by;
+    }
+    infos_[active_].status = BackendStatus::active;
+}
+
+std::size_t BackendRegistry::serving_index(std::string_view op_id, std::uint32_t revision) const {
+    if (backends_[active_]->find(op_id, revision)) return active_;
+    std::size_t best = infos_.size();
+    for (std::size_t i = 0; i < infos_.size(); ++i)
+        if (backends_[i] && backends_[i]->find(op_id, revision) &&
+            (best == infos_.size() || infos_[i].score > infos_[best].score))
+            best = i;
+    if (best == infos_.size())
+        throw Error("no available backend provides " + std::string(op_id) + "/" + std::to_string(revision));
+    return best;
+}
+
+const Backend &BackendRegistry::serving(std::string_view op_id, std::uint32_t revision) const {
+    return *backends_[serving_index(op_id, revision)];
+}
+
+const std::string &BackendRegistry::serving_name(std::string_view op_id, std::uint32_t revision) const {
+    return infos_[serving_index(op_id, revision)].name;
+}
+
+}  // namespace coe::detail

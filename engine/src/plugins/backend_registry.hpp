@@ -1,0 +1,49 @@
+// backend_registry.hpp - every candidate's verdict, and which backend serves
+// which operation.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "backend.hpp"
+#include "coe/backend_info.hpp"
+#include "plugin_loader.hpp"
+
+namespace coe::detail {
+
+// The backend a caller asked for, and who asked ("api", "COE_BACKEND",
+// "config <file>"); an empty name or "auto" means the best available.
+struct BackendRequest {
+    std::string name;
+    std::string requested_by;
+};
+
+// Immutable once built; safe to read from any thread.
+class BackendRegistry {
+public:
+    // Loads every candidate, adds the built-in scalar backend unless a scalar
+    // plugin file was loaded, and activates the requested or best backend.
+    // Throws coe::Error if the request names an unknown or unusable backend.
+    BackendRegistry(const std::vector<PluginCandidate> &candidates, std::uint64_t cpu_features,
+                    const BackendRequest &request);
+
+    const std::vector<BackendInfo> &infos() const { return infos_; }
+    const Backend &active() const { return *backends_[active_]; }
+    const std::string &active_name() const { return infos_[active_].name; }
+    // The active backend if it provides the operation, else the best-scored
+    // available one that does.  Throws coe::Error if none does.
+    const Backend &serving(std::string_view op_id, std::uint32_t revision) const;
+    const std::string &serving_name(std::string_view op_id, std::uint32_t revision) const;
+
+private:
+    std::size_t serving_index(std::string_view op_id, std::uint32_t revision) const;
+
+    std::vector<BackendInfo> infos_;
+    std::vector<std::shared_ptr<Backend>> backends_;  // parallel to infos_; null when rejected
+    std::size_t active_ = 0;
+};
+
+}  // namespace coe::detail

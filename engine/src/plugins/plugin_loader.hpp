@@ -1,0 +1,38 @@
+// plugin_loader.hpp - turns one candidate file into a Backend, or a reason.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "backend.hpp"
+#include "coe/backend_info.hpp"
+
+namespace coe::detail {
+
+struct PluginCandidate {
+    std::filesystem::path file;
+    std::string source;  // api, COE_PLUGIN_PATH, config, install, build-tree
+};
+
+struct LoadOutcome {
+    BackendInfo info;                  // status is `available` or `rejected`
+    std::shared_ptr<Backend> backend;  // null when rejected
+};
+
+// Reads the manifest, checks ABI, id (against `taken_ids`: id -> file that
+// already provides it) and CPU requirements, all without loading; then loads
+// the library, resolves the entry point and validates the descriptor.
+// Never throws; a bad file becomes a rejection with its reason.
+LoadOutcome load_plugin(const PluginCandidate &candidate, std::uint64_t cpu_features,
+                        const std::map<std::string, std::string> &taken_ids);
+
+// The built-in scalar backend that is linked into the engine.
+LoadOutcome builtin_scalar_backend();
+
+// 0 for an unusable backend, otherwise higher for wider ISAs.
+int backend_score(std::uint64_t required_features);
+
+}  // namespace coe::detail

@@ -1,0 +1,72 @@
+// backend_definition.hpp - the operation table and descriptor of a built-in
+// backend, instantiated once per plugin for that plugin's architecture.
+//
+// Include after defining:
+//   COE_BACKEND_ARCH      xsimd architecture type, or coe::kernels::scalar_arch
+//   COE_BACKEND_ID        e.g. "coe.backend.avx2"
+//   COE_BACKEND_NAME      e.g. "avx2"
+//   COE_BACKEND_FEATURES  COE_CPU_* mask the code was compiled for
+//   COE_BACKEND_SUMMARY   one line for people
+//   COE_BACKEND_ENTRY     name of the entry function to define
+// and, when building a loadable module, COE_BACKEND_MODULE (adds the manifest
+// and exports the entry).  Everything here is constant-initialised: no code
+// of this backend runs when its library is loaded.
+#pragma once
+
+#include "coe/coe_plugin.h"
+#include "coe/plugin_helper.hpp"
+#include "featurize_kernel.hpp"
+#include "similarity_kernel.hpp"
+
+#ifndef COE_VERSION
+#error "COE_VERSION must be defined by the build"
+#endif
+
+namespace {
+
+coe_status coe_backend_featurize(void *args, const coe_call *call) {
+    return coe::sdk::guarded(call, [&] {
+        return coe::kernels::featurize(coe::sdk::args_as<coe_featurize_args>(args));
+    });
+}
+
+coe_status coe_backend_similarity(void *args, const coe_call *call) {
+    return coe::sdk::guarded(call, [&] {
+        return coe::kernels::similarity<COE_BACKEND_ARCH>(coe::sdk::args_as<coe_similarity_args>(args));
+    });
+}
+
+constexpr coe_operation coe_backend_op_featurize = {sizeof(coe_operation), 1, COE_OP_FEATURIZE,
+                                                    &coe_backend_featurize};
+constexpr coe_operation coe_backend_op_similarity = {sizeof(coe_operation), 1, COE_OP_SIMILARITY,
+                                                     &coe_backend_similarity};
+constexpr const coe_operation *coe_backend_operations[] = {&coe_backend_op_featurize,
+                                                           &coe_backend_op_similarity};
+
+constexpr coe_plugin_descriptor coe_backend_descriptor = {
+    sizeof(coe_plugin_descriptor),
+    COE_ABI_MAJOR,
+    COE_ABI_MINOR,
+    COE_BACKEND_ID,
+    COE_BACKEND_NAME,
+    COE_VERSION,
+    COE_BACKEND_SUMMARY,
+    COE_BACKEND_FEATURES,
+    COE_THREAD_SAFETY_REENTRANT,
+    sizeof(coe_backend_operations) / sizeof(coe_backend_operations[0]),
+    coe_backend_operations};
+
+}  // namespace
+
+#ifdef COE_BACKEND_MODULE
+extern "C" {
+COE_PLUGIN_MANIFEST(COE_BACKEND_ID, COE_BACKEND_NAME, COE_VERSION, COE_BACKEND_FEATURES);
+COE_PLUGIN_EXPORT const coe_plugin_descriptor *COE_BACKEND_ENTRY(uint16_t, uint16_t) {
+    return &coe_backend_descriptor;
+}
+}
+#else
+extern "C" const coe_plugin_descriptor *COE_BACKEND_ENTRY(uint16_t, uint16_t) {
+    return &coe_backend_descriptor;
+}
+#endif

@@ -1,0 +1,213 @@
+// similarity_kernel.hpp - coe.similarity/1: cosine similarity matrices.
+//
+// Templated on the xsimd architecture A; scalar_arch selects plain loops.
+// Every backend sums in float with a fixed order of its own, so backends
+// differ only by summation order.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include <xsimd/xsimd.hpp>
+
+#include "coe/coe_plugin.h"
+#include "coe/plugin_helper.hpp"
+#include "kernel_namespace.hpp"
+
+namespace coe::kernels {
+// The portable reference: no SIMD types at all.
+struct scalar_arch {};
+}  // namespace coe::kernels
+
+COE_KERNELS_BEGIN
+
+template <class A>
+constexpr bool is_scalar_v = std::is_same_v<A, scalar_arch>;
+
+// Dot products of row `a` with four rows b0..b3 (one pass over a).
+template <class A>
+inline void dot4(const float *a, const float *b0, const float *b1, const float *b2, const float *b3,
+                 std::uint64_t n, float out[4]) {
+    std::uint64_t i = 0;
+    float s0 = 0.f, s1 = 0.f, s2 = 0.f, s3 = 0.f;
+    if constexpr (!is_scalar_v<A>) {
+        using batch = xsimd::batch<float, A>;
+        constexpr std::uint64_t w = batch::size;
+        batch c0(0.f), c1(0.f), c2(0.f), c3(0.f);
+        for (; i + w <= n; i += w) {
+            batch va = batch::load_unaligned(a + i);
+            c0 = xsimd::fma(va, batch::load_unaligned(b0 + i), c0);
+            c1 = xsimd::fma(va, batch::load_unaligned(b1 + i), c1);
+            c2 = xsimd::fma(va, batch::load_unaligned(b2 + i), c2);
+            c3 = xsimd::fma(va, batch::load_unaligned(b3 + i), c3);
+        }
+        s0 = xsimd::hadd(c0);
+        s1 = xsimd::hadd(c1);
+        s2 = xsimd::hadd(c2);
+        s3 = xsimd::hadd(c3);
+    }
+    for (; i < n; ++i) {
+        s0 += a[i] * b0[i];
+        s1 += a[i] * b1[i];
+        s2 += a[i] * b2[i];
+        s3 += a[i] * b3[i];
+    }
+    out[0] = s0;
+    out[1] = s1;
+    out[2] = s2;
+    out[3] = s3;
+}
+
+template <class A>
+inline float dot1(const float *a, const float *b, std::uint64_t n) {
+    std::uint64_t i = 0;
+    float s = 0.f;
+    if constexpr (!is_scalar_v<A>) {
+        using batch = xsimd::batch<float, A>;
+        constexpr std::uint64_t w = batch::size;
+        batch c0(0.f), c1(0.f);
+        for (; i + 2 * w <= n; i += 2 * w) {
+            c0 = xsimd::fma(batch::load_unaligned(a + i), batch::load_unaligned(b + i), c0);
+            c1 = xsimd::fma(batch::load_unaligned(a + i + w), batch::load_unaligned(b + i + w), c1);
+        }
+        for (; i + w <= n; i += w)
+            c0 = xsimd::fma(batch::load_unaligned(a + i), batch::load_unaligned(b + i), c0);
+        s = xsimd::hadd(c0 + c1);
+    }
+    for (; i < n; ++i) s += a[i] * b[i];
+    return s;
+}
+
+// Sum of dense[idx[k]] * val[k]: a sparse row against a scattered dense row.
+template <class A>
+inline float sparse_dot(const float *dense, const std::uint32_t *idx, const float *val, std::uint64_t n) {
+    std::uint64_t k = 0;
+    float s = 0.f;
+    if constexpr (!is_scalar_v<A>) {
+        using fbatch = xsimd::batch<float, A>;
+        using ibatch = xsimd::batch<std::int32_t, A>;
+        constexpr std::uint64_t w = fbatch::size;
+        fbatch c(0.f);
+        for (; k + w <= n; k += w) {
+            ibatch ix = ibatch::load_unaligned(reinterpret_cast<const std::int32_t *>(idx + k));
+            c = xsimd::fma(fbatch::gather(dense, ix), fbatch::load_unaligned(val + k), c);
+        }
+        s = xsimd::hadd(c);
+    }
+    for (; k < n; ++k) s += dense[idx[k]] * val[k];
+    return s;
+}
+
+inline float cosine(float dot, float norm_a, float norm_b) {
+    if (norm_a == 0.f || norm_b == 0.f) return 0.f;
+    float c = dot / (norm_a * norm_b);
+    return std::min(1.f, std::max(-1.f, c));
+}
+
+inline void check_finite_norm(float norm, std::uint32_t row) {
+    if (!std::isfinite(norm))
+        throw sdk::status_error(COE_ERR_INVALID_ARGUMENT,
+                                "vector " + std::to_string(row) + " has a non-finite value");
+}
+
+template <class A>
+void similarity_dense(const coe_similarity_args &a) {
+    const std::uint32_t n = a.count;
+    const std::uint64_t d = a.dimension;
+    auto row = [&](std::uint32_t i) { return a.dense + static_cast<std::uint64_t>(i) * a.dense_stride; };
+    std::vector<float> norm(n);
+    for (std::uint32_t i = 0; i < n; ++i) {
+        norm[i] = std::sqrt(dot1<A>(row(i), row(i), d));
+        check_finite_norm(norm[i], i);
+    }
+    for (std::uint32_t i = 0; i < n; ++i) {
+        float *out_i = a.out + static_cast<std::uint64_t>(i) * a.out_stride;
+        out_i[i] = 1.f;
+        std::uint32_t j = i + 1;
+        float dots[4];
+        for (; j + 4 <= n; j += 4) {
+            dot4<A>(row(i), row(j), row(j + 1), row(j + 2), row(j + 3), d, dots);
+            for (std::uint32_t k = 0; k < 4; ++k) out_i[j + k] = cosine(dots[k], norm[i], norm[j + k]);
+        }
+        for (; j < n; ++j) out_i[j] = cosine(dot1<A>(row(i), row(j), d), norm[i], norm[j]);
+        for (std::uint32_t jj = i + 1; jj < n; ++jj)
+            a.out[static_cast<std::uint64_t>(jj) * a.out_stride + i] = out_i[jj];
+    }
+}
+
+inline void validate_sparse_rows(const coe_similarity_args &a) {
+    using sdk::status_error;
+    if (a.row_offsets == nullptr) throw status_error(COE_ERR_INVALID_ARGUMENT, "row_offsets is null");
+    if (a.index_bound == 0 || a.index_bound > (1u << COE_FEATURIZE_MAX_BUCKET_BITS))
+        throw status_error(COE_ERR_INVALID_ARGUMENT, "index_bound must be in 1..2^24");
+    if (a.row_offsets[0] != 0) throw status_error(COE_ERR_INVALID_ARGUMENT, "row_offsets[0] is not 0");
+    for (std::uint32_t i = 0; i < a.count; ++i) {
+        std::uint64_t b = a.row_offsets[i], e = a.row_offsets[i + 1];
+        if (e < b) throw status_error(COE_ERR_INVALID_ARGUMENT, "row_offsets decrease at row " + std::to_string(i));
+        if (e > b && (a.indices == nullptr || a.values == nullptr))
+            throw status_error(COE_ERR_INVALID_ARGUMENT, "indices or values is null");
+        for (std::uint64_t k = b; k < e; ++k) {
+            if (a.indices[k] >= a.index_bound)
+                throw status_error(COE_ERR_INVALID_ARGUMENT,
+                                   "row " + std::to_string(i) + " has index " + std::to_string(a.indices[k]) +
+                                       " >= index_bound " + std::to_string(a.index_bound));
+            if (k > b && a.indices[k] <= a.indices[k - 1])
+                throw status_error(COE_ERR_INVALID_ARGUMENT,
+                                   "row " + std::to_string(i) + " indices are not strictly increasing");
+        }
+    }
+}
+
+template <class A>
+void similarity_sparse(const coe_similarity_args &a) {
+    validate_sparse_rows(a);
+    const std::uint32_t n = a.count;
+    auto len = [&](std::uint32_t i) { return a.row_offsets[i + 1] - a.row_offsets[i]; };
+    std::vector<float> norm(n);
+    for (std::uint32_t i = 0; i < n; ++i) {
+        const float *v = a.values + a.row_offsets[i];
+        norm[i] = std::sqrt(dot1<A>(v, v, len(i)));
+        check_finite_norm(norm[i], i);
+    }
+    std::vector<float> scattered(a.index_bound, 0.f);
+    for (std::uint32_t i = 0; i < n; ++i) {
+        const std::uint64_t bi = a.row_offsets[i];
+        for (std::uint64_t k = bi; k < a.row_offsets[i + 1]; ++k) scattered[a.indices[k]] = a.values[k];
+        float *out_i = a.out + static_cast<std::uint64_t>(i) * a.out_stride;
+        out_i[i] = 1.f;
+        for (std::uint32_t j = i + 1; j < n; ++j) {
+            const std::uint64_t bj = a.row_offsets[j];
+            float dot = sparse_dot<A>(scattered.data(), a.indices + bj, a.values + bj, len(j));
+            out_i[j] = cosine(dot, norm[i], norm[j]);
+            a.out[static_cast<std::uint64_t>(j) * a.out_stride + i] = out_i[j];
+        }
+        for (std::uint64_t k = bi; k < a.row_offsets[i + 1]; ++k) scattered[a.indices[k]] = 0.f;
+    }
+}
+
+template <class A>
+coe_status similarity(const coe_similarity_args &a) {
+    using sdk::status_error;
+    if (a.reserved0 != 0 || a.reserved1 != 0)
+        throw status_error(COE_ERR_INVALID_ARGUMENT, "reserved fields must be 0");
+    if (a.count == 0) return COE_OK;
+    if (a.out == nullptr || a.out_stride < a.count)
+        throw status_error(COE_ERR_INVALID_ARGUMENT, "out is null or out_stride < count");
+    if (a.kind == COE_VECTORS_DENSE) {
+        if (a.dense == nullptr || a.dimension == 0 || a.dense_stride < a.dimension)
+            throw status_error(COE_ERR_INVALID_ARGUMENT,
+                               "dense input needs data, dimension >= 1 and dense_stride >= dimension");
+        similarity_dense<A>(a);
+    } else if (a.kind == COE_VECTORS_SPARSE) {
+        similarity_sparse<A>(a);
+    } else {
+        throw status_error(COE_ERR_UNSUPPORTED, "unknown vector kind " + std::to_string(a.kind));
+    }
+    return COE_OK;
+}
+
+COE_KERNELS_END
