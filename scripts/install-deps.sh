@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the build dependencies from Debian 12 packages (nothing is
+# downloaded from anywhere else).  Skips apt when everything is present.
+set -euo pipefail
+
+packages=(g++ cmake ninja-build binutils pkg-config
+          libboost1.81-dev libboost-json1.81-dev libxsimd-dev
+          doctest-dev libbenchmark-dev libgomp1)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all build dependencies are present"
+  exit 0
+fi
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "install-deps: installing ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

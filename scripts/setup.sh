@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# One command for a fresh Debian 12 machine: install the dependencies, build
+# the engine, the plugins and the `coe` tool (into build/), then run the main
+# job on the shipped example.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
+cmake --build build
+
+echo
+echo "== build/bin/coe backends"
+build/bin/coe backends

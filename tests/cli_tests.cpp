@@ -1,0 +1,101 @@
+// The `coe` tool as a user runs it.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <set>
+
+#include <boost/json.hpp>
+
+#include "coe/coe_plugin.h"
+#include "coe/cpu_features.hpp"
+#include "test_support.hpp"
+
+namespace {
+
+struct Run {
+    int status;
+    std::string out;
+};
+
+Run run_coe(const std::string &args) {
+    const std::string cmd = "env -u COE_BACKEND -u COE_PLUGIN_PATH -u COE_CONFIG " + coe::test::coe_tool().string() +
+                            " " + args + " 2>&1";
+    FILE *p = ::popen(cmd.c_str(), "r");
+    REQUIRE(p != nullptr);
+    std::string out;
+    char buf[4096];
+    while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+    int rc = ::pclose(p);
+    return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, out};
+}
+
+const boost::json::object &backend(const boost::json::value &doc, const std::string &name) {
+    for (const auto &b : doc.at("backends").as_array())
+        if (b.at("name").as_string() == name) return b.as_object();
+    FAIL("no backend " << name);
+    throw std::logic_error("unreachable");
+}
+
+}  // namespace
+
+TEST_CASE("coe backends --json has the documented shape") {
+    Run r = run_coe("backends --json");
+    REQUIRE(r.status == 0);
+    auto doc = boost::json::parse(r.out);
+    CHECK(doc.at("cpu").at("features").is_array());
+    const std::string active(doc.at("active").as_string());
+    int actives = 0;
+    std::set<std::string> names;
+    for (const auto &b : doc.at("backends").as_array()) {
+        for (const char *key : {"name", "status", "reason", "score", "ops", "file", "version", "abi"})
+            CHECK_MESSAGE(b.as_object().contains(key), "missing " << key);
+        names.insert(std::string(b.at("name").as_string()));
+        if (b.at("status") == "active") {
+            ++actives;
+            CHECK(b.at("name").as_string() == active);
+        }
+    }
+    CHECK(actives == 1);
+    CHECK(names.count("scalar") == 1);
+    // the best backend this CPU can run is the active one
+    const std::uint64_t cpu = coe::probe_cpu_features();
+    if ((cpu & COE_CPU_AVX512BW) && (cpu & COE_CPU_AVX512VL)) CHECK(active == "avx512");
+    else if (cpu & COE_CPU_AVX2) CHECK(active == "avx2");
+}
+
+TEST_CASE("on an AVX2-only CPU: avx2 active, scalar available, avx512 rejected without loading") {
+    if ((coe::probe_cpu_features() & COE_CPU_AVX2) == 0) {
+        MESSAGE("this CPU has no AVX2; nothing to check");
+        return;
+    }
+    Run r = run_coe("backends --json --disable-cpu avx512f");
+    REQUIRE(r.status == 0);
+    auto doc = boost::json::parse(r.out);
+    CHECK(doc.at("active") == "avx2");
+    CHECK(backend(doc, "avx2").at("status") == "active");
+    CHECK(backend(doc, "scalar").at("status") == "available");
+    const auto &avx512 = backend(doc, "avx512");
+    CHECK(avx512.at("status") == "rejected");
+    const std::string reason(avx512.at("reason").as_string());
+    CHECK(reason.rfind("cpu lacks avx512f", 0) == 0);
+    CHECK(reason.find("(not loaded)") != std::string::npos);
+    CHECK(avx512.at("ops").as_array().empty());
+}
+
+TEST_CASE("coe refuses a backend the CPU cannot run, and unknown input") {
+    Run r = run_coe("backends --backend avx512 --disable-cpu avx512f");
+    CHECK(r.status == 1);
+    CHECK(r.out.find("backend 'avx512' requested by the API cannot be used: cpu lacks avx512f") != std::string::npos);
+    CHECK(run_coe("frobnicate").status == 2);
+    CHECK(run_coe("backends --bogus").status == 2);
+    CHECK(run_coe("backends --disable-cpu avx9").status == 1);
+    CHECK(run_coe("--help").status == 0);
+}
+
+TEST_CASE("coe backends prints a readable table") {
+    Run r = run_coe("backends");
+    REQUIRE(r.status == 0);
+    CHECK(r.out.find("cpu features:") == 0);
+    CHECK(r.out.find("active: ") != std::string::npos);
+}

@@ -1,0 +1,213 @@
+// Every backend against the built-in scalar reference:
+//   coe_differential_tests --backend=<name> [doctest options]
+// featurize must be bit-identical, similarity within 1e-5.  Exits 77
+// (reported by CTest as skipped, with the reason printed) when this CPU
+// cannot run the backend; a backend that is missing altogether fails.
+#define DOCTEST_CONFIG_IMPLEMENT
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <iostream>
+#include <memory>
+#include <numeric>
+#include <random>
+
+#include "coe/engine.hpp"
+#include "test_support.hpp"
+
+using namespace coe;
+
+namespace {
+
+std::string g_backend;
+std::unique_ptr<Engine> g_candidate;   // forced to g_backend
+std::unique_ptr<Engine> g_reference;   // built-in scalar only
+
+std::vector<std::string_view> views(const std::vector<std::string> &v) { return {v.begin(), v.end()}; }
+
+void require_identical(const SparseRows &a, const SparseRows &b) {
+    REQUIRE(a.row_offsets == b.row_offsets);
+    REQUIRE(a.indices == b.indices);
+    REQUIRE(a.values.size() == b.values.size());
+    REQUIRE(std::memcmp(a.values.data(), b.values.data(), a.values.size() * sizeof(float)) == 0);
+}
+
+void require_close(const Matrix &a, const Matrix &b, float tol = 1e-5f) {
+    REQUIRE(a.rows == b.rows);
+    float worst = 0.f;
+    for (std::size_t i = 0; i < a.data.size(); ++i) worst = std::max(worst, std::fabs(a.data[i] - b.data[i]));
+    CHECK_MESSAGE(worst <= tol, "largest difference " << worst);
+}
+
+void require_well_formed(const Matrix &m) {
+    for (std::uint32_t i = 0; i < m.rows; ++i) {
+        REQUIRE(m(i, i) == 1.f);
+        for (std::uint32_t j = 0; j < m.rows; ++j) {
+            REQUIRE(m(i, j) == m(j, i));
+            REQUIRE(m(i, j) >= -1.f);
+            REQUIRE(m(i, j) <= 1.f);
+        }
+    }
+}
+
+std::vector<std::string> random_texts(std::mt19937 &rng, std::size_t count) {
+    static const char *words[] = {"Alpha", "beta", "GAMMA", "the", "and", "of", "x", "42", "data", "model",
+                                  "consensus", "caf\xc3\xa9", "na\xc3\xafve", "\xe6\x97\xa5\xe6\x9c\xac", "AI",
+                                  "expert", "don't", "e.g.", "co-operate", "1st", "\xf0\x9f\x98\x80", "Zebra"};
+    static const char *seps[] = {" ", "  ", ", ", ". ", "\n", "\t", "!", " - ", "**", "(", ") "};
+    std::vector<std::string> texts(count);
+    for (auto &t : texts) {
+        std::size_t n = std::uniform_int_distribution<std::size_t>(0, 120)(rng);
+        for (std::size_t k = 0; k < n; ++k) {
+            t += words[rng() % (sizeof words / sizeof *words)];
+            t += seps[rng() % (sizeof seps / sizeof *seps)];
+        }
+    }
+    return texts;
+}
+
+std::vector<FeaturizeOptions> option_grid() {
+    std::vector<FeaturizeOptions> grid;
+    for (std::uint32_t bits : {4u, 12u, 18u, 24u})
+        for (int flags = 0; flags < 32; flags += (bits == 18u ? 1 : 31)) {
+            FeaturizeOptions o;
+            o.bucket_bits = bits;
+            o.bigrams = flags & 1;
+            o.stop_words = flags & 2;
+            o.sublinear_tf = flags & 4;
+            o.idf = flags & 8;
+            o.l2_normalize = flags & 16;
+            grid.push_back(o);
+        }
+    return grid;
+}
+
+}  // namespace
+
+TEST_CASE("featurize is bit-identical on random texts, for every option") {
+    std::mt19937 rng(7);
+    for (const auto &opt : option_grid()) {
+        auto texts = random_texts(rng, 1 + rng() % 40);
+        auto v = views(texts);
+        require_identical(g_candidate->featurize(v, opt), g_reference->featurize(v, opt));
+    }
+}
+
+TEST_CASE("featurize is bit-identical and similarity within 1e-5 on the MT-Bench panels") {
+    const auto panels = coe::test::mtbench_panel_texts();
+    REQUIRE(panels.size() == 80);
+    for (const auto &texts : panels) {
+        auto v = views(texts);
+        SparseRows a = g_candidate->featurize(v), b = g_reference->featurize(v);
+        require_identical(a, b);
+        Matrix sa = g_candidate->similarity(a), sb = g_reference->similarity(b);
+        require_well_formed(sa);
+        require_close(sa, sb);
+    }
+}
+
+TEST_CASE("dense similarity within 1e-5 for every shape") {
+    std::mt19937 rng(11);
+    std::normal_distribution<float> normal(0.f, 1.f);
+    for (std::uint32_t n : {1u, 2u, 5u, 31u, 64u})
+        for (std::uint64_t d : {1ull, 3ull, 7ull, 8ull, 15ull, 16ull, 17ull, 33ull, 100ull, 256ull, 1000ull, 1024ull, 4096ull}) {
+            CAPTURE(n);
+            CAPTURE(d);
+            std::vector<float> v(n * d);
+            for (auto &x : v) x = normal(rng);
+            if (n > 2) std::fill(v.begin() + d, v.begin() + 2 * d, 0.f);  // a zero vector
+            Matrix a = g_candidate->similarity(v.data(), n, d), b = g_reference->similarity(v.data(), n, d);
+            require_well_formed(a);
+            require_close(a, b);
+            if (n > 2) CHECK(a(1, 0) == 0.f);
+        }
+}
+
+TEST_CASE("sparse similarity within 1e-5 on random sparse rows") {
+    std::mt19937 rng(13);
+    for (int round = 0; round < 20; ++round) {
+        SparseRows rows;
+        rows.dimension = 1u << 12;
+        const auto n = static_cast<std::uint32_t>(1 + rng() % 50);
+        for (std::uint32_t i = 0; i < n; ++i) {
+            std::vector<std::uint32_t> idx(rows.dimension);
+            std::iota(idx.begin(), idx.end(), 0u);
+            std::shuffle(idx.begin(), idx.end(), rng);
+            idx.resize(rng() % 300);
+            std::sort(idx.begin(), idx.end());
+            for (auto k : idx) {
+                rows.indices.push_back(k);
+                rows.values.push_back(std::uniform_real_distribution<float>(-2.f, 2.f)(rng));
+            }
+            rows.row_offsets.push_back(rows.indices.size());
+        }
+        Matrix a = g_candidate->similarity(rows), b = g_reference->similarity(rows);
+        require_well_formed(a);
+        require_close(a, b);
+    }
+}
+
+TEST_CASE("permuting the vectors permutes the similarity matrix") {
+    const auto texts = coe::test::mtbench_panel_texts().at(3);
+    std::vector<std::size_t> perm(texts.size());
+    std::iota(perm.begin(), perm.end(), 0u);
+    std::shuffle(perm.begin(), perm.end(), std::mt19937(5));
+    std::vector<std::string> shuffled;
+    for (auto p : perm) shuffled.push_back(texts[p]);
+    Matrix a = g_candidate->similarity(g_candidate->featurize(views(texts)));
+    Matrix b = g_candidate->similarity(g_candidate->featurize(views(shuffled)));
+    for (std::uint32_t i = 0; i < perm.size(); ++i)
+        for (std::uint32_t j = 0; j < perm.size(); ++j)
+            CHECK(std::fabs(b(i, j) - a(static_cast<std::uint32_t>(perm[i]), static_cast<std::uint32_t>(perm[j]))) <= 1e-5f);
+}
+
+TEST_CASE("bad input is refused by every backend with a message") {
+    std::vector<float> v = {1.f, std::nanf(""), 0.f, 1.f};
+    CHECK_THROWS_WITH_AS(g_candidate->similarity(v.data(), 2, 2), doctest::Contains("non-finite"), coe::Error);
+    SparseRows unsorted;
+    unsorted.dimension = 16;
+    unsorted.indices = {3, 2};
+    unsorted.values = {1.f, 1.f};
+    unsorted.row_offsets = {0, 2};
+    CHECK_THROWS_WITH_AS(g_candidate->similarity(unsorted), doctest::Contains("not strictly increasing"), coe::Error);
+    unsorted.indices = {3, 16};
+    CHECK_THROWS_WITH_AS(g_candidate->similarity(unsorted), doctest::Contains(">= index_bound"), coe::Error);
+    FeaturizeOptions o;
+    o.bucket_bits = 30;
+    CHECK_THROWS_AS(g_candidate->featurize({"a b"}, o), coe::Error);
+}
+
+int main(int argc, char **argv) {
+    for (int i = 1; i < argc; ++i)
+        if (std::strncmp(argv[i], "--backend=", 10) == 0) g_backend = argv[i] + 10;
+    if (g_backend.empty()) {
+        std::cerr << "usage: coe_differential_tests --backend=<name> [doctest options]\n";
+        return 2;
+    }
+    EngineOptions all = coe::test::isolated_options({coe::test::backend_plugin_dir()});
+    {
+        Engine probe(all);
+        const BackendInfo *info = nullptr;
+        for (const auto &b : probe.backends())
+            if (b.name == g_backend) info = &b;
+        if (info == nullptr) {
+            std::cerr << "FAILED: backend '" << g_backend << "' not found in " << coe::test::backend_plugin_dir() << "\n";
+            return 1;
+        }
+        if (info->status == BackendStatus::rejected) {
+            std::cout << "SKIPPED: backend " << g_backend << " cannot run here: " << info->reason << "\n";
+            return 77;
+        }
+    }
+    all.backend = g_backend;
+    g_candidate = std::make_unique<Engine>(all);
+    g_reference = std::make_unique<Engine>(coe::test::isolated_options({}));
+    std::cout << "comparing backend " << g_candidate->active_backend() << " against the built-in scalar reference\n";
+    doctest::Context context(argc, argv);
+    const int rc = context.run();
+    g_candidate.reset();
+    g_reference.reset();
+    return rc;
+}

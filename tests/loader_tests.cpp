@@ -1,0 +1,224 @@
+// Discovery, validation and selection with deliberately broken plugins.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include "coe/coe_plugin.h"
+#include "coe/engine.hpp"
+#include "test_support.hpp"
+
+using namespace coe;
+using coe::test::isolated_options;
+using coe::test::test_plugin;
+
+namespace {
+
+const BackendInfo &only(const Engine &e, const std::string &file_part) {
+    for (const auto &b : e.backends())
+        if (b.file.find(file_part) != std::string::npos) return b;
+    FAIL("no candidate whose file contains " << file_part);
+    throw std::logic_error("unreachable");
+}
+
+bool contains(const std::string &s, const std::string &part) { return s.find(part) != std::string::npos; }
+
+// Sets an environment variable for one scope.
+struct ScopedEnv {
+    std::string name;
+    ScopedEnv(std::string n, const std::string &value) : name(std::move(n)) { ::setenv(name.c_str(), value.c_str(), 1); }
+    ~ScopedEnv() { ::unsetenv(name.c_str()); }
+};
+
+std::filesystem::path write_config(const std::string &name, const std::string &text) {
+    auto p = std::filesystem::temp_directory_path() / ("coe-loader-test-" + name + ".json");
+    std::ofstream(p) << text;
+    return p;
+}
+
+EngineOptions env_options(std::vector<std::filesystem::path> api_paths = {}) {
+    EngineOptions o = isolated_options(std::move(api_paths));
+    o.use_environment = true;
+    return o;
+}
+
+}  // namespace
+
+TEST_CASE("with no plugin files the built-in scalar backend serves") {
+    Engine e(isolated_options({}));
+    REQUIRE(e.backends().size() == 1);
+    CHECK(e.backends()[0].file == "<built-in>");
+    CHECK(e.backends()[0].status == BackendStatus::active);
+    CHECK(e.active_backend() == "scalar");
+    CHECK(e.backend_for(COE_OP_SIMILARITY) == "scalar");
+}
+
+TEST_CASE("a missing file is rejected, not fatal") {
+    Engine e(isolated_options({"/nonexistent/coe_plugin_missing.so"}));
+    const auto &b = only(e, "coe_plugin_missing.so");
+    CHECK(b.status == BackendStatus::rejected);
+    CHECK(b.reason == "file not found");
+    CHECK(e.active_backend() == "scalar");
+}
+
+TEST_CASE("a shared object that is not a plugin is rejected without loading") {
+    Engine e(isolated_options({test_plugin("not_a_plugin")}));
+    const auto &b = only(e, "not_a_plugin.so");
+    CHECK(b.status == BackendStatus::rejected);
+    CHECK(contains(b.reason, "not a coe plugin"));
+    CHECK_FALSE(coe::test::is_mapped(test_plugin("not_a_plugin")));
+}
+
+TEST_CASE("a file that is not even ELF is rejected") {
+    auto junk = std::filesystem::temp_directory_path() / "coe-loader-test-junk.so";
+    std::ofstream(junk) << "this is not a shared object";
+    Engine e(isolated_options({junk}));
+    CHECK(only(e, "coe-loader-test-junk.so").reason == "not an ELF file");
+}
+
+TEST_CASE("an ABI major mismatch is rejected from the manifest, before loading") {
+    // the plugin aborts in a static initialiser: loading it would end this test
+    Engine e(isolated_options({test_plugin("tp_abi_major")}));
+    const auto &b = only(e, "tp_abi_major.so");
+    CHECK(b.status == BackendStatus::rejected);
+    CHECK(b.reason == "abi 2.0 > host 1.x");
+    CHECK_FALSE(coe::test::is_mapped(test_plugin("tp_abi_major")));
+}
+
+TEST_CASE("an unmet CPU requirement is rejected before loading") {
+    Engine e(isolated_options({test_plugin("tp_impossible_cpu")}));
+    const auto &b = only(e, "tp_impossible_cpu.so");
+    CHECK(b.status == BackendStatus::rejected);
+    CHECK(b.reason == "cpu lacks reserved-never (not loaded)");
+    CHECK(b.score == 0);
+    CHECK_FALSE(coe::test::is_mapped(test_plugin("tp_impossible_cpu")));
+}
+
+TEST_CASE("a plugin without the entry symbol is rejected") {
+    Engine e(isolated_options({test_plugin("tp_no_entry")}));
+    CHECK(only(e, "tp_no_entry.so").reason == "missing entry symbol coe_plugin_entry");
+}
+
+TEST_CASE("a malformed descriptor is rejected") {
+    Engine e(isolated_options({test_plugin("tp_bad_descriptor")}));
+    const auto &b = only(e, "tp_bad_descriptor.so");
+    CHECK(b.status == BackendStatus::rejected);
+    CHECK(contains(b.reason, "malformed descriptor: struct_size 8"));
+}
+
+TEST_CASE("a valid test plugin loads, reports its operations and can be forced") {
+    Engine e(isolated_options({test_plugin("tp_good_a")}, "testgood"));
+    const auto &b = only(e, "tp_good_a.so");
+    CHECK(b.status == BackendStatus::active);
+    CHECK(b.reason == "forced by the API");
+    CHECK(b.version == "1.0.0");
+    CHECK(b.operations == std::vector<std::string>{"coe.featurize/1", "coe.similarity/1"});
+    CHECK(e.backend_for(COE_OP_FEATURIZE) == "testgood");
+    auto m = e.similarity(e.featurize({"alpha beta gamma", "alpha beta delta"}));
+    CHECK(m(0, 1) > 0.f);
+}
+
+TEST_CASE("duplicate ids: the first in search order wins, the later is rejected unloaded") {
+    Engine e(isolated_options({test_plugin("tp_good_a"), test_plugin("tp_good_b")}));
+    CHECK(only(e, "tp_good_a.so").status != BackendStatus::rejected);
+    const auto &dup = only(e, "tp_good_b.so");
+    CHECK(dup.status == BackendStatus::rejected);
+    CHECK(contains(dup.reason, "duplicate id test.good (already provided by "));
+    CHECK(contains(dup.reason, "tp_good_a.so"));
+}
+
+TEST_CASE("search-path precedence: api > COE_PLUGIN_PATH > config file") {
+    ScopedEnv no_backend("COE_BACKEND", "");
+    SUBCASE("api before COE_PLUGIN_PATH") {
+        ScopedEnv env("COE_PLUGIN_PATH", test_plugin("tp_good_a").parent_path().string());
+        Engine e(env_options({test_plugin("tp_good_b")}));
+        CHECK(only(e, "tp_good_b.so").status != BackendStatus::rejected);
+        CHECK(only(e, "tp_good_b.so").source == "api");
+        CHECK(only(e, "tp_good_a.so").status == BackendStatus::rejected);
+        CHECK(only(e, "tp_good_a.so").source == "COE_PLUGIN_PATH");
+    }
+    SUBCASE("COE_PLUGIN_PATH before the config file") {
+        ScopedEnv env("COE_PLUGIN_PATH", "/nonexistent-folder:" + test_plugin("tp_good_b").string());
+        auto cfg = write_config("precedence", "{\"plugin_paths\": [\"" + test_plugin("tp_good_a").string() + "\"]}");
+        EngineOptions o = env_options();
+        o.config_file = cfg;
+        Engine e(o);
+        CHECK(only(e, "tp_good_b.so").source == "COE_PLUGIN_PATH");
+        CHECK(only(e, "tp_good_b.so").status != BackendStatus::rejected);
+        CHECK(only(e, "tp_good_a.so").source == "config");
+        CHECK(only(e, "tp_good_a.so").status == BackendStatus::rejected);
+        CHECK(only(e, "nonexistent-folder").reason == "file not found");
+    }
+}
+
+TEST_CASE("forcing and refusing through COE_BACKEND, the config file and the API") {
+    const std::vector<std::filesystem::path> paths{test_plugin("tp_good_a"), test_plugin("tp_impossible_cpu")};
+    SUBCASE("COE_BACKEND forces an available backend") {
+        ScopedEnv env("COE_BACKEND", "testgood");
+        Engine e(env_options(paths));
+        CHECK(e.active_backend() == "testgood");
+        CHECK(only(e, "tp_good_a.so").reason == "forced by COE_BACKEND");
+    }
+    SUBCASE("COE_BACKEND=auto picks the best") {
+        ScopedEnv env("COE_BACKEND", "auto");
+        Engine e(env_options({test_plugin("tp_good_a")}));
+        CHECK(e.active_backend() == "testgood");  // ties keep search order; built-in comes last
+    }
+    SUBCASE("forcing a backend the CPU cannot run is an error, not an attempt") {
+        ScopedEnv env("COE_BACKEND", "impossible");
+        CHECK_THROWS_WITH_AS(Engine{env_options(paths)},
+                             "backend 'impossible' requested by COE_BACKEND cannot be used: cpu lacks "
+                             "reserved-never (not loaded)",
+                             coe::Error);
+        CHECK_FALSE(coe::test::is_mapped(test_plugin("tp_impossible_cpu")));
+    }
+    SUBCASE("forcing an unknown backend names the candidates") {
+        ScopedEnv env("COE_BACKEND", "nosuch");
+        CHECK_THROWS_WITH_AS(Engine{env_options(paths)},
+                             doctest::Contains("backend 'nosuch' requested by COE_BACKEND is unknown"), coe::Error);
+    }
+    SUBCASE("the API overrides COE_BACKEND") {
+        ScopedEnv env("COE_BACKEND", "impossible");
+        EngineOptions o = env_options(paths);
+        o.backend = "scalar";
+        CHECK(Engine(o).active_backend() == "scalar");
+    }
+    SUBCASE("the config file forces when nothing else does") {
+        ScopedEnv env("COE_BACKEND", "");
+        EngineOptions o = env_options(paths);
+        o.config_file = write_config("force", R"({"backend": "testgood"})");
+        Engine e(o);
+        CHECK(e.active_backend() == "testgood");
+        CHECK(contains(only(e, "tp_good_a.so").reason, "forced by config"));
+    }
+}
+
+TEST_CASE("bad config files are clear errors naming file, line and field") {
+    EngineOptions o = isolated_options({});
+    o.config_file = write_config("syntax", "{\n  \"backend\": \"avx2\",\n  oops\n}");
+    CHECK_THROWS_WITH_AS(Engine{o}, doctest::Contains("coe-loader-test-syntax.json:3:3: invalid JSON"), coe::Error);
+    o.config_file = write_config("unknown", R"({"backnd": "avx2"})");
+    CHECK_THROWS_WITH_AS(Engine{o}, doctest::Contains("unknown field 'backnd'"), coe::Error);
+    o.config_file = write_config("type", R"({"plugin_paths": "not-a-list"})");
+    CHECK_THROWS_WITH_AS(Engine{o}, doctest::Contains("field 'plugin_paths' must be an array of strings"),
+                         coe::Error);
+    o.config_file = "/nonexistent/coe.json";
+    CHECK_THROWS_WITH_AS(Engine{o}, "config /nonexistent/coe.json: cannot open file", coe::Error);
+}
+
+TEST_CASE("built-in backends: masked CPU features reject wider backends without loading them") {
+    // Runs in its own process (see CMakeLists) so no earlier case has loaded avx512.
+    EngineOptions o = isolated_options({coe::test::backend_plugin_dir()});
+    o.mask_cpu_features = COE_CPU_AVX512F;
+    Engine e(o);
+    const auto &avx512 = only(e, "coe_backend_avx512.so");
+    CHECK(avx512.status == BackendStatus::rejected);
+    CHECK(contains(avx512.reason, "cpu lacks avx512f"));
+    CHECK(avx512.score == 0);
+    CHECK_FALSE(coe::test::is_mapped(coe::test::backend_plugin_dir() / "coe_backend_avx512.so"));
+    if (e.cpu_features() & COE_CPU_AVX2) {
+        CHECK(e.active_backend() == "avx2");
+        CHECK(only(e, "coe_backend_scalar.so").status == BackendStatus::available);
+    }
+}

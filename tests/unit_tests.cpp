@@ -1,0 +1,143 @@
+// Unit tests of the engine's internal pieces: CPU decoding, manifests,
+// descriptor validation, config parsing.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#include <cstring>
+#include <variant>
+
+#include "coe/coe_plugin.h"
+#include "coe/cpu_features.hpp"
+#include "coe/error.hpp"
+#include "config/engine_config.hpp"
+#include "config/json_document.hpp"
+#include "plugins/descriptor_validation.hpp"
+#include "plugins/elf_manifest.hpp"
+#include "test_support.hpp"
+
+using namespace coe;
+
+namespace {
+
+// A Sapphire-Rapids-like register set: everything up to AVX-512 BW/VL.
+CpuidRegisters avx512_cpu(std::uint64_t xcr0) {
+    CpuidRegisters r;
+    r.max_leaf = 7;
+    r.leaf1_edx = 1u << 26;
+    r.leaf1_ecx = (1u << 0) | (1u << 9) | (1u << 12) | (1u << 19) | (1u << 20) | (1u << 23) | (1u << 27) | (1u << 28);
+    r.leaf7_ebx = (1u << 3) | (1u << 5) | (1u << 8) | (1u << 16) | (1u << 17) | (1u << 28) | (1u << 30) | (1u << 31);
+    r.leaf7_ecx = 1u << 11;
+    r.xcr0 = xcr0;
+    return r;
+}
+
+coe_status noop_op(void *, const coe_call *) { return COE_OK; }
+
+}  // namespace
+
+TEST_CASE("cpu decoding honours the OS-enabled register state") {
+    const std::uint64_t all = decode_cpu_features(avx512_cpu(0xe7));
+    CHECK((all & COE_CPU_AVX512F) != 0);
+    CHECK((all & COE_CPU_AVX512BW) != 0);
+    CHECK((all & COE_CPU_AVX512VNNI) != 0);
+    CHECK((all & COE_CPU_AVX2) != 0);
+
+    // the CPU has AVX-512 but the OS does not save ZMM/opmask state
+    const std::uint64_t no_zmm = decode_cpu_features(avx512_cpu(0x07));
+    CHECK((no_zmm & COE_CPU_AVX2) != 0);
+    CHECK((no_zmm & COE_CPU_FMA) != 0);
+    CHECK((no_zmm & (COE_CPU_AVX512F | COE_CPU_AVX512BW | COE_CPU_AVX512VL)) == 0);
+
+    // the OS saves no AVX state at all
+    const std::uint64_t no_ymm = decode_cpu_features(avx512_cpu(0x03));
+    CHECK((no_ymm & (COE_CPU_AVX | COE_CPU_AVX2 | COE_CPU_FMA | COE_CPU_AVX512F)) == 0);
+    CHECK((no_ymm & COE_CPU_SSE42) != 0);
+
+    // OSXSAVE off: xgetbv is not even allowed
+    CpuidRegisters r = avx512_cpu(0xe7);
+    r.leaf1_ecx &= ~(1u << 27);
+    CHECK((decode_cpu_features(r) & COE_CPU_AVX) == 0);
+
+    CHECK(decode_cpu_features(CpuidRegisters{}) == 0);
+}
+
+TEST_CASE("cpu feature names round-trip") {
+    for (const auto &name : cpu_feature_names(~std::uint64_t{0})) {
+        auto bit = cpu_feature_from_name(name);
+        REQUIRE(bit.has_value());
+        CHECK(cpu_feature_names(*bit) == std::vector<std::string>{name});
+    }
+    CHECK_FALSE(cpu_feature_from_name("avx1024").has_value());
+    CHECK((probe_cpu_features() & COE_CPU_RESERVED_NEVER) == 0);
+}
+
+TEST_CASE("the manifest is read from the file of every built-in plugin") {
+    for (const char *name : {"scalar", "avx2", "avx512"}) {
+        auto file = coe::test::backend_plugin_dir() / (std::string("coe_backend_") + name + ".so");
+        if (!std::filesystem::exists(file) && std::strcmp(name, "scalar") != 0) continue;  // non-x86 build
+        auto m = detail::read_plugin_manifest(file);
+        REQUIRE(std::holds_alternative<coe_plugin_manifest>(m));
+        const auto &mf = std::get<coe_plugin_manifest>(m);
+        CHECK(std::string(mf.name) == name);
+        CHECK(mf.abi_major == COE_ABI_MAJOR);
+        CHECK(std::string(mf.id) == std::string("coe.backend.") + name);
+    }
+    auto avx512 = detail::read_plugin_manifest(coe::test::backend_plugin_dir() / "coe_backend_avx512.so");
+    if (auto *m = std::get_if<coe_plugin_manifest>(&avx512)) CHECK((m->required_cpu_features & COE_CPU_AVX512BW) != 0);
+    auto none = detail::read_plugin_manifest(coe::test::test_plugin("not_a_plugin"));
+    REQUIRE(std::holds_alternative<std::string>(none));
+    CHECK(std::get<std::string>(none) == "no .coe_manifest section: not a coe plugin");
+    CHECK(std::get<std::string>(detail::read_plugin_manifest("/nonexistent.so")) == "cannot open file");
+}
+
+TEST_CASE("descriptor validation names what is wrong") {
+    coe_operation op{sizeof(coe_operation), 1, COE_OP_SIMILARITY, &noop_op};
+    const coe_operation *ops[] = {&op, &op};
+    coe_plugin_descriptor d{sizeof d, COE_ABI_MAJOR, COE_ABI_MINOR, "x.id", "x", "1.0", "test", 0,
+                            COE_THREAD_SAFETY_REENTRANT, 1, ops};
+    CHECK(detail::validate_descriptor(&d, nullptr).empty());
+
+    auto broken = [&](auto change) {
+        coe_plugin_descriptor copy = d;
+        change(copy);
+        return detail::validate_descriptor(&copy, nullptr);
+    };
+    CHECK(detail::validate_descriptor(nullptr, nullptr) == "entry point returned no descriptor (the plugin refused this host)");
+    CHECK(broken([](auto &c) { c.struct_size = 4; }).find("struct_size 4") != std::string::npos);
+    CHECK(broken([](auto &c) { c.struct_size = 1u << 30; }).find("malformed descriptor") == 0);
+    CHECK(broken([](auto &c) { c.abi_major = 2; }) == "abi 2.0 > host 1.x");
+    CHECK(broken([](auto &c) { c.abi_major = 0; }) == "abi 0.0 < host 1.x");
+    CHECK(broken([](auto &c) { c.name = nullptr; }).find("id, name or version") != std::string::npos);
+    CHECK(broken([](auto &c) { c.thread_safety = 9; }).find("thread_safety") != std::string::npos);
+    CHECK(broken([](auto &c) { c.operation_count = 0; }).find("operation table") != std::string::npos);
+    CHECK(broken([](auto &c) { c.operation_count = 2; }).find("repeats coe.similarity/1") != std::string::npos);
+
+    // a newer minor may append fields: a larger struct_size is accepted
+    CHECK(broken([](auto &c) { c.struct_size = sizeof c + 64; }).empty());
+
+    coe_plugin_manifest m{};
+    std::strcpy(m.id, "x.id");
+    std::strcpy(m.name, "x");
+    m.abi_major = COE_ABI_MAJOR;
+    CHECK(detail::validate_descriptor(&d, &m).empty());
+    m.required_cpu_features = COE_CPU_AVX2;
+    CHECK(detail::validate_descriptor(&d, &m).find("CPU features differ") != std::string::npos);
+    m.required_cpu_features = 0;
+    std::strcpy(m.name, "y");
+    CHECK(detail::validate_descriptor(&d, &m).find("differ from the manifest") != std::string::npos);
+}
+
+TEST_CASE("JSON errors carry line and column") {
+    CHECK_THROWS_WITH_AS(detail::parse_json("{\"a\": 1,\n \"b\": }", "input"), doctest::Contains("input:2:7: invalid JSON"),
+                         coe::Error);
+    CHECK_THROWS_WITH_AS(detail::parse_json("{} {}", "x", 41), doctest::Contains("x:42:4: invalid JSON"), coe::Error);
+    CHECK(detail::parse_json(" {\"a\": [1, 2]}\n", "ok").at("a").as_array().size() == 2);
+}
+
+TEST_CASE("path lists split on colons and drop empty entries") {
+    auto v = detail::split_path_list("a::/b/c:");
+    REQUIRE(v.size() == 2);
+    CHECK(v[0] == "a");
+    CHECK(v[1] == "/b/c");
+    CHECK(detail::split_path_list("").empty());
+}
