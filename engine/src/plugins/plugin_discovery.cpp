@@ -57,8 +57,9 @@ std::vector<std::pair<std::filesystem::path, std::string>> default_plugin_folder
     folders.emplace_back(bin.parent_path() / "lib" / "coe" / "plugins", "install");
 #if defined(COE_BUILD_TREE_ROOT) && defined(COE_BUILD_TREE_PLUGIN_DIR)
     // Only a binary that itself lives in the build tree looks there.
-    const std::string root = std::filesystem::path(COE_BUILD_TREE_ROOT).lexically_normal().string();
-    if (bin.lexically_normal().string().rfind(root, 0) == 0) folders.emplace_back(COE_BUILD_TREE_PLUGIN_DIR, "build-tree");
+    std::error_code ec;
+    const std::string root = std::filesystem::weakly_canonical(COE_BUILD_TREE_ROOT, ec).string() + "/";
+    if (!ec && (bin.string() + "/").rfind(root, 0) == 0) folders.emplace_back(COE_BUILD_TREE_PLUGIN_DIR, "build-tree");
 #endif
     return folders;
 }
