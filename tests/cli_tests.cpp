@@ -3,7 +3,9 @@
 #include <doctest/doctest.h>
 
 #include <cstdio>
+#include <fstream>
 #include <set>
+#include <sstream>
 
 #include <boost/json.hpp>
 
@@ -98,4 +100,64 @@ TEST_CASE("coe backends prints a readable table") {
     REQUIRE(r.status == 0);
     CHECK(r.out.find("cpu features:") == 0);
     CHECK(r.out.find("active: ") != std::string::npos);
+}
+
+TEST_CASE("coe analyze with no file reports on the shipped example") {
+    Run text = run_coe("analyze");
+    REQUIRE(text.status == 0);
+    CHECK(text.out.find("Consensus: ") != std::string::npos);
+    CHECK(text.out.find("Recommendations") != std::string::npos);
+    Run json = run_coe("analyze --json --backend scalar");
+    REQUIRE(json.status == 0);
+    auto doc = boost::json::parse(json.out);
+    CHECK(doc.at("backend") == "scalar");
+    CHECK(doc.at("id") == "example-retry-policy");
+    CHECK(doc.at("clusters").as_array().size() >= 2);
+}
+
+TEST_CASE("coe analyze on the MT-Bench file: one JSON line per panel, in order") {
+    const auto file = coe::test::shared_data_dir() / "mtbench-panels.jsonl";
+    Run r = run_coe("analyze " + file.string() + " --json --threads 2");
+    REQUIRE(r.status == 0);
+    std::istringstream lines(r.out);
+    std::string line;
+    int n = 0;
+    while (std::getline(lines, line)) {
+        auto doc = boost::json::parse(line);
+        CHECK(doc.at("experts").as_array().size() == 31);
+        ++n;
+    }
+    CHECK(n == 80);
+}
+
+TEST_CASE("coe analyze: a bad line yields an error record, the others are analysed, exit status 3") {
+    const auto file = std::filesystem::temp_directory_path() / "coe-cli-test-mixed.jsonl";
+    {
+        std::ofstream out(file);
+        out << R"({"id":"ok1","responses":[{"expert":"a","content":"x y"},{"expert":"b","content":"x z"}]})" << "\n"
+            << R"({"id":"bad","responses":[{"expert":"a","content":"x","confidence":2}]})" << "\n"
+            << "{not json\n"
+            << R"({"id":"ok2","responses":[{"expert":"a","content":"q"}]})" << "\n";
+    }
+    Run r = run_coe("analyze " + file.string() + " --json");
+    CHECK(r.status == 3);
+    std::istringstream lines(r.out);
+    std::vector<boost::json::value> docs;
+    for (std::string line; std::getline(lines, line);)
+        if (line.rfind("{", 0) == 0) docs.push_back(boost::json::parse(line));
+    REQUIRE(docs.size() == 4);
+    CHECK(docs[0].at("id") == "ok1");
+    CHECK(docs[1].at("line") == 2);
+    CHECK(std::string(docs[1].at("error").as_string()).find(":2: responses[0].confidence: 2 is outside [0, 1]") !=
+          std::string::npos);
+    CHECK(docs[2].at("line") == 3);
+    CHECK(std::string(docs[2].at("error").as_string()).find("invalid JSON") != std::string::npos);
+    CHECK(docs[3].at("id") == "ok2");
+}
+
+TEST_CASE("coe analyze refuses what it cannot read") {
+    CHECK(run_coe("analyze /nonexistent/panels.jsonl").status == 1);
+    CHECK(run_coe("analyze --threads zero").status == 1);
+    CHECK(run_coe("analyze --json --text").status == 1);
+    CHECK(run_coe("analyze --frobnicate").status == 1);
 }

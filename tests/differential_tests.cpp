@@ -14,7 +14,10 @@
 #include <numeric>
 #include <random>
 
+#include <sstream>
+
 #include "coe/engine.hpp"
+#include "coe/panel_json.hpp"
 #include "test_support.hpp"
 
 using namespace coe;
@@ -71,7 +74,7 @@ std::vector<std::string> random_texts(std::mt19937 &rng, std::size_t count) {
 std::vector<FeaturizeOptions> option_grid() {
     std::vector<FeaturizeOptions> grid;
     for (std::uint32_t bits : {4u, 12u, 18u, 24u})
-        for (int flags = 0; flags < 32; flags += (bits == 18u ? 1 : 31)) {
+        for (int flags = 0; flags < 64; flags += (bits == 18u ? 1 : 63)) {
             FeaturizeOptions o;
             o.bucket_bits = bits;
             o.bigrams = flags & 1;
@@ -79,6 +82,7 @@ std::vector<FeaturizeOptions> option_grid() {
             o.sublinear_tf = flags & 4;
             o.idf = flags & 8;
             o.l2_normalize = flags & 16;
+            o.stem = flags & 32;
             grid.push_back(o);
         }
     return grid;
@@ -95,7 +99,7 @@ TEST_CASE("featurize is bit-identical on random texts, for every option") {
     }
 }
 
-TEST_CASE("featurize is bit-identical and similarity within 1e-5 on the MT-Bench panels") {
+TEST_CASE("featurize and sparse similarity are bit-identical on the MT-Bench panels") {
     const auto panels = coe::test::mtbench_panel_texts();
     REQUIRE(panels.size() == 80);
     for (const auto &texts : panels) {
@@ -104,7 +108,7 @@ TEST_CASE("featurize is bit-identical and similarity within 1e-5 on the MT-Bench
         require_identical(a, b);
         Matrix sa = g_candidate->similarity(a), sb = g_reference->similarity(b);
         require_well_formed(sa);
-        require_close(sa, sb);
+        require_close(sa, sb, 0.f);  // the sparse path is bit-identical by design
     }
 }
 
@@ -177,6 +181,76 @@ TEST_CASE("bad input is refused by every backend with a message") {
     FeaturizeOptions o;
     o.bucket_bits = 30;
     CHECK_THROWS_AS(g_candidate->featurize({"a b"}, o), coe::Error);
+}
+
+namespace {
+
+void require_same_report(const Report &a, const Report &b) {
+    const double tol = 1e-5;
+    CHECK(a.consensus.level == b.consensus.level);
+    CHECK(a.consensus.medoid == b.consensus.medoid);
+    CHECK(a.consensus.majority_cluster == b.consensus.majority_cluster);
+    CHECK(std::fabs(a.consensus.score - b.consensus.score) <= tol);
+    CHECK(std::fabs(a.consensus.majority_share - b.consensus.majority_share) <= tol);
+    CHECK(std::fabs(a.consensus.margin - b.consensus.margin) <= tol);
+    CHECK(std::fabs(a.consensus.entropy - b.consensus.entropy) <= tol);
+    CHECK(std::fabs(a.confidence - b.confidence) <= tol);
+    REQUIRE(a.clusters.size() == b.clusters.size());
+    for (std::size_t k = 0; k < a.clusters.size(); ++k) {
+        CHECK(a.clusters[k].members == b.clusters[k].members);
+        CHECK(a.clusters[k].representative == b.clusters[k].representative);
+        CHECK(std::fabs(a.clusters[k].cohesion - b.clusters[k].cohesion) <= tol);
+    }
+    REQUIRE(a.experts.size() == b.experts.size());
+    for (std::size_t i = 0; i < a.experts.size(); ++i) {
+        CHECK(a.experts[i].cluster == b.experts[i].cluster);
+        CHECK(a.experts[i].outlier == b.experts[i].outlier);
+        CHECK(std::fabs(a.experts[i].centrality - b.experts[i].centrality) <= tol);
+    }
+    for (auto lists : {std::make_pair(&a.recommendations, &b.recommendations),
+                       std::make_pair(&a.limitations, &b.limitations)}) {
+        REQUIRE(lists.first->size() == lists.second->size());
+        for (std::size_t i = 0; i < lists.first->size(); ++i) {
+            const auto &x = (*lists.first)[i], &y = (*lists.second)[i];
+            CHECK(x.text == y.text);
+            CHECK(x.supporters == y.supporters);
+            CHECK(x.consensus == y.consensus);
+            CHECK(std::fabs(x.score - y.score) <= tol);
+        }
+    }
+}
+
+}  // namespace
+
+TEST_CASE("the whole report is the same as scalar's on all 80 MT-Bench panels") {
+    std::ifstream in(coe::test::shared_data_dir() / "mtbench-panels.jsonl");
+    std::stringstream text;
+    text << in.rdbuf();
+    std::size_t panels = 0;
+    for (auto &line : parse_panel_lines(text.str(), "mtbench-panels.jsonl")) {
+        const Panel &p = std::get<Panel>(line.panel_or_error);
+        CAPTURE(p.id);
+        require_same_report(g_candidate->analyze(p.view()), g_reference->analyze(p.view()));
+        ++panels;
+    }
+    CHECK(panels == 80);
+}
+
+TEST_CASE("the whole report is the same as scalar's on embedding panels") {
+    std::mt19937 rng(31);
+    std::normal_distribution<float> noise(0.f, 0.2f);
+    for (int round = 0; round < 20; ++round) {
+        Panel p;
+        const std::size_t dim = 1 + rng() % 300, n = 2 + rng() % 30;
+        for (std::size_t i = 0; i < n; ++i) {
+            std::vector<float> v(dim);
+            for (auto &x : v) x = noise(rng);
+            v[rng() % std::min<std::size_t>(dim, 3)] += 1.f;
+            p.responses.push_back({"e" + std::to_string(i), "- a recommendation", std::nullopt, std::nullopt,
+                                   std::nullopt, std::move(v)});
+        }
+        require_same_report(g_candidate->analyze(p.view()), g_reference->analyze(p.view()));
+    }
 }
 
 int main(int argc, char **argv) {

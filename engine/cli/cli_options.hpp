@@ -18,7 +18,8 @@ struct CommandLine {
 
 CommandLine parse_command_line(int argc, char **argv);
 
-// Returns the process exit status.
+// Each returns the process exit status.
 int run_backends_command(const CommandLine &cl);
+int run_analyze_command(const CommandLine &cl);
 
 }  // namespace coe::cli

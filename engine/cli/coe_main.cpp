@@ -13,6 +13,12 @@ namespace {
 constexpr const char *usage = R"(usage: coe <command> [options]
 
 commands:
+  analyze [FILE|-] [--json|--text] [--threads N] [--cluster-threshold X]
+          [--merge-threshold X] [--quorum N]
+                        consensus report of each panel in FILE (one JSON panel,
+                        or JSON Lines: one panel per line); without FILE, the
+                        shipped example panel.  Text by default, --json gives
+                        one JSON line per panel.  Exit 3 if some panels failed.
   backends [--json]     detected CPU features and every backend candidate
 
 options for every command:
@@ -81,6 +87,7 @@ int main(int argc, char **argv) {
     try {
         CommandLine cl = parse_command_line(argc, argv);
         if (cl.command == "backends") return run_backends_command(cl);
+        if (cl.command == "analyze") return run_analyze_command(cl);
         std::cerr << (cl.command.empty() ? "coe: no command given\n" : "coe: unknown command '" + cl.command + "'\n")
                   << usage;
         return 2;

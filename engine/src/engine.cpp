@@ -2,10 +2,15 @@
 // calls to the backend that serves each operation.
 #include "coe/engine.hpp"
 
+#include <omp.h>
+
 #include <cstdlib>
+#include <mutex>
 
 #include "coe/coe_plugin.h"
 #include "coe/cpu_features.hpp"
+#include "analysis/backend_ops.hpp"
+#include "analysis/consensus_pipeline.hpp"
 #include "config/engine_config.hpp"
 #include "plugins/backend_registry.hpp"
 #include "plugins/plugin_discovery.hpp"
@@ -54,10 +59,11 @@ std::uint64_t masked_features(std::uint64_t f, std::uint64_t mask) {
 class Engine::Impl {
 public:
     explicit Impl(const EngineOptions &o)
-        : cpu_(masked_features(probe_cpu_features(), o.mask_cpu_features)), registry_(make_registry(o)) {}
+        : cpu_(masked_features(probe_cpu_features(), o.mask_cpu_features)), registry_(make_registry(o)), ops_(registry_) {}
 
     std::uint64_t cpu_;
     detail::BackendRegistry registry_;
+    detail::BackendOps ops_;
 
 private:
     detail::BackendRegistry make_registry(const EngineOptions &o) const {
@@ -87,76 +93,45 @@ const std::string &Engine::backend_for(std::string_view operation) const {
 }
 
 SparseRows Engine::featurize(const std::vector<std::string_view> &texts, const FeaturizeOptions &opt) const {
-    if (texts.size() > UINT32_MAX) throw Error("featurize: too many texts");
-    if (opt.bucket_bits < COE_FEATURIZE_MIN_BUCKET_BITS || opt.bucket_bits > COE_FEATURIZE_MAX_BUCKET_BITS)
-        throw Error("featurize: bucket_bits " + std::to_string(opt.bucket_bits) + " is outside 4..24");
-    std::vector<const char *> ptrs(texts.size());
-    std::vector<std::uint64_t> lengths(texts.size());
-    std::uint64_t capacity = texts.size();
-    for (std::size_t i = 0; i < texts.size(); ++i) {
-        ptrs[i] = texts[i].data();
-        lengths[i] = texts[i].size();
-        capacity += texts[i].size();
-    }
-    // sum(lengths) + count entries always suffice (see coe.featurize/1)
-    SparseRows rows;
-    rows.dimension = 1u << opt.bucket_bits;
-    rows.row_offsets.assign(texts.size() + 1, 0);
-    rows.indices.resize(capacity);
-    rows.values.resize(capacity);
-
-    coe_featurize_args a{};
-    a.struct_size = sizeof a;
-    a.text_count = static_cast<std::uint32_t>(texts.size());
-    a.texts = ptrs.data();
-    a.text_lengths = lengths.data();
-    a.bucket_bits = opt.bucket_bits;
-    a.flags = (opt.bigrams ? COE_FEATURIZE_BIGRAMS : 0u) | (opt.stop_words ? COE_FEATURIZE_STOP_WORDS : 0u) |
-              (opt.sublinear_tf ? COE_FEATURIZE_SUBLINEAR_TF : 0u) | (opt.idf ? COE_FEATURIZE_IDF : 0u) |
-              (opt.l2_normalize ? COE_FEATURIZE_L2_NORMALIZE : 0u);
-    a.entry_capacity = capacity;
-    a.row_offsets = rows.row_offsets.data();
-    a.indices = rows.indices.data();
-    a.values = rows.values.data();
-    impl_->registry_.serving(COE_OP_FEATURIZE, 1).invoke(COE_OP_FEATURIZE, 1, &a);
-    rows.indices.resize(a.entry_count);
-    rows.values.resize(a.entry_count);
-    return rows;
+    return impl_->ops_.featurize(texts, opt);
 }
 
-namespace {
-Matrix run_similarity(const detail::Backend &backend, coe_similarity_args &a) {
-    Matrix m;
-    m.rows = m.cols = a.count;
-    m.data.assign(static_cast<std::size_t>(a.count) * a.count, 0.f);
-    a.struct_size = sizeof a;
-    a.out = m.data.data();
-    a.out_stride = a.count;
-    backend.invoke(COE_OP_SIMILARITY, 1, &a);
-    return m;
-}
-}  // namespace
-
-Matrix Engine::similarity(const SparseRows &rows) const {
-    if (rows.rows() > UINT32_MAX) throw Error("similarity: too many rows");
-    coe_similarity_args a{};
-    a.kind = COE_VECTORS_SPARSE;
-    a.count = static_cast<std::uint32_t>(rows.rows());
-    a.row_offsets = rows.row_offsets.data();
-    a.indices = rows.indices.data();
-    a.values = rows.values.data();
-    a.index_bound = rows.dimension;
-    return run_similarity(impl_->registry_.serving(COE_OP_SIMILARITY, 1), a);
-}
+Matrix Engine::similarity(const SparseRows &rows) const { return impl_->ops_.similarity(rows); }
 
 Matrix Engine::similarity(const float *vectors, std::uint32_t count, std::uint64_t dimension) const {
-    coe_similarity_args a{};
-    a.kind = COE_VECTORS_DENSE;
-    a.count = count;
-    a.dense = vectors;
-    a.dimension = dimension;
-    a.dense_stride = dimension;
-    return run_similarity(impl_->registry_.serving(COE_OP_SIMILARITY, 1), a);
+    return impl_->ops_.similarity(vectors, count, dimension);
+}
+
+Report Engine::analyze(const PanelView &panel, const AnalysisOptions &options) const {
+    Report r = detail::analyze_panel(impl_->ops_, panel, options);
+    r.backend = active_backend();
+    for (const char *op : {COE_OP_FEATURIZE, COE_OP_SIMILARITY, COE_OP_CLUSTER, COE_OP_CONSENSUS, COE_OP_AGGREGATE})
+        r.served_by[op] = backend_for(op);
+    return r;
+}
+
+std::vector<Engine::BatchResult> Engine::analyze_batch(const std::vector<PanelView> &panels,
+                                                       const AnalysisOptions &options, unsigned threads,
+                                                       const Progress &progress) const {
+    std::vector<BatchResult> results(panels.size());
+    std::mutex progress_mutex;
+    std::size_t finished = 0;
+    const auto count = static_cast<std::int64_t>(panels.size());
+    const int team = threads > 0 ? static_cast<int>(threads) : omp_get_max_threads();
+#pragma omp parallel for schedule(dynamic, 1) num_threads(team)
+    for (std::int64_t i = 0; i < count; ++i) {
+        auto &out = results[static_cast<std::size_t>(i)];
+        try {
+            out.report = analyze(panels[static_cast<std::size_t>(i)], options);
+        } catch (const std::exception &e) {
+            out.error = e.what();
+        }
+        if (progress) {
+            std::lock_guard<std::mutex> lock(progress_mutex);
+            progress(++finished, panels.size());
+        }
+    }
+    return results;
 }
 
 }  // namespace coe

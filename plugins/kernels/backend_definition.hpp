@@ -15,6 +15,9 @@
 
 #include "coe/coe_plugin.h"
 #include "coe/plugin_helper.hpp"
+#include "aggregate_kernel.hpp"
+#include "cluster_kernel.hpp"
+#include "consensus_kernel.hpp"
 #include "featurize_kernel.hpp"
 #include "similarity_kernel.hpp"
 
@@ -36,12 +39,32 @@ coe_status coe_backend_similarity(void *args, const coe_call *call) {
     });
 }
 
+coe_status coe_backend_cluster(void *args, const coe_call *call) {
+    return coe::sdk::guarded(call, [&] { return coe::kernels::cluster(coe::sdk::args_as<coe_cluster_args>(args)); });
+}
+
+coe_status coe_backend_consensus(void *args, const coe_call *call) {
+    return coe::sdk::guarded(call,
+                             [&] { return coe::kernels::consensus(coe::sdk::args_as<coe_consensus_args>(args)); });
+}
+
+coe_status coe_backend_aggregate(void *args, const coe_call *call) {
+    return coe::sdk::guarded(call,
+                             [&] { return coe::kernels::aggregate(coe::sdk::args_as<coe_aggregate_args>(args)); });
+}
+
 constexpr coe_operation coe_backend_op_featurize = {sizeof(coe_operation), 1, COE_OP_FEATURIZE,
                                                     &coe_backend_featurize};
 constexpr coe_operation coe_backend_op_similarity = {sizeof(coe_operation), 1, COE_OP_SIMILARITY,
                                                      &coe_backend_similarity};
-constexpr const coe_operation *coe_backend_operations[] = {&coe_backend_op_featurize,
-                                                           &coe_backend_op_similarity};
+constexpr coe_operation coe_backend_op_cluster = {sizeof(coe_operation), 1, COE_OP_CLUSTER, &coe_backend_cluster};
+constexpr coe_operation coe_backend_op_consensus = {sizeof(coe_operation), 1, COE_OP_CONSENSUS,
+                                                    &coe_backend_consensus};
+constexpr coe_operation coe_backend_op_aggregate = {sizeof(coe_operation), 1, COE_OP_AGGREGATE,
+                                                    &coe_backend_aggregate};
+constexpr const coe_operation *coe_backend_operations[] = {
+    &coe_backend_op_featurize, &coe_backend_op_similarity, &coe_backend_op_cluster, &coe_backend_op_consensus,
+    &coe_backend_op_aggregate};
 
 constexpr coe_plugin_descriptor coe_backend_descriptor = {
     sizeof(coe_plugin_descriptor),

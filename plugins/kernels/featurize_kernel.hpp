@@ -21,7 +21,7 @@ COE_KERNELS_BEGIN
 
 constexpr std::uint32_t featurize_known_flags = COE_FEATURIZE_BIGRAMS | COE_FEATURIZE_STOP_WORDS |
                                                 COE_FEATURIZE_SUBLINEAR_TF | COE_FEATURIZE_IDF |
-                                                COE_FEATURIZE_L2_NORMALIZE;
+                                                COE_FEATURIZE_L2_NORMALIZE | COE_FEATURIZE_STEM;
 
 inline std::uint64_t splitmix64(std::uint64_t x) {
     x ^= x >> 30;
@@ -40,9 +40,33 @@ inline unsigned char fold_ascii(unsigned char c) {
     return (c >= 'A' && c <= 'Z') ? static_cast<unsigned char>(c + ('a' - 'A')) : c;
 }
 
+// Light suffix stripping of a folded ASCII token, so that inflections meet:
+// retry/retries/retried/retrying -> "retr", charge/charges/charged ->
+// "charg", failure/failures -> "failur".  Strips at most one of -ies/-ied,
+// -ing, -ed, -es, -s (not -ss/-us/-is), then one final -e or -y; never leaves
+// fewer than three letters.  Returns how many bytes of the token to keep.
+inline std::size_t stemmed_length(std::string_view t) {
+    for (unsigned char c : t)
+        if (c >= 0x80) return t.size();  // non-ASCII words are left alone
+    std::size_t k = t.size();
+    auto ends = [&](std::string_view suffix) {
+        return k >= suffix.size() && t.substr(k - suffix.size(), suffix.size()) == suffix;
+    };
+    if (k > 4 && (ends("ies") || ends("ied")))
+        k -= 3;
+    else if (k > 5 && ends("ing"))
+        k -= 3;
+    else if (k > 4 && (ends("ed") || ends("es")))
+        k -= 2;
+    else if (k > 3 && ends("s") && !ends("ss") && !ends("us") && !ends("is"))
+        k -= 1;
+    if (k > 3 && (t[k - 1] == 'e' || t[k - 1] == 'y')) k -= 1;
+    return k;
+}
+
 // Appends the bucket of every n-gram of `text` to `buckets` (unsorted).
-inline void collect_buckets(const char *text, std::uint64_t length, std::uint32_t flags,
-                            std::uint64_t mask, std::vector<std::uint64_t> &token_hashes,
+inline void collect_buckets(const char *text, std::uint64_t length, std::uint32_t flags, std::uint64_t mask,
+                            std::string &token, std::vector<std::uint64_t> &token_hashes,
                             std::vector<std::uint32_t> &buckets) {
     token_hashes.clear();
     const auto *p = reinterpret_cast<const unsigned char *>(text);
@@ -52,15 +76,12 @@ inline void collect_buckets(const char *text, std::uint64_t length, std::uint32_
             ++i;
             continue;
         }
-        std::uint64_t h = fnv1a_offset;
-        std::uint64_t start = i;
-        for (; i < length && is_token_byte(p[i]); ++i) {
-            h ^= fold_ascii(p[i]);
-            h *= fnv1a_prime;
-        }
-        if (i - start < 2) continue;
-        if ((flags & COE_FEATURIZE_STOP_WORDS) && is_stop_word_hash(h)) continue;
-        token_hashes.push_back(h);
+        token.clear();
+        for (; i < length && is_token_byte(p[i]); ++i) token.push_back(static_cast<char>(fold_ascii(p[i])));
+        if (token.size() < 2) continue;
+        if ((flags & COE_FEATURIZE_STOP_WORDS) && is_stop_word_hash(fnv1a(token))) continue;
+        const std::size_t keep = (flags & COE_FEATURIZE_STEM) ? stemmed_length(token) : token.size();
+        token_hashes.push_back(fnv1a(std::string_view(token).substr(0, keep)));
     }
     for (std::size_t t = 0; t < token_hashes.size(); ++t) {
         buckets.push_back(static_cast<std::uint32_t>(splitmix64(token_hashes[t]) & mask));
@@ -93,12 +114,13 @@ inline coe_status featurize(coe_featurize_args &a) {
     // 1. per text: sorted (bucket, count) runs
     std::vector<std::vector<std::uint32_t>> rows(a.text_count);
     std::vector<std::vector<std::uint32_t>> counts(a.text_count);
+    std::string token;
     std::vector<std::uint64_t> token_hashes;
     std::vector<std::uint32_t> buckets;
     std::uint64_t total = 0;
     for (std::uint32_t t = 0; t < a.text_count; ++t) {
         buckets.clear();
-        collect_buckets(a.texts[t], a.text_lengths[t], a.flags, mask, token_hashes, buckets);
+        collect_buckets(a.texts[t], a.text_lengths[t], a.flags, mask, token, token_hashes, buckets);
         std::sort(buckets.begin(), buckets.end());
         for (std::size_t k = 0; k < buckets.size();) {
             std::size_t e = k;

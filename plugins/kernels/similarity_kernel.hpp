@@ -1,8 +1,9 @@
 // similarity_kernel.hpp - coe.similarity/1: cosine similarity matrices.
 //
-// Templated on the xsimd architecture A; scalar_arch selects plain loops.
-// Every backend sums in float with a fixed order of its own, so backends
-// differ only by summation order.
+// Dense vectors: templated on the xsimd architecture A (scalar_arch selects
+// plain loops); every backend sums in float in a fixed order of its own, so
+// backends differ only by summation order.  Sparse (hashed text) vectors:
+// one double-precision path for all backends, bit-identical everywhere.
 #pragma once
 
 #include <algorithm>
@@ -62,6 +63,8 @@ inline void dot4(const float *a, const float *b0, const float *b1, const float *
     out[3] = s3;
 }
 
+// One dot product, summed exactly as dot4 sums each of its four, so a pair
+// gets the same value whichever path computes it (permutation invariance).
 template <class A>
 inline float dot1(const float *a, const float *b, std::uint64_t n) {
     std::uint64_t i = 0;
@@ -69,36 +72,21 @@ inline float dot1(const float *a, const float *b, std::uint64_t n) {
     if constexpr (!is_scalar_v<A>) {
         using batch = xsimd::batch<float, A>;
         constexpr std::uint64_t w = batch::size;
-        batch c0(0.f), c1(0.f);
-        for (; i + 2 * w <= n; i += 2 * w) {
-            c0 = xsimd::fma(batch::load_unaligned(a + i), batch::load_unaligned(b + i), c0);
-            c1 = xsimd::fma(batch::load_unaligned(a + i + w), batch::load_unaligned(b + i + w), c1);
-        }
-        for (; i + w <= n; i += w)
-            c0 = xsimd::fma(batch::load_unaligned(a + i), batch::load_unaligned(b + i), c0);
-        s = xsimd::hadd(c0 + c1);
+        batch c(0.f);
+        for (; i + w <= n; i += w) c = xsimd::fma(batch::load_unaligned(a + i), batch::load_unaligned(b + i), c);
+        s = xsimd::hadd(c);
     }
     for (; i < n; ++i) s += a[i] * b[i];
     return s;
 }
 
 // Sum of dense[idx[k]] * val[k]: a sparse row against a scattered dense row.
-template <class A>
-inline float sparse_dot(const float *dense, const std::uint32_t *idx, const float *val, std::uint64_t n) {
-    std::uint64_t k = 0;
-    float s = 0.f;
-    if constexpr (!is_scalar_v<A>) {
-        using fbatch = xsimd::batch<float, A>;
-        using ibatch = xsimd::batch<std::int32_t, A>;
-        constexpr std::uint64_t w = fbatch::size;
-        fbatch c(0.f);
-        for (; k + w <= n; k += w) {
-            ibatch ix = ibatch::load_unaligned(reinterpret_cast<const std::int32_t *>(idx + k));
-            c = xsimd::fma(fbatch::gather(dense, ix), fbatch::load_unaligned(val + k), c);
-        }
-        s = xsimd::hadd(c);
-    }
-    for (; k < n; ++k) s += dense[idx[k]] * val[k];
+// Products of two floats are exact in double and the sum runs in index
+// order, so sparse similarities are bit-identical in every backend: the
+// clustering that follows sees exactly the same numbers everywhere.
+inline double sparse_dot(const float *dense, const std::uint32_t *idx, const float *val, std::uint64_t n) {
+    double s = 0.0;
+    for (std::uint64_t k = 0; k < n; ++k) s += static_cast<double>(dense[idx[k]]) * val[k];
     return s;
 }
 
@@ -162,18 +150,23 @@ inline void validate_sparse_rows(const coe_similarity_args &a) {
     }
 }
 
-template <class A>
-void similarity_sparse(const coe_similarity_args &a) {
+// Not templated on the architecture: see sparse_dot.
+inline void similarity_sparse(const coe_similarity_args &a) {
     validate_sparse_rows(a);
     const std::uint32_t n = a.count;
     auto len = [&](std::uint32_t i) { return a.row_offsets[i + 1] - a.row_offsets[i]; };
-    std::vector<float> norm(n);
+    std::vector<double> norm(n);
     for (std::uint32_t i = 0; i < n; ++i) {
         const float *v = a.values + a.row_offsets[i];
-        norm[i] = std::sqrt(dot1<A>(v, v, len(i)));
-        check_finite_norm(norm[i], i);
+        double sq = 0.0;
+        for (std::uint64_t k = 0; k < len(i); ++k) sq += static_cast<double>(v[k]) * v[k];
+        norm[i] = std::sqrt(sq);
+        check_finite_norm(static_cast<float>(norm[i]), i);
     }
-    std::vector<float> scattered(a.index_bound, 0.f);
+    // Scratch of index_bound floats, all zero between calls; kept per thread
+    // so a batch does not pay for a fresh megabyte per panel.
+    thread_local std::vector<float> scattered;
+    if (scattered.size() < a.index_bound) scattered.assign(a.index_bound, 0.f);
     for (std::uint32_t i = 0; i < n; ++i) {
         const std::uint64_t bi = a.row_offsets[i];
         for (std::uint64_t k = bi; k < a.row_offsets[i + 1]; ++k) scattered[a.indices[k]] = a.values[k];
@@ -181,8 +174,9 @@ void similarity_sparse(const coe_similarity_args &a) {
         out_i[i] = 1.f;
         for (std::uint32_t j = i + 1; j < n; ++j) {
             const std::uint64_t bj = a.row_offsets[j];
-            float dot = sparse_dot<A>(scattered.data(), a.indices + bj, a.values + bj, len(j));
-            out_i[j] = cosine(dot, norm[i], norm[j]);
+            const double dot = sparse_dot(scattered.data(), a.indices + bj, a.values + bj, len(j));
+            const double c = (norm[i] == 0.0 || norm[j] == 0.0) ? 0.0 : dot / (norm[i] * norm[j]);
+            out_i[j] = static_cast<float>(std::min(1.0, std::max(-1.0, c)));
             a.out[static_cast<std::uint64_t>(j) * a.out_stride + i] = out_i[j];
         }
         for (std::uint64_t k = bi; k < a.row_offsets[i + 1]; ++k) scattered[a.indices[k]] = 0.f;
@@ -203,7 +197,7 @@ coe_status similarity(const coe_similarity_args &a) {
                                "dense input needs data, dimension >= 1 and dense_stride >= dimension");
         similarity_dense<A>(a);
     } else if (a.kind == COE_VECTORS_SPARSE) {
-        similarity_sparse<A>(a);
+        similarity_sparse(a);
     } else {
         throw status_error(COE_ERR_UNSUPPORTED, "unknown vector kind " + std::to_string(a.kind));
     }

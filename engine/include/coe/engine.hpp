@@ -20,8 +20,13 @@
 #include <string_view>
 #include <vector>
 
+#include <functional>
+
+#include "coe/analysis.hpp"
 #include "coe/backend_info.hpp"
 #include "coe/error.hpp"
+#include "coe/panel.hpp"
+#include "coe/report.hpp"
 #include "coe/vectors.hpp"
 
 namespace coe {
@@ -68,6 +73,24 @@ public:
     Matrix similarity(const SparseRows &rows) const;
     // coe.similarity/1 of `count` dense vectors of `dimension` floats, row-major.
     Matrix similarity(const float *vectors, std::uint32_t count, std::uint64_t dimension) const;
+
+    // The consensus pipeline on one panel (see report.hpp).  The panel's
+    // texts are read during the call only.  Throws coe::Error naming the
+    // field of an invalid panel, or the backend and operation that failed.
+    Report analyze(const PanelView &panel, const AnalysisOptions &options = {}) const;
+
+    // One result per panel, in input order: the report, or the error that
+    // panel raised (the others are still analysed).
+    struct BatchResult {
+        std::optional<Report> report;
+        std::string error;
+    };
+    // Called after each finished panel with (finished, total); calls are
+    // serialised but may come from any worker thread.
+    using Progress = std::function<void(std::size_t, std::size_t)>;
+    // Analyses panels in parallel on `threads` OpenMP threads (0: all cores).
+    std::vector<BatchResult> analyze_batch(const std::vector<PanelView> &panels, const AnalysisOptions &options = {},
+                                           unsigned threads = 0, const Progress &progress = {}) const;
 
     class Impl;
 

@@ -33,6 +33,7 @@ struct FeaturizeOptions {
     std::uint32_t bucket_bits = 18;  // 2^18 hashed buckets
     bool bigrams = true;
     bool stop_words = true;
+    bool stem = true;
     bool sublinear_tf = true;
     bool idf = true;
     bool l2_normalize = true;

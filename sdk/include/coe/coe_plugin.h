@@ -113,13 +113,19 @@ typedef coe_status (*coe_operation_fn)(void *args, const coe_call *call);
  * revision it speaks.  Adding an operation never breaks a plugin. */
 #define COE_OP_FEATURIZE   "coe.featurize"   /* revision 1: coe_featurize_args  */
 #define COE_OP_SIMILARITY  "coe.similarity"  /* revision 1: coe_similarity_args */
+#define COE_OP_CLUSTER     "coe.cluster"     /* revision 1: coe_cluster_args    */
+#define COE_OP_CONSENSUS   "coe.consensus"   /* revision 1: coe_consensus_args  */
+#define COE_OP_AGGREGATE   "coe.aggregate"   /* revision 1: coe_aggregate_args  */
 
 /* coe.featurize/1 - UTF-8 texts to hashed n-gram feature vectors (CSR).
  *
  * Tokenisation: ASCII letters are folded to lower case; a token is a maximal
  * run of ASCII letters, ASCII digits and bytes >= 0x80 (non-ASCII UTF-8),
  * at least two bytes long.  With COE_FEATURIZE_STOP_WORDS, English stop words
- * are dropped before n-grams are formed.  Each token is hashed with 64-bit
+ * are dropped before n-grams are formed.  With COE_FEATURIZE_STEM, an ASCII
+ * token loses at most one of the suffixes -ies/-ied, -ing, -ed, -es, -s (not
+ * -ss/-us/-is), then one final -e or -y, never going below three letters
+ * (retry/retries/retried -> "retr").  Each token is hashed with 64-bit
  * FNV-1a over its folded bytes; a unigram's bucket is mix(h) mod
  * 2^bucket_bits and, with COE_FEATURIZE_BIGRAMS, an adjacent pair's bucket is
  * mix(h1 * 0x9E3779B97F4A7C15 + h2) mod 2^bucket_bits, where mix is the
@@ -140,6 +146,7 @@ typedef coe_status (*coe_operation_fn)(void *args, const coe_call *call);
 #define COE_FEATURIZE_SUBLINEAR_TF  (1u << 2)
 #define COE_FEATURIZE_IDF           (1u << 3)
 #define COE_FEATURIZE_L2_NORMALIZE  (1u << 4)
+#define COE_FEATURIZE_STEM          (1u << 5)
 #define COE_FEATURIZE_MIN_BUCKET_BITS 4u
 #define COE_FEATURIZE_MAX_BUCKET_BITS 24u
 
@@ -185,6 +192,112 @@ typedef struct coe_similarity_args {
     float *out;                     /* count rows of out_stride floats, caller-owned */
     uint64_t out_stride;            /* >= count                                     */
 } coe_similarity_args;
+
+/* coe.cluster/1 - agglomerative clustering of `count` items from their
+ * similarity matrix.
+ *
+ * COE_CLUSTER_AVERAGE_LINKAGE: start from singletons; repeatedly merge the
+ * two clusters with the highest average pairwise similarity, as long as it is
+ * >= threshold.  Ties go to the pair whose smallest member indices are
+ * lowest (compared as (min A, min B) with min A < min B).  Arithmetic is in
+ * double in a fixed order, so equal inputs give equal labels in every
+ * backend.  labels[i] is the cluster of item i; clusters are numbered
+ * 0..cluster_count-1 in order of their smallest member index. */
+#define COE_CLUSTER_AVERAGE_LINKAGE 1u
+
+typedef struct coe_cluster_args {
+    uint32_t struct_size;
+    uint32_t count;
+    const float *similarity;        /* count x count, symmetric                     */
+    uint64_t similarity_stride;     /* floats between rows, >= count                */
+    uint32_t method;                /* COE_CLUSTER_AVERAGE_LINKAGE                  */
+    float threshold;                /* merge while the best average >= threshold    */
+    uint32_t *labels;               /* out: count labels                            */
+    uint32_t cluster_count;         /* out                                          */
+    uint32_t reserved0;             /* must be 0                                    */
+} coe_cluster_args;
+
+/* coe.consensus/1 - agreement metrics of a clustered panel.
+ *
+ * With weights w (> 0) and similarities s:
+ *   centrality[i]   = sum_{j!=i} w_j s_ij / sum_{j!=i} w_j   (0 when count = 1)
+ *   mean_agreement  = mean of s_ij over pairs i<j            (1 when count = 1)
+ *   medoid          = argmax centrality (lowest index on ties)
+ *   cluster_share[c]= sum of w over members / sum of w
+ *   majority        = cluster with the largest share (lowest number on ties)
+ *   margin          = majority share - runner-up share (= share if one cluster)
+ *   entropy         = -sum share ln share / ln count   (0 when count = 1)
+ *   representative  = member with the highest weighted mean similarity to the
+ *                     other members of its cluster (lowest index on ties)
+ *   cohesion[c]     = mean pairwise similarity inside c (1 for a singleton)
+ *   robust_z[i]     = 0.6745 (centrality_i - median) / MAD, where MAD is the
+ *                     median absolute deviation; if MAD = 0, the mean absolute
+ *                     deviation times 1.2533 is used; if that is 0 too, z = 0
+ *   outlier[i]      = robust_z[i] < -outlier_z  (low agreement only)
+ *   confidence      = majority weight / (total weight + prior_weight)
+ * Arithmetic is in double in a fixed order; results are rounded to float. */
+typedef struct coe_consensus_args {
+    uint32_t struct_size;
+    uint32_t count;
+    const float *similarity;        /* count x count                                */
+    uint64_t similarity_stride;
+    const float *weights;           /* count expert weights, each > 0               */
+    const uint32_t *labels;         /* count labels from coe.cluster                */
+    uint32_t cluster_count;
+    float outlier_z;                /* e.g. 3.5                                     */
+    float prior_weight;             /* >= 0, shrinks confidence of small panels     */
+    uint32_t reserved0;             /* must be 0                                    */
+    /* per expert outputs (count each) */
+    float *centrality;
+    float *robust_z;
+    uint8_t *outlier;
+    /* per cluster outputs (cluster_count each) */
+    float *cluster_share;
+    float *cluster_cohesion;
+    uint32_t *cluster_representative;
+    /* scalar outputs */
+    float mean_agreement;
+    float entropy;
+    float margin;
+    float confidence;
+    uint32_t majority_cluster;
+    uint32_t medoid;
+} coe_consensus_args;
+
+/* coe.aggregate/1 - support and ranking of merged items (recommendations).
+ *
+ * Items were stated by experts (item_expert) and merged into groups of
+ * near-duplicates (item_group, e.g. from coe.cluster over item similarities).
+ * For each group, every expert counts once however many of its items fell in
+ * the group:
+ *   supporters[g]     = number of distinct experts
+ *   support[g]        = their weight / total weight of all experts
+ *   confidence[g]     = their weight / (total weight + prior_weight)
+ *   representative[g] = item with the highest mean similarity to the other
+ *                       items of its group (lowest index on ties)
+ *   consensus[g]      = supporters[g] >= quorum
+ * ranking lists the groups by support (desc), supporters (desc), then lowest
+ * item index.  Arithmetic is in double in a fixed order. */
+typedef struct coe_aggregate_args {
+    uint32_t struct_size;
+    uint32_t item_count;
+    uint32_t expert_count;
+    uint32_t group_count;
+    const uint32_t *item_group;     /* item_count groups < group_count              */
+    const uint32_t *item_expert;    /* item_count experts < expert_count            */
+    const float *similarity;        /* item_count x item_count                      */
+    uint64_t similarity_stride;
+    const float *expert_weights;    /* expert_count weights, each > 0               */
+    uint32_t quorum;                /* supporters needed for consensus              */
+    float prior_weight;             /* >= 0                                         */
+    /* per group outputs (group_count each) */
+    uint32_t *supporters;
+    float *support;
+    float *confidence;
+    uint32_t *representative;
+    uint8_t *consensus;
+    uint32_t *ranking;              /* group_count group numbers, best first        */
+} coe_aggregate_args;
 
 typedef struct coe_operation {
     uint32_t struct_size;

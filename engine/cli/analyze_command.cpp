@@ -1,0 +1,158 @@
+// `coe analyze [FILE|-] [--json|--text] [--threads N] [--cluster-threshold X]
+//              [--merge-threshold X] [--quorum N]`
+//
+// FILE holds one panel (a JSON document) or many (JSON Lines, one panel per
+// line); without FILE the embedded example panel is analysed.  JSON output
+// is one line per panel, in input order; a panel that cannot be analysed
+// yields {"line": N, "error": "..."} and the others still run.
+// Exit status: 0 all analysed, 1 fatal error, 3 some panels failed.
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "cli_options.hpp"
+#include "coe/panel_json.hpp"
+#include "coe/report_format.hpp"
+
+namespace coe::cli {
+
+extern const char *const example_panel_json;
+
+namespace {
+
+struct AnalyzeArgs {
+    std::string file;  // empty: the embedded example; "-": stdin
+    bool json = false;
+    unsigned threads = 0;
+    AnalysisOptions options;
+};
+
+AnalyzeArgs parse_args(const std::vector<std::string> &args) {
+    AnalyzeArgs a;
+    bool format_set = false;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string &x = args[i];
+        auto value = [&]() -> const std::string & {
+            if (i + 1 >= args.size()) throw Error("coe analyze: " + x + " needs a value");
+            return args[++i];
+        };
+        auto number = [&](const std::string &v, double lo, double hi) {
+            std::size_t used = 0;
+            double d = 0;
+            try {
+                d = std::stod(v, &used);
+            } catch (const std::exception &) {
+                used = 0;
+            }
+            if (used != v.size() || !(d >= lo && d <= hi))
+                throw Error("coe analyze: " + x + " expects a number in [" + std::to_string(lo) + ", " +
+                            std::to_string(hi) + "], got '" + v + "'");
+            return d;
+        };
+        if (x == "--json" || x == "--text") {
+            if (format_set && a.json != (x == "--json")) throw Error("coe analyze: --json and --text exclude each other");
+            a.json = x == "--json";
+            format_set = true;
+        } else if (x == "--threads") {
+            a.threads = static_cast<unsigned>(number(value(), 1, 1024));
+        } else if (x == "--cluster-threshold") {
+            a.options.cluster_threshold = static_cast<float>(number(value(), -1, 1));
+        } else if (x == "--merge-threshold") {
+            a.options.item_merge_threshold = static_cast<float>(number(value(), -1, 1));
+        } else if (x == "--quorum") {
+            a.options.quorum = static_cast<std::uint32_t>(number(value(), 1, 1e9));
+        } else if (x == "-" || (x.size() > 0 && x[0] != '-')) {
+            if (!a.file.empty()) throw Error("coe analyze: more than one input file given");
+            a.file = x;
+        } else {
+            throw Error("coe analyze: unknown argument '" + x + "'");
+        }
+    }
+    return a;
+}
+
+std::string read_input(const std::string &file) {
+    std::ostringstream buffer;
+    if (file == "-") {
+        buffer << std::cin.rdbuf();
+    } else {
+        std::ifstream in(file, std::ios::binary);
+        if (!in) throw Error(file + ": cannot open file");
+        buffer << in.rdbuf();
+    }
+    return buffer.str();
+}
+
+class ProgressBar {
+public:
+    explicit ProgressBar(std::size_t total) : enabled_(total > 1 && ::isatty(STDERR_FILENO)) {}
+    void update(std::size_t done, std::size_t total) const {
+        if (!enabled_) return;
+        const int width = 40;
+        const int filled = static_cast<int>(width * done / total);
+        std::fprintf(stderr, "\r[%.*s%*s] %zu/%zu panels", filled, "########################################",
+                     width - filled, "", done, total);
+        if (done == total) std::fputc('\n', stderr);
+        std::fflush(stderr);
+    }
+
+private:
+    bool enabled_;
+};
+
+}  // namespace
+
+int run_analyze_command(const CommandLine &cl) {
+    const AnalyzeArgs args = parse_args(cl.args);
+    const std::string source = args.file.empty() ? "example-panel.json" : args.file == "-" ? "<stdin>" : args.file;
+    const std::string text = args.file.empty() ? std::string(example_panel_json) : read_input(args.file);
+    std::vector<PanelLine> lines = parse_panels(text, source);
+
+    Engine engine(cl.engine);
+    std::vector<PanelView> views;
+    std::vector<std::size_t> view_of_line(lines.size(), SIZE_MAX);
+    for (std::size_t i = 0; i < lines.size(); ++i)
+        if (auto *p = std::get_if<Panel>(&lines[i].panel_or_error)) {
+            view_of_line[i] = views.size();
+            views.push_back(p->view());
+        }
+    ProgressBar bar(views.size());
+    auto results = engine.analyze_batch(views, args.options, args.threads,
+                                        [&bar](std::size_t done, std::size_t total) { bar.update(done, total); });
+
+    std::size_t failed = 0;
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        std::string error;
+        const Report *report = nullptr;
+        if (auto *e = std::get_if<std::string>(&lines[i].panel_or_error)) {
+            error = *e;
+        } else {
+            const auto &r = results[view_of_line[i]];
+            if (r.report)
+                report = &*r.report;
+            else
+                error = source + ":" + std::to_string(lines[i].line) + ": " + r.error;
+        }
+        if (report) {
+            std::cout << (args.json ? to_json(*report) + "\n" : to_text(*report) + (i + 1 < lines.size() ? "\n" : ""));
+        } else {
+            ++failed;
+            if (args.json)
+                std::cout << error_json(lines[i].line, error) << "\n";
+            else
+                std::cout << "error: " << error << "\n\n";
+            std::cerr << "coe analyze: " << error << "\n";
+        }
+    }
+    std::cout.flush();
+    if (failed > 0) {
+        std::cerr << "coe analyze: " << failed << " of " << lines.size() << " panels failed\n";
+        return 3;
+    }
+    return 0;
+}
+
+}  // namespace coe::cli

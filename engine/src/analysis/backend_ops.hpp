@@ -1,0 +1,53 @@
+// backend_ops.hpp - typed C++ calls of every backend operation, each routed
+// to the backend that serves it.  Owns no state beyond a reference to the
+// registry; thread-safe as the registry is immutable.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "coe/vectors.hpp"
+#include "plugins/backend_registry.hpp"
+
+namespace coe::detail {
+
+struct ConsensusOutputs {
+    std::vector<float> centrality, robust_z;
+    std::vector<std::uint8_t> outlier;
+    std::vector<float> cluster_share, cluster_cohesion;
+    std::vector<std::uint32_t> cluster_representative;
+    float mean_agreement = 0, entropy = 0, margin = 0, confidence = 0;
+    std::uint32_t majority_cluster = 0, medoid = 0;
+};
+
+struct AggregateOutputs {
+    std::vector<std::uint32_t> supporters, representative, ranking;
+    std::vector<float> support, confidence;
+    std::vector<std::uint8_t> consensus;
+};
+
+struct Clustering {
+    std::vector<std::uint32_t> labels;
+    std::uint32_t cluster_count = 0;
+};
+
+class BackendOps {
+public:
+    explicit BackendOps(const BackendRegistry &registry) : registry_(registry) {}
+
+    SparseRows featurize(const std::vector<std::string_view> &texts, const FeaturizeOptions &options) const;
+    Matrix similarity(const SparseRows &rows) const;
+    Matrix similarity(const float *vectors, std::uint32_t count, std::uint64_t dimension) const;
+    Clustering cluster(const Matrix &similarity, float threshold) const;
+    ConsensusOutputs consensus(const Matrix &similarity, const std::vector<float> &weights,
+                               const Clustering &clusters, float outlier_z, float prior_weight) const;
+    AggregateOutputs aggregate(const Matrix &item_similarity, const Clustering &groups,
+                               const std::vector<std::uint32_t> &item_expert, const std::vector<float> &expert_weights,
+                               std::uint32_t quorum, float prior_weight) const;
+
+private:
+    const BackendRegistry &registry_;
+};
+
+}  // namespace coe::detail

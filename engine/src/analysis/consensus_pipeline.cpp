@@ -1,0 +1,198 @@
+#include "consensus_pipeline.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+#include "analysis/markdown_items.hpp"
+#include "coe/error.hpp"
+
+namespace coe::detail {
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+double ms_since(clock_type::time_point start) {
+    return std::chrono::duration<double, std::milli>(clock_type::now() - start).count();
+}
+
+// Cuts at a UTF-8 boundary, at most `bytes` bytes, adding an ellipsis.
+std::string excerpt(std::string_view text, std::size_t bytes) {
+    if (text.size() <= bytes) return std::string(text);
+    std::size_t cut = bytes;
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+    return std::string(text.substr(0, cut)) + "...";
+}
+
+struct Item {
+    std::string text;
+    std::uint32_t expert;
+};
+
+// Each response's explicit list, or what its markdown yields.
+void collect_items(const PanelView &panel, std::vector<Item> &recommendations, std::vector<Item> &limitations) {
+    for (std::uint32_t e = 0; e < panel.responses.size(); ++e) {
+        const ResponseView &r = panel.responses[e];
+        MarkdownItems extracted;
+        if (!r.recommendations || !r.limitations) extracted = extract_markdown_items(r.content);
+        if (r.recommendations)
+            for (auto t : *r.recommendations) recommendations.push_back({std::string(t), e});
+        else
+            for (auto &t : extracted.recommendations) recommendations.push_back({std::move(t), e});
+        if (r.limitations)
+            for (auto t : *r.limitations) limitations.push_back({std::string(t), e});
+        else
+            for (auto &t : extracted.limitations) limitations.push_back({std::move(t), e});
+    }
+}
+
+std::vector<ItemResult> aggregate_items(const BackendOps &ops, const PanelView &panel, const std::vector<Item> &items,
+                                        const std::vector<float> &weights, std::uint32_t quorum,
+                                        const AnalysisOptions &opt) {
+    if (items.empty()) return {};
+    std::vector<std::string_view> texts;
+    std::vector<std::uint32_t> owner;
+    for (const auto &it : items) {
+        texts.push_back(it.text);
+        owner.push_back(it.expert);
+    }
+    const Matrix sim = ops.similarity(ops.featurize(texts, opt.features));
+    const Clustering groups = ops.cluster(sim, opt.item_merge_threshold);
+    const AggregateOutputs agg = ops.aggregate(sim, groups, owner, weights, quorum, opt.prior_weight);
+
+    std::vector<ItemResult> out;
+    for (std::uint32_t g : agg.ranking) {
+        ItemResult r;
+        r.text = items[agg.representative[g]].text;
+        r.support = agg.supporters[g];
+        r.score = agg.support[g];
+        r.confidence = agg.confidence[g];
+        r.consensus = agg.consensus[g] != 0;
+        std::vector<bool> named(panel.responses.size(), false);
+        for (std::uint32_t i = 0; i < items.size(); ++i) {
+            if (groups.labels[i] != g) continue;
+            named[items[i].expert] = true;
+            if (std::find(r.variants.begin(), r.variants.end(), items[i].text) == r.variants.end())
+                r.variants.push_back(items[i].text);
+        }
+        for (std::uint32_t e = 0; e < named.size(); ++e)
+            if (named[e]) r.supporters.emplace_back(panel.responses[e].expert);
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+
+Matrix expert_similarity(const BackendOps &ops, const PanelView &panel, const AnalysisOptions &opt, Report &report) {
+    const auto n = static_cast<std::uint32_t>(panel.responses.size());
+    const bool embeddings = opt.use_embeddings && panel.responses[0].embedding != nullptr;
+    if (embeddings) {
+        const std::size_t d = panel.responses[0].embedding_size;
+        std::vector<float> dense(static_cast<std::size_t>(n) * d);
+        for (std::uint32_t i = 0; i < n; ++i)
+            std::copy_n(panel.responses[i].embedding, d, dense.begin() + static_cast<std::ptrdiff_t>(i * d));
+        report.features = "embedding";
+        auto t = clock_type::now();
+        Matrix m = ops.similarity(dense.data(), n, d);
+        report.timing.similarity = ms_since(t);
+        return m;
+    }
+    std::vector<std::string_view> texts;
+    for (const auto &r : panel.responses) texts.push_back(r.content);
+    report.features = "tfidf";
+    auto t = clock_type::now();
+    SparseRows rows = ops.featurize(texts, opt.features);
+    report.timing.featurize = ms_since(t);
+    t = clock_type::now();
+    Matrix m = ops.similarity(rows);
+    report.timing.similarity = ms_since(t);
+    return m;
+}
+
+}  // namespace
+
+ConsensusLevel classify_consensus(std::uint32_t experts, std::uint32_t clusters, std::uint32_t largest_cluster,
+                                  double majority_share, double strong_share) {
+    if (experts < 2 || largest_cluster < 2) return ConsensusLevel::none;
+    if (clusters == 1) return ConsensusLevel::unanimous;
+    if (majority_share >= strong_share) return ConsensusLevel::strong;
+    if (majority_share > 0.5) return ConsensusLevel::majority;
+    return ConsensusLevel::split;
+}
+
+Report analyze_panel(const BackendOps &ops, const PanelView &panel, const AnalysisOptions &opt) {
+    validate(panel);
+    const auto start = clock_type::now();
+    const auto n = static_cast<std::uint32_t>(panel.responses.size());
+    Report report;
+    report.panel_id = std::string(panel.id);
+    report.question = std::string(panel.question);
+
+    std::vector<float> weights(n);
+    for (std::uint32_t i = 0; i < n; ++i)
+        weights[i] = static_cast<float>(std::max(opt.min_weight, panel.responses[i].confidence.value_or(1.0)));
+
+    const Matrix sim = expert_similarity(ops, panel, opt, report);
+    auto t = clock_type::now();
+    const Clustering clusters = ops.cluster(sim, opt.cluster_threshold);
+    report.timing.cluster = ms_since(t);
+    t = clock_type::now();
+    const ConsensusOutputs c = ops.consensus(sim, weights, clusters, opt.outlier_z, opt.prior_weight);
+    report.timing.consensus = ms_since(t);
+
+    // experts and clusters
+    report.clusters.resize(clusters.cluster_count);
+    for (std::uint32_t i = 0; i < n; ++i) {
+        ExpertResult e;
+        e.expert = std::string(panel.responses[i].expert);
+        e.index = i;
+        e.weight = weights[i];
+        e.centrality = c.centrality[i];
+        e.robust_z = c.robust_z[i];
+        e.cluster = clusters.labels[i];
+        e.outlier = c.outlier[i] != 0;
+        ClusterResult &cl = report.clusters[e.cluster];
+        cl.members.push_back(e.expert);
+        cl.member_indices.push_back(i);
+        report.experts.push_back(std::move(e));
+    }
+    std::uint32_t largest = 0;
+    for (std::uint32_t k = 0; k < clusters.cluster_count; ++k) {
+        ClusterResult &cl = report.clusters[k];
+        cl.representative_index = c.cluster_representative[k];
+        cl.representative = std::string(panel.responses[cl.representative_index].expert);
+        cl.share = c.cluster_share[k];
+        cl.cohesion = c.cluster_cohesion[k];
+        largest = std::max(largest, static_cast<std::uint32_t>(cl.members.size()));
+        if (k != c.majority_cluster) {
+            DissentResult d;
+            d.cluster = k;
+            d.members = cl.members;
+            d.representative = cl.representative;
+            d.excerpt = excerpt(panel.responses[cl.representative_index].content, opt.excerpt_bytes);
+            report.dissent.push_back(std::move(d));
+        }
+    }
+
+    ConsensusResult &cr = report.consensus;
+    cr.score = c.mean_agreement;
+    cr.majority_cluster = c.majority_cluster;
+    cr.majority_share = c.cluster_share[c.majority_cluster];
+    cr.margin = c.margin;
+    cr.entropy = c.entropy;
+    cr.medoid_index = c.medoid;
+    cr.medoid = std::string(panel.responses[c.medoid].expert);
+    cr.level = classify_consensus(n, clusters.cluster_count, largest, cr.majority_share, opt.strong_share);
+    report.confidence = c.confidence;
+
+    // recommendations and limitations
+    t = clock_type::now();
+    report.quorum = opt.quorum > 0 ? opt.quorum : n / 2 + 1;
+    std::vector<Item> recommendations, limitations;
+    collect_items(panel, recommendations, limitations);
+    report.recommendations = aggregate_items(ops, panel, recommendations, weights, report.quorum, opt);
+    report.limitations = aggregate_items(ops, panel, limitations, weights, report.quorum, opt);
+    report.timing.aggregate = ms_since(t);
+    report.timing.total = ms_since(start);
+    return report;
+}
+
+}  // namespace coe::detail

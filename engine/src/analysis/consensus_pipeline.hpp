@@ -1,0 +1,21 @@
+// consensus_pipeline.hpp - one panel in, one report out: featurise,
+// similarity, clustering, consensus metrics, aggregation of
+// recommendations and limitations; every stage a backend operation.
+#pragma once
+
+#include "analysis/backend_ops.hpp"
+#include "coe/analysis.hpp"
+#include "coe/panel.hpp"
+#include "coe/report.hpp"
+
+namespace coe::detail {
+
+// Validates the panel and runs the pipeline.  Reads the panel's texts only
+// during the call.  Throws coe::Error on invalid input or a failed backend.
+Report analyze_panel(const BackendOps &ops, const PanelView &panel, const AnalysisOptions &options);
+
+// The level for a clustering, as documented with ConsensusLevel.
+ConsensusLevel classify_consensus(std::uint32_t experts, std::uint32_t clusters, std::uint32_t largest_cluster,
+                                  double majority_share, double strong_share);
+
+}  // namespace coe::detail

@@ -1,0 +1,141 @@
+#include "coe/panel.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "analysis/panel_messages.hpp"
+#include "coe/error.hpp"
+
+namespace coe {
+
+namespace {
+
+std::optional<std::vector<std::string_view>> view_list(const std::optional<std::vector<std::string>> &list) {
+    if (!list) return std::nullopt;
+    return std::vector<std::string_view>(list->begin(), list->end());
+}
+
+ResponseView view_response(const Response &r) {
+    ResponseView v;
+    v.expert = r.expert;
+    v.content = r.content;
+    v.confidence = r.confidence;
+    v.recommendations = view_list(r.recommendations);
+    v.limitations = view_list(r.limitations);
+    if (!r.embedding.empty()) {
+        v.embedding = r.embedding.data();
+        v.embedding_size = r.embedding.size();
+    }
+    return v;
+}
+
+[[noreturn]] void fail(std::size_t index, const char *field, const std::string &problem) {
+    throw Error(detail::response_path(index, field) + ": " + problem);
+}
+
+bool has_embedding(const ResponseView &r) { return r.embedding_size > 0; }
+
+void check_expert(const ResponseView &r, std::size_t index,
+                  std::unordered_map<std::string_view, std::size_t> &first_index) {
+    if (r.expert.empty()) fail(index, "expert", "empty");
+    auto [it, inserted] = first_index.emplace(r.expert, index);
+    if (!inserted)
+        fail(index, "expert", detail::quote(r.expert) + " repeats " + detail::response_path(it->second, nullptr));
+}
+
+void check_confidence(const ResponseView &r, std::size_t index) {
+    if (!r.confidence) return;
+    const double c = *r.confidence;
+    if (!std::isfinite(c)) fail(index, "confidence", "must be a finite number, got " + detail::format_number(c));
+    if (c < 0.0 || c > 1.0) fail(index, "confidence", detail::format_number(c) + " is outside [0, 1]");
+}
+
+// `reference` is the first response with an embedding; every response must then
+// have one of the same length.
+void check_embedding(const PanelView &panel, std::size_t index, std::optional<std::size_t> reference) {
+    const ResponseView &r = panel.responses[index];
+    if (!reference) return;
+    const std::size_t expected = panel.responses[*reference].embedding_size;
+    if (!has_embedding(r))
+        fail(index, "embedding", "missing, but " + detail::response_path(*reference, nullptr) + " has one");
+    if (r.embedding_size != expected)
+        fail(index, "embedding",
+             std::to_string(r.embedding_size) + " values, but " + detail::response_path(*reference, nullptr) +
+                 " has " + std::to_string(expected));
+    if (r.embedding == nullptr)
+        fail(index, "embedding", "null pointer with size " + std::to_string(r.embedding_size));
+    for (std::size_t i = 0; i < r.embedding_size; ++i)
+        if (!std::isfinite(r.embedding[i]))
+            throw Error(detail::response_path(index, "embedding") + "[" + std::to_string(i) +
+                        "]: must be a finite number, got " + detail::format_number(r.embedding[i]));
+}
+
+std::optional<std::size_t> first_with_embedding(const PanelView &panel) {
+    for (std::size_t i = 0; i < panel.responses.size(); ++i)
+        if (has_embedding(panel.responses[i])) return i;
+    return std::nullopt;
+}
+
+}  // namespace
+
+namespace detail {
+
+std::string response_path(std::size_t index, const char *field) {
+    std::string path = "responses[" + std::to_string(index) + "]";
+    if (field != nullptr) path.append(".").append(field);
+    return path;
+}
+
+std::string format_number(double value) {
+    char buf[64];
+    auto result = std::to_chars(buf, buf + sizeof buf, value);
+    return std::string(buf, result.ptr);
+}
+
+std::string quote(std::string_view text) {
+    static const char hex[] = "0123456789abcdef";
+    std::string out = "\"";
+    for (char ch : text) {
+        const auto byte = static_cast<unsigned char>(ch);
+        if (ch == '"' || ch == '\\') {
+            out += '\\';
+            out += ch;
+        } else if (byte < 0x20) {
+            out += "\\u00";
+            out += hex[byte >> 4];
+            out += hex[byte & 0xf];
+        } else {
+            out += ch;
+        }
+    }
+    out += '"';
+    return out;
+}
+
+}  // namespace detail
+
+PanelView Panel::view() const {
+    PanelView v;
+    v.id = id;
+    v.question = question;
+    v.responses.reserve(responses.size());
+    for (const Response &r : responses) v.responses.push_back(view_response(r));
+    return v;
+}
+
+void validate(const PanelView &panel) {
+    if (panel.responses.empty()) throw Error("responses: empty");
+    std::unordered_map<std::string_view, std::size_t> first_index;
+    first_index.reserve(panel.responses.size());
+    const std::optional<std::size_t> reference = first_with_embedding(panel);
+    for (std::size_t i = 0; i < panel.responses.size(); ++i) {
+        check_expert(panel.responses[i], i, first_index);
+        check_confidence(panel.responses[i], i);
+        check_embedding(panel, i, reference);
+    }
+}
+
+}  // namespace coe

@@ -1,0 +1,203 @@
+#include "coe/panel_json.hpp"
+
+#include <cfloat>
+#include <cmath>
+#include <optional>
+
+#include <boost/json.hpp>
+
+#include "analysis/panel_messages.hpp"
+#include "coe/error.hpp"
+#include "config/json_document.hpp"
+
+namespace coe {
+
+namespace {
+
+namespace json = boost::json;
+
+// The readers below throw coe::Error("<field path>: <problem>"); read_panel
+// puts "<where>: " in front.
+
+const char *kind_name(const json::value &v) {
+    switch (v.kind()) {
+    case json::kind::null: return "null";
+    case json::kind::bool_: return "boolean";
+    case json::kind::int64:
+    case json::kind::uint64:
+    case json::kind::double_: return "number";
+    case json::kind::string: return "string";
+    case json::kind::array: return "array";
+    case json::kind::object: return "object";
+    }
+    return "unknown";
+}
+
+[[noreturn]] void type_error(const std::string &path, const char *expected, const json::value &got) {
+    throw Error(path + ": must be " + expected + ", got " + kind_name(got));
+}
+
+std::string field_path(const std::string &prefix, std::string_view key) {
+    return prefix.empty() ? std::string(key) : prefix + "." + std::string(key);
+}
+
+// An optional field: nullptr when absent or null.
+const json::value *optional_field(const json::object &o, std::string_view key) {
+    const json::value *v = o.if_contains(key);
+    return v != nullptr && v->is_null() ? nullptr : v;
+}
+
+const json::value &required_field(const json::object &o, std::string_view key, const std::string &path) {
+    const json::value *v = o.if_contains(key);
+    if (v == nullptr) throw Error(path + ": missing");
+    return *v;
+}
+
+std::string read_string(const json::value &v, const std::string &path) {
+    if (!v.is_string()) type_error(path, "a string", v);
+    return std::string(v.get_string());
+}
+
+std::string required_string(const json::object &o, std::string_view key, const std::string &prefix) {
+    const std::string path = field_path(prefix, key);
+    return read_string(required_field(o, key, path), path);
+}
+
+double number_value(const json::value &v) {
+    if (v.is_int64()) return static_cast<double>(v.get_int64());
+    if (v.is_uint64()) return static_cast<double>(v.get_uint64());
+    return v.get_double();
+}
+
+// A number id is kept as its decimal text; only integers are taken, since
+// other numbers have no single text.
+std::string read_id(const json::value &v, const std::string &path) {
+    if (v.is_int64()) return std::to_string(v.get_int64());
+    if (v.is_uint64()) return std::to_string(v.get_uint64());
+    if (!v.is_string()) type_error(path, "a string or an integer", v);
+    return std::string(v.get_string());
+}
+
+std::vector<std::string> read_string_list(const json::value &v, const std::string &path) {
+    if (!v.is_array()) type_error(path, "an array of strings", v);
+    const json::array &items = v.get_array();
+    std::vector<std::string> out;
+    out.reserve(items.size());
+    for (std::size_t i = 0; i < items.size(); ++i)
+        out.push_back(read_string(items[i], path + "[" + std::to_string(i) + "]"));
+    return out;
+}
+
+float read_float(const json::value &v, const std::string &path) {
+    if (!v.is_number()) type_error(path, "a number", v);
+    const double d = number_value(v);
+    // Boost.JSON reads numbers beyond the double range as infinities
+    if (!std::isfinite(d)) throw Error(path + ": must be a finite number, got " + detail::format_number(d));
+    if (std::fabs(d) > static_cast<double>(FLT_MAX))
+        throw Error(path + ": " + detail::format_number(d) + " does not fit in a float");
+    return static_cast<float>(d);
+}
+
+std::vector<float> read_embedding(const json::value &v, const std::string &path) {
+    if (!v.is_array()) type_error(path, "an array of numbers", v);
+    const json::array &items = v.get_array();
+    if (items.empty()) throw Error(path + ": empty");
+    std::vector<float> out;
+    out.reserve(items.size());
+    for (std::size_t i = 0; i < items.size(); ++i)
+        out.push_back(read_float(items[i], path + "[" + std::to_string(i) + "]"));
+    return out;
+}
+
+Response read_response(const json::value &v, const std::string &path) {
+    if (!v.is_object()) type_error(path, "an object", v);
+    const json::object &o = v.get_object();
+    Response r;
+    r.expert = required_string(o, "expert", path);
+    r.content = required_string(o, "content", path);
+    if (const json::value *c = optional_field(o, "confidence")) {
+        // range and finiteness are checked by validate()
+        if (!c->is_number()) type_error(field_path(path, "confidence"), "a number", *c);
+        r.confidence = number_value(*c);
+    }
+    if (const json::value *list = optional_field(o, "recommendations"))
+        r.recommendations = read_string_list(*list, field_path(path, "recommendations"));
+    if (const json::value *list = optional_field(o, "limitations"))
+        r.limitations = read_string_list(*list, field_path(path, "limitations"));
+    if (const json::value *e = optional_field(o, "embedding"))
+        r.embedding = read_embedding(*e, field_path(path, "embedding"));
+    return r;
+}
+
+std::vector<Response> read_responses(const json::value &v) {
+    if (!v.is_array()) type_error("responses", "an array", v);
+    const json::array &items = v.get_array();
+    std::vector<Response> out;
+    out.reserve(items.size());
+    for (std::size_t i = 0; i < items.size(); ++i)
+        out.push_back(read_response(items[i], detail::response_path(i, nullptr)));
+    return out;
+}
+
+Panel read_panel_object(const json::value &doc) {
+    if (!doc.is_object()) throw Error(std::string("the top level must be a JSON object, got ") + kind_name(doc));
+    const json::object &o = doc.get_object();
+    Panel panel;
+    if (const json::value *id = optional_field(o, "id")) panel.id = read_id(*id, "id");
+    if (const json::value *q = optional_field(o, "question")) panel.question = read_string(*q, "question");
+    panel.responses = read_responses(required_field(o, "responses", "responses"));
+    return panel;
+}
+
+// JSON types are checked while reading; everything a PanelView can express is
+// left to validate() so that both paths report it alike.
+Panel read_panel(const json::value &doc, const std::string &where) {
+    try {
+        Panel panel = read_panel_object(doc);
+        validate(panel.view());
+        return panel;
+    } catch (const Error &e) {
+        throw Error(where + ": " + e.what());
+    }
+}
+
+bool is_blank(std::string_view line) {
+    return line.find_first_not_of(" \t\r") == std::string_view::npos;
+}
+
+PanelLine parse_line(std::string_view line, const std::string &source, std::size_t number) {
+    PanelLine out;
+    out.line = number;
+    try {
+        // parse_json adds its own line:column; the offset makes it the file's line
+        json::value doc = detail::parse_json(line, source, number - 1);
+        out.panel_or_error = read_panel(doc, source + ":" + std::to_string(number));
+    } catch (const Error &e) {
+        out.panel_or_error = std::string(e.what());
+    }
+    return out;
+}
+
+}  // namespace
+
+Panel parse_panel(std::string_view json, const std::string &where) {
+    return read_panel(detail::parse_json(json, where), where);
+}
+
+std::vector<PanelLine> parse_panel_lines(std::string_view text, const std::string &source) {
+    std::vector<PanelLine> out;
+    std::size_t number = 0;
+    std::size_t start = 0;
+    while (start < text.size()) {
+        std::size_t end = text.find('\n', start);
+        if (end == std::string_view::npos) end = text.size();
+        std::string_view line = text.substr(start, end - start);
+        start = end + 1;
+        ++number;
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        if (!is_blank(line)) out.push_back(parse_line(line, source, number));
+    }
+    return out;
+}
+
+}  // namespace coe

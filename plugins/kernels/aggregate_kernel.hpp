@@ -1,0 +1,88 @@
+// aggregate_kernel.hpp - coe.aggregate/1: support, confidence, representative
+// and ranking of groups of near-duplicate items.  Formulas are documented
+// with coe_aggregate_args in coe_plugin.h.  Double precision, fixed order,
+// the same code in every backend.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <cstdint>
+#include <numeric>
+#include <vector>
+
+#include "canonical_sum.hpp"
+#include "cluster_kernel.hpp"
+#include "coe/coe_plugin.h"
+#include "coe/plugin_helper.hpp"
+#include "consensus_kernel.hpp"
+#include "kernel_namespace.hpp"
+
+COE_KERNELS_BEGIN
+
+inline coe_status aggregate(coe_aggregate_args &a) {
+    using sdk::status_error;
+    const std::uint32_t m = a.item_count, g = a.group_count;
+    if (!(a.prior_weight >= 0.f) || !std::isfinite(a.prior_weight))
+        throw status_error(COE_ERR_INVALID_ARGUMENT, "prior_weight must be finite and >= 0");
+    validate_similarity_matrix(a.similarity, a.similarity_stride, m, "similarity");
+    validate_weights(a.expert_weights, a.expert_count, "expert_weights");
+    validate_labels(a.item_group, m, g);
+    if (m > 0 && a.item_expert == nullptr) throw status_error(COE_ERR_INVALID_ARGUMENT, "item_expert is null");
+    for (std::uint32_t i = 0; i < m; ++i)
+        if (a.item_expert[i] >= a.expert_count)
+            throw status_error(COE_ERR_INVALID_ARGUMENT, "item " + std::to_string(i) + " names expert " +
+                                                             std::to_string(a.item_expert[i]) + " >= expert_count");
+    if (g > 0 && (!a.supporters || !a.support || !a.confidence || !a.representative || !a.consensus || !a.ranking))
+        throw status_error(COE_ERR_INVALID_ARGUMENT, "an output buffer is null");
+
+    std::vector<double> terms(a.expert_weights, a.expert_weights + a.expert_count);
+    const double total_w = canonical_sum(terms);
+
+    std::vector<std::uint32_t> first_item(g, m);
+    std::vector<double> support(g, 0.0);
+    std::vector<bool> counted(a.expert_count);
+    for (std::uint32_t c = 0; c < g; ++c) {
+        std::fill(counted.begin(), counted.end(), false);
+        double best = -2.0;
+        std::vector<double> weights;
+        std::uint32_t people = 0, rep = m;
+        for (std::uint32_t i = 0; i < m; ++i) {
+            if (a.item_group[i] != c) continue;
+            if (first_item[c] == m) first_item[c] = i;
+            const std::uint32_t e = a.item_expert[i];
+            if (!counted[e]) {
+                counted[e] = true;
+                ++people;
+                weights.push_back(a.expert_weights[e]);
+            }
+            terms.clear();
+            for (std::uint32_t j = 0; j < m; ++j)
+                if (j != i && a.item_group[j] == c) terms.push_back(a.similarity[i * a.similarity_stride + j]);
+            const double others = static_cast<double>(terms.size());
+            const double mean = others > 0.0 ? canonical_sum(terms) / others : 1.0;
+            if (rep == m || mean > best) {
+                best = mean;
+                rep = i;
+            }
+        }
+        const double w = canonical_sum(weights);
+        support[c] = total_w > 0.0 ? w / total_w : 0.0;
+        a.supporters[c] = people;
+        a.support[c] = static_cast<float>(support[c]);
+        a.confidence[c] = static_cast<float>(w / (total_w + a.prior_weight));
+        a.representative[c] = rep;
+        a.consensus[c] = people >= a.quorum ? 1 : 0;
+    }
+    std::vector<std::uint32_t> order(g);
+    std::iota(order.begin(), order.end(), 0u);
+    std::sort(order.begin(), order.end(), [&](std::uint32_t x, std::uint32_t y) {
+        if (support[x] != support[y]) return support[x] > support[y];
+        if (a.supporters[x] != a.supporters[y]) return a.supporters[x] > a.supporters[y];
+        return first_item[x] < first_item[y];
+    });
+    std::copy(order.begin(), order.end(), a.ranking);
+    return COE_OK;
+}
+
+COE_KERNELS_END

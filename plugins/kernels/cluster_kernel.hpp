@@ -1,0 +1,99 @@
+// cluster_kernel.hpp - coe.cluster/1: average-linkage agglomerative
+// clustering with a similarity threshold.
+//
+// O(n^3) in the worst case (an O(n^2) scan per merge); panels have tens of
+// experts and a few hundred recommendation items.  The same double-precision
+// code runs in every backend, so equal inputs give equal labels.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "coe/coe_plugin.h"
+#include "coe/plugin_helper.hpp"
+#include "kernel_namespace.hpp"
+
+COE_KERNELS_BEGIN
+
+// Throws unless `m` is a count x count matrix of finite values.
+inline void validate_similarity_matrix(const float *m, std::uint64_t stride, std::uint32_t count, const char *what) {
+    using sdk::status_error;
+    if (count == 0) return;
+    if (m == nullptr || stride < count)
+        throw status_error(COE_ERR_INVALID_ARGUMENT, std::string(what) + " is null or its stride < count");
+    for (std::uint32_t i = 0; i < count; ++i)
+        for (std::uint32_t j = 0; j < count; ++j)
+            if (!std::isfinite(m[i * stride + j]))
+                throw status_error(COE_ERR_INVALID_ARGUMENT, std::string(what) + " has a non-finite value at (" +
+                                                                 std::to_string(i) + ", " + std::to_string(j) + ")");
+}
+
+inline coe_status cluster(coe_cluster_args &a) {
+    using sdk::status_error;
+    if (a.method != COE_CLUSTER_AVERAGE_LINKAGE)
+        throw status_error(COE_ERR_UNSUPPORTED, "unknown clustering method " + std::to_string(a.method));
+    if (a.reserved0 != 0) throw status_error(COE_ERR_INVALID_ARGUMENT, "reserved0 must be 0");
+    if (!std::isfinite(a.threshold)) throw status_error(COE_ERR_INVALID_ARGUMENT, "threshold is not finite");
+    validate_similarity_matrix(a.similarity, a.similarity_stride, a.count, "similarity");
+    if (a.count > 0 && a.labels == nullptr) throw status_error(COE_ERR_INVALID_ARGUMENT, "labels is null");
+
+    const std::uint32_t n = a.count;
+    // Cluster "slots" are named by their smallest member index; merging A
+    // into B (min A < min B) keeps slot A.
+    std::vector<double> s(static_cast<std::size_t>(n) * n);
+    for (std::uint32_t i = 0; i < n; ++i)
+        for (std::uint32_t j = 0; j < n; ++j)
+            s[static_cast<std::size_t>(i) * n + j] = a.similarity[i * a.similarity_stride + j];
+    std::vector<std::uint32_t> size(n, 1), parent(n);
+    std::vector<bool> alive(n, true);
+    for (std::uint32_t i = 0; i < n; ++i) parent[i] = i;
+
+    const double threshold = a.threshold;
+    for (;;) {
+        std::uint32_t best_a = n, best_b = n;
+        double best = 0.0;
+        for (std::uint32_t i = 0; i < n; ++i) {
+            if (!alive[i]) continue;
+            for (std::uint32_t j = i + 1; j < n; ++j) {
+                if (!alive[j]) continue;
+                const double v = s[static_cast<std::size_t>(i) * n + j];
+                if (v >= threshold && (best_a == n || v > best)) {
+                    best = v;
+                    best_a = i;
+                    best_b = j;
+                }
+            }
+        }
+        if (best_a == n) break;
+        // Lance-Williams update for average linkage
+        const double na = size[best_a], nb = size[best_b];
+        for (std::uint32_t k = 0; k < n; ++k) {
+            if (!alive[k] || k == best_a || k == best_b) continue;
+            const double v = (na * s[static_cast<std::size_t>(best_a) * n + k] +
+                              nb * s[static_cast<std::size_t>(best_b) * n + k]) /
+                             (na + nb);
+            s[static_cast<std::size_t>(best_a) * n + k] = v;
+            s[static_cast<std::size_t>(k) * n + best_a] = v;
+        }
+        size[best_a] += size[best_b];
+        alive[best_b] = false;
+        parent[best_b] = best_a;
+    }
+
+    // Labels numbered by smallest member index: slots are exactly that.
+    std::vector<std::uint32_t> label_of_slot(n, 0);
+    std::uint32_t next = 0;
+    for (std::uint32_t i = 0; i < n; ++i)
+        if (alive[i]) label_of_slot[i] = next++;
+    for (std::uint32_t i = 0; i < n; ++i) {
+        std::uint32_t r = i;
+        while (parent[r] != r) r = parent[r];
+        a.labels[i] = label_of_slot[r];
+    }
+    a.cluster_count = next;
+    return COE_OK;
+}
+
+COE_KERNELS_END

@@ -1,0 +1,156 @@
+// consensus_kernel.hpp - coe.consensus/1: centrality, clusters' shares,
+// entropy, margin, medoid, representatives, robust outliers, confidence.
+// Formulas are documented with coe_consensus_args in coe_plugin.h.  Double
+// precision, fixed order, the same code in every backend.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "canonical_sum.hpp"
+#include "cluster_kernel.hpp"
+#include "coe/coe_plugin.h"
+#include "coe/plugin_helper.hpp"
+#include "kernel_namespace.hpp"
+
+COE_KERNELS_BEGIN
+
+inline double median_of(std::vector<double> v) {
+    if (v.empty()) return 0.0;
+    std::sort(v.begin(), v.end());
+    const std::size_t h = v.size() / 2;
+    return v.size() % 2 ? v[h] : 0.5 * (v[h - 1] + v[h]);
+}
+
+inline void validate_weights(const float *w, std::uint32_t count, const char *what) {
+    if (count > 0 && w == nullptr)
+        throw sdk::status_error(COE_ERR_INVALID_ARGUMENT, std::string(what) + " is null");
+    for (std::uint32_t i = 0; i < count; ++i)
+        if (!(w[i] > 0.f) || !std::isfinite(w[i]))
+            throw sdk::status_error(COE_ERR_INVALID_ARGUMENT,
+                                    std::string(what) + "[" + std::to_string(i) + "] must be finite and > 0");
+}
+
+inline void validate_labels(const std::uint32_t *labels, std::uint32_t count, std::uint32_t cluster_count) {
+    if (count > 0 && labels == nullptr) throw sdk::status_error(COE_ERR_INVALID_ARGUMENT, "labels is null");
+    std::vector<bool> used(cluster_count, false);
+    for (std::uint32_t i = 0; i < count; ++i) {
+        if (labels[i] >= cluster_count)
+            throw sdk::status_error(COE_ERR_INVALID_ARGUMENT, "label " + std::to_string(labels[i]) + " of item " +
+                                                                  std::to_string(i) + " >= cluster_count");
+        used[labels[i]] = true;
+    }
+    for (std::uint32_t c = 0; c < cluster_count; ++c)
+        if (!used[c]) throw sdk::status_error(COE_ERR_INVALID_ARGUMENT, "cluster " + std::to_string(c) + " is empty");
+}
+
+inline coe_status consensus(coe_consensus_args &a) {
+    using sdk::status_error;
+    const std::uint32_t n = a.count, k = a.cluster_count;
+    if (n == 0) throw status_error(COE_ERR_INVALID_ARGUMENT, "count is 0");
+    if (a.reserved0 != 0) throw status_error(COE_ERR_INVALID_ARGUMENT, "reserved0 must be 0");
+    if (!(a.prior_weight >= 0.f) || !std::isfinite(a.prior_weight) || !std::isfinite(a.outlier_z))
+        throw status_error(COE_ERR_INVALID_ARGUMENT, "prior_weight must be >= 0 and outlier_z finite");
+    validate_similarity_matrix(a.similarity, a.similarity_stride, n, "similarity");
+    validate_weights(a.weights, n, "weights");
+    validate_labels(a.labels, n, k);
+    if (!a.centrality || !a.robust_z || !a.outlier || !a.cluster_share || !a.cluster_cohesion ||
+        !a.cluster_representative)
+        throw status_error(COE_ERR_INVALID_ARGUMENT, "an output buffer is null");
+
+    auto sim = [&](std::uint32_t i, std::uint32_t j) -> double { return a.similarity[i * a.similarity_stride + j]; };
+    // Every sum over experts goes through canonical_sum: permuting the panel
+    // must not change a single bit.
+    std::vector<double> terms, weights_terms;
+    auto weight_sum = [&](auto &&include) {
+        weights_terms.clear();
+        for (std::uint32_t j = 0; j < n; ++j)
+            if (include(j)) weights_terms.push_back(a.weights[j]);
+        return canonical_sum(weights_terms);
+    };
+    const double total_w = weight_sum([](std::uint32_t) { return true; });
+    // weighted mean similarity of i to the experts `include` selects (not i)
+    auto weighted_mean = [&](std::uint32_t i, auto &&include, double if_none) {
+        terms.clear();
+        for (std::uint32_t j = 0; j < n; ++j)
+            if (j != i && include(j)) terms.push_back(a.weights[j] * sim(i, j));
+        const double den = weight_sum([&](std::uint32_t j) { return j != i && include(j); });
+        return den > 0.0 ? canonical_sum(terms) / den : if_none;
+    };
+
+    // centrality, medoid, mean agreement
+    std::vector<double> centrality(n, 0.0);
+    for (std::uint32_t i = 0; i < n; ++i) centrality[i] = weighted_mean(i, [](std::uint32_t) { return true; }, 0.0);
+    std::uint32_t medoid = 0;
+    for (std::uint32_t i = 1; i < n; ++i)
+        if (centrality[i] > centrality[medoid]) medoid = i;
+    a.medoid = medoid;
+    terms.clear();
+    for (std::uint32_t i = 0; i < n; ++i)
+        for (std::uint32_t j = i + 1; j < n; ++j) terms.push_back(sim(i, j));
+    const double pairs = 0.5 * n * (n - 1.0);
+    a.mean_agreement = static_cast<float>(n > 1 ? canonical_sum(terms) / pairs : 1.0);
+
+    // clusters: share, cohesion, representative
+    std::vector<double> share(k, 0.0);
+    for (std::uint32_t c = 0; c < k; ++c) {
+        auto in_c = [&](std::uint32_t j) { return a.labels[j] == c; };
+        share[c] = weight_sum(in_c) / total_w;
+        a.cluster_share[c] = static_cast<float>(share[c]);
+        double best = -2.0;
+        std::uint32_t rep = n, members = 0;
+        for (std::uint32_t i = 0; i < n; ++i) {
+            if (!in_c(i)) continue;
+            ++members;
+            const double inner = weighted_mean(i, in_c, 1.0);
+            if (rep == n || inner > best) {
+                best = inner;
+                rep = i;
+            }
+        }
+        a.cluster_representative[c] = rep;
+        terms.clear();
+        for (std::uint32_t i = 0; i < n; ++i)
+            for (std::uint32_t j = i + 1; j < n; ++j)
+                if (in_c(i) && in_c(j)) terms.push_back(sim(i, j));
+        const double cohesion_pairs = 0.5 * members * (members - 1.0);
+        a.cluster_cohesion[c] = static_cast<float>(members > 1 ? canonical_sum(terms) / cohesion_pairs : 1.0);
+    }
+    // Clusters are numbered by smallest member index, which a permutation
+    // changes; ties between equal shares are broken by that number.
+    std::uint32_t major = 0;
+    for (std::uint32_t c = 1; c < k; ++c)
+        if (share[c] > share[major]) major = c;
+    double runner_up = 0.0;
+    for (std::uint32_t c = 0; c < k; ++c)
+        if (c != major) runner_up = std::max(runner_up, share[c]);
+    a.majority_cluster = major;
+    a.margin = static_cast<float>(share[major] - runner_up);
+    terms.clear();
+    for (std::uint32_t c = 0; c < k; ++c)
+        if (share[c] > 0.0) terms.push_back(-share[c] * std::log(share[c]));
+    const double h = canonical_sum(terms);
+    a.entropy = static_cast<float>(n > 1 ? h / std::log(static_cast<double>(n)) : 0.0);
+    a.confidence = static_cast<float>(share[major] * total_w / (total_w + a.prior_weight));
+
+    // robust z-scores of centrality (Iglewicz-Hoaglin modified z)
+    const double med = median_of(centrality);
+    std::vector<double> dev(n);
+    for (std::uint32_t i = 0; i < n; ++i) dev[i] = std::fabs(centrality[i] - med);
+    terms = dev;
+    const double mean_dev = canonical_sum(terms) / n;
+    const double mad = median_of(dev);
+    const double scale = mad > 0.0 ? mad / 0.6745 : mean_dev * 1.2533;
+    for (std::uint32_t i = 0; i < n; ++i) {
+        const double z = scale > 0.0 ? (centrality[i] - med) / scale : 0.0;
+        a.centrality[i] = static_cast<float>(centrality[i]);
+        a.robust_z[i] = static_cast<float>(z);
+        a.outlier[i] = z < -static_cast<double>(a.outlier_z) ? 1 : 0;
+    }
+    return COE_OK;
+}
+
+COE_KERNELS_END
