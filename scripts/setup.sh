@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One command for a fresh Debian 12 machine: install the dependencies, build
 # the engine, the plugins and the `coe` tool (into build/), then run the main
-# job on the shipped example.
+# job, `coe analyze`, on the shipped example panel (examples/panel.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,5 +10,5 @@ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
 cmake --build build
 
 echo
-echo "== build/bin/coe backends"
-build/bin/coe backends
+echo "== build/bin/coe analyze"
+build/bin/coe analyze

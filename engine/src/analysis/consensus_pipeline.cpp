@@ -15,12 +15,27 @@ double ms_since(clock_type::time_point start) {
     return std::chrono::duration<double, std::milli>(clock_type::now() - start).count();
 }
 
-// Cuts at a UTF-8 boundary, at most `bytes` bytes, adding an ellipsis.
+// The start of `text` on one line: whitespace runs become one space, cut at
+// a UTF-8 boundary to at most `bytes` bytes, with an ellipsis when cut.
 std::string excerpt(std::string_view text, std::size_t bytes) {
-    if (text.size() <= bytes) return std::string(text);
+    std::string out;
+    bool space = false;
+    for (char ch : text) {
+        const bool is_space = ch == ' ' || ch == '\n' || ch == '\t' || ch == '\r';
+        if (is_space) {
+            space = !out.empty();
+            continue;
+        }
+        if (space) out += ' ';
+        space = false;
+        out += ch;
+        if (out.size() > bytes) break;
+    }
+    if (out.size() <= bytes) return out;
     std::size_t cut = bytes;
-    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
-    return std::string(text.substr(0, cut)) + "...";
+    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;
+    out.resize(cut);
+    return out + "...";
 }
 
 struct Item {

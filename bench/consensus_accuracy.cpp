@@ -1,0 +1,266 @@
+// consensus_accuracy - how well the consensus pipeline finds the right
+// answer on corpora where the right answer is known.  Prints markdown tables.
+//
+//   consensus_accuracy [--truthfulqa FILE] [--mtbench FILE] [--seed N]
+//
+// TruthfulQA: for every question with at least 3 correct and 2 incorrect
+// reference answers, a panel of 3 correct + 2 incorrect answers (drawn and
+// shuffled with a fixed seed) is analysed at several clustering thresholds;
+// we count how often the majority cluster's representative, and the medoid,
+// is a correct answer.  Picking an answer at random is right 3/5 = 0.60 of
+// the time.
+//
+// MT-Bench: for every panel with a reference answer, the TF-IDF similarity
+// of each response to the reference is computed (reference included in the
+// IDF); we count how often the medoid (and the majority representative) is
+// closer to the reference than the average response is.
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <numeric>
+#include <random>
+#include <sstream>
+
+#include <boost/json.hpp>
+
+#include "coe/engine.hpp"
+#include "coe/panel_json.hpp"
+
+namespace {
+
+std::string read_file(const std::string &path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw coe::Error(path + ": cannot open file");
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+// RFC 4180 CSV: quoted fields may hold commas, newlines and doubled quotes.
+std::vector<std::vector<std::string>> parse_csv(const std::string &text) {
+    std::vector<std::vector<std::string>> rows(1);
+    std::string field;
+    bool quoted = false, row_has_data = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (quoted) {
+            if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
+                field += '"';
+                ++i;
+            } else if (c == '"') {
+                quoted = false;
+            } else {
+                field += c;
+            }
+        } else if (c == '"') {
+            quoted = row_has_data = true;
+        } else if (c == ',') {
+            rows.back().push_back(std::move(field));
+            field.clear();
+            row_has_data = true;
+        } else if (c == '\n' || c == '\r') {
+            if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
+            if (row_has_data || !field.empty()) {
+                rows.back().push_back(std::move(field));
+                field.clear();
+                rows.emplace_back();
+            }
+            row_has_data = false;
+        } else {
+            field += c;
+            row_has_data = true;
+        }
+    }
+    if (row_has_data || !field.empty()) rows.back().push_back(std::move(field));
+    if (rows.back().empty()) rows.pop_back();
+    return rows;
+}
+
+std::vector<std::string> split_answers(const std::string &s) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    while (start <= s.size()) {
+        std::size_t end = s.find(';', start);
+        if (end == std::string::npos) end = s.size();
+        std::string a = s.substr(start, end - start);
+        a.erase(0, a.find_first_not_of(' '));
+        a.erase(a.find_last_not_of(' ') + 1);
+        if (!a.empty()) out.push_back(a);
+        start = end + 1;
+    }
+    return out;
+}
+
+struct TruthfulPanel {
+    coe::Panel panel;
+    std::vector<bool> correct;
+};
+
+std::vector<TruthfulPanel> truthfulqa_panels(const std::string &file, unsigned seed) {
+    auto rows = parse_csv(read_file(file));
+    if (rows.empty()) throw coe::Error(file + ": empty");
+    const auto &header = rows[0];
+    auto column = [&](const std::string &name) {
+        auto it = std::find(header.begin(), header.end(), name);
+        if (it == header.end()) throw coe::Error(file + ": no column '" + name + "'");
+        return static_cast<std::size_t>(it - header.begin());
+    };
+    const std::size_t q = column("Question"), ok = column("Correct Answers"), bad = column("Incorrect Answers");
+    std::mt19937 rng(seed);
+    std::vector<TruthfulPanel> panels;
+    for (std::size_t r = 1; r < rows.size(); ++r) {
+        if (rows[r].size() != header.size())
+            throw coe::Error(file + ": record " + std::to_string(r + 1) + " has " + std::to_string(rows[r].size()) +
+                             " fields, the header has " + std::to_string(header.size()));
+        auto correct = split_answers(rows[r][ok]), incorrect = split_answers(rows[r][bad]);
+        if (correct.size() < 3 || incorrect.size() < 2) continue;
+        std::shuffle(correct.begin(), correct.end(), rng);
+        std::shuffle(incorrect.begin(), incorrect.end(), rng);
+        std::vector<std::pair<std::string, bool>> answers;
+        for (int i = 0; i < 3; ++i) answers.emplace_back(correct[i], true);
+        for (int i = 0; i < 2; ++i) answers.emplace_back(incorrect[i], false);
+        std::shuffle(answers.begin(), answers.end(), rng);
+        TruthfulPanel tp;
+        tp.panel.id = "truthfulqa-" + std::to_string(r);
+        tp.panel.question = rows[r][q];
+        for (std::size_t i = 0; i < answers.size(); ++i) {
+            tp.panel.responses.push_back({"expert-" + std::to_string(i), answers[i].first, std::nullopt, std::nullopt,
+                                          std::nullopt, {}});
+            tp.correct.push_back(answers[i].second);
+        }
+        panels.push_back(std::move(tp));
+    }
+    return panels;
+}
+
+void run_truthfulqa(const coe::Engine &engine, const std::string &file, unsigned seed) {
+    const auto panels = truthfulqa_panels(file, seed);
+    std::vector<coe::PanelView> views;
+    for (const auto &p : panels) views.push_back(p.panel.view());
+    std::printf("TruthfulQA: %zu panels of 3 correct + 2 incorrect answers (seed %u); random pick: 0.600\n\n",
+                panels.size(), seed);
+    std::printf("| cluster threshold | majority representative correct | medoid correct | mean clusters |\n");
+    std::printf("|---|---|---|---|\n");
+    for (float threshold : {0.0f, 0.05f, 0.08f, 0.1f, 0.12f, 0.15f, 0.2f, 0.25f, 0.3f}) {
+        coe::AnalysisOptions o;
+        o.cluster_threshold = threshold;
+        const auto results = engine.analyze_batch(views, o);
+        double rep_ok = 0, medoid_ok = 0, clusters = 0;
+        for (std::size_t i = 0; i < results.size(); ++i) {
+            if (!results[i].report) throw coe::Error(panels[i].panel.id + ": " + results[i].error);
+            const coe::Report &r = *results[i].report;
+            rep_ok += panels[i].correct[r.clusters[r.consensus.majority_cluster].representative_index];
+            medoid_ok += panels[i].correct[r.consensus.medoid_index];
+            clusters += static_cast<double>(r.clusters.size());
+        }
+        const double n = static_cast<double>(panels.size());
+        std::printf("| %.2f | %.3f | %.3f | %.2f |\n", threshold, rep_ok / n, medoid_ok / n, clusters / n);
+    }
+    std::printf("\n");
+}
+
+void run_mtbench(const coe::Engine &engine, const std::string &file) {
+    // panels with a reference, and each response's cosine to that reference
+    std::vector<coe::Panel> panels;
+    std::vector<std::vector<double>> to_reference;
+    std::istringstream lines(read_file(file));
+    std::size_t line_no = 0;
+    for (std::string line; std::getline(lines, line);) {
+        ++line_no;
+        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+        const auto doc = boost::json::parse(line);
+        const auto *ref = doc.as_object().if_contains("reference");
+        if (ref == nullptr || !ref->is_string() || ref->as_string().empty()) continue;
+        panels.push_back(coe::parse_panel(line, file + ":" + std::to_string(line_no)));
+        std::vector<std::string_view> texts;
+        for (const auto &r : panels.back().responses) texts.push_back(r.content);
+        texts.push_back(ref->as_string());
+        const coe::Matrix sim = engine.similarity(engine.featurize(texts));
+        const auto n = static_cast<std::uint32_t>(texts.size() - 1);
+        to_reference.emplace_back();
+        for (std::uint32_t i = 0; i < n; ++i) to_reference.back().push_back(sim(i, n));
+    }
+    std::vector<coe::PanelView> views;
+    for (const auto &p : panels) views.push_back(p.view());
+    std::printf("MT-Bench: %zu panels with a reference answer (31 responses each); cosine to the reference\n"
+                "(TF-IDF, reference included in the IDF) of the chosen response vs the average response\n\n",
+                panels.size());
+    std::printf("| cluster threshold | medoid closer | majority representative closer | mean gain of representative | "
+                "mean clusters | levels (unanimous/strong/majority/split/none) |\n");
+    std::printf("|---|---|---|---|---|---|\n");
+    for (float threshold : {0.0f, 0.05f, 0.08f, 0.1f, 0.12f, 0.15f, 0.2f, 0.25f, 0.3f}) {
+        coe::AnalysisOptions o;
+        o.cluster_threshold = threshold;
+        const auto results = engine.analyze_batch(views, o);
+        double medoid_closer = 0, rep_closer = 0, gain = 0, clusters = 0;
+        int levels[5] = {0, 0, 0, 0, 0};
+        for (std::size_t i = 0; i < results.size(); ++i) {
+            if (!results[i].report) throw coe::Error(panels[i].id + ": " + results[i].error);
+            const coe::Report &r = *results[i].report;
+            const auto &sims = to_reference[i];
+            const double mean = std::accumulate(sims.begin(), sims.end(), 0.0) / static_cast<double>(sims.size());
+            const double rep = sims[r.clusters[r.consensus.majority_cluster].representative_index];
+            medoid_closer += sims[r.consensus.medoid_index] > mean;
+            rep_closer += rep > mean;
+            gain += rep - mean;
+            clusters += static_cast<double>(r.clusters.size());
+            ++levels[static_cast<int>(r.consensus.level)];
+        }
+        const double n = static_cast<double>(panels.size());
+        std::printf("| %.2f | %.3f | %.3f | %+.4f | %.1f | %d/%d/%d/%d/%d |\n", threshold, medoid_closer / n,
+                    rep_closer / n, gain / n, clusters / n, levels[0], levels[1], levels[2], levels[3], levels[4]);
+    }
+    std::printf("\n");
+
+    // The confidence properties with TF-IDF features, where an added response
+    // also changes the panel's IDF: every panel cut to its first 9 experts,
+    // plus an expert repeating the majority's representative, or an
+    // off-topic one.
+    std::size_t agree_lowered = 0, contra_raised = 0;
+    for (const auto &full : panels) {
+        coe::Panel base = full;
+        base.responses.resize(std::min<std::size_t>(9, base.responses.size()));
+        const coe::Report before = engine.analyze(base.view());
+        coe::Panel agree = base, contra = base;
+        agree.responses.push_back(
+            base.responses[before.clusters[before.consensus.majority_cluster].representative_index]);
+        agree.responses.back().expert = "agreeing-expert";
+        contra.responses.push_back({"off-topic-expert",
+                                    "Quantum chromodynamics predicts gluon confinement in hadrons at low energy.",
+                                    std::nullopt, std::nullopt, std::nullopt, {}});
+        agree_lowered += engine.analyze(agree.view()).confidence < before.confidence;
+        contra_raised += engine.analyze(contra.view()).confidence > before.confidence;
+    }
+    std::printf("Confidence properties with TF-IDF (%zu panels cut to 9 experts): an agreeing expert lowered it in "
+                "%zu, an off-topic expert raised it in %zu.\n\n",
+                panels.size(), agree_lowered, contra_raised);
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+    std::string truthfulqa = COE_DEFAULT_DATA_DIR "/truthfulqa-dev.csv";
+    std::string mtbench = COE_DEFAULT_DATA_DIR "/mtbench-panels.jsonl";
+    unsigned seed = 1;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (i + 1 < argc && a == "--truthfulqa") truthfulqa = argv[++i];
+        else if (i + 1 < argc && a == "--mtbench") mtbench = argv[++i];
+        else if (i + 1 < argc && a == "--seed") seed = static_cast<unsigned>(std::stoul(argv[++i]));
+        else {
+            std::cerr << "usage: consensus_accuracy [--truthfulqa FILE] [--mtbench FILE] [--seed N]\n";
+            return 2;
+        }
+    }
+    try {
+        coe::Engine engine;
+        std::printf("backend: %s\n\n", engine.active_backend().c_str());
+        run_truthfulqa(engine, truthfulqa, seed);
+        run_mtbench(engine, mtbench);
+    } catch (const std::exception &e) {
+        std::cerr << "consensus_accuracy: " << e.what() << "\n";
+        return 1;
+    }
+    return 0;
+}
