@@ -16,6 +16,7 @@
 
 #include <sstream>
 
+#include "coe/cpu_features.hpp"
 #include "coe/engine.hpp"
 #include "coe/panel_json.hpp"
 #include "test_support.hpp"
@@ -254,13 +255,24 @@ TEST_CASE("the whole report is the same as scalar's on embedding panels") {
 }
 
 int main(int argc, char **argv) {
-    for (int i = 1; i < argc; ++i)
+    std::uint64_t masked = 0;  // --mask-cpu=<feature>: act as on a CPU without it
+    for (int i = 1; i < argc; ++i) {
         if (std::strncmp(argv[i], "--backend=", 10) == 0) g_backend = argv[i] + 10;
+        if (std::strncmp(argv[i], "--mask-cpu=", 11) == 0) {
+            auto bit = cpu_feature_from_name(argv[i] + 11);
+            if (!bit) {
+                std::cerr << "unknown CPU feature " << argv[i] + 11 << "\n";
+                return 2;
+            }
+            masked |= *bit;
+        }
+    }
     if (g_backend.empty()) {
         std::cerr << "usage: coe_differential_tests --backend=<name> [doctest options]\n";
         return 2;
     }
     EngineOptions all = coe::test::isolated_options({coe::test::backend_plugin_dir()});
+    all.mask_cpu_features = masked;
     {
         Engine probe(all);
         const BackendInfo *info = nullptr;
@@ -271,7 +283,8 @@ int main(int argc, char **argv) {
             return 1;
         }
         if (info->status == BackendStatus::rejected) {
-            std::cout << "SKIPPED: backend " << g_backend << " cannot run here: " << info->reason << "\n";
+            std::cout << "SKIPPED: backend " << g_backend << " cannot run here"
+                      << (masked ? " (CPU features masked for this test)" : "") << ": " << info->reason << "\n";
             return 77;
         }
     }
