@@ -1,23 +1,25 @@
 #!/usr/bin/env bash
-# The whole test suite: a warnings-as-errors build tested with CTest, then the
-# same tests built with AddressSanitizer + UndefinedBehaviorSanitizer.
-# Tests that cannot run on this CPU (e.g. avx512) are reported as skipped,
-# with their reason printed below the summary.
+# The whole test suite: a warnings-as-errors build tested with CTest, the
+# same tests built with AddressSanitizer + UndefinedBehaviorSanitizer, and
+# the concurrency tests built with ThreadSanitizer.  Tests that cannot run on
+# this CPU (e.g. avx512) are reported as skipped, with their reason printed
+# below the summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
 jobs=$(nproc 2>/dev/null || echo 2)
 
-run_suite() {  # <build dir> <label> <cmake args...>
-  local dir=$1 label=$2
-  shift 2
+# run_suite <build dir> <label> <ctest filter or ""> <cmake args...>
+run_suite() {
+  local dir=$1 label=$2 filter=$3
+  shift 3
   echo "== [$label] configure and build ($dir)"
   cmake -S . -B "$dir" -G Ninja -DCOE_WARNINGS_AS_ERRORS=ON -DCOE_BUILD_BENCH=OFF "$@" >/dev/null
   cmake --build "$dir" -j "$jobs"
   echo "== [$label] ctest"
   local rc=0
-  (cd "$dir" && ctest --output-on-failure -j "$jobs") || rc=$?
+  (cd "$dir" && ctest --output-on-failure -j "$jobs" ${filter:+-L "$filter"}) || rc=$?
   # ctest does not show why a test skipped; the test printed it
   if [ -f "$dir/Testing/Temporary/LastTest.log" ]; then
     grep -h "^SKIPPED: " "$dir/Testing/Temporary/LastTest.log" | grep -v "masked for this test" |
@@ -26,6 +28,8 @@ run_suite() {  # <build dir> <label> <cmake args...>
   return $rc
 }
 
-run_suite build-test release -DCMAKE_BUILD_TYPE=RelWithDebInfo
+run_suite build-test release "" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  run_suite build-asan asan+ubsan -DCMAKE_BUILD_TYPE=Debug -DCOE_SANITIZE=address,undefined
+  run_suite build-asan asan+ubsan "" -DCMAKE_BUILD_TYPE=Debug -DCOE_SANITIZE=address,undefined
+TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+  run_suite build-tsan tsan concurrency -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCOE_SANITIZE=thread

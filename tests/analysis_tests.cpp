@@ -137,6 +137,18 @@ TEST_CASE("levels: unanimous, split and none") {
     CHECK(single.consensus.score == doctest::Approx(1.0));
 }
 
+TEST_CASE("a lone expert with most of the weight is no consensus") {
+    Panel p = make_panel({{"a", "apples grow on trees in orchards"},
+                          {"b", "kubernetes schedules containers on nodes"},
+                          {"c", "kubernetes schedules containers across nodes"}});
+    p.responses[0].confidence = 1.0;
+    p.responses[1].confidence = 0.0;  // floored at min_weight
+    p.responses[2].confidence = 0.0;
+    const Report r = engine().analyze(p.view());
+    CHECK(r.clusters.at(r.consensus.majority_cluster).members == std::vector<std::string>{"a"});
+    CHECK(r.consensus.level == ConsensusLevel::split);
+}
+
 TEST_CASE("recommendations: explicit lists, near-duplicates merged, quorum decides consensus") {
     Panel p = three_agree_one_dissents();
     p.responses[0].recommendations = std::vector<std::string>{"Use argon2id for password hashing", "Rotate keys"};

@@ -91,7 +91,7 @@ TEST_CASE("coe refuses a backend the CPU cannot run, and unknown input") {
     CHECK(r.out.find("backend 'avx512' requested by the API cannot be used: cpu lacks avx512f") != std::string::npos);
     CHECK(run_coe("frobnicate").status == 2);
     CHECK(run_coe("backends --bogus").status == 2);
-    CHECK(run_coe("backends --disable-cpu avx9").status == 1);
+    CHECK(run_coe("backends --disable-cpu avx9").status == 2);
     CHECK(run_coe("--help").status == 0);
 }
 
@@ -157,7 +157,57 @@ TEST_CASE("coe analyze: a bad line yields an error record, the others are analys
 
 TEST_CASE("coe analyze refuses what it cannot read") {
     CHECK(run_coe("analyze /nonexistent/panels.jsonl").status == 1);
-    CHECK(run_coe("analyze --threads zero").status == 1);
-    CHECK(run_coe("analyze --json --text").status == 1);
-    CHECK(run_coe("analyze --frobnicate").status == 1);
+    CHECK(run_coe("analyze --threads zero").status == 2);
+    CHECK(run_coe("analyze --quorum 1.5").status == 2);
+    CHECK(run_coe("analyze --json --text").status == 2);
+    CHECK(run_coe("analyze --frobnicate").status == 2);
+    CHECK(run_coe("analyze --prometheus").status == 2);
+    CHECK(run_coe("analyze --inject-fault avx2:melt").status == 2);
+    const auto empty = std::filesystem::temp_directory_path() / "coe-cli-test-empty.jsonl";
+    std::ofstream(empty) << "\n";
+    Run r = run_coe("analyze " + empty.string());
+    CHECK(r.status == 1);
+    CHECK(r.out.find("no panels in the input") != std::string::npos);
+}
+
+TEST_CASE("coe analyze --inject-fault: the same reports as a clean run, avx2 demoted, scalar serving") {
+    if ((coe::probe_cpu_features() & COE_CPU_AVX2) == 0) {
+        MESSAGE("this CPU has no AVX2; the avx2 backend cannot be demonstrated here");
+        return;
+    }
+    const auto file = coe::test::shared_data_dir() / "mtbench-panels.jsonl";
+    const auto report_file = std::filesystem::temp_directory_path() / "coe-cli-test-report.json";
+    Run clean = run_coe("analyze " + file.string() + " --json --backend avx2");
+    Run faulty = run_coe("analyze " + file.string() + " --json --backend avx2 --inject-fault avx2:nan:1.0 --report " +
+                         report_file.string());
+    REQUIRE(clean.status == 0);
+    REQUIRE(faulty.status == 0);
+    auto strip = [](const std::string &out) {
+        std::vector<boost::json::object> docs;
+        std::istringstream lines(out);
+        for (std::string line; std::getline(lines, line);) {
+            auto o = boost::json::parse(line).as_object();
+            for (const char *k : {"timing_ms", "served_by", "degraded", "events"}) o.erase(k);
+            docs.push_back(std::move(o));
+        }
+        return docs;
+    };
+    const auto a = strip(clean.out), b = strip(faulty.out);
+    REQUIRE(a.size() == 80);
+    CHECK(a == b);
+    std::istringstream first(faulty.out);
+    std::string line;
+    std::getline(first, line);
+    CHECK(boost::json::parse(line).at("degraded") == true);
+
+    std::ifstream in(report_file);
+    std::stringstream text;
+    text << in.rdbuf();
+    const auto report = boost::json::parse(text.str());
+    int open_avx2 = 0;
+    for (const auto &br : report.at("breakers").as_array())
+        if (br.at("backend") == "avx2" && br.at("state") == "open") ++open_avx2;
+    CHECK(open_avx2 == 5);  // one per operation
+    CHECK(report.at("results").at("accelerated").as_int64() == 0);
+    CHECK(report.at("panels").at("availability").as_double() == 1.0);
 }

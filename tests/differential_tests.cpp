@@ -130,6 +130,18 @@ TEST_CASE("dense similarity within 1e-5 for every shape") {
         }
 }
 
+TEST_CASE("dense similarity of vectors with extreme magnitudes") {
+    // cosine does not depend on scale: huge and tiny vectors must work
+    for (float scale : {1e38f, 1e20f, 1e-20f, 1e-30f}) {
+        CAPTURE(scale);
+        std::vector<float> v = {scale, 0.f, scale, scale, 0.f, scale, scale, scale, scale};
+        Matrix m = g_candidate->similarity(v.data(), 3, 3);
+        CHECK(m(0, 1) == doctest::Approx(1.0));
+        CHECK(m(0, 2) == doctest::Approx(2.0 / std::sqrt(6.0)).epsilon(1e-5));
+        CHECK(m(1, 2) == doctest::Approx(2.0 / std::sqrt(6.0)).epsilon(1e-5));
+    }
+}
+
 TEST_CASE("sparse similarity within 1e-5 on random sparse rows") {
     std::mt19937 rng(13);
     for (int round = 0; round < 20; ++round) {

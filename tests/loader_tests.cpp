@@ -207,6 +207,14 @@ TEST_CASE("bad config files are clear errors naming file, line and field") {
     CHECK_THROWS_WITH_AS(Engine{o}, "config /nonexistent/coe.json: cannot open file", coe::Error);
 }
 
+TEST_CASE("masking a feature masks what depends on it") {
+    EngineOptions o = isolated_options({});
+    o.mask_cpu_features = COE_CPU_AVX2;
+    CHECK((Engine(o).cpu_features() & (COE_CPU_AVX2 | COE_CPU_AVX512F | COE_CPU_AVX512BW)) == 0);
+    o.mask_cpu_features = COE_CPU_AVX;
+    CHECK((Engine(o).cpu_features() & (COE_CPU_AVX | COE_CPU_AVX2 | COE_CPU_FMA | COE_CPU_AVX512F)) == 0);
+}
+
 TEST_CASE("built-in backends: masked CPU features reject wider backends without loading them") {
     // Runs in its own process (see CMakeLists) so no earlier case has loaded avx512.
     EngineOptions o = isolated_options({coe::test::backend_plugin_dir()});

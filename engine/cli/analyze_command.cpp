@@ -5,6 +5,7 @@
 // line); without FILE the embedded example panel is analysed.  JSON output
 // is one line per panel, in input order; a panel that cannot be analysed
 // yields {"line": N, "error": "..."} and the others still run.
+// --report FILE|- writes Engine::performance_report() after the run.
 // Exit status: 0 all analysed, 1 fatal error, 3 some panels failed.
 #include <unistd.h>
 
@@ -25,6 +26,8 @@ namespace {
 
 struct AnalyzeArgs {
     std::string file;  // empty: the embedded example; "-": stdin
+    std::string report;  // performance report destination; "-": stderr
+    bool prometheus = false;
     bool json = false;
     unsigned threads = 0;
     AnalysisOptions options;
@@ -36,41 +39,34 @@ AnalyzeArgs parse_args(const std::vector<std::string> &args) {
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string &x = args[i];
         auto value = [&]() -> const std::string & {
-            if (i + 1 >= args.size()) throw Error("coe analyze: " + x + " needs a value");
+            if (i + 1 >= args.size()) throw UsageError("coe analyze: " + x + " needs a value");
             return args[++i];
         };
-        auto number = [&](const std::string &v, double lo, double hi) {
-            std::size_t used = 0;
-            double d = 0;
-            try {
-                d = std::stod(v, &used);
-            } catch (const std::exception &) {
-                used = 0;
-            }
-            if (used != v.size() || !(d >= lo && d <= hi))
-                throw Error("coe analyze: " + x + " expects a number in [" + std::to_string(lo) + ", " +
-                            std::to_string(hi) + "], got '" + v + "'");
-            return d;
-        };
         if (x == "--json" || x == "--text") {
-            if (format_set && a.json != (x == "--json")) throw Error("coe analyze: --json and --text exclude each other");
+            if (format_set && a.json != (x == "--json"))
+                throw UsageError("coe analyze: --json and --text exclude each other");
             a.json = x == "--json";
             format_set = true;
         } else if (x == "--threads") {
-            a.threads = static_cast<unsigned>(number(value(), 1, 1024));
+            a.threads = static_cast<unsigned>(parse_count(x, value(), 1, 1024));
         } else if (x == "--cluster-threshold") {
-            a.options.cluster_threshold = static_cast<float>(number(value(), -1, 1));
+            a.options.cluster_threshold = static_cast<float>(parse_number(x, value(), -1, 1));
+        } else if (x == "--report") {
+            a.report = value();
+        } else if (x == "--prometheus") {
+            a.prometheus = true;
         } else if (x == "--merge-threshold") {
-            a.options.item_merge_threshold = static_cast<float>(number(value(), -1, 1));
+            a.options.item_merge_threshold = static_cast<float>(parse_number(x, value(), -1, 1));
         } else if (x == "--quorum") {
-            a.options.quorum = static_cast<std::uint32_t>(number(value(), 1, 1e9));
-        } else if (x == "-" || (x.size() > 0 && x[0] != '-')) {
-            if (!a.file.empty()) throw Error("coe analyze: more than one input file given");
+            a.options.quorum = static_cast<std::uint32_t>(parse_count(x, value(), 1, 1000000000));
+        } else if (x == "-" || (!x.empty() && x[0] != '-')) {
+            if (!a.file.empty()) throw UsageError("coe analyze: more than one input file given");
             a.file = x;
         } else {
-            throw Error("coe analyze: unknown argument '" + x + "'");
+            throw UsageError("coe analyze: unknown argument '" + x + "'");
         }
     }
+    if (a.prometheus && a.report.empty()) throw UsageError("coe analyze: --prometheus needs --report FILE|-");
     return a;
 }
 
@@ -110,6 +106,7 @@ int run_analyze_command(const CommandLine &cl) {
     const std::string source = args.file.empty() ? "example-panel.json" : args.file == "-" ? "<stdin>" : args.file;
     const std::string text = args.file.empty() ? std::string(example_panel_json) : read_input(args.file);
     std::vector<PanelLine> lines = parse_panels(text, source);
+    if (lines.empty()) throw Error(source + ": no panels in the input");
 
     Engine engine(cl.engine);
     std::vector<PanelView> views;
@@ -148,6 +145,17 @@ int run_analyze_command(const CommandLine &cl) {
         }
     }
     std::cout.flush();
+    if (!args.report.empty()) {
+        const std::string report =
+            args.prometheus ? engine.performance_report_prometheus() : engine.performance_report() + "\n";
+        if (args.report == "-") {
+            std::cerr << report;
+        } else {
+            std::ofstream out(args.report, std::ios::binary);
+            out << report;
+            if (!out) throw Error(args.report + ": cannot write the performance report");
+        }
+    }
     if (failed > 0) {
         std::cerr << "coe analyze: " << failed << " of " << lines.size() << " panels failed\n";
         return 3;

@@ -1,6 +1,8 @@
-// cli_options.hpp - options every `coe` subcommand understands.
+// cli_options.hpp - options every `coe` subcommand understands, and the
+// small parsers the subcommands share.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -8,8 +10,14 @@
 
 namespace coe::cli {
 
+// A mistake in the command line itself: exit status 2, with the usage text.
+class UsageError : public Error {
+public:
+    using Error::Error;
+};
+
 // Parsed command line: global engine options plus the subcommand's own
-// arguments, in order.  Throws coe::Error on an option without its value.
+// arguments, in order.  Throws UsageError on an option without its value.
 struct CommandLine {
     std::string command;
     EngineOptions engine;
@@ -17,6 +25,11 @@ struct CommandLine {
 };
 
 CommandLine parse_command_line(int argc, char **argv);
+
+// `text` as a number in [lo, hi]; throws UsageError naming `option`.
+double parse_number(const std::string &option, const std::string &text, double lo, double hi);
+// `text` as a whole number in [lo, hi]; throws UsageError naming `option`.
+std::uint64_t parse_count(const std::string &option, const std::string &text, std::uint64_t lo, std::uint64_t hi);
 
 // Each returns the process exit status.
 int run_backends_command(const CommandLine &cl);

@@ -14,6 +14,9 @@
 #include "config/engine_config.hpp"
 #include "plugins/backend_registry.hpp"
 #include "plugins/plugin_discovery.hpp"
+#include "resilience/backend_chain.hpp"
+#include "telemetry/performance_report.hpp"
+#include "telemetry/telemetry.hpp"
 
 namespace coe {
 
@@ -50,7 +53,7 @@ std::uint64_t masked_features(std::uint64_t f, std::uint64_t mask) {
                                          COE_CPU_AVX512BW | COE_CPU_AVX512VL | COE_CPU_AVX512VNNI |
                                          COE_CPU_AVX512FP16;
     if (!(f & COE_CPU_AVX)) f &= ~(COE_CPU_AVX2 | COE_CPU_FMA | COE_CPU_F16C | avx512_all);
-    if (!(f & COE_CPU_AVX512F)) f &= ~avx512_all;
+    if (!(f & COE_CPU_AVX2) || !(f & COE_CPU_FMA) || !(f & COE_CPU_AVX512F)) f &= ~avx512_all;
     return f;
 }
 
@@ -59,18 +62,25 @@ std::uint64_t masked_features(std::uint64_t f, std::uint64_t mask) {
 class Engine::Impl {
 public:
     explicit Impl(const EngineOptions &o)
-        : cpu_(masked_features(probe_cpu_features(), o.mask_cpu_features)), registry_(make_registry(o)), ops_(registry_) {}
+        : cpu_(masked_features(probe_cpu_features(), o.mask_cpu_features)),
+          resilience_(o.resilience),
+          registry_(make_registry(o)),
+          chain_(registry_, resilience_, telemetry_),
+          ops_(chain_) {}
 
     std::uint64_t cpu_;
+    ResilienceOptions resilience_;  // EngineOptions' plus the config file's
     detail::BackendRegistry registry_;
+    detail::Telemetry telemetry_;
+    detail::BackendChain chain_;
     detail::BackendOps ops_;
 
 private:
-    detail::BackendRegistry make_registry(const EngineOptions &o) const {
+    detail::BackendRegistry make_registry(const EngineOptions &o) {
         std::optional<detail::ConfigFile> cfg;
         std::filesystem::path config_file = o.config_file;
         if (config_file.empty() && o.use_environment) config_file = env("COE_CONFIG");
-        if (!config_file.empty()) cfg = detail::read_config_file(config_file);
+        if (!config_file.empty()) cfg = detail::read_config_file(config_file, resilience_);
 
         detail::SearchSources sources;
         sources.api = o.plugin_paths;
@@ -88,8 +98,8 @@ Engine::~Engine() = default;
 std::uint64_t Engine::cpu_features() const { return impl_->cpu_; }
 const std::vector<BackendInfo> &Engine::backends() const { return impl_->registry_.infos(); }
 const std::string &Engine::active_backend() const { return impl_->registry_.active_name(); }
-const std::string &Engine::backend_for(std::string_view operation) const {
-    return impl_->registry_.serving_name(operation, 1);
+std::string Engine::backend_for(std::string_view operation) const {
+    return impl_->chain_.chain(std::string(operation)).front()->name();
 }
 
 SparseRows Engine::featurize(const std::vector<std::string_view> &texts, const FeaturizeOptions &opt) const {
@@ -103,11 +113,24 @@ Matrix Engine::similarity(const float *vectors, std::uint32_t count, std::uint64
 }
 
 Report Engine::analyze(const PanelView &panel, const AnalysisOptions &options) const {
-    Report r = detail::analyze_panel(impl_->ops_, panel, options);
-    r.backend = active_backend();
-    for (const char *op : {COE_OP_FEATURIZE, COE_OP_SIMILARITY, COE_OP_CLUSTER, COE_OP_CONSENSUS, COE_OP_AGGREGATE})
-        r.served_by[op] = backend_for(op);
-    return r;
+    detail::CallTrace trace;
+    try {
+        Report r = detail::analyze_panel(impl_->ops_, panel, options, trace);
+        r.backend = active_backend();
+        impl_->telemetry_.record_panel(true, trace.buffer_bytes);
+        return r;
+    } catch (...) {
+        impl_->telemetry_.record_panel(false, trace.buffer_bytes);
+        throw;
+    }
+}
+
+std::string Engine::performance_report() const {
+    return detail::performance_report_json(impl_->telemetry_.snapshot(), impl_->chain_.breakers(), backends());
+}
+
+std::string Engine::performance_report_prometheus() const {
+    return detail::performance_report_prometheus(impl_->telemetry_.snapshot(), impl_->chain_.breakers(), backends());
 }
 
 std::vector<Engine::BatchResult> Engine::analyze_batch(const std::vector<PanelView> &panels,
@@ -115,9 +138,10 @@ std::vector<Engine::BatchResult> Engine::analyze_batch(const std::vector<PanelVi
                                                        const Progress &progress) const {
     std::vector<BatchResult> results(panels.size());
     std::mutex progress_mutex;
+    std::exception_ptr progress_error;  // a throwing callback must not escape the parallel region
     std::size_t finished = 0;
     const auto count = static_cast<std::int64_t>(panels.size());
-    const int team = threads > 0 ? static_cast<int>(threads) : omp_get_max_threads();
+    const int team = threads > 0 ? static_cast<int>(std::min<unsigned>(threads, 4096)) : omp_get_max_threads();
 #pragma omp parallel for schedule(dynamic, 1) num_threads(team)
     for (std::int64_t i = 0; i < count; ++i) {
         auto &out = results[static_cast<std::size_t>(i)];
@@ -125,12 +149,22 @@ std::vector<Engine::BatchResult> Engine::analyze_batch(const std::vector<PanelVi
             out.report = analyze(panels[static_cast<std::size_t>(i)], options);
         } catch (const std::exception &e) {
             out.error = e.what();
+        } catch (...) {
+            out.error = "unknown error";
         }
         if (progress) {
             std::lock_guard<std::mutex> lock(progress_mutex);
-            progress(++finished, panels.size());
+            ++finished;
+            if (!progress_error) {
+                try {
+                    progress(finished, panels.size());
+                } catch (...) {
+                    progress_error = std::current_exception();
+                }
+            }
         }
     }
+    if (progress_error) std::rethrow_exception(progress_error);
     return results;
 }
 

@@ -52,7 +52,7 @@ inline std::size_t stemmed_length(std::string_view t) {
     auto ends = [&](std::string_view suffix) {
         return k >= suffix.size() && t.substr(k - suffix.size(), suffix.size()) == suffix;
     };
-    if (k > 4 && (ends("ies") || ends("ied")))
+    if (k > 5 && (ends("ies") || ends("ied")))
         k -= 3;
     else if (k > 5 && ends("ing"))
         k -= 3;
@@ -91,6 +91,18 @@ inline void collect_buckets(const char *text, std::uint64_t length, std::uint32_
     }
 }
 
+// The distinct values of sorted `v`, and how often each occurs.
+inline void count_runs(const std::vector<std::uint32_t> &v, std::vector<std::uint32_t> &values,
+                       std::vector<std::uint32_t> &counts) {
+    for (std::size_t k = 0; k < v.size();) {
+        std::size_t e = k;
+        while (e < v.size() && v[e] == v[k]) ++e;
+        values.push_back(v[k]);
+        counts.push_back(static_cast<std::uint32_t>(e - k));
+        k = e;
+    }
+}
+
 inline void validate_featurize(const coe_featurize_args &a) {
     using sdk::status_error;
     if (a.text_count > 0 && (a.texts == nullptr || a.text_lengths == nullptr))
@@ -122,13 +134,7 @@ inline coe_status featurize(coe_featurize_args &a) {
         buckets.clear();
         collect_buckets(a.texts[t], a.text_lengths[t], a.flags, mask, token, token_hashes, buckets);
         std::sort(buckets.begin(), buckets.end());
-        for (std::size_t k = 0; k < buckets.size();) {
-            std::size_t e = k;
-            while (e < buckets.size() && buckets[e] == buckets[k]) ++e;
-            rows[t].push_back(buckets[k]);
-            counts[t].push_back(static_cast<std::uint32_t>(e - k));
-            k = e;
-        }
+        count_runs(buckets, rows[t], counts[t]);
         total += rows[t].size();
     }
     a.entry_count = total;
@@ -148,13 +154,7 @@ inline coe_status featurize(coe_featurize_args &a) {
         for (const auto &r : rows) all_buckets.insert(all_buckets.end(), r.begin(), r.end());
         std::sort(all_buckets.begin(), all_buckets.end());
         std::vector<std::uint32_t> unique;
-        for (std::size_t k = 0; k < all_buckets.size();) {
-            std::size_t e = k;
-            while (e < all_buckets.size() && all_buckets[e] == all_buckets[k]) ++e;
-            unique.push_back(all_buckets[k]);
-            df.push_back(static_cast<std::uint32_t>(e - k));
-            k = e;
-        }
+        count_runs(all_buckets, unique, df);
         all_buckets.swap(unique);
     }
 

@@ -102,16 +102,50 @@ inline void check_finite_norm(float norm, std::uint32_t row) {
                                 "vector " + std::to_string(row) + " has a non-finite value");
 }
 
+// Rows whose largest magnitude is far from 1 would overflow (or underflow)
+// float sums of squares; cosine does not depend on a row's scale, so such
+// rows are copied scaled by a power of two (exact).  Returns the data to use
+// and its stride.
+inline const float *rescaled_rows(const coe_similarity_args &a, std::vector<float> &scratch, std::uint64_t &stride) {
+    constexpr float high = 0x1p50f, low = 0x1p-50f;
+    const std::uint32_t n = a.count;
+    const std::uint64_t d = a.dimension;
+    std::vector<int> exponent(n, 0);
+    bool any = false;
+    for (std::uint32_t i = 0; i < n; ++i) {
+        const float *row = a.dense + static_cast<std::uint64_t>(i) * a.dense_stride;
+        float m = 0.f;
+        for (std::uint64_t k = 0; k < d; ++k) {
+            if (!std::isfinite(row[k]))
+                throw sdk::status_error(COE_ERR_INVALID_ARGUMENT,
+                                        "vector " + std::to_string(i) + " has a non-finite value");
+            m = std::max(m, std::fabs(row[k]));
+        }
+        if (m > high || (m > 0.f && m < low)) {
+            exponent[i] = std::ilogb(m);
+            any = true;
+        }
+    }
+    stride = a.dense_stride;
+    if (!any) return a.dense;
+    scratch.resize(static_cast<std::size_t>(n) * d);
+    for (std::uint32_t i = 0; i < n; ++i)
+        for (std::uint64_t k = 0; k < d; ++k)
+            scratch[i * d + k] = std::ldexp(a.dense[i * a.dense_stride + k], -exponent[i]);
+    stride = d;
+    return scratch.data();
+}
+
 template <class A>
 void similarity_dense(const coe_similarity_args &a) {
     const std::uint32_t n = a.count;
     const std::uint64_t d = a.dimension;
-    auto row = [&](std::uint32_t i) { return a.dense + static_cast<std::uint64_t>(i) * a.dense_stride; };
+    std::vector<float> scratch;
+    std::uint64_t stride = 0;
+    const float *data = rescaled_rows(a, scratch, stride);
+    auto row = [&](std::uint32_t i) { return data + static_cast<std::uint64_t>(i) * stride; };
     std::vector<float> norm(n);
-    for (std::uint32_t i = 0; i < n; ++i) {
-        norm[i] = std::sqrt(dot1<A>(row(i), row(i), d));
-        check_finite_norm(norm[i], i);
-    }
+    for (std::uint32_t i = 0; i < n; ++i) norm[i] = std::sqrt(dot1<A>(row(i), row(i), d));
     for (std::uint32_t i = 0; i < n; ++i) {
         float *out_i = a.out + static_cast<std::uint64_t>(i) * a.out_stride;
         out_i[i] = 1.f;

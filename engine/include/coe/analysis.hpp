@@ -21,6 +21,10 @@ struct AnalysisOptions {
     double strong_share = 0.75;           // majority share for "strong"
     std::uint32_t quorum = 0;             // 0: a majority of responding experts
     std::size_t excerpt_bytes = 240;      // length of dissent excerpts
+    // Recommendations (and, separately, limitations) aggregated per panel:
+    // merging is cubic in the item count, so beyond this the first items in
+    // panel order are kept and the report's events say so.
+    std::size_t max_items = 2000;
 };
 
 }  // namespace coe

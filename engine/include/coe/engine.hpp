@@ -2,10 +2,11 @@
 //
 // An Engine probes the CPU, discovers and validates backend plugins, and
 // activates the best one (or the one forced by the API, COE_BACKEND or the
-// config file).  Construction does all of that once; afterwards the engine
-// is immutable and every const member function may be called from any
-// number of threads at once.  Plugins are never unloaded while the process
-// runs, so nothing an engine handed out can dangle.
+// config file).  Construction does all of that once; afterwards the set of
+// backends is fixed, while breakers and telemetry change under their own
+// locks, and every const member function may be called from any number of
+// threads at once.  Plugins are never unloaded while the process runs, so
+// nothing an engine handed out can dangle.
 //
 // Errors: the constructor and the operations throw coe::Error with a message
 // naming what is at fault.  Rejected plugins are not errors: they are listed
@@ -27,6 +28,7 @@
 #include "coe/error.hpp"
 #include "coe/panel.hpp"
 #include "coe/report.hpp"
+#include "coe/resilience.hpp"
 #include "coe/vectors.hpp"
 
 namespace coe {
@@ -46,6 +48,9 @@ struct EngineOptions {
     // CPU features to treat as absent (COE_CPU_* mask), for diagnostics and
     // tests: e.g. COE_CPU_AVX2 makes the engine behave as on an older CPU.
     std::uint64_t mask_cpu_features = 0;
+    // Breakers, chain, shadow checks, injected faults.  A config file's
+    // "resilience" and "faults" keys are applied on top of this.
+    ResilienceOptions resilience;
 };
 
 class Engine {
@@ -63,9 +68,13 @@ public:
     const std::vector<BackendInfo> &backends() const;
     // Name of the active backend.
     const std::string &active_backend() const;
-    // Name of the backend that serves `operation` (e.g. "coe.similarity").
-    const std::string &backend_for(std::string_view operation) const;
+    // Name of the backend that serves `operation` (e.g. "coe.similarity")
+    // while its breaker is closed: the first of its chain.  Throws
+    // coe::Error for an unknown operation.
+    std::string backend_for(std::string_view operation) const;
 
+    // The operations below run through the backend chain like the pipeline
+    // (breakers, demotion, shadow checks).
     // coe.featurize/1 on the backend serving it.  Texts are read, not kept.
     SparseRows featurize(const std::vector<std::string_view> &texts,
                          const FeaturizeOptions &options = {}) const;
@@ -86,11 +95,22 @@ public:
         std::string error;
     };
     // Called after each finished panel with (finished, total); calls are
-    // serialised but may come from any worker thread.
+    // serialised but may come from any worker thread.  If it throws, the
+    // batch still finishes and the first exception is rethrown at the end.
     using Progress = std::function<void(std::size_t, std::size_t)>;
     // Analyses panels in parallel on `threads` OpenMP threads (0: all cores).
     std::vector<BatchResult> analyze_batch(const std::vector<PanelView> &panels, const AnalysisOptions &options = {},
                                            unsigned threads = 0, const Progress &progress = {}) const;
+
+    // Everything the engine measured since it was built, as one JSON object:
+    // per backend and operation calls, failures by class, latency
+    // p50/p95/p99/max, operations per second over the last minute, shadow
+    // timings and the time saved against scalar; the share served by
+    // accelerated backends; each breaker's state and transitions; panels
+    // answered, availability, buffer bytes per panel, peak RSS, uptime.
+    std::string performance_report() const;
+    // The same numbers in the Prometheus text exposition format.
+    std::string performance_report_prometheus() const;
 
     class Impl;
 

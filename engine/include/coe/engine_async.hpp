@@ -16,6 +16,7 @@
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 
 #include "coe/engine.hpp"
@@ -26,8 +27,10 @@ template <class Executor, class CompletionToken>
 auto analyze_async(const Engine &engine, const Executor &executor, const PanelView &panel,
                    const AnalysisOptions &options, CompletionToken &&token) {
     auto initiation = [&engine, executor](auto handler, PanelView p, AnalysisOptions o) {
+        // keeps the handler's executor busy until the handler has been handed to it
+        auto work = boost::asio::make_work_guard(boost::asio::get_associated_executor(handler, executor));
         boost::asio::post(executor, [&engine, executor, handler = std::move(handler), p = std::move(p),
-                                     o = std::move(o)]() mutable {
+                                     o = std::move(o), work = std::move(work)]() mutable {
             std::exception_ptr error;
             Report report;
             try {
@@ -40,6 +43,7 @@ auto analyze_async(const Engine &engine, const Executor &executor, const PanelVi
                                                      report = std::move(report)]() mutable {
                 std::move(handler)(error, std::move(report));
             });
+            work.reset();
         });
     };
     return boost::asio::async_initiate<CompletionToken, void(std::exception_ptr, Report)>(

@@ -12,9 +12,10 @@ namespace coe {
 // Consensus levels, from the majority cluster's weighted share s and the
 // cluster structure (thresholds in AnalysisOptions):
 //   unanimous  one cluster holds every expert (and there are >= 2)
-//   strong     s >= strong_share (default 0.75)
-//   majority   s >  0.5
-//   split      s <= 0.5 and some cluster has >= 2 experts
+//   strong     s >= strong_share (default 0.75), majority cluster of >= 2
+//   majority   s >  0.5, majority cluster of >= 2
+//   split      otherwise, while some cluster has >= 2 experts (also when
+//              a lone expert carries the largest weight)
 //   none       every expert stands alone (or the panel has one expert)
 enum class ConsensusLevel { unanimous, strong, majority, split, none };
 const char *to_string(ConsensusLevel level);
@@ -74,7 +75,9 @@ struct Report {
     std::string panel_id;
     std::string question;
     std::string backend;                        // the active backend
-    std::map<std::string, std::string> served_by;  // operation -> backend that ran it
+    std::map<std::string, std::string> served_by;  // operation -> backend whose result was used
+    bool degraded = false;                      // some result came from below the first choice
+    std::vector<std::string> events;            // failures, open breakers, shadow mismatches met
     std::string features;                       // "tfidf" or "embedding"
     ConsensusResult consensus;
     std::vector<ClusterResult> clusters;

@@ -8,13 +8,13 @@
 namespace coe {
 
 // One line of JSON, no trailing newline.  Numbers are rounded to 6 decimals.
-// Fields: id, question, backend, served_by, features, consensus{score, level,
+// Fields: id, question, backend, served_by, degraded, features, consensus{score, level,
 // majority_cluster, majority_share, margin, entropy, medoid}, confidence,
 // quorum, clusters[]{id, members, representative, share, cohesion},
 // experts[]{expert, centrality, robust_z, cluster, outlier, weight},
 // dissent[]{cluster, members, representative, excerpt},
 // recommendations[] and limitations[]{text, support, supporters, score,
-// confidence, consensus, variants}, timing_ms{featurize, similarity,
+// confidence, consensus, variants}, events, timing_ms{featurize, similarity,
 // cluster, consensus, aggregate, total}.
 std::string to_json(const Report &report);
 

@@ -1,22 +1,29 @@
 #include "backend_ops.hpp"
 
 #include <algorithm>
+#include <thread>
 
 #include "coe/coe_plugin.h"
 #include "coe/error.hpp"
+#include "resilience/backend_chain.hpp"
 
 namespace coe::detail {
 namespace {
 
-Matrix run_similarity(const Backend &backend, coe_similarity_args &a) {
-    Matrix m;
-    m.rows = m.cols = a.count;
-    m.data.assign(static_cast<std::size_t>(a.count) * a.count, 0.f);
-    a.struct_size = sizeof a;
-    a.out = m.data.data();
-    a.out_stride = a.count;
-    backend.invoke(COE_OP_SIMILARITY, 1, &a);
-    return m;
+// Calls the operation, with the injected fault (if any) applied around it.
+void invoke(const Backend &backend, const char *op, void *args, const FaultDecision &fault) {
+    switch (fault.kind) {
+    case fault::Kind::error:
+        throw BackendCallError("backend '" + backend.name() + "' failed " + op + "/1: injected error",
+                               COE_ERR_INTERNAL);
+    case fault::Kind::slow:
+        std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(fault.delay_ms));
+        break;
+    default: break;
+    }
+    backend.invoke(op, 1, args);
+    if (fault.kind == fault::Kind::nan) fault::poison(op, args);
+    if (fault.kind == fault::Kind::subtle) fault::nudge(op, args);
 }
 
 std::uint32_t featurize_flags(const FeaturizeOptions &o) {
@@ -25,9 +32,33 @@ std::uint32_t featurize_flags(const FeaturizeOptions &o) {
            (o.l2_normalize ? COE_FEATURIZE_L2_NORMALIZE : 0u) | (o.stem ? COE_FEATURIZE_STEM : 0u);
 }
 
+void add_bytes(CallTrace *trace, std::uint64_t bytes) {
+    if (trace) trace->buffer_bytes += bytes;
+}
+
+Matrix run_similarity(BackendChain &chain, const coe_similarity_args &prototype, CallTrace *trace) {
+    const std::uint32_t n = prototype.count;
+    add_bytes(trace, sizeof(float) * static_cast<std::uint64_t>(n) * n);
+    return chain.run<Matrix>(
+        COE_OP_SIMILARITY,
+        [&](const Backend &b, const FaultDecision &f) {
+            Matrix m;
+            m.rows = m.cols = n;
+            m.data.assign(static_cast<std::size_t>(n) * n, 0.f);
+            coe_similarity_args a = prototype;
+            a.struct_size = sizeof a;
+            a.out = m.data.data();
+            a.out_stride = n;
+            invoke(b, COE_OP_SIMILARITY, &a, f);
+            return m;
+        },
+        [](const Matrix &m) { return check_output(m); }, trace);
+}
+
 }  // namespace
 
-SparseRows BackendOps::featurize(const std::vector<std::string_view> &texts, const FeaturizeOptions &opt) const {
+SparseRows BackendOps::featurize(const std::vector<std::string_view> &texts, const FeaturizeOptions &opt,
+                                 CallTrace *trace) const {
     if (texts.size() > UINT32_MAX) throw Error("featurize: too many texts");
     if (opt.bucket_bits < COE_FEATURIZE_MIN_BUCKET_BITS || opt.bucket_bits > COE_FEATURIZE_MAX_BUCKET_BITS)
         throw Error("featurize: bucket_bits " + std::to_string(opt.bucket_bits) + " is outside 4..24");
@@ -39,32 +70,44 @@ SparseRows BackendOps::featurize(const std::vector<std::string_view> &texts, con
         lengths[i] = texts[i].size();
         capacity += texts[i].size();
     }
-    // sum(lengths) + count entries always suffice (see coe.featurize/1)
-    SparseRows rows;
-    rows.dimension = 1u << opt.bucket_bits;
-    rows.row_offsets.assign(texts.size() + 1, 0);
-    rows.indices.resize(capacity);
-    rows.values.resize(capacity);
-
-    coe_featurize_args a{};
-    a.struct_size = sizeof a;
-    a.text_count = static_cast<std::uint32_t>(texts.size());
-    a.texts = ptrs.data();
-    a.text_lengths = lengths.data();
-    a.bucket_bits = opt.bucket_bits;
-    a.flags = featurize_flags(opt);
-    a.entry_capacity = capacity;
-    a.row_offsets = rows.row_offsets.data();
-    a.indices = rows.indices.data();
-    a.values = rows.values.data();
-    registry_.serving(COE_OP_FEATURIZE, 1).invoke(COE_OP_FEATURIZE, 1, &a);
-    rows.indices.resize(a.entry_count);
-    rows.values.resize(a.entry_count);
-    return rows;
+    add_bytes(trace, capacity * (sizeof(std::uint32_t) + sizeof(float)));
+    return chain_.run<SparseRows>(
+        COE_OP_FEATURIZE,
+        [&](const Backend &b, const FaultDecision &f) {
+            // sum(lengths) + count entries always suffice (see coe.featurize/1)
+            SparseRows rows;
+            rows.dimension = 1u << opt.bucket_bits;
+            rows.row_offsets.assign(texts.size() + 1, 0);
+            rows.indices.resize(capacity);
+            rows.values.resize(capacity);
+            coe_featurize_args a{};
+            a.struct_size = sizeof a;
+            a.text_count = static_cast<std::uint32_t>(texts.size());
+            a.texts = ptrs.data();
+            a.text_lengths = lengths.data();
+            a.bucket_bits = opt.bucket_bits;
+            a.flags = featurize_flags(opt);
+            a.entry_capacity = capacity;
+            a.row_offsets = rows.row_offsets.data();
+            a.indices = rows.indices.data();
+            a.values = rows.values.data();
+            invoke(b, COE_OP_FEATURIZE, &a, f);
+            rows.indices.resize(std::min<std::uint64_t>(a.entry_count, capacity));
+            rows.values.resize(rows.indices.size());
+            return rows;
+        },
+        [&](const SparseRows &r) { return check_output(r, texts.size()); }, trace);
 }
 
-Matrix BackendOps::similarity(const SparseRows &rows) const {
+Matrix BackendOps::similarity(const SparseRows &rows, CallTrace *trace) const {
     if (rows.rows() > UINT32_MAX) throw Error("similarity: too many rows");
+    // plugins trust the offsets to match the arrays; indices and values
+    // they check themselves
+    bool shape_ok = !rows.row_offsets.empty() && rows.row_offsets.front() == 0 &&
+                    rows.row_offsets.back() == rows.indices.size() && rows.indices.size() == rows.values.size();
+    for (std::size_t i = 1; shape_ok && i < rows.row_offsets.size(); ++i)
+        shape_ok = rows.row_offsets[i] >= rows.row_offsets[i - 1];
+    if (!shape_ok) throw Error("similarity: sparse rows are malformed: offsets do not match the index/value arrays");
     coe_similarity_args a{};
     a.kind = COE_VECTORS_SPARSE;
     a.count = static_cast<std::uint32_t>(rows.rows());
@@ -72,103 +115,125 @@ Matrix BackendOps::similarity(const SparseRows &rows) const {
     a.indices = rows.indices.data();
     a.values = rows.values.data();
     a.index_bound = rows.dimension;
-    return run_similarity(registry_.serving(COE_OP_SIMILARITY, 1), a);
+    return run_similarity(chain_, a, trace);
 }
 
-Matrix BackendOps::similarity(const float *vectors, std::uint32_t count, std::uint64_t dimension) const {
+Matrix BackendOps::similarity(const float *vectors, std::uint32_t count, std::uint64_t dimension,
+                              CallTrace *trace) const {
+    if (count > 0 && (vectors == nullptr || dimension == 0))
+        throw Error("similarity: dense vectors need data and a dimension >= 1");
     coe_similarity_args a{};
     a.kind = COE_VECTORS_DENSE;
     a.count = count;
     a.dense = vectors;
     a.dimension = dimension;
     a.dense_stride = dimension;
-    return run_similarity(registry_.serving(COE_OP_SIMILARITY, 1), a);
+    return run_similarity(chain_, a, trace);
 }
 
-Clustering BackendOps::cluster(const Matrix &similarity, float threshold) const {
-    Clustering c;
-    c.labels.assign(similarity.rows, 0);
-    coe_cluster_args a{};
-    a.struct_size = sizeof a;
-    a.count = similarity.rows;
-    a.similarity = similarity.data.data();
-    a.similarity_stride = similarity.cols;
-    a.method = COE_CLUSTER_AVERAGE_LINKAGE;
-    a.threshold = threshold;
-    a.labels = c.labels.data();
-    registry_.serving(COE_OP_CLUSTER, 1).invoke(COE_OP_CLUSTER, 1, &a);
-    c.cluster_count = a.cluster_count;
-    return c;
+Clustering BackendOps::cluster(const Matrix &similarity, float threshold, CallTrace *trace) const {
+    add_bytes(trace, sizeof(std::uint32_t) * similarity.rows);
+    return chain_.run<Clustering>(
+        COE_OP_CLUSTER,
+        [&](const Backend &b, const FaultDecision &f) {
+            Clustering c;
+            c.labels.assign(similarity.rows, 0);
+            coe_cluster_args a{};
+            a.struct_size = sizeof a;
+            a.count = similarity.rows;
+            a.similarity = similarity.data.data();
+            a.similarity_stride = similarity.cols;
+            a.method = COE_CLUSTER_AVERAGE_LINKAGE;
+            a.threshold = threshold;
+            a.labels = c.labels.data();
+            invoke(b, COE_OP_CLUSTER, &a, f);
+            c.cluster_count = a.cluster_count;
+            return c;
+        },
+        [&](const Clustering &c) { return check_output(c, similarity.rows); }, trace);
 }
 
 ConsensusOutputs BackendOps::consensus(const Matrix &similarity, const std::vector<float> &weights,
-                                       const Clustering &clusters, float outlier_z, float prior_weight) const {
+                                       const Clustering &clusters, float outlier_z, float prior_weight,
+                                       CallTrace *trace) const {
     const std::uint32_t n = similarity.rows, k = clusters.cluster_count;
-    ConsensusOutputs o;
-    o.centrality.resize(n);
-    o.robust_z.resize(n);
-    o.outlier.resize(n);
-    o.cluster_share.resize(k);
-    o.cluster_cohesion.resize(k);
-    o.cluster_representative.resize(k);
-    coe_consensus_args a{};
-    a.struct_size = sizeof a;
-    a.count = n;
-    a.similarity = similarity.data.data();
-    a.similarity_stride = similarity.cols;
-    a.weights = weights.data();
-    a.labels = clusters.labels.data();
-    a.cluster_count = k;
-    a.outlier_z = outlier_z;
-    a.prior_weight = prior_weight;
-    a.centrality = o.centrality.data();
-    a.robust_z = o.robust_z.data();
-    a.outlier = o.outlier.data();
-    a.cluster_share = o.cluster_share.data();
-    a.cluster_cohesion = o.cluster_cohesion.data();
-    a.cluster_representative = o.cluster_representative.data();
-    registry_.serving(COE_OP_CONSENSUS, 1).invoke(COE_OP_CONSENSUS, 1, &a);
-    o.mean_agreement = a.mean_agreement;
-    o.entropy = a.entropy;
-    o.margin = a.margin;
-    o.confidence = a.confidence;
-    o.majority_cluster = a.majority_cluster;
-    o.medoid = a.medoid;
-    return o;
+    add_bytes(trace, (sizeof(float) * 2 + 1) * n + (sizeof(float) * 2 + sizeof(std::uint32_t)) * k);
+    return chain_.run<ConsensusOutputs>(
+        COE_OP_CONSENSUS,
+        [&](const Backend &b, const FaultDecision &f) {
+            ConsensusOutputs o;
+            o.centrality.resize(n);
+            o.robust_z.resize(n);
+            o.outlier.resize(n);
+            o.cluster_share.resize(k);
+            o.cluster_cohesion.resize(k);
+            o.cluster_representative.resize(k);
+            coe_consensus_args a{};
+            a.struct_size = sizeof a;
+            a.count = n;
+            a.similarity = similarity.data.data();
+            a.similarity_stride = similarity.cols;
+            a.weights = weights.data();
+            a.labels = clusters.labels.data();
+            a.cluster_count = k;
+            a.outlier_z = outlier_z;
+            a.prior_weight = prior_weight;
+            a.centrality = o.centrality.data();
+            a.robust_z = o.robust_z.data();
+            a.outlier = o.outlier.data();
+            a.cluster_share = o.cluster_share.data();
+            a.cluster_cohesion = o.cluster_cohesion.data();
+            a.cluster_representative = o.cluster_representative.data();
+            invoke(b, COE_OP_CONSENSUS, &a, f);
+            o.mean_agreement = a.mean_agreement;
+            o.entropy = a.entropy;
+            o.margin = a.margin;
+            o.confidence = a.confidence;
+            o.majority_cluster = a.majority_cluster;
+            o.medoid = a.medoid;
+            return o;
+        },
+        [&](const ConsensusOutputs &o) { return check_output(o, n, k); }, trace);
 }
 
 AggregateOutputs BackendOps::aggregate(const Matrix &item_similarity, const Clustering &groups,
                                        const std::vector<std::uint32_t> &item_expert,
                                        const std::vector<float> &expert_weights, std::uint32_t quorum,
-                                       float prior_weight) const {
+                                       float prior_weight, CallTrace *trace) const {
     const std::uint32_t g = groups.cluster_count;
-    AggregateOutputs o;
-    o.supporters.resize(g);
-    o.representative.resize(g);
-    o.ranking.resize(g);
-    o.support.resize(g);
-    o.confidence.resize(g);
-    o.consensus.resize(g);
-    coe_aggregate_args a{};
-    a.struct_size = sizeof a;
-    a.item_count = item_similarity.rows;
-    a.expert_count = static_cast<std::uint32_t>(expert_weights.size());
-    a.group_count = g;
-    a.item_group = groups.labels.data();
-    a.item_expert = item_expert.data();
-    a.similarity = item_similarity.data.data();
-    a.similarity_stride = item_similarity.cols;
-    a.expert_weights = expert_weights.data();
-    a.quorum = quorum;
-    a.prior_weight = prior_weight;
-    a.supporters = o.supporters.data();
-    a.support = o.support.data();
-    a.confidence = o.confidence.data();
-    a.representative = o.representative.data();
-    a.consensus = o.consensus.data();
-    a.ranking = o.ranking.data();
-    registry_.serving(COE_OP_AGGREGATE, 1).invoke(COE_OP_AGGREGATE, 1, &a);
-    return o;
+    add_bytes(trace, (sizeof(std::uint32_t) * 3 + sizeof(float) * 2 + 1) * static_cast<std::uint64_t>(g));
+    return chain_.run<AggregateOutputs>(
+        COE_OP_AGGREGATE,
+        [&](const Backend &b, const FaultDecision &f) {
+            AggregateOutputs o;
+            o.supporters.resize(g);
+            o.representative.resize(g);
+            o.ranking.resize(g);
+            o.support.resize(g);
+            o.confidence.resize(g);
+            o.consensus.resize(g);
+            coe_aggregate_args a{};
+            a.struct_size = sizeof a;
+            a.item_count = item_similarity.rows;
+            a.expert_count = static_cast<std::uint32_t>(expert_weights.size());
+            a.group_count = g;
+            a.item_group = groups.labels.data();
+            a.item_expert = item_expert.data();
+            a.similarity = item_similarity.data.data();
+            a.similarity_stride = item_similarity.cols;
+            a.expert_weights = expert_weights.data();
+            a.quorum = quorum;
+            a.prior_weight = prior_weight;
+            a.supporters = o.supporters.data();
+            a.support = o.support.data();
+            a.confidence = o.confidence.data();
+            a.representative = o.representative.data();
+            a.consensus = o.consensus.data();
+            a.ranking = o.ranking.data();
+            invoke(b, COE_OP_AGGREGATE, &a, f);
+            return o;
+        },
+        [&](const AggregateOutputs &o) { return check_output(o, g, item_similarity.rows); }, trace);
 }
 
 }  // namespace coe::detail

@@ -1,6 +1,7 @@
-// backend_ops.hpp - typed C++ calls of every backend operation, each routed
-// to the backend that serves it.  Owns no state beyond a reference to the
-// registry; thread-safe as the registry is immutable.
+// backend_ops.hpp - typed C++ calls of every backend operation, each run
+// through the backend chain (breakers, demotion, checks, shadow).  Holds only
+// a reference to the chain; thread-safe as the chain is.  Every call may note
+// what happened in a CallTrace (nullptr: nobody asks).
 #pragma once
 
 #include <cstdint>
@@ -8,7 +9,12 @@
 #include <vector>
 
 #include "coe/vectors.hpp"
-#include "plugins/backend_registry.hpp"
+#include "plugins/backend.hpp"
+
+namespace coe::detail {
+class BackendChain;
+struct CallTrace;
+}  // namespace coe::detail
 
 namespace coe::detail {
 
@@ -34,20 +40,23 @@ struct Clustering {
 
 class BackendOps {
 public:
-    explicit BackendOps(const BackendRegistry &registry) : registry_(registry) {}
+    explicit BackendOps(BackendChain &chain) : chain_(chain) {}
 
-    SparseRows featurize(const std::vector<std::string_view> &texts, const FeaturizeOptions &options) const;
-    Matrix similarity(const SparseRows &rows) const;
-    Matrix similarity(const float *vectors, std::uint32_t count, std::uint64_t dimension) const;
-    Clustering cluster(const Matrix &similarity, float threshold) const;
+    SparseRows featurize(const std::vector<std::string_view> &texts, const FeaturizeOptions &options,
+                         CallTrace *trace = nullptr) const;
+    Matrix similarity(const SparseRows &rows, CallTrace *trace = nullptr) const;
+    Matrix similarity(const float *vectors, std::uint32_t count, std::uint64_t dimension,
+                      CallTrace *trace = nullptr) const;
+    Clustering cluster(const Matrix &similarity, float threshold, CallTrace *trace = nullptr) const;
     ConsensusOutputs consensus(const Matrix &similarity, const std::vector<float> &weights,
-                               const Clustering &clusters, float outlier_z, float prior_weight) const;
+                               const Clustering &clusters, float outlier_z, float prior_weight,
+                               CallTrace *trace = nullptr) const;
     AggregateOutputs aggregate(const Matrix &item_similarity, const Clustering &groups,
                                const std::vector<std::uint32_t> &item_expert, const std::vector<float> &expert_weights,
-                               std::uint32_t quorum, float prior_weight) const;
+                               std::uint32_t quorum, float prior_weight, CallTrace *trace = nullptr) const;
 
 private:
-    const BackendRegistry &registry_;
+    BackendChain &chain_;
 };
 
 }  // namespace coe::detail

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "analysis/markdown_items.hpp"
+#include "resilience/backend_chain.hpp"
 #include "coe/error.hpp"
 
 namespace coe::detail {
@@ -62,17 +63,18 @@ void collect_items(const PanelView &panel, std::vector<Item> &recommendations, s
 
 std::vector<ItemResult> aggregate_items(const BackendOps &ops, const PanelView &panel, const std::vector<Item> &items,
                                         const std::vector<float> &weights, std::uint32_t quorum,
-                                        const AnalysisOptions &opt) {
+                                        const AnalysisOptions &opt, CallTrace &trace) {
     if (items.empty()) return {};
     std::vector<std::string_view> texts;
     std::vector<std::uint32_t> owner;
     for (const auto &it : items) {
+        if (texts.size() == opt.max_items) break;
         texts.push_back(it.text);
         owner.push_back(it.expert);
     }
-    const Matrix sim = ops.similarity(ops.featurize(texts, opt.features));
-    const Clustering groups = ops.cluster(sim, opt.item_merge_threshold);
-    const AggregateOutputs agg = ops.aggregate(sim, groups, owner, weights, quorum, opt.prior_weight);
+    const Matrix sim = ops.similarity(ops.featurize(texts, opt.features, &trace), &trace);
+    const Clustering groups = ops.cluster(sim, opt.item_merge_threshold, &trace);
+    const AggregateOutputs agg = ops.aggregate(sim, groups, owner, weights, quorum, opt.prior_weight, &trace);
 
     std::vector<ItemResult> out;
     for (std::uint32_t g : agg.ranking) {
@@ -83,7 +85,7 @@ std::vector<ItemResult> aggregate_items(const BackendOps &ops, const PanelView &
         r.confidence = agg.confidence[g];
         r.consensus = agg.consensus[g] != 0;
         std::vector<bool> named(panel.responses.size(), false);
-        for (std::uint32_t i = 0; i < items.size(); ++i) {
+        for (std::uint32_t i = 0; i < texts.size(); ++i) {
             if (groups.labels[i] != g) continue;
             named[items[i].expert] = true;
             if (std::find(r.variants.begin(), r.variants.end(), items[i].text) == r.variants.end())
@@ -96,9 +98,10 @@ std::vector<ItemResult> aggregate_items(const BackendOps &ops, const PanelView &
     return out;
 }
 
-Matrix expert_similarity(const BackendOps &ops, const PanelView &panel, const AnalysisOptions &opt, Report &report) {
+Matrix expert_similarity(const BackendOps &ops, const PanelView &panel, const AnalysisOptions &opt, Report &report,
+                         CallTrace &trace) {
     const auto n = static_cast<std::uint32_t>(panel.responses.size());
-    const bool embeddings = opt.use_embeddings && panel.responses[0].embedding != nullptr;
+    const bool embeddings = opt.use_embeddings && panel.responses[0].embedding_size > 0;
     if (embeddings) {
         const std::size_t d = panel.responses[0].embedding_size;
         std::vector<float> dense(static_cast<std::size_t>(n) * d);
@@ -106,7 +109,7 @@ Matrix expert_similarity(const BackendOps &ops, const PanelView &panel, const An
             std::copy_n(panel.responses[i].embedding, d, dense.begin() + static_cast<std::ptrdiff_t>(i * d));
         report.features = "embedding";
         auto t = clock_type::now();
-        Matrix m = ops.similarity(dense.data(), n, d);
+        Matrix m = ops.similarity(dense.data(), n, d, &trace);
         report.timing.similarity = ms_since(t);
         return m;
     }
@@ -114,10 +117,10 @@ Matrix expert_similarity(const BackendOps &ops, const PanelView &panel, const An
     for (const auto &r : panel.responses) texts.push_back(r.content);
     report.features = "tfidf";
     auto t = clock_type::now();
-    SparseRows rows = ops.featurize(texts, opt.features);
+    SparseRows rows = ops.featurize(texts, opt.features, &trace);
     report.timing.featurize = ms_since(t);
     t = clock_type::now();
-    Matrix m = ops.similarity(rows);
+    Matrix m = ops.similarity(rows, &trace);
     report.timing.similarity = ms_since(t);
     return m;
 }
@@ -125,15 +128,17 @@ Matrix expert_similarity(const BackendOps &ops, const PanelView &panel, const An
 }  // namespace
 
 ConsensusLevel classify_consensus(std::uint32_t experts, std::uint32_t clusters, std::uint32_t largest_cluster,
-                                  double majority_share, double strong_share) {
+                                  std::uint32_t majority_members, double majority_share, double strong_share) {
     if (experts < 2 || largest_cluster < 2) return ConsensusLevel::none;
     if (clusters == 1) return ConsensusLevel::unanimous;
+    // a lone expert is no consensus, however much weight it carries
+    if (majority_members < 2) return ConsensusLevel::split;
     if (majority_share >= strong_share) return ConsensusLevel::strong;
     if (majority_share > 0.5) return ConsensusLevel::majority;
     return ConsensusLevel::split;
 }
 
-Report analyze_panel(const BackendOps &ops, const PanelView &panel, const AnalysisOptions &opt) {
+Report analyze_panel(const BackendOps &ops, const PanelView &panel, const AnalysisOptions &opt, CallTrace &trace) {
     validate(panel);
     const auto start = clock_type::now();
     const auto n = static_cast<std::uint32_t>(panel.responses.size());
@@ -145,12 +150,12 @@ Report analyze_panel(const BackendOps &ops, const PanelView &panel, const Analys
     for (std::uint32_t i = 0; i < n; ++i)
         weights[i] = static_cast<float>(std::max(opt.min_weight, panel.responses[i].confidence.value_or(1.0)));
 
-    const Matrix sim = expert_similarity(ops, panel, opt, report);
+    const Matrix sim = expert_similarity(ops, panel, opt, report, trace);
     auto t = clock_type::now();
-    const Clustering clusters = ops.cluster(sim, opt.cluster_threshold);
+    const Clustering clusters = ops.cluster(sim, opt.cluster_threshold, &trace);
     report.timing.cluster = ms_since(t);
     t = clock_type::now();
-    const ConsensusOutputs c = ops.consensus(sim, weights, clusters, opt.outlier_z, opt.prior_weight);
+    const ConsensusOutputs c = ops.consensus(sim, weights, clusters, opt.outlier_z, opt.prior_weight, &trace);
     report.timing.consensus = ms_since(t);
 
     // experts and clusters
@@ -195,7 +200,9 @@ Report analyze_panel(const BackendOps &ops, const PanelView &panel, const Analys
     cr.entropy = c.entropy;
     cr.medoid_index = c.medoid;
     cr.medoid = std::string(panel.responses[c.medoid].expert);
-    cr.level = classify_consensus(n, clusters.cluster_count, largest, cr.majority_share, opt.strong_share);
+    cr.level = classify_consensus(n, clusters.cluster_count, largest,
+                                  static_cast<std::uint32_t>(report.clusters[c.majority_cluster].members.size()),
+                                  cr.majority_share, opt.strong_share);
     report.confidence = c.confidence;
 
     // recommendations and limitations
@@ -203,10 +210,17 @@ Report analyze_panel(const BackendOps &ops, const PanelView &panel, const Analys
     report.quorum = opt.quorum > 0 ? opt.quorum : n / 2 + 1;
     std::vector<Item> recommendations, limitations;
     collect_items(panel, recommendations, limitations);
-    report.recommendations = aggregate_items(ops, panel, recommendations, weights, report.quorum, opt);
-    report.limitations = aggregate_items(ops, panel, limitations, weights, report.quorum, opt);
+    for (auto [list, name] : {std::pair{&recommendations, "recommendations"}, std::pair{&limitations, "limitations"}})
+        if (list->size() > opt.max_items)
+            trace.events.push_back(std::string(name) + ": " + std::to_string(list->size()) + " items, only the first " +
+                                   std::to_string(opt.max_items) + " were aggregated");
+    report.recommendations = aggregate_items(ops, panel, recommendations, weights, report.quorum, opt, trace);
+    report.limitations = aggregate_items(ops, panel, limitations, weights, report.quorum, opt, trace);
     report.timing.aggregate = ms_since(t);
     report.timing.total = ms_since(start);
+    report.served_by = trace.served_by;
+    report.degraded = trace.degraded;
+    report.events = trace.events;
     return report;
 }
 

@@ -11,11 +11,13 @@
 namespace coe::detail {
 
 // Validates the panel and runs the pipeline.  Reads the panel's texts only
-// during the call.  Throws coe::Error on invalid input or a failed backend.
-Report analyze_panel(const BackendOps &ops, const PanelView &panel, const AnalysisOptions &options);
+// during the call.  Throws coe::Error on invalid input.  The report's
+// served_by, degraded and events come from `trace`.
+Report analyze_panel(const BackendOps &ops, const PanelView &panel, const AnalysisOptions &options,
+                     CallTrace &trace);
 
 // The level for a clustering, as documented with ConsensusLevel.
 ConsensusLevel classify_consensus(std::uint32_t experts, std::uint32_t clusters, std::uint32_t largest_cluster,
-                                  double majority_share, double strong_share);
+                                  std::uint32_t majority_members, double majority_share, double strong_share);
 
 }  // namespace coe::detail

@@ -71,11 +71,14 @@ std::string to_json(const Report &r) {
                                               {"representative", d.representative},
                                               {"excerpt", d.excerpt}});
     const auto &c = r.consensus;
+    boost::json::array events;
+    for (const auto &e : r.events) events.emplace_back(e);
     boost::json::object root{
         {"id", r.panel_id},
         {"question", r.question},
         {"backend", r.backend},
         {"served_by", std::move(served)},
+        {"degraded", r.degraded},
         {"features", r.features},
         {"consensus",
          boost::json::object{{"score", round6(c.score)},
@@ -92,6 +95,7 @@ std::string to_json(const Report &r) {
         {"dissent", std::move(dissent)},
         {"recommendations", items(r.recommendations)},
         {"limitations", items(r.limitations)},
+        {"events", std::move(events)},
         {"timing_ms", boost::json::object{{"featurize", round6(r.timing.featurize)},
                                           {"similarity", round6(r.timing.similarity)},
                                           {"cluster", round6(r.timing.cluster)},

@@ -41,7 +41,14 @@ std::string to_text(const Report &r) {
     const std::size_t n = r.experts.size();
     out << "Panel " << (r.panel_id.empty() ? "(no id)" : r.panel_id);
     if (!r.question.empty()) out << ": " << r.question.substr(0, 160) << (r.question.size() > 160 ? "..." : "");
-    out << "\n" << n << " experts, backend " << r.backend << ", " << r.features << " similarity\n\n";
+    out << "\n" << n << " experts, backend " << r.backend << ", " << r.features << " similarity\n";
+    if (r.degraded) {
+        out << "DEGRADED: served by";
+        for (const auto &[op, backend] : r.served_by) out << " " << op << "=" << backend;
+        out << "\n";
+        for (const auto &e : r.events) out << "  " << e << "\n";
+    }
+    out << "\n";
     const auto &c = r.consensus;
     out << "Consensus: " << to_string(c.level) << " (agreement " << fixed(c.score) << ", majority "
         << fixed(100 * c.majority_share, 0) << "% of weight, margin " << fixed(c.margin) << ", entropy "

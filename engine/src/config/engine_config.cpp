@@ -10,7 +10,90 @@
 
 namespace coe::detail {
 
-ConfigFile read_config_file(const std::filesystem::path &file) {
+namespace {
+
+double number(const boost::json::value &v, const std::string &where, double lo, double hi) {
+    if (!v.is_number()) throw Error(where + " must be a number");
+    const double d = v.to_number<double>();
+    if (!(d >= lo && d <= hi))
+        throw Error(where + " must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+    return d;
+}
+
+BreakerConfig read_breaker(const boost::json::value &v, const std::string &where, BreakerConfig c) {
+    if (!v.is_object()) throw Error(where + " must be an object");
+    for (const auto &[key, value] : v.as_object()) {
+        const std::string field = where + "." + std::string(key);
+        if (key == "mode") {
+            if (!value.is_string()) throw Error(field + " must be a string");
+            const std::string m(value.as_string());
+            if (m == "normal") c.mode = BreakerMode::normal;
+            else if (m == "disabled") c.mode = BreakerMode::disabled;
+            else if (m == "forced_open") c.mode = BreakerMode::forced_open;
+            else if (m == "metrics_only") c.mode = BreakerMode::metrics_only;
+            else throw Error(field + ": unknown mode '" + m + "' (normal, disabled, forced_open, metrics_only)");
+        } else if (key == "window_size") {
+            c.window_size = static_cast<std::uint32_t>(number(value, field, 1, 1e6));
+        } else if (key == "minimum_calls") {
+            c.minimum_calls = static_cast<std::uint32_t>(number(value, field, 1, 1e6));
+        } else if (key == "failure_rate_threshold") {
+            c.failure_rate_threshold = number(value, field, 0, 1);
+        } else if (key == "slow_call_rate_threshold") {
+            c.slow_call_rate_threshold = number(value, field, 0, 1);
+        } else if (key == "slow_call_duration_ms") {
+            c.slow_call_duration_ms = number(value, field, 0, 3.6e6);
+        } else if (key == "slow_call_floor_ms") {
+            c.slow_call_floor_ms = number(value, field, 0, 3.6e6);
+        } else if (key == "open_duration_ms") {
+            c.open_duration_ms = number(value, field, 0, 3.6e6);
+        } else if (key == "backoff_multiplier") {
+            c.backoff_multiplier = number(value, field, 1, 100);
+        } else if (key == "max_open_duration_ms") {
+            c.max_open_duration_ms = number(value, field, 0, 3.6e6);
+        } else if (key == "jitter") {
+            c.jitter = number(value, field, 0, 1);
+        } else if (key == "half_open_calls") {
+            c.half_open_calls = static_cast<std::uint32_t>(number(value, field, 1, 1e6));
+        } else {
+            throw Error(field + ": unknown field");
+        }
+    }
+    if (c.minimum_calls > c.window_size)
+        throw Error(where + ": minimum_calls " + std::to_string(c.minimum_calls) + " exceeds window_size " +
+                    std::to_string(c.window_size) + " (the breaker could never open)");
+    return c;
+}
+
+void read_resilience(const boost::json::value &v, const std::string &where, ResilienceOptions &r) {
+    if (!v.is_object()) throw Error(where + " must be an object");
+    for (const auto &[key, value] : v.as_object()) {
+        const std::string field = where + "." + std::string(key);
+        if (key == "shadow_rate") {
+            r.shadow_rate = number(value, field, 0, 1);
+        } else if (key == "seed") {
+            r.seed = static_cast<std::uint64_t>(number(value, field, 0, 9e15));
+        } else if (key == "chain") {
+            if (!value.is_array()) throw Error(field + " must be an array of backend names");
+            r.chain.clear();
+            for (const auto &n : value.as_array()) {
+                if (!n.is_string()) throw Error(field + " must be an array of backend names");
+                r.chain.emplace_back(n.as_string());
+            }
+        } else if (key == "breaker") {
+            r.breaker = read_breaker(value, field, r.breaker);
+        } else if (key == "breakers") {
+            if (!value.is_object()) throw Error(field + " must be an object");
+            for (const auto &[name, cfg] : value.as_object())
+                r.breakers[std::string(name)] = read_breaker(cfg, field + "." + std::string(name), r.breaker);
+        } else {
+            throw Error(field + ": unknown field (known: shadow_rate, seed, chain, breaker, breakers)");
+        }
+    }
+}
+
+}  // namespace
+
+ConfigFile read_config_file(const std::filesystem::path &file, ResilienceOptions &resilience) {
     std::ifstream in(file, std::ios::binary);
     if (!in) throw Error("config " + file.string() + ": cannot open file");
     std::stringstream buffer;
@@ -33,8 +116,21 @@ ConfigFile read_config_file(const std::filesystem::path &file) {
                 std::filesystem::path path(std::string(p.as_string()));
                 cfg.plugin_paths.push_back(path.is_absolute() ? path : base / path);
             }
+        } else if (key == "resilience") {
+            read_resilience(value, where + ": resilience", resilience);
+        } else if (key == "faults") {
+            if (!value.is_array()) throw Error(where + ": field 'faults' must be an array of strings");
+            for (const auto &f : value.as_array()) {
+                if (!f.is_string()) throw Error(where + ": field 'faults' must be an array of strings");
+                try {
+                    resilience.faults.push_back(parse_fault_spec(std::string(f.as_string())));
+                } catch (const Error &e) {
+                    throw Error(where + ": faults: " + e.what());
+                }
+            }
         } else {
-            throw Error(where + ": unknown field '" + std::string(key) + "' (known: backend, plugin_paths)");
+            throw Error(where + ": unknown field '" + std::string(key) +
+                        "' (known: backend, plugin_paths, resilience, faults)");
         }
     }
     return cfg;

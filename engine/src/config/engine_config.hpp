@@ -5,20 +5,30 @@
 #include <string>
 #include <vector>
 
+#include "coe/resilience.hpp"
+
 namespace coe::detail {
 
 // Contents of a config file:
 //   {"backend": "avx2" | "auto",
-//    "plugin_paths": ["dir-or-file", ...]}   (relative to the file's folder)
-// Unknown keys are errors, so a typo never goes unnoticed.
+//    "plugin_paths": ["dir-or-file", ...],     (relative to the file's folder)
+//    "resilience": {"shadow_rate": 0.01, "chain": ["avx2", "scalar"], "seed": 7,
+//                   "breaker": {<BreakerConfig fields>},
+//                   "breakers": {"avx2": {...}, "avx2:coe.similarity": {...}}},
+//    "faults": ["avx2:nan:0.5", ...]}
+// BreakerConfig fields use the names of coe/resilience.hpp; "mode" is one of
+// normal, disabled, forced_open, metrics_only.  Unknown keys are errors, so
+// a typo never goes unnoticed.
 struct ConfigFile {
     std::filesystem::path file;
     std::string backend;
     std::vector<std::filesystem::path> plugin_paths;
 };
 
-// Throws coe::Error naming the file, and the line or field at fault.
-ConfigFile read_config_file(const std::filesystem::path &file);
+// Throws coe::Error naming the file, and the line or field at fault.  The
+// "resilience" and "faults" keys are applied onto `resilience`: each key
+// present replaces that field, faults are appended.
+ConfigFile read_config_file(const std::filesystem::path &file, ResilienceOptions &resilience);
 
 // Splits a PATH-like list ("a:b:c"), dropping empty entries.
 std::vector<std::filesystem::path> split_path_list(const std::string &list);

@@ -44,8 +44,10 @@ void Backend::invoke(std::string_view op_id, std::uint32_t revision, void *args)
     }
     if (status == COE_OK) return;
     message[sizeof message - 1] = '\0';
-    throw Error("backend '" + name() + "' failed " + std::string(op_id) + "/" + std::to_string(revision) +
-                " with status " + std::to_string(status) + (message[0] ? ": " + std::string(message) : ""));
+    throw BackendCallError("backend '" + name() + "' failed " + std::string(op_id) + "/" + std::to_string(revision) +
+                               " with status " + std::to_string(status) +
+                               (message[0] ? ": " + std::string(message) : ""),
+                           status);
 }
 
 }  // namespace coe::detail

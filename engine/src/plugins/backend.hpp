@@ -9,12 +9,24 @@
 #include <vector>
 
 #include "coe/coe_plugin.h"
+#include "coe/error.hpp"
 
 namespace coe::detail {
 
 // Keeps a loaded library mapped.  Handles are never closed during the
 // process lifetime (see DESIGN.md: never unload a plugin that may still run).
 struct LibraryHandle;
+
+// A failed operation: the plugin's status and message.  INVALID_ARGUMENT
+// usually means the caller's input was bad, anything else the backend.
+class BackendCallError : public Error {
+public:
+    BackendCallError(const std::string &message, coe_status status) : Error(message), status_(status) {}
+    coe_status status() const { return status_; }
+
+private:
+    coe_status status_;
+};
 
 // Immutable after construction; invoke() is thread-safe (it serialises calls
 // itself when the plugin is not re-entrant).
@@ -30,8 +42,8 @@ public:
     // The operation with this id and revision, or nullptr.
     const coe_operation *find(std::string_view op_id, std::uint32_t revision) const;
 
-    // Calls the operation; throws coe::Error naming backend, operation,
-    // status and the plugin's message on any non-OK status.
+    // Calls the operation; throws BackendCallError naming backend,
+    // operation, status and the plugin's message on any non-OK status.
     void invoke(std::string_view op_id, std::uint32_t revision, void *args) const;
 
 private:

@@ -6,7 +6,6 @@
 
 namespace coe::detail {
 
-const char *to_string_status(BackendStatus s);
 
 BackendRegistry::BackendRegistry(const std::vector<PluginCandidate> &candidates, std::uint64_t cpu_features,
                                  const BackendRequest &request) {
@@ -52,26 +51,6 @@ BackendRegistry::BackendRegistry(const std::vector<PluginCandidate> &candidates,
         infos_[active_].reason = "forced by " + request.requested_by;
     }
     infos_[active_].status = BackendStatus::active;
-}
-
-std::size_t BackendRegistry::serving_index(std::string_view op_id, std::uint32_t revision) const {
-    if (backends_[active_]->find(op_id, revision)) return active_;
-    std::size_t best = infos_.size();
-    for (std::size_t i = 0; i < infos_.size(); ++i)
-        if (backends_[i] && backends_[i]->find(op_id, revision) &&
-            (best == infos_.size() || infos_[i].score > infos_[best].score))
-            best = i;
-    if (best == infos_.size())
-        throw Error("no available backend provides " + std::string(op_id) + "/" + std::to_string(revision));
-    return best;
-}
-
-const Backend &BackendRegistry::serving(std::string_view op_id, std::uint32_t revision) const {
-    return *backends_[serving_index(op_id, revision)];
-}
-
-const std::string &BackendRegistry::serving_name(std::string_view op_id, std::uint32_t revision) const {
-    return infos_[serving_index(op_id, revision)].name;
 }
 
 }  // namespace coe::detail

@@ -33,14 +33,11 @@ public:
     const std::vector<BackendInfo> &infos() const { return infos_; }
     const Backend &active() const { return *backends_[active_]; }
     const std::string &active_name() const { return infos_[active_].name; }
-    // The active backend if it provides the operation, else the best-scored
-    // available one that does.  Throws coe::Error if none does.
-    const Backend &serving(std::string_view op_id, std::uint32_t revision) const;
-    const std::string &serving_name(std::string_view op_id, std::uint32_t revision) const;
+    std::size_t active_index() const { return active_; }
+    // The loaded backend of infos()[i], or nullptr if it was rejected.
+    const Backend *backend(std::size_t i) const { return backends_[i].get(); }
 
 private:
-    std::size_t serving_index(std::string_view op_id, std::uint32_t revision) const;
-
     std::vector<BackendInfo> infos_;
     std::vector<std::shared_ptr<Backend>> backends_;  // parallel to infos_; null when rejected
     std::size_t active_ = 0;

@@ -95,7 +95,12 @@ LoadOutcome load_plugin(const PluginCandidate &c, std::uint64_t cpu_features,
         return reject(std::move(o), "missing entry symbol " COE_PLUGIN_ENTRY_SYMBOL);
     auto &entry = handle->library.get<const coe_plugin_descriptor *(std::uint16_t, std::uint16_t)>(
         COE_PLUGIN_ENTRY_SYMBOL);
-    const coe_plugin_descriptor *d = entry(COE_ABI_MAJOR, COE_ABI_MINOR);
+    const coe_plugin_descriptor *d = nullptr;
+    try {
+        d = entry(COE_ABI_MAJOR, COE_ABI_MINOR);
+    } catch (...) {  // a C++ plugin that let an exception escape its C entry point
+        return reject(std::move(o), "entry point threw an exception");
+    }
     if (std::string why = validate_descriptor(d, &m); !why.empty()) return reject(std::move(o), why);
 
     describe(o.info, *d);

@@ -231,8 +231,9 @@ typedef struct coe_cluster_args {
  *                     other members of its cluster (lowest index on ties)
  *   cohesion[c]     = mean pairwise similarity inside c (1 for a singleton)
  *   robust_z[i]     = 0.6745 (centrality_i - median) / MAD, where MAD is the
- *                     median absolute deviation; if MAD = 0, the mean absolute
- *                     deviation times 1.2533 is used; if that is 0 too, z = 0
+ *                     median absolute deviation; if MAD = 0, it is
+ *                     (centrality_i - median) / (1.2533 * mean absolute
+ *                     deviation); if that is 0 too, z = 0
  *   outlier[i]      = robust_z[i] < -outlier_z  (low agreement only)
  *   confidence      = majority weight / (total weight + prior_weight)
  * Arithmetic is in double in a fixed order; results are rounded to float. */

@@ -1,0 +1,87 @@
+#include "cli_options.hpp"
+
+#include <charconv>
+
+#include "coe/cpu_features.hpp"
+#include "coe/resilience.hpp"
+
+namespace coe::cli {
+namespace {
+
+std::vector<std::string> split_commas(const std::string &s) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    while (start <= s.size()) {
+        std::size_t end = s.find(',', start);
+        if (end == std::string::npos) end = s.size();
+        if (end > start) out.push_back(s.substr(start, end - start));
+        start = end + 1;
+    }
+    return out;
+}
+
+}  // namespace
+
+double parse_number(const std::string &option, const std::string &text, double lo, double hi) {
+    std::size_t used = 0;
+    double v = 0;
+    try {
+        v = std::stod(text, &used);
+    } catch (const std::exception &) {
+        used = 0;
+    }
+    if (used == 0 || used != text.size() || !(v >= lo && v <= hi))
+        throw UsageError(option + " expects a number in [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                         "], got '" + text + "'");
+    return v;
+}
+
+std::uint64_t parse_count(const std::string &option, const std::string &text, std::uint64_t lo, std::uint64_t hi) {
+    std::uint64_t v = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || end != text.data() + text.size() || text.empty() || v < lo || v > hi)
+        throw UsageError(option + " expects a whole number in [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                         "], got '" + text + "'");
+    return v;
+}
+
+CommandLine parse_command_line(int argc, char **argv) {
+    CommandLine cl;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        auto value = [&]() -> std::string {
+            if (i + 1 >= argc) throw UsageError("option " + a + " needs a value");
+            return argv[++i];
+        };
+        if (a == "--backend") {
+            cl.engine.backend = value();
+        } else if (a == "--plugin-path") {
+            cl.engine.plugin_paths.emplace_back(value());
+        } else if (a == "--disable-cpu") {
+            for (const auto &name : split_commas(value())) {
+                auto bit = cpu_feature_from_name(name);
+                if (!bit) throw UsageError("--disable-cpu: unknown CPU feature '" + name + "'");
+                cl.engine.mask_cpu_features |= *bit;
+            }
+        } else if (a == "--inject-fault") {
+            try {
+                cl.engine.resilience.faults.push_back(parse_fault_spec(value()));
+            } catch (const UsageError &) {
+                throw;
+            } catch (const Error &e) {
+                throw UsageError(std::string("--inject-fault: ") + e.what());
+            }
+        } else if (a == "--shadow-rate") {
+            cl.engine.resilience.shadow_rate = parse_number(a, value(), 0, 1);
+        } else if (a == "--config") {
+            cl.engine.config_file = value();
+        } else if (cl.command.empty() && !a.empty() && a[0] != '-') {
+            cl.command = a;
+        } else {
+            cl.args.push_back(a);
+        }
+    }
+    return cl;
+}
+
+}  // namespace coe::cli

@@ -1,0 +1,106 @@
+#include "backend_chain.hpp"
+
+#include <algorithm>
+
+#include "coe/coe_plugin.h"
+#include "plugins/plugin_loader.hpp"
+
+namespace coe::detail {
+namespace {
+
+const char *const operations[] = {COE_OP_FEATURIZE, COE_OP_SIMILARITY, COE_OP_CLUSTER, COE_OP_CONSENSUS,
+                                  COE_OP_AGGREGATE};
+
+// Per-backend or per-"backend:operation" override of the default config.
+BreakerConfig breaker_config(const ResilienceOptions &o, const std::string &backend, const std::string &op) {
+    if (auto it = o.breakers.find(backend + ":" + op); it != o.breakers.end()) return it->second;
+    if (auto it = o.breakers.find(backend); it != o.breakers.end()) return it->second;
+    return o.breaker;
+}
+
+}  // namespace
+
+BackendChain::BackendChain(const BackendRegistry &registry, ResilienceOptions options, Telemetry &telemetry)
+    : options_(std::move(options)),
+      telemetry_(telemetry),
+      faults_(options_.faults, options_.seed ? options_.seed : 0x5eed),
+      seed_(options_.seed ? options_.seed
+                          : static_cast<std::uint64_t>(Clock::now().time_since_epoch().count())) {
+    const auto &infos = registry.infos();
+    floor_ = builtin_scalar_backend().backend;
+    const std::string floor_id = floor_->id();
+    const int active_score = infos[registry.active_index()].score;
+
+    for (const char *op : operations) {
+        std::vector<std::size_t> order;
+        if (!options_.chain.empty()) {
+            for (const auto &name : options_.chain) {
+                std::size_t found = infos.size();
+                for (std::size_t i = 0; i < infos.size(); ++i)
+                    if (infos[i].name == name && registry.backend(i)) found = i;
+                if (found == infos.size())
+                    throw Error("resilience chain names backend '" + name + "', which is not available");
+                order.push_back(found);
+            }
+        } else {
+            order.push_back(registry.active_index());
+            std::vector<std::size_t> rest;
+            for (std::size_t i = 0; i < infos.size(); ++i)
+                if (i != registry.active_index() && registry.backend(i) && infos[i].score <= active_score)
+                    rest.push_back(i);
+            std::stable_sort(rest.begin(), rest.end(),
+                             [&](std::size_t a, std::size_t b) { return infos[a].score > infos[b].score; });
+            order.insert(order.end(), rest.begin(), rest.end());
+        }
+        auto &links = links_[op];
+        auto &chain = chains_[op];
+        for (std::size_t i : order) {
+            const Backend *b = registry.backend(i);
+            // the scalar plugin file is replaced by the built-in floor below
+            if (b == nullptr || b->find(op, 1) == nullptr || b->id() == floor_id) continue;
+            if (std::find(chain.begin(), chain.end(), b) != chain.end()) continue;
+            auto &breaker = breakers_[{infos[i].name, op}];
+            breaker = std::make_unique<CircuitBreaker>(breaker_config(options_, infos[i].name, op),
+                                                       seed_ + breakers_.size());
+            links.push_back({b, infos[i].name, breaker.get(), false});
+            chain.push_back(b);
+        }
+        BreakerConfig floor_config = breaker_config(options_, floor_->name(), op);
+        floor_config.mode = BreakerMode::metrics_only;  // the floor never opens
+        auto &breaker = breakers_[{floor_->name(), op}];
+        breaker = std::make_unique<CircuitBreaker>(floor_config, seed_);
+        links.push_back({floor_.get(), floor_->name(), breaker.get(), true});
+        chain.push_back(floor_.get());
+    }
+}
+
+const std::vector<BackendChain::Link> &BackendChain::links(const std::string &op) const {
+    auto it = links_.find(op);
+    if (it == links_.end()) throw Error("unknown operation " + op);
+    return it->second;
+}
+
+const std::vector<const Backend *> &BackendChain::chain(const std::string &op) const {
+    auto it = chains_.find(op);
+    if (it == chains_.end()) throw Error("unknown operation " + op);
+    return it->second;
+}
+
+bool BackendChain::sample_shadow() const {
+    if (options_.shadow_rate <= 0) return false;
+    return uniform_draw(seed_ ^ 0x51ad0, draws_.fetch_add(1, std::memory_order_relaxed)) < options_.shadow_rate;
+}
+
+void BackendChain::note(CallTrace *trace, const std::string &text) const {
+    if (trace) trace->events.push_back(text);
+}
+
+std::vector<BreakerView> BackendChain::breakers() const {
+    std::vector<BreakerView> out;
+    for (const auto &[key, breaker] : breakers_)
+        out.push_back({key.first, key.second, breaker->state(), breaker->slow_threshold_ms(), breaker->transitions(),
+                       breaker->transition_count()});
+    return out;
+}
+
+}  // namespace coe::detail

@@ -1,0 +1,170 @@
+// backend_chain.hpp - runs one operation on the best healthy backend, with a
+// circuit breaker per (backend, operation), demotion down the chain to the
+// scalar floor, result checks, sampled shadow verification against scalar,
+// injected faults and telemetry.  The floor and the shadow reference are
+// always the engine's own built-in scalar backend, never a plugin file.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "coe/resilience.hpp"
+#include "circuit_breaker.hpp"
+#include "fault_injector.hpp"
+#include "plugins/backend_registry.hpp"
+#include "result_checks.hpp"
+#include "telemetry/telemetry.hpp"
+
+namespace coe::detail {
+
+// What one pipeline call went through, for its report.
+struct CallTrace {
+    std::map<std::string, std::string> served_by;  // operation -> backend that produced the result
+    bool degraded = false;                         // some result came from below the first choice
+    std::vector<std::string> events;               // "avx2 coe.similarity: non_finite: ..."
+    std::uint64_t buffer_bytes = 0;                // result buffers the engine allocated
+};
+
+struct BreakerView {
+    std::string backend, operation;
+    BreakerState state;
+    double slow_threshold_ms;
+    std::vector<BreakerTransition> transitions;  // the most recent
+    std::uint64_t transition_count;
+};
+
+class BackendChain {
+public:
+    BackendChain(const BackendRegistry &registry, ResilienceOptions options, Telemetry &telemetry);
+
+    // Runs attempt(backend, fault) on the chain for `op` (revision 1) until a
+    // backend returns a valid result (check(result) empty).  Throws only
+    // when the scalar floor fails too, i.e. the caller's input was bad.
+    template <class R>
+    R run(const char *op, const std::function<R(const Backend &, const FaultDecision &)> &attempt,
+          const std::function<std::string(const R &)> &check, CallTrace *trace);
+
+    std::vector<BreakerView> breakers() const;
+    const std::vector<const Backend *> &chain(const std::string &op) const;
+
+private:
+    struct Link {
+        const Backend *backend;
+        std::string name;
+        CircuitBreaker *breaker;
+        bool floor;
+    };
+    using Time = Clock::time_point;
+    static double ms_between(Time a, Time b) { return std::chrono::duration<double, std::milli>(b - a).count(); }
+    const std::vector<Link> &links(const std::string &op) const;
+    bool sample_shadow() const;
+    void note(CallTrace *trace, const std::string &text) const;
+
+    ResilienceOptions options_;
+    Telemetry &telemetry_;
+    FaultInjector faults_;
+    std::map<std::string, std::vector<Link>> links_;                       // by operation
+    std::map<std::string, std::vector<const Backend *>> chains_;           // by operation
+    std::map<std::pair<std::string, std::string>, std::unique_ptr<CircuitBreaker>> breakers_;
+    std::shared_ptr<Backend> floor_;  // the built-in scalar backend: floor and shadow reference
+    std::uint64_t seed_;
+    mutable std::atomic<std::uint64_t> draws_{0};
+};
+
+template <class R>
+R BackendChain::run(const char *op, const std::function<R(const Backend &, const FaultDecision &)> &attempt,
+                    const std::function<std::string(const R &)> &check, CallTrace *trace) {
+    const auto &chain = links(op);
+    // Failures are committed only once the input is known to be good (some
+    // later backend, at the latest the floor, accepted it); until then each
+    // failed backend's breaker permit is held, and released if the input was
+    // at fault.
+    std::vector<std::pair<const Link *, std::string>> pending;
+    auto commit = [&] {
+        for (const auto &[link, why] : pending) {
+            link->breaker->record_failure(failure_class(why), Clock::now());
+            telemetry_.record_failure(link->name, op, failure_class(why));
+            note(trace, link->name + " " + op + ": " + why);
+        }
+        pending.clear();
+    };
+    auto release = [&] {
+        for (const auto &entry : pending) entry.first->breaker->release();
+        pending.clear();
+    };
+    for (std::size_t i = 0; i < chain.size(); ++i) {
+        const Link &link = chain[i];
+        if (!link.breaker->try_acquire(Clock::now())) {
+            if (i == 0) note(trace, link.name + " " + op + ": breaker " + to_string(link.breaker->state()));
+            continue;
+        }
+        const FaultDecision fault = link.floor ? FaultDecision{} : faults_.decide(link.name);
+        const Time t0 = Clock::now();
+        R result;
+        try {
+            result = attempt(*link.backend, fault);
+        } catch (const BackendCallError &e) {
+            if (link.floor) {
+                // the reference refuses it too: the caller's input is at fault
+                (e.status() == COE_ERR_INVALID_ARGUMENT) ? release() : commit();
+                throw;
+            }
+            pending.emplace_back(&link, std::string("error_status: ") + e.what());
+            continue;
+        } catch (...) {
+            release();
+            if (!link.floor) link.breaker->release();
+            throw;
+        }
+        const double elapsed = ms_between(t0, Clock::now());
+        if (std::string why = check(result); !why.empty()) {
+            if (link.floor) {
+                commit();
+                throw Error(std::string("the scalar reference produced an invalid ") + op + ": " + why);
+            }
+            pending.emplace_back(&link, why);
+            continue;
+        }
+        commit();
+        R *served = &result;
+        R reference;
+        std::string served_name = link.name;
+        bool mismatch = false;
+        if (!link.floor && sample_shadow()) {
+            const Time s0 = Clock::now();
+            try {
+                reference = attempt(*floor_, FaultDecision{});
+                telemetry_.record_shadow(link.name, op, elapsed, ms_between(s0, Clock::now()));
+                mismatch = !same_result(result, reference);
+            } catch (const Error &) {
+                // the check itself failed; keep the valid result unverified
+            }
+        }
+        if (mismatch) {
+            link.breaker->record_failure("shadow_mismatch", Clock::now());
+            telemetry_.record_failure(link.name, op, "shadow_mismatch");
+            note(trace, link.name + " " + op + ": shadow_mismatch: differs from the scalar reference");
+            served = &reference;
+            served_name = floor_->name();
+        } else {
+            const double slow_limit = link.breaker->slow_threshold_ms();
+            link.breaker->record_success(elapsed, Clock::now());
+            telemetry_.record_success(link.name, op, elapsed, slow_limit > 0 && elapsed > slow_limit);
+        }
+        telemetry_.record_served(served_name != floor_->name());
+        if (trace) {
+            trace->served_by[op] = served_name;
+            if (served_name != chain.front().name) trace->degraded = true;
+        }
+        return std::move(*served);
+    }
+    throw Error(std::string("no backend could run ") + op + " (every breaker refused, the floor included)");
+}
+
+}  // namespace coe::detail

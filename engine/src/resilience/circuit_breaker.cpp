@@ -1,0 +1,152 @@
+#include "circuit_breaker.hpp"
+
+#include <algorithm>
+
+namespace coe::detail {
+namespace {
+
+constexpr std::size_t max_transitions = 256;  // history kept per breaker
+
+BreakerState initial_state(BreakerMode m) {
+    switch (m) {
+    case BreakerMode::disabled: return BreakerState::disabled;
+    case BreakerMode::forced_open: return BreakerState::forced_open;
+    case BreakerMode::metrics_only: return BreakerState::metrics_only;
+    case BreakerMode::normal: break;
+    }
+    return BreakerState::closed;
+}
+
+Clock::duration ms(double v) {
+    return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double, std::milli>(v));
+}
+
+}  // namespace
+
+const char *to_string(BreakerState s) {
+    switch (s) {
+    case BreakerState::closed: return "closed";
+    case BreakerState::open: return "open";
+    case BreakerState::half_open: return "half_open";
+    case BreakerState::disabled: return "disabled";
+    case BreakerState::forced_open: return "forced_open";
+    case BreakerState::metrics_only: return "metrics_only";
+    }
+    return "unknown";
+}
+
+CircuitBreaker::CircuitBreaker(BreakerConfig config, std::uint64_t seed)
+    : config_(config), state_(initial_state(config.mode)), next_open_ms_(config.open_duration_ms), rng_(seed) {}
+
+bool CircuitBreaker::try_acquire(Clock::time_point now) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    switch (state_) {
+    case BreakerState::forced_open: return false;
+    case BreakerState::open:
+        if (now < open_until_) return false;
+        transition(BreakerState::half_open, "open duration elapsed", now);
+        probes_started_ = probes_succeeded_ = 0;
+        [[fallthrough]];
+    case BreakerState::half_open:
+        if (probes_started_ >= std::max<std::uint32_t>(1, config_.half_open_calls)) return false;
+        ++probes_started_;
+        return true;
+    default: return true;
+    }
+}
+
+double CircuitBreaker::slow_threshold_locked() const {
+    if (config_.slow_call_duration_ms > 0) return config_.slow_call_duration_ms;
+    if (recent_success_ms_.size() < std::max<std::uint32_t>(1, config_.minimum_calls)) return 0;
+    std::vector<double> v(recent_success_ms_.begin(), recent_success_ms_.end());
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+    return std::max(config_.slow_call_floor_ms, 10.0 * v[v.size() / 2]);
+}
+
+double CircuitBreaker::slow_threshold_ms() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return slow_threshold_locked();
+}
+
+void CircuitBreaker::record_success(double duration_ms, Clock::time_point now) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const double limit = slow_threshold_locked();
+    const bool slow = limit > 0 && duration_ms > limit;
+    if (!slow) {
+        recent_success_ms_.push_back(duration_ms);
+        if (recent_success_ms_.size() > std::max<std::uint32_t>(config_.window_size, 1)) recent_success_ms_.pop_front();
+    }
+    record(false, slow, slow ? "slow call" : "", now);
+}
+
+void CircuitBreaker::release() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (state_ == BreakerState::half_open && probes_started_ > probes_succeeded_) --probes_started_;
+}
+
+void CircuitBreaker::record_failure(const std::string &failure_class, Clock::time_point now) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    record(true, false, failure_class, now);
+}
+
+void CircuitBreaker::record(bool failure, bool slow, const std::string &why, Clock::time_point now) {
+    if (state_ == BreakerState::disabled || state_ == BreakerState::forced_open) return;
+    if (state_ == BreakerState::open) return;  // a call that started before the breaker opened
+    if (state_ == BreakerState::half_open) {
+        if (failure || slow) {
+            next_open_ms_ = std::min(config_.max_open_duration_ms, next_open_ms_ * config_.backoff_multiplier);
+            open("half-open probe failed: " + why, now);
+        } else if (++probes_succeeded_ >= std::max<std::uint32_t>(1, config_.half_open_calls)) {
+            next_open_ms_ = config_.open_duration_ms;
+            window_.clear();
+            transition(BreakerState::closed, "half-open probes succeeded", now);
+        }
+        return;
+    }
+    window_.emplace_back(failure, slow);
+    if (window_.size() > std::max<std::uint32_t>(config_.window_size, 1)) window_.pop_front();
+    const std::size_t minimum = std::min(config_.minimum_calls, std::max<std::uint32_t>(config_.window_size, 1));
+    if (state_ == BreakerState::metrics_only || window_.size() < minimum) return;
+    double failures = 0, slows = 0;
+    for (const auto &[f, s] : window_) {
+        failures += f;
+        slows += s;
+    }
+    const double n = static_cast<double>(window_.size());
+    if (failures / n >= config_.failure_rate_threshold)
+        open("failure rate " + std::to_string(static_cast<int>(100 * failures / n)) + "% (last: " + why + ")", now);
+    else if (slows / n >= config_.slow_call_rate_threshold)
+        open("slow call rate " + std::to_string(static_cast<int>(100 * slows / n)) + "%", now);
+}
+
+void CircuitBreaker::open(const std::string &reason, Clock::time_point now) {
+    std::uniform_real_distribution<double> jitter(-config_.jitter, config_.jitter);
+    const double wait = std::max(0.0, next_open_ms_ * (1.0 + jitter(rng_)));
+    open_until_ = now + ms(wait);
+    window_.clear();
+    transition(BreakerState::open, reason, now);
+}
+
+void CircuitBreaker::transition(BreakerState to, const std::string &reason, Clock::time_point now) {
+    if (transitions_.size() == max_transitions) transitions_.erase(transitions_.begin());
+    transitions_.push_back({now, state_, to, reason});
+    ++transition_count_;
+    state_ = to;
+}
+
+BreakerState CircuitBreaker::state() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return state_;
+}
+
+std::uint64_t CircuitBreaker::transition_count() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return transition_count_;
+}
+
+std::vector<BreakerTransition> CircuitBreaker::transitions() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return transitions_;
+}
+
+}  // namespace coe::detail

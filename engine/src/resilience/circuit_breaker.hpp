@@ -1,0 +1,73 @@
+// circuit_breaker.hpp - one breaker for one (backend, operation).
+//
+// States: closed (calls flow, outcomes fill a count-based window), open
+// (calls are refused until the open duration passes), half-open (a bounded
+// number of probe calls decide: all succeed -> closed, one fails -> open
+// again with a longer, capped, jittered wait).  Manual modes (disabled,
+// forced open, metrics only) override this.  Thread-safe: every member
+// takes the breaker's mutex.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "coe/resilience.hpp"
+
+namespace coe::detail {
+
+enum class BreakerState { closed, open, half_open, disabled, forced_open, metrics_only };
+const char *to_string(BreakerState s);
+
+using Clock = std::chrono::steady_clock;
+
+struct BreakerTransition {
+    Clock::time_point at;
+    BreakerState from, to;
+    std::string reason;
+};
+
+class CircuitBreaker {
+public:
+    CircuitBreaker(BreakerConfig config, std::uint64_t seed);
+
+    // May a call go through now?  In half-open this reserves a probe slot,
+    // which the caller must settle with record_success/record_failure.
+    bool try_acquire(Clock::time_point now);
+    void record_success(double duration_ms, Clock::time_point now);
+    void record_failure(const std::string &failure_class, Clock::time_point now);
+    // Gives back a permit that ends in neither success nor failure (the call
+    // was abandoned, e.g. because the caller's input was bad).
+    void release();
+
+    BreakerState state() const;
+    std::vector<BreakerTransition> transitions() const;  // the most recent ones
+    std::uint64_t transition_count() const;              // all of them, ever
+    // The slow-call threshold in force (ms), or 0 while not yet known.
+    double slow_threshold_ms() const;
+    const BreakerConfig &config() const { return config_; }
+
+private:
+    void record(bool failure, bool slow, const std::string &why, Clock::time_point now);
+    void transition(BreakerState to, const std::string &reason, Clock::time_point now);
+    void open(const std::string &reason, Clock::time_point now);
+    double slow_threshold_locked() const;
+
+    const BreakerConfig config_;
+    mutable std::mutex mutex_;
+    BreakerState state_;
+    std::deque<std::pair<bool, bool>> window_;  // (failed, slow) of the last calls
+    std::deque<double> recent_success_ms_;      // for the derived slow threshold
+    Clock::time_point open_until_{};
+    double next_open_ms_;
+    std::uint32_t probes_started_ = 0, probes_succeeded_ = 0;
+    std::vector<BreakerTransition> transitions_;
+    std::uint64_t transition_count_ = 0;
+    std::mt19937_64 rng_;
+};
+
+}  // namespace coe::detail

@@ -1,0 +1,81 @@
+// fault_effects.hpp - what an injected fault does to an operation's outputs.
+// Header-only on the C ABI structs, so the engine's fault injector and the
+// fault-injection test plugin corrupt results in exactly the same ways.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+
+#include "coe/coe_plugin.h"
+
+namespace coe::fault {
+
+enum class Kind { none, error, nan, subtle, slow };
+
+inline Kind kind_from_name(const char *name) {
+    if (std::strcmp(name, "error") == 0) return Kind::error;
+    if (std::strcmp(name, "nan") == 0) return Kind::nan;
+    if (std::strcmp(name, "subtle") == 0) return Kind::subtle;
+    if (std::strcmp(name, "slow") == 0) return Kind::slow;
+    return Kind::none;
+}
+
+// Writes NaN into the operation's first floating-point output (or an
+// impossible label for coe.cluster), after a successful call.
+inline void poison(const char *op, void *args) {
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    if (std::strcmp(op, COE_OP_FEATURIZE) == 0) {
+        auto *a = static_cast<coe_featurize_args *>(args);
+        if (a->entry_count > 0) a->values[0] = nan;
+    } else if (std::strcmp(op, COE_OP_SIMILARITY) == 0) {
+        auto *a = static_cast<coe_similarity_args *>(args);
+        if (a->count > 0) a->out[0] = nan;
+    } else if (std::strcmp(op, COE_OP_CLUSTER) == 0) {
+        auto *a = static_cast<coe_cluster_args *>(args);
+        if (a->count > 0) a->labels[0] = a->count + 7;
+    } else if (std::strcmp(op, COE_OP_CONSENSUS) == 0) {
+        auto *a = static_cast<coe_consensus_args *>(args);
+        a->centrality[0] = nan;
+        a->confidence = nan;
+    } else if (std::strcmp(op, COE_OP_AGGREGATE) == 0) {
+        auto *a = static_cast<coe_aggregate_args *>(args);
+        if (a->group_count > 0) a->support[0] = nan;
+    }
+}
+
+// Nudges outputs by a little more than the cross-backend tolerance while
+// keeping them valid (finite, in range, symmetric): only a comparison with
+// the scalar reference can tell.
+inline void nudge(const char *op, void *args) {
+    if (std::strcmp(op, COE_OP_FEATURIZE) == 0) {
+        auto *a = static_cast<coe_featurize_args *>(args);
+        for (std::uint64_t k = 0; k < a->entry_count; ++k) a->values[k] *= 1.001f;
+    } else if (std::strcmp(op, COE_OP_SIMILARITY) == 0) {
+        auto *a = static_cast<coe_similarity_args *>(args);
+        for (std::uint32_t i = 0; i < a->count; ++i)
+            for (std::uint32_t j = 0; j < a->count; ++j)
+                if (i != j) {
+                    float &v = a->out[i * a->out_stride + j];
+                    v = v > 0.5f ? v - 0.001f : v + 0.001f;
+                }
+    } else if (std::strcmp(op, COE_OP_CLUSTER) == 0) {
+        auto *a = static_cast<coe_cluster_args *>(args);
+        // merge the last cluster into the first: still a valid labelling
+        if (a->cluster_count > 1) {
+            for (std::uint32_t i = 0; i < a->count; ++i)
+                if (a->labels[i] == a->cluster_count - 1) a->labels[i] = 0;
+            --a->cluster_count;
+        }
+    } else if (std::strcmp(op, COE_OP_CONSENSUS) == 0) {
+        auto *a = static_cast<coe_consensus_args *>(args);
+        for (std::uint32_t i = 0; i < a->count; ++i) a->centrality[i] *= 0.999f;
+        a->mean_agreement *= 0.999f;
+    } else if (std::strcmp(op, COE_OP_AGGREGATE) == 0) {
+        auto *a = static_cast<coe_aggregate_args *>(args);
+        for (std::uint32_t g = 0; g < a->group_count; ++g) a->support[g] *= 0.999f;
+    }
+}
+
+}  // namespace coe::fault

@@ -1,0 +1,129 @@
+#include "result_checks.hpp"
+
+#include <cmath>
+#include <cstring>
+
+namespace coe::detail {
+namespace {
+
+constexpr float tolerance = 1e-5f;
+
+bool all_finite(const std::vector<float> &v) {
+    for (float x : v)
+        if (!std::isfinite(x)) return false;
+    return true;
+}
+
+bool close(const std::vector<float> &a, const std::vector<float> &b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (!(std::fabs(a[i] - b[i]) <= tolerance)) return false;
+    return true;
+}
+
+bool close(float a, float b) { return std::fabs(a - b) <= tolerance; }
+
+// Labels in 0..k-1, every cluster used, numbered by first member.
+bool valid_labels(const std::vector<std::uint32_t> &labels, std::uint32_t k) {
+    std::uint32_t next = 0;
+    for (std::uint32_t l : labels) {
+        if (l > next || l >= k) return false;
+        if (l == next) ++next;
+    }
+    return next == k;
+}
+
+}  // namespace
+
+std::string failure_class(const std::string &check) { return check.substr(0, check.find(':')); }
+
+std::string check_output(const SparseRows &r, std::size_t texts) {
+    if (r.row_offsets.size() != texts + 1 || r.indices.size() != r.values.size() ||
+        r.row_offsets.back() != r.indices.size() || r.row_offsets.front() != 0)
+        return "wrong_size: featurize rows do not match the texts";
+    for (std::size_t i = 0; i < texts; ++i) {
+        if (r.row_offsets[i + 1] < r.row_offsets[i]) return "wrong_size: featurize row offsets decrease";
+        for (std::uint64_t k = r.row_offsets[i]; k < r.row_offsets[i + 1]; ++k) {
+            if (r.indices[k] >= r.dimension || (k > r.row_offsets[i] && r.indices[k] <= r.indices[k - 1]))
+                return "out_of_range: featurize indices unsorted or out of range";
+        }
+    }
+    if (!all_finite(r.values)) return "non_finite: featurize produced NaN or Inf";
+    return {};
+}
+
+std::string check_output(const Matrix &m) {
+    if (m.data.size() != static_cast<std::size_t>(m.rows) * m.cols || m.rows != m.cols)
+        return "wrong_size: similarity matrix is not square";
+    for (std::uint32_t i = 0; i < m.rows; ++i)
+        for (std::uint32_t j = 0; j < m.rows; ++j) {
+            const float v = m(i, j);
+            if (!std::isfinite(v)) return "non_finite: similarity has NaN or Inf";
+            if (v < -1.f || v > 1.f) return "out_of_range: similarity outside [-1, 1]";
+            if (v != m(j, i)) return "asymmetric: similarity matrix is not symmetric";
+        }
+    return {};
+}
+
+std::string check_output(const Clustering &c, std::uint32_t count) {
+    if (c.labels.size() != count || c.cluster_count > count || (count > 0 && c.cluster_count == 0))
+        return "wrong_size: cluster labels do not match the items";
+    if (!valid_labels(c.labels, c.cluster_count)) return "invalid_labels: cluster labels are not 0..k-1 by first member";
+    return {};
+}
+
+std::string check_output(const ConsensusOutputs &o, std::uint32_t count, std::uint32_t clusters) {
+    if (o.centrality.size() != count || o.cluster_share.size() != clusters || o.medoid >= count ||
+        o.majority_cluster >= clusters)
+        return "wrong_size: consensus outputs do not match the panel";
+    for (std::uint32_t r : o.cluster_representative)
+        if (r >= count) return "invalid_labels: cluster representative out of range";
+    if (!all_finite(o.centrality) || !all_finite(o.robust_z) || !all_finite(o.cluster_share) ||
+        !all_finite(o.cluster_cohesion) || !std::isfinite(o.mean_agreement) || !std::isfinite(o.confidence) ||
+        !std::isfinite(o.entropy) || !std::isfinite(o.margin))
+        return "non_finite: consensus metrics have NaN or Inf";
+    if (o.confidence < 0.f || o.confidence > 1.f || o.entropy < -tolerance || o.entropy > 1.f + tolerance)
+        return "out_of_range: confidence or entropy outside [0, 1]";
+    return {};
+}
+
+std::string check_output(const AggregateOutputs &o, std::uint32_t groups, std::uint32_t items) {
+    if (o.support.size() != groups || o.ranking.size() != groups) return "wrong_size: aggregate outputs";
+    for (std::uint32_t r : o.representative)
+        if (r >= items) return "invalid_labels: aggregate representative out of range";
+    std::vector<bool> seen(groups, false);
+    for (std::uint32_t g : o.ranking) {
+        if (g >= groups || seen[g]) return "invalid_labels: aggregate ranking is not a permutation";
+        seen[g] = true;
+    }
+    if (!all_finite(o.support) || !all_finite(o.confidence)) return "non_finite: aggregate support has NaN or Inf";
+    for (float s : o.support)
+        if (s < 0.f || s > 1.f + tolerance) return "out_of_range: support outside [0, 1]";
+    return {};
+}
+
+bool same_result(const SparseRows &a, const SparseRows &b) {
+    return a.row_offsets == b.row_offsets && a.indices == b.indices && a.values.size() == b.values.size() &&
+           std::memcmp(a.values.data(), b.values.data(), a.values.size() * sizeof(float)) == 0;
+}
+
+bool same_result(const Matrix &a, const Matrix &b) { return a.rows == b.rows && close(a.data, b.data); }
+
+bool same_result(const Clustering &a, const Clustering &b) {
+    return a.cluster_count == b.cluster_count && a.labels == b.labels;
+}
+
+bool same_result(const ConsensusOutputs &a, const ConsensusOutputs &b) {
+    return a.outlier == b.outlier && a.cluster_representative == b.cluster_representative && a.medoid == b.medoid &&
+           a.majority_cluster == b.majority_cluster && close(a.centrality, b.centrality) &&
+           close(a.cluster_share, b.cluster_share) && close(a.cluster_cohesion, b.cluster_cohesion) &&
+           close(a.mean_agreement, b.mean_agreement) && close(a.entropy, b.entropy) && close(a.margin, b.margin) &&
+           close(a.confidence, b.confidence);
+}
+
+bool same_result(const AggregateOutputs &a, const AggregateOutputs &b) {
+    return a.supporters == b.supporters && a.representative == b.representative && a.ranking == b.ranking &&
+           a.consensus == b.consensus && close(a.support, b.support) && close(a.confidence, b.confidence);
+}
+
+}  // namespace coe::detail

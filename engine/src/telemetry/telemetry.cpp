@@ -1,0 +1,76 @@
+#include "telemetry.hpp"
+
+#include <algorithm>
+
+namespace coe::detail {
+
+Telemetry::Telemetry() : start_(std::chrono::steady_clock::now()) {}
+
+OperationStats &Telemetry::stats(const std::string &backend, const std::string &op) {
+    return ops_[{backend, op}];
+}
+
+void Telemetry::record_success(const std::string &backend, const std::string &op, double ms, bool slow) {
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard<std::mutex> lock(mutex_);
+    OperationStats &s = stats(backend, op);
+    ++s.calls;
+    ++s.successes;
+    s.slow += slow;
+    if (s.latency_ms.size() < latency_samples) {
+        s.latency_ms.push_back(ms);
+    } else {
+        s.latency_ms[s.latency_next] = ms;
+        s.latency_next = (s.latency_next + 1) % latency_samples;
+    }
+    s.max_ms = std::max(s.max_ms, ms);
+    s.total_ms += ms;
+    s.recent.push_back(now);
+    const auto horizon = now - std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                   std::chrono::duration<double>(rate_window_s));
+    while (!s.recent.empty() && s.recent.front() < horizon) s.recent.pop_front();
+}
+
+void Telemetry::record_failure(const std::string &backend, const std::string &op, const std::string &failure_class) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    OperationStats &s = stats(backend, op);
+    ++s.calls;
+    ++s.failures[failure_class];
+}
+
+void Telemetry::record_shadow(const std::string &backend, const std::string &op, double backend_ms,
+                              double scalar_ms) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    OperationStats &s = stats(backend, op);
+    ++s.shadow_calls;
+    s.shadow_backend_ms += backend_ms;
+    s.shadow_scalar_ms += scalar_ms;
+}
+
+void Telemetry::record_panel(bool answered, std::uint64_t buffer_bytes) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++panels_;
+    panels_answered_ += answered;
+    panel_buffer_bytes_ += buffer_bytes;
+}
+
+void Telemetry::record_served(bool accelerated) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++served_;
+    served_accelerated_ += accelerated;
+}
+
+Telemetry::Snapshot Telemetry::snapshot() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Snapshot s;
+    s.ops = ops_;
+    s.panels = panels_;
+    s.panels_answered = panels_answered_;
+    s.panel_buffer_bytes = panel_buffer_bytes_;
+    s.served = served_;
+    s.served_accelerated = served_accelerated_;
+    s.uptime_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    return s;
+}
+
+}  // namespace coe::detail

@@ -1,0 +1,108 @@
+// A backend plugin whose faults are chosen at run time, for chaos tests.
+// It runs the scalar reference kernels, then misbehaves as the environment
+// variable COE_TEST_FAULT says at the time of each call:
+//   "<kind>:<rate>[:<ms>]"  kind one of error, nan, subtle, slow; rate the
+//   probability per call; unset, empty or "none": behaves.
+// Change the variable only while no call is running.
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+
+#include "aggregate_kernel.hpp"
+#include "cluster_kernel.hpp"
+#include "coe/coe_plugin.h"
+#include "coe/plugin_helper.hpp"
+#include "consensus_kernel.hpp"
+#include "featurize_kernel.hpp"
+#include "resilience/fault_effects.hpp"
+#include "similarity_kernel.hpp"
+
+namespace {
+
+struct Fault {
+    coe::fault::Kind kind = coe::fault::Kind::none;
+    double rate = 0, delay_ms = 50;
+};
+
+Fault current_fault() {
+    Fault f;
+    const char *env = std::getenv("COE_TEST_FAULT");
+    if (env == nullptr || *env == '\0') return f;
+    const std::string spec(env);
+    const std::size_t a = spec.find(':');
+    const std::string kind = spec.substr(0, a);
+    f.kind = coe::fault::kind_from_name(kind.c_str());
+    f.rate = a == std::string::npos ? 1.0 : std::atof(spec.c_str() + a + 1);
+    const std::size_t b = a == std::string::npos ? a : spec.find(':', a + 1);
+    if (b != std::string::npos) f.delay_ms = std::atof(spec.c_str() + b + 1);
+    return f;
+}
+
+std::atomic<std::uint64_t> call_counter{0};
+
+bool strikes(double rate) {
+    std::uint64_t x = call_counter.fetch_add(1) * 0x9E3779B97F4A7C15ull + 0x1234567ull;
+    x ^= x >> 31;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 29;
+    return static_cast<double>(x >> 11) * 0x1.0p-53 < rate;
+}
+
+template <class Body>
+coe_status faulty(const char *op, void *args, const coe_call *call, Body &&body) {
+    const Fault f = current_fault();
+    const bool hit = f.kind != coe::fault::Kind::none && strikes(f.rate);
+    if (hit && f.kind == coe::fault::Kind::error) {
+        coe::sdk::write_error(call, "injected error");
+        return COE_ERR_INTERNAL;
+    }
+    if (hit && f.kind == coe::fault::Kind::slow)
+        std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(f.delay_ms));
+    const coe_status s = coe::sdk::guarded(call, body);
+    if (s == COE_OK && hit && f.kind == coe::fault::Kind::nan) coe::fault::poison(op, args);
+    if (s == COE_OK && hit && f.kind == coe::fault::Kind::subtle) coe::fault::nudge(op, args);
+    return s;
+}
+
+using coe::sdk::args_as;
+namespace k = coe::kernels;
+
+coe_status op_featurize(void *args, const coe_call *call) {
+    return faulty(COE_OP_FEATURIZE, args, call, [&] { return k::featurize(args_as<coe_featurize_args>(args)); });
+}
+coe_status op_similarity(void *args, const coe_call *call) {
+    return faulty(COE_OP_SIMILARITY, args, call,
+                  [&] { return k::similarity<k::scalar_arch>(args_as<coe_similarity_args>(args)); });
+}
+coe_status op_cluster(void *args, const coe_call *call) {
+    return faulty(COE_OP_CLUSTER, args, call, [&] { return k::cluster(args_as<coe_cluster_args>(args)); });
+}
+coe_status op_consensus(void *args, const coe_call *call) {
+    return faulty(COE_OP_CONSENSUS, args, call, [&] { return k::consensus(args_as<coe_consensus_args>(args)); });
+}
+coe_status op_aggregate(void *args, const coe_call *call) {
+    return faulty(COE_OP_AGGREGATE, args, call, [&] { return k::aggregate(args_as<coe_aggregate_args>(args)); });
+}
+
+constexpr coe_operation ops[] = {
+    {sizeof(coe_operation), 1, COE_OP_FEATURIZE, &op_featurize},
+    {sizeof(coe_operation), 1, COE_OP_SIMILARITY, &op_similarity},
+    {sizeof(coe_operation), 1, COE_OP_CLUSTER, &op_cluster},
+    {sizeof(coe_operation), 1, COE_OP_CONSENSUS, &op_consensus},
+    {sizeof(coe_operation), 1, COE_OP_AGGREGATE, &op_aggregate},
+};
+constexpr const coe_operation *op_table[] = {&ops[0], &ops[1], &ops[2], &ops[3], &ops[4]};
+
+constexpr coe_plugin_descriptor descriptor = {
+    sizeof(coe_plugin_descriptor), COE_ABI_MAJOR, COE_ABI_MINOR, "test.faulty", "faulty", "1.0.0",
+    "scalar kernels with run-time faults (COE_TEST_FAULT)", 0, COE_THREAD_SAFETY_REENTRANT, 5, op_table};
+
+}  // namespace
+
+extern "C" {
+COE_PLUGIN_MANIFEST("test.faulty", "faulty", "1.0.0", 0);
+COE_PLUGIN_EXPORT const coe_plugin_descriptor *coe_plugin_entry(uint16_t, uint16_t) { return &descriptor; }
+}

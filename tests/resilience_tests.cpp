@@ -1,0 +1,410 @@
+// Circuit breakers, demotion and promotion, shadow checks, fault injection
+// and the performance report.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "coe/engine.hpp"
+#include "coe/panel_json.hpp"
+#include "coe/report_format.hpp"
+#include "resilience/circuit_breaker.hpp"
+#include "test_support.hpp"
+
+using namespace coe;
+using detail::BreakerState;
+using detail::CircuitBreaker;
+using detail::Clock;
+
+namespace {
+
+Clock::time_point at_ms(double ms) {
+    return Clock::time_point{} + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double, std::milli>(ms));
+}
+
+BreakerConfig small_breaker() {
+    BreakerConfig c;
+    c.window_size = 10;
+    c.minimum_calls = 4;
+    c.failure_rate_threshold = 0.5;
+    c.open_duration_ms = 100;
+    c.backoff_multiplier = 2;
+    c.max_open_duration_ms = 300;
+    c.jitter = 0;
+    c.half_open_calls = 2;
+    return c;
+}
+
+struct ScopedFault {
+    explicit ScopedFault(const std::string &spec) { ::setenv("COE_TEST_FAULT", spec.c_str(), 1); }
+    ~ScopedFault() { ::unsetenv("COE_TEST_FAULT"); }
+};
+
+std::vector<Panel> mtbench(std::size_t count) {
+    std::ifstream in(coe::test::shared_data_dir() / "mtbench-panels.jsonl");
+    std::stringstream text;
+    text << in.rdbuf();
+    std::vector<Panel> panels;
+    for (auto &line : parse_panel_lines(text.str(), "mtbench-panels.jsonl")) {
+        panels.push_back(std::get<Panel>(std::move(line.panel_or_error)));
+        panels.back().responses.resize(8);  // keep the chaos loops quick
+        if (panels.size() == count) break;
+    }
+    return panels;
+}
+
+// The report without what legitimately differs between backends and runs.
+std::string essence(Report r) {
+    r.backend.clear();
+    r.served_by.clear();
+    r.degraded = false;
+    r.events.clear();
+    r.timing = {};
+    return to_json(r);
+}
+
+EngineOptions faulty_engine(ResilienceOptions resilience) {
+    EngineOptions o = coe::test::isolated_options({coe::test::test_plugin("tp_faulty")}, "faulty");
+    resilience.seed = 42;
+    o.resilience = std::move(resilience);
+    return o;
+}
+
+ResilienceOptions quick_breakers(double shadow_rate = 0) {
+    ResilienceOptions r;
+    r.breaker = small_breaker();
+    r.shadow_rate = shadow_rate;
+    return r;
+}
+
+std::string breaker_state(const Engine &e, const std::string &backend, const std::string &op) {
+    const auto doc = boost::json::parse(e.performance_report());
+    for (const auto &b : doc.at("breakers").as_array())
+        if (b.at("backend") == backend.c_str() && b.at("operation") == op.c_str())
+            return std::string(b.at("state").as_string());
+    return "absent";
+}
+
+}  // namespace
+
+// ------------------------------------------------------------- the breaker
+
+TEST_CASE("breaker: stays closed below the minimum number of calls, opens at the failure rate") {
+    CircuitBreaker b(small_breaker(), 1);
+    for (int i = 0; i < 3; ++i) {
+        REQUIRE(b.try_acquire(at_ms(i)));
+        b.record_failure("non_finite", at_ms(i));
+    }
+    CHECK(b.state() == BreakerState::closed);  // 3 calls < minimum 4
+    REQUIRE(b.try_acquire(at_ms(3)));
+    b.record_failure("non_finite", at_ms(3));
+    CHECK(b.state() == BreakerState::open);
+    CHECK_FALSE(b.try_acquire(at_ms(50)));
+    REQUIRE(b.transitions().size() == 1);
+    CHECK(b.transitions()[0].reason.find("failure rate 100%") == 0);
+}
+
+TEST_CASE("breaker: successes keep it closed; a rate below the threshold does not open it") {
+    CircuitBreaker b(small_breaker(), 1);
+    for (int i = 0; i < 10; ++i) {
+        REQUIRE(b.try_acquire(at_ms(i)));
+        if (i % 3 == 2) b.record_failure("error_status", at_ms(i));
+        else b.record_success(1.0, at_ms(i));
+    }
+    CHECK(b.state() == BreakerState::closed);  // 3 of 10 failed < 50%
+}
+
+TEST_CASE("breaker: half-open probes, bounded; success closes, failure reopens with a longer wait") {
+    CircuitBreaker b(small_breaker(), 1);
+    for (int i = 0; i < 4; ++i) {
+        b.try_acquire(at_ms(0));
+        b.record_failure("error_status", at_ms(0));
+    }
+    REQUIRE(b.state() == BreakerState::open);
+    CHECK_FALSE(b.try_acquire(at_ms(99)));
+    CHECK(b.try_acquire(at_ms(100)));  // half-open: probe 1
+    CHECK(b.state() == BreakerState::half_open);
+    CHECK(b.try_acquire(at_ms(100)));   // probe 2
+    CHECK_FALSE(b.try_acquire(at_ms(100)));  // no third probe
+    b.record_failure("error_status", at_ms(101));
+    CHECK(b.state() == BreakerState::open);
+    // backoff: the second wait is 200 ms
+    CHECK_FALSE(b.try_acquire(at_ms(101 + 199)));
+    CHECK(b.try_acquire(at_ms(101 + 200)));
+    CHECK(b.try_acquire(at_ms(301)));
+    b.record_success(1, at_ms(302));
+    CHECK(b.state() == BreakerState::half_open);
+    b.record_success(1, at_ms(303));
+    CHECK(b.state() == BreakerState::closed);
+    // after closing, the wait starts over at 100 ms
+    for (int i = 0; i < 4; ++i) {
+        b.try_acquire(at_ms(400));
+        b.record_failure("error_status", at_ms(400));
+    }
+    CHECK(b.try_acquire(at_ms(500)));
+}
+
+TEST_CASE("breaker: backoff is capped and jitter stays within its bounds") {
+    BreakerConfig c = small_breaker();
+    c.jitter = 0.2;
+    CircuitBreaker b(c, 7);
+    double now = 0;
+    for (int i = 0; i < 4; ++i) {
+        b.try_acquire(at_ms(now));
+        b.record_failure("error_status", at_ms(now));
+    }
+    double wait = 100;
+    for (int round = 0; round < 6; ++round) {
+        CHECK_FALSE(b.try_acquire(at_ms(now + wait * 0.8 - 1)));
+        // the breaker reopens at most (1 + jitter) * wait later
+        double t = now + wait * 0.8 - 1;
+        while (!b.try_acquire(at_ms(t))) t += 1;
+        CHECK(t <= now + wait * 1.2 + 1);
+        now = t;
+        b.record_failure("error_status", at_ms(now));
+        wait = std::min(300.0, wait * 2);
+    }
+}
+
+TEST_CASE("breaker: slow calls open it; the derived threshold comes from measured timings") {
+    BreakerConfig c = small_breaker();
+    c.slow_call_rate_threshold = 0.5;
+    c.slow_call_floor_ms = 5;
+    CircuitBreaker b(c, 1);
+    CHECK(b.slow_threshold_ms() == 0);  // unknown before minimum_calls successes
+    for (int i = 0; i < 4; ++i) {
+        b.try_acquire(at_ms(i));
+        b.record_success(2.0, at_ms(i));
+    }
+    CHECK(b.slow_threshold_ms() == doctest::Approx(20.0));  // 10 x median 2 ms
+    for (int i = 0; i < 6; ++i) {
+        b.try_acquire(at_ms(10 + i));
+        b.record_success(100.0, at_ms(10 + i));
+    }
+    CHECK(b.state() == BreakerState::open);
+    CHECK(b.transitions().back().reason.find("slow call rate") == 0);
+}
+
+TEST_CASE("breaker: manual modes") {
+    BreakerConfig c = small_breaker();
+    c.mode = BreakerMode::forced_open;
+    CircuitBreaker forced(c, 1);
+    CHECK_FALSE(forced.try_acquire(at_ms(0)));
+    CHECK(forced.state() == BreakerState::forced_open);
+
+    c.mode = BreakerMode::metrics_only;
+    CircuitBreaker metrics(c, 1);
+    for (int i = 0; i < 20; ++i) {
+        CHECK(metrics.try_acquire(at_ms(i)));
+        metrics.record_failure("error_status", at_ms(i));
+    }
+    CHECK(metrics.state() == BreakerState::metrics_only);
+
+    c.mode = BreakerMode::disabled;
+    CircuitBreaker disabled(c, 1);
+    disabled.record_failure("error_status", at_ms(0));
+    CHECK(disabled.try_acquire(at_ms(1)));
+    CHECK(disabled.transitions().empty());
+}
+
+// ------------------------------------------------------------ fault specs
+
+TEST_CASE("fault specs parse, and bad ones are named") {
+    FaultSpec f = parse_fault_spec("avx2:nan:0.5");
+    CHECK(f.backend == "avx2");
+    CHECK(f.kind == "nan");
+    CHECK(f.rate == 0.5);
+    CHECK(parse_fault_spec("avx512:slow:1:20").delay_ms == 20);
+    CHECK(parse_fault_spec("avx2:error").rate == 1.0);
+    CHECK_THROWS_WITH_AS(parse_fault_spec("avx2:melt"), doctest::Contains("unknown kind 'melt'"), coe::Error);
+    CHECK_THROWS_WITH_AS(parse_fault_spec("avx2:nan:1.5"), doctest::Contains("rate must be in [0, 1]"), coe::Error);
+    CHECK_THROWS_WITH_AS(parse_fault_spec("avx2:nan:often"), doctest::Contains("'often' is not a number"), coe::Error);
+    CHECK_THROWS_AS(parse_fault_spec("nan"), coe::Error);
+}
+
+TEST_CASE("resilience settings come from the config file; bad ones are named") {
+    auto write = [](const std::string &name, const std::string &text) {
+        auto p = std::filesystem::temp_directory_path() / ("coe-resilience-" + name + ".json");
+        std::ofstream(p) << text;
+        return p;
+    };
+    EngineOptions o = coe::test::isolated_options({coe::test::test_plugin("tp_faulty")}, "faulty");
+    o.config_file = write("ok", R"({"resilience": {"shadow_rate": 0.5, "breakers": {"faulty": {"mode": "forced_open"}}},
+                                    "faults": ["faulty:error:1"]})");
+    Engine e(o);
+    CHECK(breaker_state(e, "faulty", "coe.similarity") == "forced_open");
+    const std::vector<Panel> panels = mtbench(1);
+    const Report r = e.analyze(panels[0].view());
+    CHECK(r.served_by.at("coe.similarity") == "scalar");
+    CHECK(r.degraded);
+
+    o.config_file = write("bad-mode", R"({"resilience": {"breaker": {"mode": "sometimes"}}})");
+    CHECK_THROWS_WITH_AS(Engine{o}, doctest::Contains("resilience.breaker.mode: unknown mode 'sometimes'"), coe::Error);
+    o.config_file = write("bad-rate", R"({"resilience": {"breaker": {"failure_rate_threshold": 2}}})");
+    CHECK_THROWS_WITH_AS(Engine{o}, doctest::Contains("failure_rate_threshold must be in [0"), coe::Error);
+    o.config_file = write("bad-key", R"({"resilience": {"shadow": 1}})");
+    CHECK_THROWS_WITH_AS(Engine{o}, doctest::Contains("resilience.shadow: unknown field"), coe::Error);
+    o.config_file = write("bad-fault", R"({"faults": ["faulty:boom"]})");
+    CHECK_THROWS_WITH_AS(Engine{o}, doctest::Contains("unknown kind 'boom'"), coe::Error);
+    o.config_file = write("bad-chain", R"({"resilience": {"chain": ["avx9000", "scalar"]}})");
+    CHECK_THROWS_WITH_AS(Engine{o}, doctest::Contains("chain names backend 'avx9000'"), coe::Error);
+}
+
+// ------------------------------------------------------------ chaos tests
+
+// For one fault mode: many calls; every report equals the scalar reference;
+// none is lost; the breaker opens within the expected number of calls; the
+// faulty backend is demoted; once the fault stops and the open duration has
+// passed, half-open probes promote it back.
+void chaos(const std::string &fault, double shadow_rate, BreakerConfig breaker = small_breaker()) {
+    CAPTURE(fault);
+    const std::vector<Panel> panels = mtbench(16);
+    Engine reference(coe::test::isolated_options({}));
+    ResilienceOptions r = quick_breakers(shadow_rate);
+    r.breaker = breaker;
+    Engine engine(faulty_engine(r));
+    REQUIRE(engine.active_backend() == "faulty");
+
+    std::size_t degraded = 0, reports = 0;
+    {
+        ScopedFault scoped(fault);
+        for (const Panel &p : panels) {
+            const Report got = engine.analyze(p.view());
+            ++reports;
+            CHECK(essence(got) == essence(reference.analyze(p.view())));
+            degraded += got.degraded;
+        }
+        CHECK(breaker_state(engine, "faulty", "coe.similarity") == "open");
+        // every operation but aggregate runs at most a few times per panel;
+        // the breaker must have opened well before the end
+        const auto doc = boost::json::parse(engine.performance_report());
+        for (const auto &o : doc.at("operations").as_array())
+            if (o.at("backend") == "faulty" && o.at("operation") == "coe.similarity")
+                CHECK(o.at("calls").as_int64() <= 3 * static_cast<std::int64_t>(breaker.minimum_calls));
+    }
+    CHECK(reports == panels.size());
+    CHECK(degraded > 0);
+    const Report while_open = engine.analyze(panels[0].view());
+    CHECK(while_open.served_by.at("coe.similarity") == "scalar");
+    CHECK(while_open.degraded);
+
+    // the fault is over; wait out the (capped) open duration, then probe
+    std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(breaker.max_open_duration_ms * 1.3 + 20));
+    for (int i = 0; i < 4; ++i) engine.analyze(panels[static_cast<std::size_t>(i)].view());
+    CHECK(breaker_state(engine, "faulty", "coe.similarity") == "closed");
+    const Report healed = engine.analyze(panels[1].view());
+    CHECK(healed.served_by.at("coe.similarity") == "faulty");
+    CHECK_FALSE(healed.degraded);
+    CHECK(essence(healed) == essence(reference.analyze(panels[1].view())));
+}
+
+TEST_CASE("chaos: error status") { chaos("error:1", 0); }
+TEST_CASE("chaos: NaN output") { chaos("nan:1", 0); }
+TEST_CASE("chaos: subtly wrong numbers, caught only by shadow verification") { chaos("subtle:1", 1.0); }
+TEST_CASE("chaos: intermittent errors") { chaos("error:0.6", 0); }
+TEST_CASE("chaos: intermittent NaN") { chaos("nan:0.7", 0); }
+TEST_CASE("chaos: slow calls") {
+    BreakerConfig b = small_breaker();
+    b.slow_call_duration_ms = 15;
+    b.slow_call_rate_threshold = 0.5;
+    chaos("slow:1:25", 0, b);
+}
+
+TEST_CASE("subtle faults pass unnoticed without shadow checks: that is what shadows are for") {
+    const std::vector<Panel> panels = mtbench(3);
+    Engine engine(faulty_engine(quick_breakers(0)));
+    ScopedFault scoped("subtle:1");
+    const Report r = engine.analyze(panels[0].view());
+    CHECK_FALSE(r.degraded);
+    CHECK(breaker_state(engine, "faulty", "coe.similarity") == "closed");
+}
+
+TEST_CASE("bad input is the caller's fault: it opens no breaker") {
+    Engine engine(faulty_engine(quick_breakers(0)));
+    std::vector<float> v = {1.f, std::nanf(""), 0.f, 1.f};
+    for (int i = 0; i < 20; ++i) CHECK_THROWS_WITH_AS(engine.similarity(v.data(), 2, 2), doctest::Contains("non-finite"), coe::Error);
+    CHECK(breaker_state(engine, "faulty", "coe.similarity") == "closed");
+}
+
+TEST_CASE("a half-open probe spent on bad input is given back, so the backend can still be promoted") {
+    ResilienceOptions r = quick_breakers(0);
+    r.breaker.half_open_calls = 1;
+    r.breaker.open_duration_ms = 10;
+    r.breaker.max_open_duration_ms = 10;
+    Engine engine(faulty_engine(r));
+    std::vector<float> good = {1.f, 0.f, 0.5f, 0.5f};
+    {
+        ScopedFault scoped("error:1");
+        for (int i = 0; i < 6; ++i) engine.similarity(good.data(), 2, 2);
+    }
+    REQUIRE(breaker_state(engine, "faulty", "coe.similarity") == "open");
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    std::vector<float> bad = {1.f, std::nanf(""), 0.f, 1.f};
+    CHECK_THROWS_AS(engine.similarity(bad.data(), 2, 2), coe::Error);  // takes the only probe, then gives it back
+    engine.similarity(good.data(), 2, 2);                              // the probe succeeds
+    CHECK(breaker_state(engine, "faulty", "coe.similarity") == "closed");
+}
+
+// ---------------------------------------------------- performance report
+
+TEST_CASE("the performance report, in JSON and Prometheus form") {
+    const std::vector<Panel> panels = mtbench(6);
+    ResilienceOptions r = quick_breakers(1.0);
+    Engine engine(faulty_engine(r));
+    {
+        ScopedFault scoped("nan:1");
+        for (const Panel &p : panels) engine.analyze(p.view());
+    }
+    const auto doc = boost::json::parse(engine.performance_report());
+    CHECK(doc.at("active_backend") == "faulty");
+    CHECK(doc.at("panels").at("analysed").as_int64() == 6);
+    CHECK(doc.at("panels").at("availability").as_double() == 1.0);
+    CHECK(doc.at("panels").at("buffer_bytes_per_panel").as_double() > 0);
+    CHECK(doc.at("peak_rss_bytes").as_int64() > 0);
+    bool saw_faulty = false, saw_scalar = false;
+    for (const auto &o : doc.at("operations").as_array()) {
+        if (o.at("backend") == "faulty" && o.at("operation") == "coe.similarity") {
+            saw_faulty = true;
+            CHECK(o.at("failures_by_class").at("non_finite").as_int64() > 0);
+        }
+        if (o.at("backend") == "scalar" && o.at("operation") == "coe.similarity") {
+            saw_scalar = true;
+            CHECK(o.at("successes").as_int64() > 0);
+            CHECK(o.at("latency_ms").at("p99").as_double() >= o.at("latency_ms").at("p50").as_double());
+            CHECK(o.at("latency_ms").at("max").as_double() >= o.at("latency_ms").at("p99").as_double());
+        }
+    }
+    CHECK(saw_faulty);
+    CHECK(saw_scalar);
+    bool transition_seen = false;
+    for (const auto &b : doc.at("breakers").as_array())
+        if (b.at("backend") == "faulty" && !b.at("transitions").as_array().empty()) transition_seen = true;
+    CHECK(transition_seen);
+
+    const std::string prom = engine.performance_report_prometheus();
+    CHECK(prom.find("# TYPE coe_operation_calls_total counter") != std::string::npos);
+    CHECK(prom.find("coe_breaker_state{backend=\"faulty\",operation=\"coe.similarity\",state=\"open\"} 1") !=
+          std::string::npos);
+    CHECK(prom.find("coe_operation_failures_total{backend=\"faulty\",operation=\"coe.similarity\",class=\"non_finite\"}") !=
+          std::string::npos);
+    CHECK(prom.find("coe_availability_ratio 1") != std::string::npos);
+}
+
+TEST_CASE("time saved against scalar is computed from shadow timings") {
+    // With every call shadowed, each successful accelerated call has a
+    // scalar timing beside it: the inputs of time_saved = total * (s/b - 1).
+    const std::vector<Panel> panels = mtbench(4);
+    Engine engine(faulty_engine(quick_breakers(1.0)));
+    for (const Panel &p : panels) engine.analyze(p.view());
+    const auto doc = boost::json::parse(engine.performance_report());
+    CHECK(doc.at("time_saved_vs_scalar_ms").is_number());
+    for (const auto &o : doc.at("operations").as_array())
+        if (o.at("backend") == "faulty") {
+            REQUIRE(o.as_object().contains("shadow"));
+            CHECK(o.at("shadow").at("calls").as_int64() == o.at("successes").as_int64());
+            CHECK(o.at("shadow").at("scalar_ms").as_double() > 0);
+        }
+}
