@@ -2,6 +2,7 @@
 //   featurize/<backend>         MB/s over the texts of the MT-Bench panels
 //   similarity_sparse/<backend> the 80 MT-Bench panels (31 experts each)
 //   similarity_dense/<backend>/<n>/<dim>
+//   pipeline/<backend>          coe analyze on the 80 MT-Bench panels, one thread
 // Compare rows of one run as ratios; absolute numbers depend on the machine.
 // COE_BENCH_CORPUS overrides the corpus path (default: ../shared/data).
 #include <benchmark/benchmark.h>
@@ -67,6 +68,20 @@ void register_backend(const std::string &name, const std::vector<std::vector<std
         for (auto _ : st)
             for (const auto &f : *features) benchmark::DoNotOptimize(engine->similarity(f));
         st.SetItemsProcessed(st.iterations() * static_cast<std::int64_t>(features->size()));
+    })->Unit(benchmark::kMillisecond);
+
+    // the whole pipeline, one thread, on every MT-Bench panel
+    auto parsed = std::make_shared<std::vector<coe::Panel>>();
+    for (const auto &texts : panels) {
+        coe::Panel p;
+        for (std::size_t i = 0; i < texts.size(); ++i)
+            p.responses.push_back({"expert-" + std::to_string(i), texts[i], std::nullopt, std::nullopt, std::nullopt, {}});
+        parsed->push_back(std::move(p));
+    }
+    benchmark::RegisterBenchmark(("pipeline/" + name).c_str(), [engine, parsed](benchmark::State &st) {
+        for (auto _ : st)
+            for (const auto &p : *parsed) benchmark::DoNotOptimize(engine->analyze(p.view()));
+        st.SetItemsProcessed(st.iterations() * static_cast<std::int64_t>(parsed->size()));
     })->Unit(benchmark::kMillisecond);
 
     for (std::uint32_t n : {31u, 200u, 1000u})

@@ -14,7 +14,8 @@ namespace coe {
 // experts[]{expert, centrality, robust_z, cluster, outlier, weight},
 // dissent[]{cluster, members, representative, excerpt},
 // recommendations[] and limitations[]{text, support, supporters, score,
-// confidence, consensus, variants}, events, timing_ms{featurize, similarity,
+// confidence, consensus, variants (only when several wordings merged)},
+// events, timing_ms{featurize, similarity,
 // cluster, consensus, aggregate, total}.
 std::string to_json(const Report &report);
 

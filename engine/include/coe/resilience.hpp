@@ -5,8 +5,10 @@
 // first backend of the chain whose breaker permits it; if the call fails
 // (error status, or an output that is invalid, or one that disagrees with
 // the scalar reference in a shadow check), the failure is recorded and the
-// call is re-run on the next backend, down to the scalar floor, whose
-// breaker never opens.  The caller always gets a valid result.
+// call is re-run on the next backend, down to the scalar floor (always the
+// engine's built-in scalar backend), whose breaker never opens.  The caller
+// always gets a valid result, unless its input is invalid: then the floor
+// refuses it too, the call throws coe::Error, and no backend is blamed.
 #pragma once
 
 #include <cstdint>
