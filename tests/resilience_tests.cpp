@@ -277,19 +277,24 @@ void chaos(const std::string &fault, double shadow_rate, BreakerConfig breaker =
             CHECK(essence(got) == essence(reference.analyze(p.view())));
             degraded += got.degraded;
         }
-        CHECK(breaker_state(engine, "faulty", "coe.similarity") == "open");
-        // every operation but aggregate runs at most a few times per panel;
-        // the breaker must have opened well before the end
+        // it opened, and soon: at the minimum number of calls when every call
+        // fails, within two windows when only some do
         const auto doc = boost::json::parse(engine.performance_report());
-        for (const auto &o : doc.at("operations").as_array())
-            if (o.at("backend") == "faulty" && o.at("operation") == "coe.similarity")
-                CHECK(o.at("calls").as_int64() <= 3 * static_cast<std::int64_t>(breaker.minimum_calls));
+        bool opened = false;
+        for (const auto &b : doc.at("breakers").as_array()) {
+            if (b.at("backend") != "faulty" || b.at("operation") != "coe.similarity") continue;
+            REQUIRE_FALSE(b.at("transitions").as_array().empty());
+            const auto &first = b.at("transitions").as_array().front();
+            opened = first.at("to") == "open";
+            CHECK(first.at("after_calls").as_int64() <= 2 * static_cast<std::int64_t>(breaker.window_size));
+            if (fault.find(":1") != std::string::npos)
+                CHECK(first.at("after_calls").as_int64() == static_cast<std::int64_t>(breaker.minimum_calls));
+        }
+        CHECK(opened);
     }
     CHECK(reports == panels.size());
     CHECK(degraded > 0);
-    const Report while_open = engine.analyze(panels[0].view());
-    CHECK(while_open.served_by.at("coe.similarity") == "scalar");
-    CHECK(while_open.degraded);
+
 
     // the fault is over; wait out the (capped) open duration, then probe
     std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(breaker.max_open_duration_ms * 1.3 + 20));

@@ -43,11 +43,14 @@ Fault current_fault() {
 
 std::atomic<std::uint64_t> call_counter{0};
 
+// splitmix64 over a call counter: a well-mixed, reproducible sequence
 bool strikes(double rate) {
-    std::uint64_t x = call_counter.fetch_add(1) * 0x9E3779B97F4A7C15ull + 0x1234567ull;
-    x ^= x >> 31;
+    std::uint64_t x = (call_counter.fetch_add(1) + 1) * 0x9E3779B97F4A7C15ull;
+    x ^= x >> 30;
     x *= 0xbf58476d1ce4e5b9ull;
-    x ^= x >> 29;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebull;
+    x ^= x >> 31;
     return static_cast<double>(x >> 11) * 0x1.0p-53 < rate;
 }
 

@@ -91,6 +91,7 @@ void CircuitBreaker::record_failure(const std::string &failure_class, Clock::tim
 
 void CircuitBreaker::record(bool failure, bool slow, const std::string &why, Clock::time_point now) {
     if (state_ == BreakerState::disabled || state_ == BreakerState::forced_open) return;
+    ++recorded_calls_;
     if (state_ == BreakerState::open) return;  // a call that started before the breaker opened
     if (state_ == BreakerState::half_open) {
         if (failure || slow) {
@@ -129,7 +130,7 @@ void CircuitBreaker::open(const std::string &reason, Clock::time_point now) {
 
 void CircuitBreaker::transition(BreakerState to, const std::string &reason, Clock::time_point now) {
     if (transitions_.size() == max_transitions) transitions_.erase(transitions_.begin());
-    transitions_.push_back({now, state_, to, reason});
+    transitions_.push_back({now, state_, to, reason, recorded_calls_});
     ++transition_count_;
     state_ = to;
 }

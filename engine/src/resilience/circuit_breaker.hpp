@@ -29,6 +29,7 @@ struct BreakerTransition {
     Clock::time_point at;
     BreakerState from, to;
     std::string reason;
+    std::uint64_t calls;  // outcomes this breaker had recorded before the transition
 };
 
 class CircuitBreaker {
@@ -67,6 +68,7 @@ private:
     std::uint32_t probes_started_ = 0, probes_succeeded_ = 0;
     std::vector<BreakerTransition> transitions_;
     std::uint64_t transition_count_ = 0;
+    std::uint64_t recorded_calls_ = 0;
     std::mt19937_64 rng_;
 };
 

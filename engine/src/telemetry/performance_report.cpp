@@ -114,6 +114,7 @@ std::string performance_report_json(const Telemetry::Snapshot &s, const std::vec
                 {"seconds_ago", round3(std::chrono::duration<double>(now - t.at).count())},
                 {"from", to_string(t.from)},
                 {"to", to_string(t.to)},
+                {"after_calls", t.calls},
                 {"reason", t.reason}});
         boost::json::object o{{"backend", b.backend},
                               {"operation", b.operation},
