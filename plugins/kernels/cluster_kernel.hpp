@@ -1,9 +1,10 @@
 // cluster_kernel.hpp - coe.cluster/1: average-linkage agglomerative
 // clustering with a similarity threshold.
 //
-// O(n^3) in the worst case (an O(n^2) scan per merge); panels have tens of
-// experts and a few hundred recommendation items.  The same double-precision
-// code runs in every backend, so equal inputs give equal labels.
+// A nearest-neighbour cache keeps the usual cost near O(n^2) (O(n^3) in the
+// worst case); panels have tens of experts and a few hundred recommendation
+// items.  The same double-precision code runs in every backend, so equal
+// inputs give equal labels.
 #pragma once
 
 #include <cmath>
@@ -40,46 +41,62 @@ inline coe_status cluster(coe_cluster_args &a) {
     if (a.count > 0 && a.labels == nullptr) throw status_error(COE_ERR_INVALID_ARGUMENT, "labels is null");
 
     const std::uint32_t n = a.count;
-    // Cluster "slots" are named by their smallest member index; merging A
-    // into B (min A < min B) keeps slot A.
+    // Cluster "slots" are named by their smallest member index; merging B
+    // into A (min A < min B) keeps slot A.
     std::vector<double> s(static_cast<std::size_t>(n) * n);
     for (std::uint32_t i = 0; i < n; ++i)
         for (std::uint32_t j = 0; j < n; ++j)
             s[static_cast<std::size_t>(i) * n + j] = a.similarity[i * a.similarity_stride + j];
+    auto at = [&](std::uint32_t i, std::uint32_t j) -> double & { return s[static_cast<std::size_t>(i) * n + j]; };
     std::vector<std::uint32_t> size(n, 1), parent(n);
     std::vector<bool> alive(n, true);
     for (std::uint32_t i = 0; i < n; ++i) parent[i] = i;
 
+    // Nearest-neighbour cache: for every live slot i, its best partner j > i
+    // (highest similarity, lowest j on ties).  The pair merged next is the
+    // best over all i, lowest i on ties: the lexicographically first of the
+    // pairs with the highest similarity, exactly as a full scan would pick.
+    constexpr std::uint32_t none = UINT32_MAX;
+    std::vector<std::uint32_t> best(n, none);
+    std::vector<double> best_value(n, 0.0);
+    auto rescan = [&](std::uint32_t i) {
+        best[i] = none;
+        for (std::uint32_t j = i + 1; j < n; ++j)
+            if (alive[j] && (best[i] == none || at(i, j) > best_value[i])) {
+                best[i] = j;
+                best_value[i] = at(i, j);
+            }
+    };
+    for (std::uint32_t i = 0; i < n; ++i) rescan(i);
+
     const double threshold = a.threshold;
     for (;;) {
-        std::uint32_t best_a = n, best_b = n;
-        double best = 0.0;
-        for (std::uint32_t i = 0; i < n; ++i) {
-            if (!alive[i]) continue;
-            for (std::uint32_t j = i + 1; j < n; ++j) {
-                if (!alive[j]) continue;
-                const double v = s[static_cast<std::size_t>(i) * n + j];
-                if (v >= threshold && (best_a == n || v > best)) {
-                    best = v;
-                    best_a = i;
-                    best_b = j;
-                }
+        std::uint32_t ia = none;
+        for (std::uint32_t i = 0; i < n; ++i)
+            if (alive[i] && best[i] != none && (ia == none || best_value[i] > best_value[ia])) ia = i;
+        if (ia == none || best_value[ia] < threshold) break;
+        const std::uint32_t ib = best[ia];
+        // Lance-Williams update for average linkage
+        const double na = size[ia], nb = size[ib];
+        for (std::uint32_t k = 0; k < n; ++k) {
+            if (!alive[k] || k == ia || k == ib) continue;
+            const double v = (na * at(ia, k) + nb * at(ib, k)) / (na + nb);
+            at(ia, k) = v;
+            at(k, ia) = v;
+        }
+        size[ia] += size[ib];
+        alive[ib] = false;
+        parent[ib] = ia;
+        // refresh the cache where the merge may have changed the answer
+        for (std::uint32_t k = 0; k < n; ++k) {
+            if (!alive[k]) continue;
+            if (k == ia || best[k] == ia || best[k] == ib) {
+                rescan(k);
+            } else if (k < ia && (at(k, ia) > best_value[k] || (at(k, ia) == best_value[k] && ia < best[k]))) {
+                best[k] = ia;
+                best_value[k] = at(k, ia);
             }
         }
-        if (best_a == n) break;
-        // Lance-Williams update for average linkage
-        const double na = size[best_a], nb = size[best_b];
-        for (std::uint32_t k = 0; k < n; ++k) {
-            if (!alive[k] || k == best_a || k == best_b) continue;
-            const double v = (na * s[static_cast<std::size_t>(best_a) * n + k] +
-                              nb * s[static_cast<std::size_t>(best_b) * n + k]) /
-                             (na + nb);
-            s[static_cast<std::size_t>(best_a) * n + k] = v;
-            s[static_cast<std::size_t>(k) * n + best_a] = v;
-        }
-        size[best_a] += size[best_b];
-        alive[best_b] = false;
-        parent[best_b] = best_a;
     }
 
     // Labels numbered by smallest member index: slots are exactly that.
