@@ -1,21 +1,41 @@
 // Backends side by side on the same workloads, in one run:
-//   featurize/<backend>         MB/s over the texts of the MT-Bench panels
-//   similarity_sparse/<backend> the 80 MT-Bench panels (31 experts each)
-//   similarity_dense/<backend>/<n>/<dim>
-//   pipeline/<backend>          coe analyze on the 80 MT-Bench panels, one thread
+//   featurize/<backend>                      MB/s over the texts of the MT-Bench panels
+//   similarity_sparse/<backend>/<n>          hashed TF-IDF rows of n MT-Bench responses
+//   similarity_dense/<backend>/<n>/<dim>     n random vectors of dim floats
+//   pipeline/<backend>                       Engine::analyze on the 80 MT-Bench panels, one thread;
+//                                            counters: bytes allocated and peak RSS per panel
+//   batch/<backend>/threads:<t>              analyze_batch of the 80 panels on t threads
 // Compare rows of one run as ratios; absolute numbers depend on the machine.
+// Shadow checks are off (shadow_rate 0) so that each row measures one backend.
 // COE_BENCH_CORPUS overrides the corpus path (default: ../shared/data).
 #include <benchmark/benchmark.h>
 
+#include <sys/resource.h>
+
+#include <atomic>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <new>
 #include <random>
 
 #include <boost/json.hpp>
 
 #include "coe/engine.hpp"
+
+// ---- counting allocator: bytes the process allocates, for the per-panel counter
+namespace {
+std::atomic<std::uint64_t> g_allocated{0};
+}  // namespace
+
+void *operator new(std::size_t n) {
+    g_allocated.fetch_add(n, std::memory_order_relaxed);
+    if (void *p = std::malloc(n ? n : 1)) return p;
+    throw std::bad_alloc();
+}
+void operator delete(void *p) noexcept { std::free(p); }
+void operator delete(void *p, std::size_t) noexcept { std::free(p); }
 
 namespace {
 
@@ -39,75 +59,107 @@ std::vector<std::vector<std::string>> load_panels() {
     return panels;
 }
 
-std::unique_ptr<coe::Engine> engine_for(const std::string &backend) {
+std::shared_ptr<coe::Engine> engine_for(const std::string &backend) {
     coe::EngineOptions o;
     o.plugin_paths = {COE_BENCH_PLUGIN_DIR};
     o.use_environment = false;
     o.backend = backend;
-    return std::make_unique<coe::Engine>(o);
+    o.resilience.shadow_rate = 0;
+    return std::make_shared<coe::Engine>(o);
 }
 
-void register_backend(const std::string &name, const std::vector<std::vector<std::string>> &panels) {
-    std::shared_ptr<coe::Engine> engine = engine_for(name);
-    auto views = std::make_shared<std::vector<std::vector<std::string_view>>>();
+double peak_rss_bytes() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return static_cast<double>(u.ru_maxrss) * 1024.0;
+}
+
+struct Corpus {
+    std::vector<std::vector<std::string>> texts;  // by panel
+    std::vector<std::string_view> pooled;         // every response of every panel
+    std::vector<coe::Panel> panels;
+    std::vector<coe::PanelView> views;
     std::int64_t bytes = 0;
-    for (const auto &p : panels) {
-        views->emplace_back(p.begin(), p.end());
-        for (const auto &t : p) bytes += static_cast<std::int64_t>(t.size());
-    }
+};
 
-    benchmark::RegisterBenchmark(("featurize/" + name).c_str(), [engine, views, bytes](benchmark::State &st) {
+void register_backend(const std::string &name, const std::shared_ptr<const Corpus> &corpus) {
+    const std::shared_ptr<coe::Engine> engine = engine_for(name);
+    auto ms = [](benchmark::internal::Benchmark *b) { b->Unit(benchmark::kMillisecond); };
+
+    ms(benchmark::RegisterBenchmark(("featurize/" + name).c_str(), [engine, corpus](benchmark::State &st) {
         for (auto _ : st)
-            for (const auto &v : *views) benchmark::DoNotOptimize(engine->featurize(v));
-        st.SetBytesProcessed(st.iterations() * bytes);
-    })->Unit(benchmark::kMillisecond);
+            for (const auto &t : corpus->texts)
+                benchmark::DoNotOptimize(engine->featurize(std::vector<std::string_view>(t.begin(), t.end())));
+        st.SetBytesProcessed(st.iterations() * corpus->bytes);
+    }));
 
-    auto features = std::make_shared<std::vector<coe::SparseRows>>();
-    for (const auto &v : *views) features->push_back(engine->featurize(v));
-    benchmark::RegisterBenchmark(("similarity_sparse/" + name).c_str(), [engine, features](benchmark::State &st) {
-        for (auto _ : st)
-            for (const auto &f : *features) benchmark::DoNotOptimize(engine->similarity(f));
-        st.SetItemsProcessed(st.iterations() * static_cast<std::int64_t>(features->size()));
-    })->Unit(benchmark::kMillisecond);
-
-    // the whole pipeline, one thread, on every MT-Bench panel
-    auto parsed = std::make_shared<std::vector<coe::Panel>>();
-    for (const auto &texts : panels) {
-        coe::Panel p;
-        for (std::size_t i = 0; i < texts.size(); ++i)
-            p.responses.push_back({"expert-" + std::to_string(i), texts[i], std::nullopt, std::nullopt, std::nullopt, {}});
-        parsed->push_back(std::move(p));
-    }
-    benchmark::RegisterBenchmark(("pipeline/" + name).c_str(), [engine, parsed](benchmark::State &st) {
-        for (auto _ : st)
-            for (const auto &p : *parsed) benchmark::DoNotOptimize(engine->analyze(p.view()));
-        st.SetItemsProcessed(st.iterations() * static_cast<std::int64_t>(parsed->size()));
-    })->Unit(benchmark::kMillisecond);
-
-    for (std::uint32_t n : {31u, 200u, 1000u})
+    for (std::uint32_t n : {5u, 31u, 200u, 1000u}) {
+        auto rows = std::make_shared<coe::SparseRows>(engine->featurize(
+            std::vector<std::string_view>(corpus->pooled.begin(), corpus->pooled.begin() + n)));
+        ms(benchmark::RegisterBenchmark(("similarity_sparse/" + name + "/" + std::to_string(n)).c_str(),
+                                        [engine, rows](benchmark::State &st) {
+                                            for (auto _ : st) benchmark::DoNotOptimize(engine->similarity(*rows));
+                                        }));
         for (std::uint64_t d : {256ull, 1024ull, 4096ull}) {
             auto data = std::make_shared<std::vector<float>>(n * d);
             std::mt19937 rng(n * 7919 + static_cast<std::uint32_t>(d));
             std::normal_distribution<float> normal;
             for (auto &x : *data) x = normal(rng);
-            benchmark::RegisterBenchmark(
+            ms(benchmark::RegisterBenchmark(
                 ("similarity_dense/" + name + "/" + std::to_string(n) + "/" + std::to_string(d)).c_str(),
                 [engine, data, n, d](benchmark::State &st) {
                     for (auto _ : st) benchmark::DoNotOptimize(engine->similarity(data->data(), n, d));
-                    // multiply-adds of the upper triangle incl. norms
+                    // multiply-adds of the upper triangle, diagonal included
                     const double flops = 2.0 * static_cast<double>(d) * (static_cast<double>(n) * (n + 1) / 2.0);
                     st.counters["GFLOPS"] = benchmark::Counter(flops * 1e-9 * static_cast<double>(st.iterations()),
                                                                benchmark::Counter::kIsRate);
-                })
-                ->Unit(benchmark::kMillisecond);
+                }));
         }
+    }
+
+    ms(benchmark::RegisterBenchmark(("pipeline/" + name).c_str(), [engine, corpus](benchmark::State &st) {
+        const std::uint64_t before = g_allocated.load();
+        for (auto _ : st)
+            for (const auto &v : corpus->views) benchmark::DoNotOptimize(engine->analyze(v));
+        const double panels = static_cast<double>(st.iterations()) * static_cast<double>(corpus->views.size());
+        st.SetItemsProcessed(static_cast<std::int64_t>(panels));
+        st.counters["alloc_bytes_per_panel"] = static_cast<double>(g_allocated.load() - before) / panels;
+        st.counters["peak_rss_bytes"] = peak_rss_bytes();
+    }));
+
+    for (unsigned threads : {1u, 2u}) {
+        ms(benchmark::RegisterBenchmark(("batch/" + name + "/threads:" + std::to_string(threads)).c_str(),
+                                        [engine, corpus, threads](benchmark::State &st) {
+                                            for (auto _ : st)
+                                                benchmark::DoNotOptimize(engine->analyze_batch(corpus->views, {}, threads));
+                                            st.SetItemsProcessed(st.iterations() *
+                                                                 static_cast<std::int64_t>(corpus->views.size()));
+                                        })
+               ->UseRealTime());
+    }
 }
 
 }  // namespace
 
 int main(int argc, char **argv) {
     benchmark::Initialize(&argc, argv);
-    const auto panels = load_panels();
+    auto corpus = std::make_shared<Corpus>();
+    corpus->texts = load_panels();
+    for (const auto &panel : corpus->texts) {
+        coe::Panel p;
+        for (std::size_t i = 0; i < panel.size(); ++i) {
+            corpus->pooled.push_back(panel[i]);
+            corpus->bytes += static_cast<std::int64_t>(panel[i].size());
+            p.responses.push_back({"expert-" + std::to_string(i), panel[i], std::nullopt, std::nullopt, std::nullopt, {}});
+        }
+        corpus->panels.push_back(std::move(p));
+    }
+    if (corpus->pooled.size() < 1000) {
+        std::cerr << "the corpus has " << corpus->pooled.size() << " responses; 1000 are needed\n";
+        return 1;
+    }
+    for (const auto &p : corpus->panels) corpus->views.push_back(p.view());
+
     coe::EngineOptions probe_options;
     probe_options.plugin_paths = {COE_BENCH_PLUGIN_DIR};
     probe_options.use_environment = false;
@@ -117,7 +169,7 @@ int main(int argc, char **argv) {
             std::cerr << "skipping backend " << b.name << ": " << b.reason << "\n";
             continue;
         }
-        register_backend(b.name, panels);
+        register_backend(b.name, corpus);
     }
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
