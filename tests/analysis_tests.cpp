@@ -64,17 +64,6 @@ const ExpertResult &expert(const Report &r, const std::string &name) {
     throw std::logic_error("unreachable");
 }
 
-std::vector<Panel> mtbench_panels() {
-    std::ifstream in(coe::test::shared_data_dir() / "mtbench-panels.jsonl");
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    std::vector<Panel> panels;
-    for (auto &line : parse_panel_lines(buffer.str(), "mtbench-panels.jsonl"))
-        panels.push_back(std::get<Panel>(std::move(line.panel_or_error)));
-    REQUIRE(panels.size() == 80);
-    return panels;
-}
-
 }  // namespace
 
 TEST_CASE("three experts agree, one dissents: the dissenter is the outlier and the majority is right") {
@@ -255,7 +244,7 @@ TEST_CASE("confidence: an agreeing expert never lowers it, a contradicting one n
 }
 
 TEST_CASE("permuting a panel's responses permutes the report and changes nothing else") {
-    const auto panels = mtbench_panels();
+    const auto panels = coe::test::mtbench_panels();
     std::mt19937 rng(99);
     for (std::size_t k = 0; k < panels.size(); k += 8) {
         const Panel &p = panels[k];
@@ -287,7 +276,7 @@ TEST_CASE("permuting a panel's responses permutes the report and changes nothing
 }
 
 TEST_CASE("batch: input order, one bad panel does not stop the others, threads do not change results") {
-    auto panels = mtbench_panels();
+    auto panels = coe::test::mtbench_panels();
     panels.resize(12);
     panels[5].responses[3].expert = panels[5].responses[1].expert;  // duplicate name
     std::vector<PanelView> views;

@@ -15,37 +15,11 @@
 
 using namespace coe;
 
-namespace {
-
-std::vector<Panel> panels(std::size_t count, std::size_t experts) {
-    std::ifstream in(coe::test::shared_data_dir() / "mtbench-panels.jsonl");
-    std::stringstream text;
-    text << in.rdbuf();
-    std::vector<Panel> out;
-    for (auto &line : parse_panel_lines(text.str(), "mtbench-panels.jsonl")) {
-        out.push_back(std::get<Panel>(std::move(line.panel_or_error)));
-        out.back().responses.resize(experts);
-        if (out.size() == count) break;
-    }
-    return out;
-}
-
-std::string essence(Report r) {
-    r.backend.clear();
-    r.served_by.clear();
-    r.degraded = false;
-    r.events.clear();
-    r.timing = {};
-    return to_json(r);
-}
-
-}  // namespace
-
 TEST_CASE("threads analysing while breakers trip and recover: every report equals the reference") {
-    const auto input = panels(12, 6);
+    const auto input = coe::test::mtbench_panels(12, 6);
     Engine reference(coe::test::isolated_options({}));
     std::vector<std::string> expected;
-    for (const auto &p : input) expected.push_back(essence(reference.analyze(p.view())));
+    for (const auto &p : input) expected.push_back(coe::test::report_essence(reference.analyze(p.view())));
 
     EngineOptions o = coe::test::isolated_options({coe::test::test_plugin("tp_faulty")}, "faulty");
     o.resilience.seed = 3;
@@ -78,7 +52,7 @@ TEST_CASE("threads analysing while breakers trip and recover: every report equal
                 for (std::size_t i = 0; i < input.size(); ++i) {
                     const std::size_t k = (i + static_cast<std::size_t>(t)) % input.size();
                     const Report got = engine.analyze(input[k].view());
-                    if (essence(got) != expected[k]) mismatches.fetch_add(1);
+                    if (coe::test::report_essence(got) != expected[k]) mismatches.fetch_add(1);
                     degraded.fetch_add(got.degraded ? 1 : 0);
                     reports.fetch_add(1);
                 }

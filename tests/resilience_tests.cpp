@@ -43,29 +43,6 @@ struct ScopedFault {
     ~ScopedFault() { ::unsetenv("COE_TEST_FAULT"); }
 };
 
-std::vector<Panel> mtbench(std::size_t count) {
-    std::ifstream in(coe::test::shared_data_dir() / "mtbench-panels.jsonl");
-    std::stringstream text;
-    text << in.rdbuf();
-    std::vector<Panel> panels;
-    for (auto &line : parse_panel_lines(text.str(), "mtbench-panels.jsonl")) {
-        panels.push_back(std::get<Panel>(std::move(line.panel_or_error)));
-        panels.back().responses.resize(8);  // keep the chaos loops quick
-        if (panels.size() == count) break;
-    }
-    return panels;
-}
-
-// The report without what legitimately differs between backends and runs.
-std::string essence(Report r) {
-    r.backend.clear();
-    r.served_by.clear();
-    r.degraded = false;
-    r.events.clear();
-    r.timing = {};
-    return to_json(r);
-}
-
 EngineOptions faulty_engine(ResilienceOptions resilience) {
     EngineOptions o = coe::test::isolated_options({coe::test::test_plugin("tp_faulty")}, "faulty");
     resilience.seed = 42;
@@ -236,7 +213,7 @@ TEST_CASE("resilience settings come from the config file; bad ones are named") {
                                     "faults": ["faulty:error:1"]})");
     Engine e(o);
     CHECK(breaker_state(e, "faulty", "coe.similarity") == "forced_open");
-    const std::vector<Panel> panels = mtbench(1);
+    const std::vector<Panel> panels = coe::test::mtbench_panels(1, 8);
     const Report r = e.analyze(panels[0].view());
     CHECK(r.served_by.at("coe.similarity") == "scalar");
     CHECK(r.degraded);
@@ -261,7 +238,7 @@ TEST_CASE("resilience settings come from the config file; bad ones are named") {
 // passed, half-open probes promote it back.
 void chaos(const std::string &fault, double shadow_rate, BreakerConfig breaker = small_breaker()) {
     CAPTURE(fault);
-    const std::vector<Panel> panels = mtbench(16);
+    const std::vector<Panel> panels = coe::test::mtbench_panels(16, 8);
     Engine reference(coe::test::isolated_options({}));
     ResilienceOptions r = quick_breakers(shadow_rate);
     r.breaker = breaker;
@@ -274,7 +251,7 @@ void chaos(const std::string &fault, double shadow_rate, BreakerConfig breaker =
         for (const Panel &p : panels) {
             const Report got = engine.analyze(p.view());
             ++reports;
-            CHECK(essence(got) == essence(reference.analyze(p.view())));
+            CHECK(coe::test::report_essence(got) == coe::test::report_essence(reference.analyze(p.view())));
             degraded += got.degraded;
         }
         // it opened, and soon: at the minimum number of calls when every call
@@ -303,7 +280,7 @@ void chaos(const std::string &fault, double shadow_rate, BreakerConfig breaker =
     const Report healed = engine.analyze(panels[1].view());
     CHECK(healed.served_by.at("coe.similarity") == "faulty");
     CHECK_FALSE(healed.degraded);
-    CHECK(essence(healed) == essence(reference.analyze(panels[1].view())));
+    CHECK(coe::test::report_essence(healed) == coe::test::report_essence(reference.analyze(panels[1].view())));
 }
 
 TEST_CASE("chaos: error status") { chaos("error:1", 0); }
@@ -319,7 +296,7 @@ TEST_CASE("chaos: slow calls") {
 }
 
 TEST_CASE("subtle faults pass unnoticed without shadow checks: that is what shadows are for") {
-    const std::vector<Panel> panels = mtbench(3);
+    const std::vector<Panel> panels = coe::test::mtbench_panels(3, 8);
     Engine engine(faulty_engine(quick_breakers(0)));
     ScopedFault scoped("subtle:1");
     const Report r = engine.analyze(panels[0].view());
@@ -356,7 +333,7 @@ TEST_CASE("a half-open probe spent on bad input is given back, so the backend ca
 // ---------------------------------------------------- performance report
 
 TEST_CASE("the performance report, in JSON and Prometheus form") {
-    const std::vector<Panel> panels = mtbench(6);
+    const std::vector<Panel> panels = coe::test::mtbench_panels(6, 8);
     ResilienceOptions r = quick_breakers(1.0);
     Engine engine(faulty_engine(r));
     {
@@ -401,7 +378,7 @@ TEST_CASE("the performance report, in JSON and Prometheus form") {
 TEST_CASE("time saved against scalar is computed from shadow timings") {
     // With every call shadowed, each successful accelerated call has a
     // scalar timing beside it: the inputs of time_saved = total * (s/b - 1).
-    const std::vector<Panel> panels = mtbench(4);
+    const std::vector<Panel> panels = coe::test::mtbench_panels(4, 8);
     Engine engine(faulty_engine(quick_breakers(1.0)));
     for (const Panel &p : panels) engine.analyze(p.view());
     const auto doc = boost::json::parse(engine.performance_report());

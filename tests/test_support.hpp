@@ -9,7 +9,11 @@
 
 #include <boost/json.hpp>
 
+#include <sstream>
+
 #include "coe/engine.hpp"
+#include "coe/panel_json.hpp"
+#include "coe/report_format.hpp"
 
 namespace coe::test {
 
@@ -50,6 +54,33 @@ inline std::vector<std::vector<std::string>> mtbench_panel_texts() {
         panels.push_back(std::move(texts));
     }
     return panels;
+}
+
+// The MT-Bench panels as parsed by the engine, optionally only the first
+// `count` of them, each cut to its first `experts` responses.
+inline std::vector<Panel> mtbench_panels(std::size_t count = SIZE_MAX, std::size_t experts = SIZE_MAX) {
+    std::ifstream in(shared_data_dir() / "mtbench-panels.jsonl");
+    if (!in) throw std::runtime_error("cannot open the MT-Bench corpus in " + shared_data_dir().string());
+    std::stringstream text;
+    text << in.rdbuf();
+    std::vector<Panel> panels;
+    for (auto &line : parse_panel_lines(text.str(), "mtbench-panels.jsonl")) {
+        if (panels.size() == count) break;
+        panels.push_back(std::get<Panel>(std::move(line.panel_or_error)));
+        if (panels.back().responses.size() > experts) panels.back().responses.resize(experts);
+    }
+    return panels;
+}
+
+// A report as JSON without what legitimately differs between backends and
+// runs (serving backend, degradation, events, timings).
+inline std::string report_essence(Report r) {
+    r.backend.clear();
+    r.served_by.clear();
+    r.degraded = false;
+    r.events.clear();
+    r.timing = {};
+    return to_json(r);
 }
 
 // True if `file` is mapped into this process (i.e. was loaded).
