@@ -1,0 +1,277 @@
+#!/usr/bin/env python3
+"""Turns one benchmark run into bench/results/RESULTS.md, bench/results/speedup.svg
+and the results section of README.md (between the bench:begin/end markers).
+
+Inputs (written by scripts/run-benchmarks.sh into bench/results/):
+  backend_bench.json  Google Benchmark JSON of build-bench/bin/backend_bench
+  sgemm.json          bench/sgemm_compare.py
+  sklearn.json        bench/compare_sklearn.py --json
+Standard library only.
+"""
+import json
+import os
+import re
+import sys
+from xml.sax.saxutils import escape
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RESULTS = os.path.join(HERE, "results")
+README = os.path.join(HERE, "..", "README.md")
+BACKENDS = ["scalar", "avx2", "avx512"]
+
+
+def load(name):
+    path = os.path.join(RESULTS, name)
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
+
+
+def cpu_flags():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def nominal_ghz(context):
+    mhz = context.get("mhz_per_cpu") or 0
+    return mhz / 1000.0
+
+
+def index_benchmarks(doc):
+    """name -> benchmark entry (aggregates dropped)."""
+    out = {}
+    for b in doc["benchmarks"]:
+        if b.get("run_type") == "aggregate":
+            continue
+        out[b["name"]] = b
+    return out
+
+
+def ms(b):
+    t = b["real_time"] if "real_time" in b else b["cpu_time"]
+    unit = b.get("time_unit", "ns")
+    return t * {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
+
+
+def fmt(x, digits=2):
+    if x is None:
+        return "-"
+    if x >= 100:
+        return "%.0f" % x
+    return ("%." + str(digits) + "f") % x
+
+
+def main():
+    bench = load("backend_bench.json")
+    if bench is None:
+        sys.exit("bench/results/backend_bench.json is missing: run scripts/run-benchmarks.sh")
+    sgemm = load("sgemm.json")
+    sklearn = load("sklearn.json")
+    b = index_benchmarks(bench)
+    backends = [x for x in BACKENDS if ("pipeline/" + x) in b]
+    ctx = bench.get("context", {})
+    ghz = nominal_ghz(ctx)
+    flags = cpu_flags()
+    peak = {}
+    if ghz:
+        peak["avx2"] = ghz * 2 * 8 * 2
+        if "avx512f" in flags:
+            peak["avx512"] = ghz * 2 * 16 * 2
+
+    def get(name, key=None):
+        e = b.get(name)
+        if e is None:
+            return None
+        return e.get(key) if key else ms(e)
+
+    rows = []  # (workload, unit, {backend: value}, higher_is_better)
+    rows.append(("featurize (MT-Bench texts)", "MB/s",
+                 {k: (get("featurize/" + k, "bytes_per_second") or 0) / 1e6 for k in backends}, True))
+    for n in (31, 200, 1000):
+        rows.append(("sparse similarity, n=%d" % n, "ms", {k: get("similarity_sparse/%s/%d" % (k, n)) for k in backends}, False))
+    for n in (200, 1000):
+        for d in (1024, 4096):
+            rows.append(("dense similarity, n=%d, dim=%d" % (n, d), "GFLOPS",
+                         {k: get("similarity_dense/%s/%d/%d" % (k, n, d), "GFLOPS") for k in backends}, True))
+    rows.append(("pipeline, 80 MT-Bench panels, 1 thread", "panels/s",
+                 {k: get("pipeline/" + k, "items_per_second") for k in backends}, True))
+    for t in (1, 2):
+        rows.append(("batch, %d thread%s" % (t, "s" if t > 1 else ""), "panels/s",
+                     {k: get("batch/%s/threads:%d/real_time" % (k, t), "items_per_second") for k in backends}, True))
+
+    machine = "%s, %s cores at %.2f GHz nominal (%s)" % (cpu_model(), ctx.get("num_cpus", "?"), ghz,
+                                                          ctx.get("date", "")[:10])
+    lines = []
+    lines.append("Machine: %s. One run of `scripts/run-benchmarks.sh`; every number below comes from it." % machine)
+    lines.append("")
+    lines.append("| workload | unit | " + " | ".join(backends) + " | best vs scalar |")
+    lines.append("|---|---|" + "---|" * len(backends) + "---|")
+    speedups = []  # (workload, {backend: speedup})
+    for name, unit, vals, higher in rows:
+        cells = [fmt(vals.get(k)) for k in backends]
+        sp = {}
+        base = vals.get("scalar")
+        for k in backends:
+            v = vals.get(k)
+            if v and base:
+                sp[k] = (v / base) if higher else (base / v)
+        best = max(sp.values()) if sp else None
+        lines.append("| %s | %s | %s | %sx |" % (name, unit, " | ".join(cells), fmt(best)))
+        if "batch" not in name:
+            speedups.append((name, sp))
+    lines.append("")
+
+    # targets
+    def ratio(a, c):
+        return a / c if a and c else None
+    targets = []
+    pipe = {k: get("pipeline/" + k, "items_per_second") for k in backends}
+    if sklearn:
+        eng = sklearn.get("engine_panels_per_s_without_startup") or sklearn.get("engine_panels_per_s")
+        sk = sklearn.get("sklearn_panels_per_s")
+        r = ratio(eng, sk)
+        targets.append(("pipeline >= 100x scikit-learn throughput, 1 thread", r, r is not None and r >= 100))
+    r = ratio(pipe.get("avx2"), pipe.get("scalar"))
+    targets.append(("avx2 >= 2x scalar on the pipeline", r, r is not None and r >= 2))
+    worst = None
+    for n in (200, 1000):
+        for d in (1024, 4096):
+            a = get("similarity_dense/avx2/%d/%d" % (n, d), "GFLOPS")
+            s = get("similarity_dense/scalar/%d/%d" % (n, d), "GFLOPS")
+            rr = ratio(a, s)
+            if rr is not None:
+                worst = rr if worst is None else min(worst, rr)
+    targets.append(("avx2 >= 4x scalar on dense similarity, n >= 200, dim >= 1024 (worst shape)", worst,
+                    worst is not None and worst >= 4))
+    if sgemm:
+        worst_blas = None
+        for n in (200, 1000):
+            for d in (1024, 4096):
+                best = max([get("similarity_dense/%s/%d/%d" % (k, n, d), "GFLOPS") or 0 for k in backends])
+                blas = sgemm["shapes"].get("%d/%d" % (n, d), {}).get("gflops")
+                rr = ratio(best, blas)
+                if rr is not None:
+                    worst_blas = rr if worst_blas is None else min(worst_blas, rr)
+        targets.append(("dense similarity >= 0.5x OpenBLAS sgemm throughput (worst shape)", worst_blas,
+                        worst_blas is not None and worst_blas >= 0.5))
+    if "avx512" in backends:
+        r = ratio(pipe.get("avx512"), pipe.get("avx2"))
+        targets.append(("avx512 >= 1.3x avx2 on the pipeline", r, r is not None and r >= 1.3))
+        worst512 = None
+        for n in (200, 1000):
+            for d in (1024, 4096):
+                rr = ratio(get("similarity_dense/avx512/%d/%d" % (n, d), "GFLOPS"),
+                           get("similarity_dense/avx2/%d/%d" % (n, d), "GFLOPS"))
+                if rr is not None:
+                    worst512 = rr if worst512 is None else min(worst512, rr)
+        targets.append(("avx512 >= 1.3x avx2 on dense similarity (worst shape)", worst512,
+                        worst512 is not None and worst512 >= 1.3))
+    best_backend = backends[-1]
+    r = ratio(get("batch/%s/threads:2/real_time" % best_backend, "items_per_second"),
+              get("batch/%s/threads:1/real_time" % best_backend, "items_per_second"))
+    targets.append(("2 threads >= 1.8x 1 thread on a batch (%s)" % best_backend, r, r is not None and r >= 1.8))
+
+    lines.append("| target | measured | met |")
+    lines.append("|---|---|---|")
+    for name, val, ok in targets:
+        lines.append("| %s | %s | %s |" % (name, (fmt(val) + "x") if val is not None else "not measured",
+                                          "yes" if ok else "**no**"))
+    lines.append("")
+    if sklearn:
+        lines.append("Peer: scikit-learn %s (TfidfVectorizer(1,2) + cosine_similarity + AgglomerativeClustering, "
+                     "one thread): %s panels/s; this engine: %s panels/s (`coe analyze`, one thread, process "
+                     "start-up subtracted); ratio %sx. Mean adjusted Rand index between the two clusterings: %s."
+                     % (sklearn.get("sklearn_version", "?"), fmt(sklearn.get("sklearn_panels_per_s")),
+                        fmt(sklearn.get("engine_panels_per_s_without_startup") or sklearn.get("engine_panels_per_s")),
+                        fmt(ratio(sklearn.get("engine_panels_per_s_without_startup") or sklearn.get("engine_panels_per_s"),
+                                  sklearn.get("sklearn_panels_per_s"))),
+                        fmt(sklearn.get("mean_adjusted_rand_index"), 3)))
+    if sgemm:
+        shapes = ", ".join("n=%s dim=%s: %s GFLOPS" % (k.split("/")[0], k.split("/")[1], fmt(v["gflops"]))
+                           for k, v in sgemm["shapes"].items() if k.split("/")[0] in ("200", "1000")
+                           and k.split("/")[1] in ("1024", "4096"))
+        lines.append("")
+        lines.append("OpenBLAS (numpy %s, %s), one thread, same useful-FLOP count: %s." %
+                     (sgemm.get("numpy"), sgemm.get("blas"), shapes))
+    if peak:
+        lines.append("")
+        lines.append("Theoretical single-core FP32 FMA peak at the nominal clock (2 FMA units): " +
+                     ", ".join("%s %s GFLOPS" % (k, fmt(v)) for k, v in peak.items()) + ".")
+    text = "\n".join(lines) + "\n"
+
+    os.makedirs(RESULTS, exist_ok=True)
+    with open(os.path.join(RESULTS, "RESULTS.md"), "w") as f:
+        f.write("# Benchmark results\n\n" + text + "\n![speed-up over scalar](speedup.svg)\n")
+    write_svg(os.path.join(RESULTS, "speedup.svg"), speedups, backends, machine)
+
+    with open(README) as f:
+        readme = f.read()
+    block = ("<!-- bench:begin (generated by bench/make_report.py; do not edit) -->\n" + text +
+             "\n![speed-up over scalar](bench/results/speedup.svg)\n<!-- bench:end -->")
+    if "<!-- bench:begin" in readme:
+        readme = re.sub(r"<!-- bench:begin.*?<!-- bench:end -->", lambda _: block, readme, flags=re.S)
+    else:
+        readme += "\n" + block + "\n"
+    with open(README, "w") as f:
+        f.write(readme)
+    print(text)
+
+
+def write_svg(path, speedups, backends, machine):
+    """Horizontal grouped bars: speed-up over scalar per workload and backend."""
+    colors = {"scalar": "#9e9e9e", "avx2": "#1f77b4", "avx512": "#d62728"}
+    bar, gap, left, top = 12, 10, 300, 40
+    rows = [(n, sp) for n, sp in speedups if sp]
+    vmax = max([v for _, sp in rows for v in sp.values()] + [1.0])
+    width = 900
+    scale = (width - left - 80) / vmax
+    height = top + len(rows) * (bar * len(backends) + gap) + 60
+    out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">'
+           % (width, height),
+           '<rect width="100%" height="100%" fill="white"/>',
+           '<text x="10" y="20" font-size="14">Speed-up over the scalar backend (higher is better)</text>',
+           '<text x="10" y="34" font-size="10" fill="#555">%s</text>' % escape(machine)]
+    y = top
+    for name, sp in rows:
+        out.append('<text x="%d" y="%d" text-anchor="end">%s</text>'
+                   % (left - 8, y + bar * len(backends) / 2 + 4, escape(name)))
+        for k in backends:
+            v = sp.get(k)
+            if v is not None:
+                out.append('<rect x="%d" y="%d" width="%.1f" height="%d" fill="%s"/>'
+                           % (left, y, v * scale, bar - 2, colors.get(k, "#000")))
+                out.append('<text x="%.1f" y="%d" font-size="10">%.2fx</text>' % (left + v * scale + 4, y + bar - 3, v))
+            y += bar
+        y += gap
+    x1 = left + scale
+    out.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#444" stroke-dasharray="3,3"/>' % (x1, top - 4, x1, y))
+    lx = left
+    for k in backends:
+        out.append('<rect x="%d" y="%d" width="12" height="12" fill="%s"/>' % (lx, y + 10, colors.get(k, "#000")))
+        out.append('<text x="%d" y="%d">%s</text>' % (lx + 16, y + 20, k))
+        lx += 90
+    out.append("</svg>")
+    with open(path, "w") as f:
+        f.write("\n".join(out) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# One command for the benchmark results: builds a Release tree (build-bench/),
+# runs every backend benchmark, the OpenBLAS sgemm and scikit-learn
+# comparisons (Python peers installed privately, see
+# scripts/install-python-peers.sh), then writes bench/results/RESULTS.md,
+# bench/results/speedup.svg and the results section of README.md.
+# Takes a few minutes; keep the machine otherwise idle.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DCOE_BUILD_TESTS=OFF >/dev/null
+cmake --build build-bench
+mkdir -p bench/results
+
+echo "== backend benchmarks"
+build-bench/bin/backend_bench --benchmark_min_time=0.3 \
+  --benchmark_out=bench/results/backend_bench.json --benchmark_out_format=json
+
+echo "== Python peers"
+peers=build-bench/python-peers
+scripts/install-python-peers.sh "$peers"
+export PYTHONPATH="$PWD/$peers/usr/lib/python3/dist-packages"
+export LD_LIBRARY_PATH="$PWD/$peers/usr/lib/x86_64-linux-gnu:$PWD/$peers/usr/lib/x86_64-linux-gnu/openblas-pthread"
+# measure the BLAS as it runs by default on this CPU, single-threaded
+unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
+export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
+
+echo "== OpenBLAS sgemm"
+/usr/bin/python3 bench/sgemm_compare.py > bench/results/sgemm.json
+echo "== scikit-learn"
+/usr/bin/python3 bench/compare_sklearn.py --coe build-bench/bin/coe --json > bench/results/sklearn.json
+
+echo "== report"
+/usr/bin/python3 bench/make_report.py
