@@ -29,42 +29,43 @@ COE_KERNELS_BEGIN
 template <class A>
 constexpr bool is_scalar_v = std::is_same_v<A, scalar_arch>;
 
-// Dot products of row `a` with four rows b0..b3 (one pass over a).
+// Dot products of three rows a0..a2 with four rows b0..b3: twelve pairs per
+// pass, each pair summed exactly as dot1 sums it (one accumulator, k in
+// order, then the scalar tail), so results do not depend on the blocking.
+// Seven loads feed twelve multiply-adds, against five for four in dot4.
 template <class A>
-inline void dot4(const float *a, const float *b0, const float *b1, const float *b2, const float *b3,
-                 std::uint64_t n, float out[4]) {
+inline void dot3x4(const float *const a[3], const float *const b[4], std::uint64_t n, float out[3][4]) {
     std::uint64_t i = 0;
-    float s0 = 0.f, s1 = 0.f, s2 = 0.f, s3 = 0.f;
+    float s[3][4] = {};
     if constexpr (!is_scalar_v<A>) {
         using batch = xsimd::batch<float, A>;
         constexpr std::uint64_t w = batch::size;
-        batch c0(0.f), c1(0.f), c2(0.f), c3(0.f);
+        batch c[3][4];
+        for (auto &row : c)
+            for (auto &x : row) x = batch(0.f);
         for (; i + w <= n; i += w) {
-            batch va = batch::load_unaligned(a + i);
-            c0 = xsimd::fma(va, batch::load_unaligned(b0 + i), c0);
-            c1 = xsimd::fma(va, batch::load_unaligned(b1 + i), c1);
-            c2 = xsimd::fma(va, batch::load_unaligned(b2 + i), c2);
-            c3 = xsimd::fma(va, batch::load_unaligned(b3 + i), c3);
+            const batch a0 = batch::load_unaligned(a[0] + i), a1 = batch::load_unaligned(a[1] + i),
+                        a2 = batch::load_unaligned(a[2] + i);
+            for (int q = 0; q < 4; ++q) {
+                const batch bq = batch::load_unaligned(b[q] + i);
+                c[0][q] = xsimd::fma(a0, bq, c[0][q]);
+                c[1][q] = xsimd::fma(a1, bq, c[1][q]);
+                c[2][q] = xsimd::fma(a2, bq, c[2][q]);
+            }
         }
-        s0 = xsimd::hadd(c0);
-        s1 = xsimd::hadd(c1);
-        s2 = xsimd::hadd(c2);
-        s3 = xsimd::hadd(c3);
+        for (int r = 0; r < 3; ++r)
+            for (int q = 0; q < 4; ++q) s[r][q] = xsimd::hadd(c[r][q]);
     }
-    for (; i < n; ++i) {
-        s0 += a[i] * b0[i];
-        s1 += a[i] * b1[i];
-        s2 += a[i] * b2[i];
-        s3 += a[i] * b3[i];
-    }
-    out[0] = s0;
-    out[1] = s1;
-    out[2] = s2;
-    out[3] = s3;
+    for (; i < n; ++i)
+        for (int r = 0; r < 3; ++r)
+            for (int q = 0; q < 4; ++q) s[r][q] += a[r][i] * b[q][i];
+    for (int r = 0; r < 3; ++r)
+        for (int q = 0; q < 4; ++q) out[r][q] = s[r][q];
 }
 
-// One dot product, summed exactly as dot4 sums each of its four, so a pair
-// gets the same value whichever path computes it (permutation invariance).
+// One dot product, summed exactly as dot3x4 sums each of its twelve, so a
+// pair gets the same value whichever path computes it (permutation
+// invariance).
 template <class A>
 inline float dot1(const float *a, const float *b, std::uint64_t n) {
     std::uint64_t i = 0;
@@ -146,19 +147,33 @@ void similarity_dense(const coe_similarity_args &a) {
     auto row = [&](std::uint32_t i) { return data + static_cast<std::uint64_t>(i) * stride; };
     std::vector<float> norm(n);
     for (std::uint32_t i = 0; i < n; ++i) norm[i] = std::sqrt(dot1<A>(row(i), row(i), d));
-    for (std::uint32_t i = 0; i < n; ++i) {
-        float *out_i = a.out + static_cast<std::uint64_t>(i) * a.out_stride;
-        out_i[i] = 1.f;
-        std::uint32_t j = i + 1;
-        float dots[4];
+    auto put = [&](std::uint32_t i, std::uint32_t j, float dot) {
+        const float c = cosine(dot, norm[i], norm[j]);
+        a.out[static_cast<std::uint64_t>(i) * a.out_stride + j] = c;
+        a.out[static_cast<std::uint64_t>(j) * a.out_stride + i] = c;
+    };
+    for (std::uint32_t i = 0; i < n; ++i) a.out[static_cast<std::uint64_t>(i) * a.out_stride + i] = 1.f;
+    std::uint32_t i = 0;
+    // rows in threes against columns in fours: the bulk of the upper triangle
+    for (; i + 3 <= n; i += 3) {
+        const float *rows3[3] = {row(i), row(i + 1), row(i + 2)};
+        std::uint32_t j = i + 3;
         for (; j + 4 <= n; j += 4) {
-            dot4<A>(row(i), row(j), row(j + 1), row(j + 2), row(j + 3), d, dots);
-            for (std::uint32_t k = 0; k < 4; ++k) out_i[j + k] = cosine(dots[k], norm[i], norm[j + k]);
+            const float *cols4[4] = {row(j), row(j + 1), row(j + 2), row(j + 3)};
+            float dots[3][4];
+            dot3x4<A>(rows3, cols4, d, dots);
+            for (std::uint32_t r = 0; r < 3; ++r)
+                for (std::uint32_t q = 0; q < 4; ++q) put(i + r, j + q, dots[r][q]);
         }
-        for (; j < n; ++j) out_i[j] = cosine(dot1<A>(row(i), row(j), d), norm[i], norm[j]);
-        for (std::uint32_t jj = i + 1; jj < n; ++jj)
-            a.out[static_cast<std::uint64_t>(jj) * a.out_stride + i] = out_i[jj];
+        for (; j < n; ++j)
+            for (std::uint32_t r = 0; r < 3; ++r) put(i + r, j, dot1<A>(rows3[r], row(j), d));
+        put(i, i + 1, dot1<A>(row(i), row(i + 1), d));
+        put(i, i + 2, dot1<A>(row(i), row(i + 2), d));
+        put(i + 1, i + 2, dot1<A>(row(i + 1), row(i + 2), d));
     }
+    // the last one or two rows
+    for (; i < n; ++i)
+        for (std::uint32_t j = i + 1; j < n; ++j) put(i, j, dot1<A>(row(i), row(j), d));
 }
 
 inline void validate_sparse_rows(const coe_similarity_args &a) {
