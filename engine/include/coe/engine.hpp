@@ -15,13 +15,12 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <functional>
 
 #include "coe/analysis.hpp"
 #include "coe/backend_info.hpp"
