@@ -54,6 +54,8 @@ import sys
 import tempfile
 import time
 
+from machine_info import blas_info, cpu_model
+
 REPO = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 DEFAULT_PANELS = "../shared/data/mtbench-panels.jsonl"  # relative to REPO
 DEFAULT_COE = "build/bin/coe"  # relative to REPO
@@ -98,27 +100,6 @@ def use_peers(peers):
         sys.path.insert(0, site)
 
 
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
-def blas_info():
-    try:
-        from threadpoolctl import threadpool_info
-        for lib in threadpool_info():
-            if lib.get("user_api") == "blas":
-                return "%s %s (%s, %s threads)" % (lib.get("internal_api"), lib.get("version"),
-                                                   lib.get("architecture"), lib.get("num_threads"))
-    except Exception:  # threadpoolctl missing or too old
-        pass
-    return "unknown"
 
 
 def median_wall(fn, repeats):

@@ -21,17 +21,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
+from machine_info import blas_info  # noqa: E402
 
-def blas_name():
-    try:
-        from threadpoolctl import threadpool_info
-        for lib in threadpool_info():
-            if lib.get("user_api") == "blas":
-                return "%s %s (%s, %s threads)" % (lib.get("internal_api"), lib.get("version"),
-                                                   lib.get("architecture"), lib.get("num_threads"))
-    except Exception:  # threadpoolctl missing or too old
-        pass
-    return "unknown"
 
 
 def cosine(x):
@@ -52,7 +43,7 @@ def median_ms(fn, repeats):
 
 def main():
     rng = np.random.default_rng(1)
-    out = {"numpy": np.__version__, "blas": blas_name(), "shapes": {}}
+    out = {"numpy": np.__version__, "blas": blas_info(), "shapes": {}}
     for n in (31, 200, 1000):
         for d in (256, 1024, 4096):
             x = rng.standard_normal((n, d), dtype=np.float32)
