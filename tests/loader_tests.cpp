@@ -119,6 +119,28 @@ TEST_CASE("a valid test plugin loads, reports its operations and can be forced")
     CHECK(m(0, 1) > 0.f);
 }
 
+TEST_CASE("a plugin that provides one operation serves it; the others go to the best built-in backend") {
+    Engine e(isolated_options({test_plugin("tp_partial"), coe::test::backend_plugin_dir()}, "partial"));
+    CHECK(e.active_backend() == "partial");
+    CHECK(e.backend_for(COE_OP_SIMILARITY) == "partial");
+    std::string best;  // the highest-scoring built-in backend this CPU runs
+    int best_score = 0;
+    for (const auto &b : e.backends())
+        if (b.status != BackendStatus::rejected && b.id.rfind("coe.backend.", 0) == 0 && b.score > best_score) {
+            best = b.name;
+            best_score = b.score;
+        }
+    CHECK(e.backend_for(COE_OP_FEATURIZE) == best);
+    CHECK(e.backend_for(COE_OP_CLUSTER) == best);
+    Panel p;
+    p.responses = {{"a", "use argon2 with a salt", std::nullopt, std::nullopt, std::nullopt, {}},
+                   {"b", "use argon2 with a random salt", std::nullopt, std::nullopt, std::nullopt, {}}};
+    const Report r = e.analyze(p.view());
+    CHECK(r.served_by.at(COE_OP_SIMILARITY) == "partial");
+    CHECK(r.served_by.at(COE_OP_CONSENSUS) == best);
+    CHECK_FALSE(r.degraded);
+}
+
 TEST_CASE("duplicate ids: the first in search order wins, the later is rejected unloaded") {
     Engine e(isolated_options({test_plugin("tp_good_a"), test_plugin("tp_good_b")}));
     CHECK(only(e, "tp_good_a.so").status != BackendStatus::rejected);

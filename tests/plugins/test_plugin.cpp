@@ -7,6 +7,8 @@
 //   TP_NO_ENTRY                  do not define the entry symbol
 //   TP_ABORT_ON_LOAD             abort() from a static initialiser: if the
 //                                engine ever loads this file, the test dies
+//   TP_ONLY_SIMILARITY           provide coe.similarity alone (a plugin that
+//                                replaces one stage and inherits the others)
 // The operations are the scalar reference kernels.
 #include <cstdlib>
 
@@ -50,11 +52,15 @@ coe_status tp_similarity(void *args, const coe_call *call) {
 
 constexpr coe_operation tp_op_featurize = {sizeof(coe_operation), 1, COE_OP_FEATURIZE, &tp_featurize};
 constexpr coe_operation tp_op_similarity = {sizeof(coe_operation), 1, COE_OP_SIMILARITY, &tp_similarity};
+#ifdef TP_ONLY_SIMILARITY
+constexpr const coe_operation *tp_ops[] = {&tp_op_similarity};
+#else
 constexpr const coe_operation *tp_ops[] = {&tp_op_featurize, &tp_op_similarity};
+#endif
 
 constexpr coe_plugin_descriptor tp_descriptor = {
     static_cast<uint32_t>(TP_DESCRIPTOR_SIZE), COE_ABI_MAJOR, COE_ABI_MINOR, TP_ID, TP_NAME, TP_VERSION,
-    "loader test plugin", TP_FEATURES, COE_THREAD_SAFETY_REENTRANT, 2, tp_ops};
+    "loader test plugin", TP_FEATURES, COE_THREAD_SAFETY_REENTRANT, sizeof tp_ops / sizeof tp_ops[0], tp_ops};
 
 }  // namespace
 

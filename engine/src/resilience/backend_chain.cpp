@@ -43,10 +43,16 @@ BackendChain::BackendChain(const BackendRegistry &registry, ResilienceOptions op
                 order.push_back(found);
             }
         } else {
+            // The active backend first, then the lower-scoring ones; for an
+            // operation the active backend does not provide (a user plugin
+            // that replaces one stage), every available backend by score.
             order.push_back(registry.active_index());
+            const Backend *active = registry.backend(registry.active_index());
+            const bool active_provides = active != nullptr && active->find(op, 1) != nullptr;
             std::vector<std::size_t> rest;
             for (std::size_t i = 0; i < infos.size(); ++i)
-                if (i != registry.active_index() && registry.backend(i) && infos[i].score <= active_score)
+                if (i != registry.active_index() && registry.backend(i) &&
+                    (!active_provides || infos[i].score <= active_score))
                     rest.push_back(i);
             std::stable_sort(rest.begin(), rest.end(),
                              [&](std::size_t a, std::size_t b) { return infos[a].score > infos[b].score; });
