@@ -22,6 +22,9 @@ commands:
                         Prometheus text with --prometheus) after the run;
                         "-" prints it to stderr.
   backends [--json]     detected CPU features and every backend candidate
+  plugin check PATH     load one plugin, validate it, run each operation it
+                        provides on a conformance suite against the scalar
+                        reference; PASS/FAIL per operation, exit 1 on failure
 
 options for every command:
   --backend NAME        force a backend (name or id; "auto" = best available)
@@ -54,6 +57,7 @@ int main(int argc, char **argv) {
         CommandLine cl = parse_command_line(argc, argv);
         if (cl.command == "backends") return run_backends_command(cl);
         if (cl.command == "analyze") return run_analyze_command(cl);
+        if (cl.command == "plugin") return run_plugin_command(cl);
         std::cerr << (cl.command.empty() ? "coe: no command given\n" : "coe: unknown command '" + cl.command + "'\n")
                   << usage;
         return 2;

@@ -36,10 +36,22 @@ void add_bytes(CallTrace *trace, std::uint64_t bytes) {
     if (trace) trace->buffer_bytes += bytes;
 }
 
-Matrix run_similarity(BackendChain &chain, const coe_similarity_args &prototype, CallTrace *trace) {
+}  // namespace
+
+template <class R, class Attempt, class Check>
+R BackendOps::run(const char *op, Attempt &&attempt, Check &&check, CallTrace *trace) const {
+    if (chain_ != nullptr)
+        return chain_->run<R>(op, std::forward<Attempt>(attempt), std::forward<Check>(check), trace);
+    R result = attempt(*direct_, FaultDecision{});
+    if (std::string why = check(result); !why.empty())
+        throw Error("backend '" + direct_->name() + "' returned an invalid " + op + ": " + why);
+    return result;
+}
+
+Matrix BackendOps::run_similarity(const coe_similarity_args &prototype, CallTrace *trace) const {
     const std::uint32_t n = prototype.count;
     add_bytes(trace, sizeof(float) * static_cast<std::uint64_t>(n) * n);
-    return chain.run<Matrix>(
+    return run<Matrix>(
         COE_OP_SIMILARITY,
         [&](const Backend &b, const FaultDecision &f) {
             Matrix m;
@@ -55,8 +67,6 @@ Matrix run_similarity(BackendChain &chain, const coe_similarity_args &prototype,
         [](const Matrix &m) { return check_output(m); }, trace);
 }
 
-}  // namespace
-
 SparseRows BackendOps::featurize(const std::vector<std::string_view> &texts, const FeaturizeOptions &opt,
                                  CallTrace *trace) const {
     if (texts.size() > UINT32_MAX) throw Error("featurize: too many texts");
@@ -71,7 +81,7 @@ SparseRows BackendOps::featurize(const std::vector<std::string_view> &texts, con
         capacity += texts[i].size();
     }
     add_bytes(trace, capacity * (sizeof(std::uint32_t) + sizeof(float)));
-    return chain_.run<SparseRows>(
+    return run<SparseRows>(
         COE_OP_FEATURIZE,
         [&](const Backend &b, const FaultDecision &f) {
             // sum(lengths) + count entries always suffice (see coe.featurize/1)
@@ -115,7 +125,7 @@ Matrix BackendOps::similarity(const SparseRows &rows, CallTrace *trace) const {
     a.indices = rows.indices.data();
     a.values = rows.values.data();
     a.index_bound = rows.dimension;
-    return run_similarity(chain_, a, trace);
+    return run_similarity(a, trace);
 }
 
 Matrix BackendOps::similarity(const float *vectors, std::uint32_t count, std::uint64_t dimension,
@@ -128,12 +138,12 @@ Matrix BackendOps::similarity(const float *vectors, std::uint32_t count, std::ui
     a.dense = vectors;
     a.dimension = dimension;
     a.dense_stride = dimension;
-    return run_similarity(chain_, a, trace);
+    return run_similarity(a, trace);
 }
 
 Clustering BackendOps::cluster(const Matrix &similarity, float threshold, CallTrace *trace) const {
     add_bytes(trace, sizeof(std::uint32_t) * similarity.rows);
-    return chain_.run<Clustering>(
+    return run<Clustering>(
         COE_OP_CLUSTER,
         [&](const Backend &b, const FaultDecision &f) {
             Clustering c;
@@ -158,7 +168,7 @@ ConsensusOutputs BackendOps::consensus(const Matrix &similarity, const std::vect
                                        CallTrace *trace) const {
     const std::uint32_t n = similarity.rows, k = clusters.cluster_count;
     add_bytes(trace, (sizeof(float) * 2 + 1) * n + (sizeof(float) * 2 + sizeof(std::uint32_t)) * k);
-    return chain_.run<ConsensusOutputs>(
+    return run<ConsensusOutputs>(
         COE_OP_CONSENSUS,
         [&](const Backend &b, const FaultDecision &f) {
             ConsensusOutputs o;
@@ -202,7 +212,7 @@ AggregateOutputs BackendOps::aggregate(const Matrix &item_similarity, const Clus
                                        float prior_weight, CallTrace *trace) const {
     const std::uint32_t g = groups.cluster_count;
     add_bytes(trace, (sizeof(std::uint32_t) * 3 + sizeof(float) * 2 + 1) * static_cast<std::uint64_t>(g));
-    return chain_.run<AggregateOutputs>(
+    return run<AggregateOutputs>(
         COE_OP_AGGREGATE,
         [&](const Backend &b, const FaultDecision &f) {
             AggregateOutputs o;

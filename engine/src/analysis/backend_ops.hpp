@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "coe/vectors.hpp"
+#include "coe/coe_plugin.h"
 #include "plugins/backend.hpp"
 
 namespace coe::detail {
@@ -40,7 +41,11 @@ struct Clustering {
 
 class BackendOps {
 public:
-    explicit BackendOps(BackendChain &chain) : chain_(chain) {}
+    // Every call goes through the chain (breakers, demotion, shadow checks).
+    explicit BackendOps(BackendChain &chain) : chain_(&chain) {}
+    // Every call goes to `backend` alone; an error or an invalid result
+    // throws coe::Error.  For conformance checks of one plugin.
+    explicit BackendOps(const Backend &backend) : direct_(&backend) {}
 
     SparseRows featurize(const std::vector<std::string_view> &texts, const FeaturizeOptions &options,
                          CallTrace *trace = nullptr) const;
@@ -56,7 +61,12 @@ public:
                                std::uint32_t quorum, float prior_weight, CallTrace *trace = nullptr) const;
 
 private:
-    BackendChain &chain_;
+    template <class R, class Attempt, class Check>
+    R run(const char *op, Attempt &&attempt, Check &&check, CallTrace *trace) const;
+    Matrix run_similarity(const coe_similarity_args &prototype, CallTrace *trace) const;
+
+    BackendChain *chain_ = nullptr;
+    const Backend *direct_ = nullptr;
 };
 
 }  // namespace coe::detail
