@@ -82,7 +82,7 @@ TEST_CASE("an ABI major mismatch is rejected from the manifest, before loading")
     Engine e(isolated_options({test_plugin("tp_abi_major")}));
     const auto &b = only(e, "tp_abi_major.so");
     CHECK(b.status == BackendStatus::rejected);
-    CHECK(b.reason == "abi 2.0 > host 1.x");
+    CHECK(b.reason == "abi 2.1 > host 1.1");  // both versions named
     CHECK_FALSE(coe::test::is_mapped(test_plugin("tp_abi_major")));
 }
 
@@ -139,6 +139,45 @@ TEST_CASE("a plugin that provides one operation serves it; the others go to the 
     CHECK(r.served_by.at(COE_OP_SIMILARITY) == "partial");
     CHECK(r.served_by.at(COE_OP_CONSENSUS) == best);
     CHECK_FALSE(r.degraded);
+}
+
+TEST_CASE("ABI evolution: a plugin built for ABI 1.0 (smaller operation structs) loads and works") {
+    // its operation structs end before the 1.1 flags field; under ASan a read
+    // past them would be reported
+    Engine e(isolated_options({test_plugin("tp_abi_1_0")}, "abi10"));
+    CHECK(only(e, "tp_abi_1_0.so").abi == "1.0");
+    CHECK(e.backend_for(COE_OP_SIMILARITY) == "abi10");
+    const Matrix m = e.similarity(e.featurize({"alpha beta gamma", "alpha beta delta"}));
+    CHECK(m(0, 1) > 0.f);
+}
+
+TEST_CASE("ABI evolution: a newer minor's unknown fields are ignored") {
+    Engine e(isolated_options({test_plugin("tp_abi_newer")}, "abi19"));
+    const auto &b = only(e, "tp_abi_newer.so");
+    CHECK(b.status == BackendStatus::active);
+    CHECK(b.abi == "1.9");
+    const Matrix m = e.similarity(e.featurize({"alpha beta gamma", "alpha beta delta"}));
+    CHECK(m(0, 0) == 1.f);
+}
+
+TEST_CASE("an operation with an algorithm of its own is served, and never shadow-compared with scalar") {
+    EngineOptions o = isolated_options({test_plugin("tp_own_algorithm")}, "own");
+    o.resilience.shadow_rate = 1.0;  // every call would be compared, were it not its own algorithm
+    Engine e(o);
+    Panel p;
+    p.responses = {{"a", "use argon2 with a salt", std::nullopt, std::nullopt, std::nullopt, {}},
+                   {"b", "use argon2 with a random salt", std::nullopt, std::nullopt, std::nullopt, {}},
+                   {"c", "deploy kubernetes", std::nullopt, std::nullopt, std::nullopt, {}}};
+    for (int i = 0; i < 20; ++i) {
+        const Report r = e.analyze(p.view());
+        CHECK(r.served_by.at(COE_OP_SIMILARITY) == "own");
+        CHECK_FALSE(r.degraded);
+        CHECK(r.events.empty());
+    }
+    // half the cosine: the plugin's own numbers reach the report
+    Engine reference(isolated_options({}));
+    const Report mine = e.analyze(p.view()), theirs = reference.analyze(p.view());
+    CHECK(mine.consensus.score == doctest::Approx(theirs.consensus.score / 2).epsilon(1e-5));
 }
 
 TEST_CASE("duplicate ids: the first in search order wins, the later is rejected unloaded") {

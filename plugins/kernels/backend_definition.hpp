@@ -53,15 +53,11 @@ coe_status coe_backend_aggregate(void *args, const coe_call *call) {
                              [&] { return coe::kernels::aggregate(coe::sdk::args_as<coe_aggregate_args>(args)); });
 }
 
-constexpr coe_operation coe_backend_op_featurize = {sizeof(coe_operation), 1, COE_OP_FEATURIZE,
-                                                    &coe_backend_featurize};
-constexpr coe_operation coe_backend_op_similarity = {sizeof(coe_operation), 1, COE_OP_SIMILARITY,
-                                                     &coe_backend_similarity};
-constexpr coe_operation coe_backend_op_cluster = {sizeof(coe_operation), 1, COE_OP_CLUSTER, &coe_backend_cluster};
-constexpr coe_operation coe_backend_op_consensus = {sizeof(coe_operation), 1, COE_OP_CONSENSUS,
-                                                    &coe_backend_consensus};
-constexpr coe_operation coe_backend_op_aggregate = {sizeof(coe_operation), 1, COE_OP_AGGREGATE,
-                                                    &coe_backend_aggregate};
+constexpr coe_operation coe_backend_op_featurize = {sizeof(coe_operation), 1, COE_OP_FEATURIZE, &coe_backend_featurize, 0, 0};
+constexpr coe_operation coe_backend_op_similarity = {sizeof(coe_operation), 1, COE_OP_SIMILARITY, &coe_backend_similarity, 0, 0};
+constexpr coe_operation coe_backend_op_cluster = {sizeof(coe_operation), 1, COE_OP_CLUSTER, &coe_backend_cluster, 0, 0};
+constexpr coe_operation coe_backend_op_consensus = {sizeof(coe_operation), 1, COE_OP_CONSENSUS, &coe_backend_consensus, 0, 0};
+constexpr coe_operation coe_backend_op_aggregate = {sizeof(coe_operation), 1, COE_OP_AGGREGATE, &coe_backend_aggregate, 0, 0};
 constexpr const coe_operation *coe_backend_operations[] = {
     &coe_backend_op_featurize, &coe_backend_op_similarity, &coe_backend_op_cluster, &coe_backend_op_consensus,
     &coe_backend_op_aggregate};

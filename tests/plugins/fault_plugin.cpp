@@ -91,11 +91,11 @@ coe_status op_aggregate(void *args, const coe_call *call) {
 }
 
 constexpr coe_operation ops[] = {
-    {sizeof(coe_operation), 1, COE_OP_FEATURIZE, &op_featurize},
-    {sizeof(coe_operation), 1, COE_OP_SIMILARITY, &op_similarity},
-    {sizeof(coe_operation), 1, COE_OP_CLUSTER, &op_cluster},
-    {sizeof(coe_operation), 1, COE_OP_CONSENSUS, &op_consensus},
-    {sizeof(coe_operation), 1, COE_OP_AGGREGATE, &op_aggregate},
+    {sizeof(coe_operation), 1, COE_OP_FEATURIZE, &op_featurize, 0, 0},
+    {sizeof(coe_operation), 1, COE_OP_SIMILARITY, &op_similarity, 0, 0},
+    {sizeof(coe_operation), 1, COE_OP_CLUSTER, &op_cluster, 0, 0},
+    {sizeof(coe_operation), 1, COE_OP_CONSENSUS, &op_consensus, 0, 0},
+    {sizeof(coe_operation), 1, COE_OP_AGGREGATE, &op_aggregate, 0, 0},
 };
 constexpr const coe_operation *op_table[] = {&ops[0], &ops[1], &ops[2], &ops[3], &ops[4]};
 

@@ -9,7 +9,14 @@
 //                                engine ever loads this file, the test dies
 //   TP_ONLY_SIMILARITY           provide coe.similarity alone (a plugin that
 //                                replaces one stage and inherits the others)
+//   TP_ABI_1_0                   built as for ABI 1.0: operation structs end
+//                                before the 1.1 `flags` field
+//   TP_NEWER_MINOR               built as for a future ABI 1.9: descriptor and
+//                                operations carry fields this host never saw
+//   TP_OWN_ALGORITHM             coe.similarity declares an algorithm of its own
+//                                (and computes a different, still valid, matrix)
 // The operations are the scalar reference kernels.
+#include <cstdint>
 #include <cstdlib>
 
 #include "coe/coe_plugin.h"
@@ -26,8 +33,12 @@
 #ifndef TP_MANIFEST_ABI_MAJOR
 #define TP_MANIFEST_ABI_MAJOR COE_ABI_MAJOR
 #endif
-#ifndef TP_DESCRIPTOR_SIZE
-#define TP_DESCRIPTOR_SIZE sizeof(coe_plugin_descriptor)
+#if defined(TP_ABI_1_0)
+#define TP_ABI_MINOR 0
+#elif defined(TP_NEWER_MINOR)
+#define TP_ABI_MINOR 9
+#else
+#define TP_ABI_MINOR COE_ABI_MINOR
 #endif
 
 #ifdef TP_ABORT_ON_LOAD
@@ -50,27 +61,92 @@ coe_status tp_similarity(void *args, const coe_call *call) {
     });
 }
 
-constexpr coe_operation tp_op_featurize = {sizeof(coe_operation), 1, COE_OP_FEATURIZE, &tp_featurize};
-constexpr coe_operation tp_op_similarity = {sizeof(coe_operation), 1, COE_OP_SIMILARITY, &tp_similarity};
-#ifdef TP_ONLY_SIMILARITY
-constexpr const coe_operation *tp_ops[] = {&tp_op_similarity};
+#ifdef TP_OWN_ALGORITHM
+// "Another algorithm": half the cosine.  Symmetric, within [-1, 1], 1 on the diagonal.
+coe_status tp_own_similarity(void *args, const coe_call *call) {
+    const coe_status status = tp_similarity(args, call);
+    if (status != COE_OK) return status;
+    auto *a = static_cast<coe_similarity_args *>(args);
+    for (std::uint32_t i = 0; i < a->count; ++i)
+        for (std::uint32_t j = 0; j < a->count; ++j)
+            if (i != j) a->out[i * a->out_stride + j] *= 0.5f;
+    return COE_OK;
+}
+#define TP_SIMILARITY_FN &tp_own_similarity
+#define TP_SIMILARITY_FLAGS COE_OPERATION_OWN_ALGORITHM
 #else
-constexpr const coe_operation *tp_ops[] = {&tp_op_featurize, &tp_op_similarity};
+#define TP_SIMILARITY_FN &tp_similarity
+#define TP_SIMILARITY_FLAGS 0u
 #endif
 
-constexpr coe_plugin_descriptor tp_descriptor = {
-    static_cast<uint32_t>(TP_DESCRIPTOR_SIZE), COE_ABI_MAJOR, COE_ABI_MINOR, TP_ID, TP_NAME, TP_VERSION,
-    "loader test plugin", TP_FEATURES, COE_THREAD_SAFETY_REENTRANT, sizeof tp_ops / sizeof tp_ops[0], tp_ops};
+#if defined(TP_ABI_1_0)
+// The 1.0 layout: separate objects, so that reading past one is caught by ASan.
+struct operation_1_0 {
+    uint32_t struct_size;
+    uint32_t revision;
+    const char *id;
+    coe_operation_fn invoke;
+};
+const operation_1_0 tp_op_featurize = {sizeof(operation_1_0), 1, COE_OP_FEATURIZE, &tp_featurize};
+const operation_1_0 tp_op_similarity = {sizeof(operation_1_0), 1, COE_OP_SIMILARITY, TP_SIMILARITY_FN};
+const coe_operation *const tp_ops[] = {reinterpret_cast<const coe_operation *>(&tp_op_featurize),
+                                       reinterpret_cast<const coe_operation *>(&tp_op_similarity)};
+#elif defined(TP_NEWER_MINOR)
+struct operation_1_9 {
+    coe_operation base;
+    std::uint64_t added_in_1_9;
+};
+const operation_1_9 tp_op_featurize = {
+    {sizeof(operation_1_9), 1, COE_OP_FEATURIZE, &tp_featurize, 0, 0}, 0xfeedull};
+const operation_1_9 tp_op_similarity = {
+    {sizeof(operation_1_9), 1, COE_OP_SIMILARITY, TP_SIMILARITY_FN, TP_SIMILARITY_FLAGS, 0}, 0xfeedull};
+const coe_operation *const tp_ops[] = {&tp_op_featurize.base, &tp_op_similarity.base};
+#else
+const coe_operation tp_op_featurize = {sizeof(coe_operation), 1, COE_OP_FEATURIZE, &tp_featurize, 0, 0};
+const coe_operation tp_op_similarity = {sizeof(coe_operation), 1, COE_OP_SIMILARITY, TP_SIMILARITY_FN,
+                                        TP_SIMILARITY_FLAGS, 0};
+#ifdef TP_ONLY_SIMILARITY
+const coe_operation *const tp_ops[] = {&tp_op_similarity};
+#else
+const coe_operation *const tp_ops[] = {&tp_op_featurize, &tp_op_similarity};
+#endif
+#endif
+
+#ifndef TP_DESCRIPTOR_SIZE
+#define TP_DESCRIPTOR_SIZE sizeof(tp_descriptor_type)
+#endif
+
+#ifdef TP_NEWER_MINOR
+struct tp_descriptor_type {
+    coe_plugin_descriptor base;
+    std::uint64_t added_in_1_9;
+    const char *also_added_in_1_9;
+};
+#else
+struct tp_descriptor_type {
+    coe_plugin_descriptor base;
+};
+#endif
+
+const tp_descriptor_type tp_descriptor = {
+    {static_cast<uint32_t>(TP_DESCRIPTOR_SIZE), COE_ABI_MAJOR, TP_ABI_MINOR, TP_ID, TP_NAME, TP_VERSION,
+     "loader test plugin", TP_FEATURES, COE_THREAD_SAFETY_REENTRANT, sizeof tp_ops / sizeof tp_ops[0], tp_ops}
+#ifdef TP_NEWER_MINOR
+    ,
+    0xfeedull,
+    "a field from the future"
+#endif
+};
 
 }  // namespace
 
 extern "C" {
 
 COE_MANIFEST_ATTRIBUTES const coe_plugin_manifest coe_plugin_manifest_data = {
-    COE_MANIFEST_MAGIC, static_cast<uint32_t>(sizeof(coe_plugin_manifest)), TP_MANIFEST_ABI_MAJOR, 0,
+    COE_MANIFEST_MAGIC, static_cast<uint32_t>(sizeof(coe_plugin_manifest)), TP_MANIFEST_ABI_MAJOR, TP_ABI_MINOR,
     TP_FEATURES, TP_ID, TP_NAME, TP_VERSION};
 
 #ifndef TP_NO_ENTRY
-COE_PLUGIN_EXPORT const coe_plugin_descriptor *coe_plugin_entry(uint16_t, uint16_t) { return &tp_descriptor; }
+COE_PLUGIN_EXPORT const coe_plugin_descriptor *coe_plugin_entry(uint16_t, uint16_t) { return &tp_descriptor.base; }
 #endif
 }

@@ -9,7 +9,7 @@ static coe_status c99_similarity(void *args, const coe_call *call) {
     return a->struct_size >= sizeof *a ? COE_OK : COE_ERR_INVALID_ARGUMENT;
 }
 
-static const coe_operation c99_op = {sizeof(coe_operation), 1, COE_OP_SIMILARITY, c99_similarity};
+static const coe_operation c99_op = {sizeof(coe_operation), 1, COE_OP_SIMILARITY, c99_similarity, 0, 0};
 static const coe_operation *const c99_ops[] = {&c99_op};
 static const coe_plugin_descriptor c99_descriptor = {
     sizeof(coe_plugin_descriptor), COE_ABI_MAJOR, COE_ABI_MINOR, "c99.check", "c99", "1.0.0",

@@ -1,5 +1,6 @@
 #include "backend.hpp"
 
+#include <cstddef>
 #include <cstring>
 
 #include "coe/error.hpp"
@@ -26,6 +27,17 @@ const coe_operation *Backend::find(std::string_view op_id, std::uint32_t revisio
         if (op_id == op->id && op->revision == revision) return op;
     }
     return nullptr;
+}
+
+std::uint32_t Backend::flags(const coe_operation &op) {
+    // never read past what the plugin's struct holds
+    if (op.struct_size < offsetof(coe_operation, flags) + sizeof(op.flags)) return 0;
+    return op.flags;
+}
+
+bool Backend::own_algorithm(std::string_view op_id, std::uint32_t revision) const {
+    const coe_operation *op = find(op_id, revision);
+    return op != nullptr && (flags(*op) & COE_OPERATION_OWN_ALGORITHM) != 0;
 }
 
 void Backend::invoke(std::string_view op_id, std::uint32_t revision, void *args) const {

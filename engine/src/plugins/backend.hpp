@@ -41,6 +41,11 @@ public:
     std::vector<std::string> operation_names() const;
     // The operation with this id and revision, or nullptr.
     const coe_operation *find(std::string_view op_id, std::uint32_t revision) const;
+    // COE_OPERATION_* flags of an operation (0 for a 1.0 plugin, whose
+    // operation structs end before the field).
+    static std::uint32_t flags(const coe_operation &op);
+    // True if the plugin computes `op_id` with an algorithm of its own.
+    bool own_algorithm(std::string_view op_id, std::uint32_t revision) const;
 
     // Calls the operation; throws BackendCallError naming backend,
     // operation, status and the plugin's message on any non-OK status.

@@ -24,7 +24,7 @@ bool valid_text(const char *s, std::size_t max_len) {
 std::string abi_mismatch_reason(unsigned major, unsigned minor) {
     const char *rel = major > COE_ABI_MAJOR ? " > " : " < ";
     return "abi " + std::to_string(major) + "." + std::to_string(minor) + rel + "host " +
-           std::to_string(COE_ABI_MAJOR) + ".x";
+           std::to_string(COE_ABI_MAJOR) + "." + std::to_string(COE_ABI_MINOR);
 }
 
 std::string validate_descriptor(const coe_plugin_descriptor *d, const coe_plugin_manifest *m) {
@@ -57,6 +57,8 @@ std::string validate_descriptor(const coe_plugin_descriptor *d, const coe_plugin
         if (op->struct_size < operation_v1_size || op->struct_size > max_struct_size)
             return where + " has struct_size " + std::to_string(op->struct_size);
         if (!valid_text(op->id, 128) || op->invoke == nullptr) return where + " has no id or no function";
+        if (op->struct_size >= offsetof(coe_operation, reserved0) + sizeof(op->reserved0) && op->reserved0 != 0)
+            return where + " has a non-zero reserved field";
         if (!seen.emplace(op->id, op->revision).second)
             return where + " repeats " + std::string(op->id) + "/" + std::to_string(op->revision);
     }

@@ -12,7 +12,7 @@ namespace coe::detail {
 // backend, no manifest); otherwise the reason it is not.  Never throws.
 std::string validate_descriptor(const coe_plugin_descriptor *d, const coe_plugin_manifest *manifest);
 
-// "abi 2.0 > host 1.x"-style text when `major` differs from the host's.
+// "abi 2.0 > host 1.1": both versions, when `major` differs from the host's.
 std::string abi_mismatch_reason(unsigned major, unsigned minor);
 
 }  // namespace coe::detail

@@ -68,14 +68,14 @@ BackendChain::BackendChain(const BackendRegistry &registry, ResilienceOptions op
             auto &breaker = breakers_[{infos[i].name, op}];
             breaker = std::make_unique<CircuitBreaker>(breaker_config(options_, infos[i].name, op),
                                                        seed_ + breakers_.size());
-            links.push_back({b, infos[i].name, breaker.get(), false});
+            links.push_back({b, infos[i].name, breaker.get(), false, b->own_algorithm(op, 1)});
             chain.push_back(b);
         }
         BreakerConfig floor_config = breaker_config(options_, floor_->name(), op);
         floor_config.mode = BreakerMode::metrics_only;  // the floor never opens
         auto &breaker = breakers_[{floor_->name(), op}];
         breaker = std::make_unique<CircuitBreaker>(floor_config, seed_);
-        links.push_back({floor_.get(), floor_->name(), breaker.get(), true});
+        links.push_back({floor_.get(), floor_->name(), breaker.get(), true, false});
         chain.push_back(floor_.get());
     }
 }

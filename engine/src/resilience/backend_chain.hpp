@@ -59,6 +59,7 @@ private:
         std::string name;
         CircuitBreaker *breaker;
         bool floor;
+        bool own_algorithm;  // COE_OPERATION_OWN_ALGORITHM: never shadow-compared
     };
     using Time = Clock::time_point;
     static double ms_between(Time a, Time b) { return std::chrono::duration<double, std::milli>(b - a).count(); }
@@ -136,7 +137,7 @@ R BackendChain::run(const char *op, const std::function<R(const Backend &, const
         R reference;
         std::string served_name = link.name;
         bool mismatch = false;
-        if (!link.floor && sample_shadow()) {
+        if (!link.floor && !link.own_algorithm && sample_shadow()) {
             const Time s0 = Clock::now();
             try {
                 reference = attempt(*floor_, FaultDecision{});

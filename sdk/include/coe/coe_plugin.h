@@ -46,7 +46,10 @@ extern "C" {
 /* ---------------------------------------------------------------- version */
 
 #define COE_ABI_MAJOR 1u
-#define COE_ABI_MINOR 0u
+#define COE_ABI_MINOR 1u
+/* History (append-only):
+ *   1.0  first release
+ *   1.1  coe_operation.flags (COE_OPERATION_OWN_ALGORITHM) */
 
 /* Name of the one exported function of a plugin. */
 #define COE_PLUGIN_ENTRY_SYMBOL "coe_plugin_entry"
@@ -300,11 +303,22 @@ typedef struct coe_aggregate_args {
     uint32_t *ranking;              /* group_count group numbers, best first        */
 } coe_aggregate_args;
 
+/* coe_operation.flags (ABI 1.1; a 1.0 operation, whose struct_size ends
+ * before `flags`, has none of them). */
+/* The operation computes its stage with an algorithm of its own (say,
+ * MinHash/Jaccard instead of TF-IDF cosine): its results are checked for
+ * validity but never compared with the scalar reference (no shadow checks,
+ * and `coe plugin check` compares shapes, not numbers). */
+#define COE_OPERATION_OWN_ALGORITHM (1u << 0)
+
 typedef struct coe_operation {
     uint32_t struct_size;
     uint32_t revision;
     const char *id;                 /* e.g. COE_OP_SIMILARITY                       */
     coe_operation_fn invoke;
+    /* ABI 1.1 */
+    uint32_t flags;                 /* COE_OPERATION_*                              */
+    uint32_t reserved0;             /* must be 0                                    */
 } coe_operation;
 
 /* ------------------------------------------------------------- descriptor */
