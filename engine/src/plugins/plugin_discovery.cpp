@@ -52,9 +52,13 @@ std::vector<std::pair<std::filesystem::path, std::string>> default_plugin_folder
     std::vector<std::pair<std::filesystem::path, std::string>> folders;
     const std::filesystem::path bin = engine_binary_folder();
     if (bin.empty()) return folders;
-    // <prefix>/lib/libcoe.so -> <prefix>/lib/coe/plugins; <prefix>/bin/coe -> <prefix>/lib/coe/plugins
+    // <prefix>/lib/libcoe... -> <prefix>/lib/coe/plugins; <prefix>/bin/coe -> <prefix>/lib/coe/plugins
     folders.emplace_back(bin / "coe" / "plugins", "install");
     folders.emplace_back(bin.parent_path() / "lib" / "coe" / "plugins", "install");
+#ifdef COE_INSTALL_PLUGIN_DIR
+    // where `cmake --install` put the plugins, for hosts installed elsewhere
+    folders.emplace_back(COE_INSTALL_PLUGIN_DIR, "install");
+#endif
 #if defined(COE_BUILD_TREE_ROOT) && defined(COE_BUILD_TREE_PLUGIN_DIR)
     // Only a binary that itself lives in the build tree looks there.
     std::error_code ec;

@@ -1,0 +1,23 @@
+# `cmake --install`: the engine library, the public and SDK headers, the
+# built-in plugins, the `coe` tool, and a CMake package:
+#   find_package(coe CONFIG)  ->  coe::engine, coe::sdk, coe_add_plugin()
+include(CMakePackageConfigHelpers)
+
+install(TARGETS coe_engine coe_sdk EXPORT coeTargets
+        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(TARGETS coe RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/engine/include/coe ${PROJECT_SOURCE_DIR}/sdk/include/coe
+        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+
+set(COE_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/coe)
+install(EXPORT coeTargets NAMESPACE coe:: DESTINATION ${COE_CMAKE_DIR})
+configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/coeConfig.cmake.in
+                              ${CMAKE_CURRENT_BINARY_DIR}/coeConfig.cmake
+                              INSTALL_DESTINATION ${COE_CMAKE_DIR}
+                              PATH_VARS COE_INSTALL_PLUGIN_DIR)
+write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/coeConfigVersion.cmake
+                                 COMPATIBILITY SameMajorVersion)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/coeConfig.cmake ${CMAKE_CURRENT_BINARY_DIR}/coeConfigVersion.cmake
+              ${PROJECT_SOURCE_DIR}/cmake/CoePlugin.cmake ${PROJECT_SOURCE_DIR}/cmake/coe_plugin.map
+        DESTINATION ${COE_CMAKE_DIR})

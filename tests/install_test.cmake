@@ -1,0 +1,56 @@
+# The SDK as a user meets it:
+#   cmake -DBUILD_DIR=<project build> -DSOURCE_DIR=<project source> -DWORK_DIR=<scratch>
+#         -DGENERATOR=<generator> -P install_test.cmake
+# installs the project to a scratch prefix, builds the example user plugin and
+# the example host application from that prefix alone (find_package(coe)),
+# installs the plugin beside the built-in ones, checks it with
+# `coe plugin check`, selects it by config, and checks which backend served
+# which operation.
+function(run)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "failed (${rc}): ${ARGN}\n${out}\n${err}")
+  endif()
+  set(output "${out}" PARENT_SCOPE)
+endfunction()
+
+function(expect text)
+  string(FIND "${output}" "${text}" at)
+  if(at EQUAL -1)
+    message(FATAL_ERROR "expected '${text}' in:\n${output}")
+  endif()
+  message(STATUS "found: ${text}")
+endfunction()
+
+set(prefix ${WORK_DIR}/prefix)
+file(REMOVE_RECURSE ${WORK_DIR})
+run(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${prefix})
+
+# the user plugin, from the installed SDK only
+run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/sdk/examples/jaccard_similarity -B ${WORK_DIR}/plugin -G ${GENERATOR}
+    -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH=${prefix})
+run(${CMAKE_COMMAND} --build ${WORK_DIR}/plugin)
+run(${CMAKE_COMMAND} --install ${WORK_DIR}/plugin --prefix ${prefix})
+set(plugin ${prefix}/lib/coe/plugins/coe_jaccard.so)
+run(${prefix}/bin/coe plugin check ${plugin})
+expect("PASS coe.similarity/1: own algorithm")
+
+# selected by config; the other stages come from the best built-in backend
+file(WRITE ${WORK_DIR}/coe.json "{\"backend\": \"jaccard\"}")
+run(${prefix}/bin/coe analyze --config ${WORK_DIR}/coe.json --json)
+expect("\"coe.similarity\":\"jaccard\"")
+string(REGEX MATCH "\"coe.cluster\":\"([a-z0-9]+)\"" _ "${output}")
+if(CMAKE_MATCH_1 STREQUAL "" OR CMAKE_MATCH_1 STREQUAL "jaccard")
+  message(FATAL_ERROR "coe.cluster should be served by a built-in backend:\n${output}")
+endif()
+message(STATUS "coe.cluster served by ${CMAKE_MATCH_1}")
+expect("\"degraded\":false")
+
+# a host application built against the installed package
+run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/examples/host_app -B ${WORK_DIR}/host -G ${GENERATOR}
+    -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH=${prefix})
+run(${CMAKE_COMMAND} --build ${WORK_DIR}/host)
+file(WRITE ${WORK_DIR}/host.json "{\"backend\": \"jaccard\", \"plugin_paths\": [\"${plugin}\"]}")
+run(${WORK_DIR}/host/coe_host_example ${WORK_DIR}/host.json)
+expect("served_by coe.similarity jaccard")
+expect("consensus: ")
