@@ -157,7 +157,6 @@ PluginCheck check_plugin(const std::filesystem::path &file) {
         return compare(plugin.aggregate(ref_sim, groups, owner, experts, 2, 1.0f),
                        reference.aggregate(ref_sim, groups, owner, experts, 2, 1.0f), "aggregation", own);
     });
-    (void)n;
     return result;
 }
 
