@@ -10,13 +10,14 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 jobs=$(nproc 2>/dev/null || echo 2)
 
-# run_suite <build dir> <label> <ctest label or ""> <build target or ""> <cmake args...>
+# run_suite <build dir> <label> <ctest label or ""> <build targets or ""> <cmake args...>
 run_suite() {
   local dir=$1 label=$2 filter=$3 target=$4
   shift 4
   echo "== [$label] configure and build ($dir)"
   cmake -S . -B "$dir" -G Ninja -DCOE_WARNINGS_AS_ERRORS=ON -DCOE_BUILD_BENCH=OFF "$@" >/dev/null
-  cmake --build "$dir" -j "$jobs" ${target:+--target "$target"}
+  # shellcheck disable=SC2086  # the targets are a space-separated list
+  cmake --build "$dir" -j "$jobs" ${target:+--target $target}
   echo "== [$label] ctest"
   local rc=0
   (cd "$dir" && ctest --output-on-failure -j "$jobs" ${filter:+-L "$filter"}) || rc=$?
@@ -32,4 +33,5 @@ run_suite build-test release "" "" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_suite build-asan asan+ubsan "" "" -DCMAKE_BUILD_TYPE=Debug -DCOE_SANITIZE=address,undefined
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-  run_suite build-tsan tsan concurrency concurrency_tests -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCOE_SANITIZE=thread
+  run_suite build-tsan tsan concurrency "concurrency_tests reload_tests" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCOE_SANITIZE=thread

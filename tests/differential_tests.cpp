@@ -288,8 +288,9 @@ int main(int argc, char **argv) {
     all.mask_cpu_features = masked;
     {
         Engine probe(all);
+        const std::vector<BackendInfo> candidates = probe.backends();
         const BackendInfo *info = nullptr;
-        for (const auto &b : probe.backends())
+        for (const auto &b : candidates)
             if (b.name == g_backend) info = &b;
         if (info == nullptr) {
             std::cerr << "FAILED: backend '" << g_backend << "' not found in " << coe::test::backend_plugin_dir() << "\n";

@@ -15,7 +15,8 @@ using coe::test::test_plugin;
 
 namespace {
 
-const BackendInfo &only(const Engine &e, const std::string &file_part) {
+// A copy: backends() is a snapshot.
+BackendInfo only(const Engine &e, const std::string &file_part) {
     for (const auto &b : e.backends())
         if (b.file.find(file_part) != std::string::npos) return b;
     FAIL("no candidate whose file contains " << file_part);

@@ -4,8 +4,11 @@
 
 #include <omp.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <mutex>
+#include <thread>
 
 #include "coe/coe_plugin.h"
 #include "coe/cpu_features.hpp"
@@ -59,64 +62,160 @@ std::uint64_t masked_features(std::uint64_t f, std::uint64_t mask) {
 
 }  // namespace
 
+// Everything a set of loaded plugins determines.  Immutable once built,
+// except the breakers inside the chain (which lock themselves).  A reload
+// builds a new State and swaps it in; calls in flight keep the old one alive.
+struct EngineState {
+    EngineState(detail::BackendRegistry reg, const ResilienceOptions &resilience, detail::Telemetry &telemetry)
+        : registry(std::move(reg)), chain(registry, resilience, telemetry), ops(chain) {}
+    EngineState(const EngineState &) = delete;
+    EngineState &operator=(const EngineState &) = delete;
+
+    detail::BackendRegistry registry;
+    detail::BackendChain chain;
+    detail::BackendOps ops;
+    std::string files_signature;  // identities of the plugin files when discovered
+};
+
 class Engine::Impl {
 public:
     explicit Impl(const EngineOptions &o)
-        : cpu_(masked_features(probe_cpu_features(), o.mask_cpu_features)),
-          resilience_(o.resilience),
-          registry_(make_registry(o)),
-          chain_(registry_, resilience_, telemetry_),
-          ops_(chain_) {}
+        : options_(o), cpu_(masked_features(probe_cpu_features(), o.mask_cpu_features)), state_(build_state()) {}
 
-    std::uint64_t cpu_;
-    ResilienceOptions resilience_;  // EngineOptions' plus the config file's
-    detail::BackendRegistry registry_;
-    detail::Telemetry telemetry_;
-    detail::BackendChain chain_;
-    detail::BackendOps ops_;
+    ~Impl() { stop_watch(); }
+
+    std::shared_ptr<EngineState> state() const {
+        std::lock_guard<std::mutex> lock(state_mutex_);
+        return state_;
+    }
+
+    void reload() {
+        std::shared_ptr<EngineState> fresh = build_state();  // throws: the old state stays
+        std::lock_guard<std::mutex> lock(state_mutex_);
+        state_ = std::move(fresh);
+        ++reloads_;
+    }
+
+    // Polls the plugin files' identities; any change triggers a reload.
+    void watch(std::chrono::milliseconds interval) {
+        stop_watch();
+        std::lock_guard<std::mutex> lock(watch_mutex_);
+        stop_ = false;
+        watcher_ = std::thread([this, interval] {
+            std::string failed;  // signature whose reload failed: retried once it changes again
+            std::unique_lock<std::mutex> wait_lock(watch_mutex_);
+            while (!watch_cv_.wait_for(wait_lock, interval, [this] { return stop_; })) {
+                wait_lock.unlock();
+                const std::string now = plugin_files_signature();
+                if (now != state()->files_signature && now != failed) {
+                    try {
+                        reload();
+                    } catch (const std::exception &) {
+                        failed = now;  // a half-written or bad file: keep serving
+                    }
+                }
+                wait_lock.lock();
+            }
+        });
+    }
+
+    void stop_watch() {
+        {
+            std::lock_guard<std::mutex> lock(watch_mutex_);
+            stop_ = true;
+        }
+        watch_cv_.notify_all();
+        if (watcher_.joinable()) watcher_.join();
+    }
+
+    const EngineOptions options_;
+    const std::uint64_t cpu_;
+    detail::Telemetry telemetry_;  // survives reloads
+    std::uint64_t reloads_ = 0;
 
 private:
-    detail::BackendRegistry make_registry(const EngineOptions &o) {
-        std::optional<detail::ConfigFile> cfg;
-        std::filesystem::path config_file = o.config_file;
-        if (config_file.empty() && o.use_environment) config_file = env("COE_CONFIG");
-        if (!config_file.empty()) cfg = detail::read_config_file(config_file, resilience_);
-
-        detail::SearchSources sources;
-        sources.api = o.plugin_paths;
-        if (o.use_environment) sources.environment = detail::split_path_list(env("COE_PLUGIN_PATH"));
-        if (cfg) sources.config = cfg->plugin_paths;
-        sources.default_locations = o.use_default_locations;
-        return detail::BackendRegistry(detail::discover_plugins(sources), cpu_,
-                                       backend_request(o, cfg ? &*cfg : nullptr));
+    detail::SearchSources sources(const detail::ConfigFile *cfg) const {
+        detail::SearchSources s;
+        s.api = options_.plugin_paths;
+        if (options_.use_environment) s.environment = detail::split_path_list(env("COE_PLUGIN_PATH"));
+        if (cfg) s.config = cfg->plugin_paths;
+        s.default_locations = options_.use_default_locations;
+        return s;
     }
+
+    std::optional<detail::ConfigFile> read_config(ResilienceOptions &resilience) const {
+        std::filesystem::path config_file = options_.config_file;
+        if (config_file.empty() && options_.use_environment) config_file = env("COE_CONFIG");
+        if (config_file.empty()) return std::nullopt;
+        return detail::read_config_file(config_file, resilience);
+    }
+
+    std::shared_ptr<EngineState> build_state() {
+        ResilienceOptions resilience = options_.resilience;  // plus the config file's
+        const std::optional<detail::ConfigFile> cfg = read_config(resilience);
+        const detail::ConfigFile *c = cfg ? &*cfg : nullptr;
+        const std::vector<detail::PluginCandidate> candidates = detail::discover_plugins(sources(c));
+        const std::string signature = signature_of(candidates);
+        auto state = std::make_shared<EngineState>(
+            detail::BackendRegistry(candidates, cpu_, backend_request(options_, c)), resilience, telemetry_);
+        state->files_signature = signature;
+        return state;
+    }
+
+    static std::string signature_of(const std::vector<detail::PluginCandidate> &candidates) {
+        std::string sig;
+        for (const auto &c : candidates) sig += c.file.string() + "=" + detail::file_identity(c.file) + "\n";
+        return sig;
+    }
+
+    std::string plugin_files_signature() const {
+        ResilienceOptions ignored;
+        std::optional<detail::ConfigFile> cfg;
+        try {
+            cfg = read_config(ignored);
+        } catch (const std::exception &) {
+        }
+        return signature_of(detail::discover_plugins(sources(cfg ? &*cfg : nullptr)));
+    }
+
+    mutable std::mutex state_mutex_;
+    std::shared_ptr<EngineState> state_;
+
+    std::mutex watch_mutex_;
+    std::condition_variable watch_cv_;
+    bool stop_ = true;
+    std::thread watcher_;
 };
 
 Engine::Engine(EngineOptions options) : impl_(std::make_unique<Impl>(options)) {}
 Engine::~Engine() = default;
 
 std::uint64_t Engine::cpu_features() const { return impl_->cpu_; }
-const std::vector<BackendInfo> &Engine::backends() const { return impl_->registry_.infos(); }
-const std::string &Engine::active_backend() const { return impl_->registry_.active_name(); }
+std::vector<BackendInfo> Engine::backends() const { return impl_->state()->registry.infos(); }
+std::string Engine::active_backend() const { return impl_->state()->registry.active_name(); }
 std::string Engine::backend_for(std::string_view operation) const {
-    return impl_->chain_.chain(std::string(operation)).front()->name();
+    return impl_->state()->chain.chain(std::string(operation)).front()->name();
 }
+
+void Engine::reload_plugins() { impl_->reload(); }
+void Engine::watch_plugins(std::chrono::milliseconds interval) { impl_->watch(interval); }
 
 SparseRows Engine::featurize(const std::vector<std::string_view> &texts, const FeaturizeOptions &opt) const {
-    return impl_->ops_.featurize(texts, opt);
+    return impl_->state()->ops.featurize(texts, opt);
 }
 
-Matrix Engine::similarity(const SparseRows &rows) const { return impl_->ops_.similarity(rows); }
+Matrix Engine::similarity(const SparseRows &rows) const { return impl_->state()->ops.similarity(rows); }
 
 Matrix Engine::similarity(const float *vectors, std::uint32_t count, std::uint64_t dimension) const {
-    return impl_->ops_.similarity(vectors, count, dimension);
+    return impl_->state()->ops.similarity(vectors, count, dimension);
 }
 
 Report Engine::analyze(const PanelView &panel, const AnalysisOptions &options) const {
+    const std::shared_ptr<EngineState> state = impl_->state();  // the whole call runs on one set of plugins
     detail::CallTrace trace;
     try {
-        Report r = detail::analyze_panel(impl_->ops_, panel, options, trace);
-        r.backend = active_backend();
+        Report r = detail::analyze_panel(state->ops, panel, options, trace);
+        r.backend = state->registry.active_name();
         impl_->telemetry_.record_panel(true, trace.buffer_bytes);
         return r;
     } catch (...) {
@@ -126,11 +225,15 @@ Report Engine::analyze(const PanelView &panel, const AnalysisOptions &options) c
 }
 
 std::string Engine::performance_report() const {
-    return detail::performance_report_json(impl_->telemetry_.snapshot(), impl_->chain_.breakers(), backends());
+    const auto state = impl_->state();
+    return detail::performance_report_json(impl_->telemetry_.snapshot(), state->chain.breakers(),
+                                           state->registry.infos());
 }
 
 std::string Engine::performance_report_prometheus() const {
-    return detail::performance_report_prometheus(impl_->telemetry_.snapshot(), impl_->chain_.breakers(), backends());
+    const auto state = impl_->state();
+    return detail::performance_report_prometheus(impl_->telemetry_.snapshot(), state->chain.breakers(),
+                                                 state->registry.infos());
 }
 
 std::vector<Engine::BatchResult> Engine::analyze_batch(const std::vector<PanelView> &panels,

@@ -2,10 +2,10 @@
 //
 // An Engine probes the CPU, discovers and validates backend plugins, and
 // activates the best one (or the one forced by the API, COE_BACKEND or the
-// config file).  Construction does all of that once; afterwards the set of
-// backends is fixed, while breakers and telemetry change under their own
-// locks, and every const member function may be called from any number of
-// threads at once.  Plugins are never unloaded while the process runs, so
+// config file).  Construction does all of that once; reload_plugins() does
+// it again and swaps the result in atomically; breakers and telemetry change
+// under their own locks.  Every member function may be called from any
+// number of threads at once.  Plugins are never unloaded while the process runs, so
 // nothing an engine handed out can dangle.
 //
 // Errors: the constructor and the operations throw coe::Error with a message
@@ -13,6 +13,7 @@
 // by backends() with their reason.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -63,10 +64,11 @@ public:
 
     // CPU features in effect (after mask_cpu_features), COE_CPU_* mask.
     std::uint64_t cpu_features() const;
-    // Every candidate seen, in search order, the built-in scalar last.
-    const std::vector<BackendInfo> &backends() const;
+    // Every candidate seen, in search order, the built-in scalar last (a
+    // snapshot: a reload may change it).
+    std::vector<BackendInfo> backends() const;
     // Name of the active backend.
-    const std::string &active_backend() const;
+    std::string active_backend() const;
     // Name of the backend that serves `operation` (e.g. "coe.similarity")
     // while its breaker is closed: the first of its chain.  Throws
     // coe::Error for an unknown operation.
@@ -100,6 +102,19 @@ public:
     // Analyses panels in parallel on `threads` OpenMP threads (0: all cores).
     std::vector<BatchResult> analyze_batch(const std::vector<PanelView> &panels, const AnalysisOptions &options = {},
                                            unsigned threads = 0, const Progress &progress = {}) const;
+
+    // Discovers, validates and selects again (the config file is read again
+    // too), then swaps the new set of plugins in atomically: new calls use
+    // it, calls in flight finish on the old one, and no library is ever
+    // unloaded.  A plugin file replaced on disk (by rename, as installers
+    // do) is loaded anew.  Breakers start afresh; telemetry carries on.
+    // Throws coe::Error (and keeps the current plugins) if the new set
+    // cannot be used, e.g. a forced backend disappeared.
+    void reload_plugins();
+    // Polls the plugin files every `interval` and reloads when one appears,
+    // disappears or changes; failed reloads are retried.  Stops when the
+    // engine is destroyed; calling it again restarts it with a new interval.
+    void watch_plugins(std::chrono::milliseconds interval = std::chrono::milliseconds(1000));
 
     // Everything the engine measured since it was built, as one JSON object:
     // per backend and operation calls, failures by class, latency

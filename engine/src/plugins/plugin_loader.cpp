@@ -2,7 +2,12 @@
 
 #include <boost/dll/shared_library.hpp>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <map>
 #include <mutex>
+#include <set>
 #include <system_error>
 #include <variant>
 #include <vector>
@@ -51,7 +56,52 @@ void describe(BackendInfo &info, const coe_plugin_descriptor &d) {
     info.required_features = d.required_cpu_features;
 }
 
+// dlopen hands back the object already loaded under a path even when the
+// file there was replaced since.  A new version at a known path is
+// therefore loaded from a private copy; copies are kept (never unloaded).
+class LoadPaths {
+public:
+    std::filesystem::path path_for(const std::filesystem::path &file) {
+        std::error_code ec;
+        const std::string canonical = std::filesystem::weakly_canonical(file, ec).string();
+        const std::string key = canonical + "|" + file_identity(file);
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (auto it = by_version_.find(key); it != by_version_.end()) return it->second;
+        if (!loaded_paths_.count(canonical)) return file;
+        const auto dir = std::filesystem::temp_directory_path() / ("coe-plugins-" + std::to_string(::getpid()));
+        std::filesystem::create_directories(dir, ec);
+        const auto copy = dir / (file.stem().string() + "." + std::to_string(++copies_) + ".so");
+        std::filesystem::copy_file(file, copy, std::filesystem::copy_options::overwrite_existing, ec);
+        return ec ? file : copy;
+    }
+    void loaded(const std::filesystem::path &file, const std::filesystem::path &from) {
+        std::error_code ec;
+        const std::string canonical = std::filesystem::weakly_canonical(file, ec).string();
+        std::lock_guard<std::mutex> lock(mutex_);
+        loaded_paths_.insert(canonical);
+        by_version_[canonical + "|" + file_identity(from)] = from;
+    }
+
+private:
+    std::mutex mutex_;
+    std::set<std::string> loaded_paths_;
+    std::map<std::string, std::filesystem::path> by_version_;
+    unsigned copies_ = 0;
+};
+
+LoadPaths &load_paths() {
+    static auto *paths = new LoadPaths();  // lives as long as the libraries it loaded
+    return *paths;
+}
+
 }  // namespace
+
+std::string file_identity(const std::filesystem::path &file) {
+    struct stat st {};
+    if (::stat(file.c_str(), &st) != 0) return "missing";
+    return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" +
+           std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+}
 
 int backend_score(std::uint64_t f) {
     if (f & COE_CPU_RESERVED_NEVER) return 0;
@@ -70,7 +120,9 @@ LoadOutcome load_plugin(const PluginCandidate &c, std::uint64_t cpu_features,
     o.info.source = c.source;
 
     if (!std::filesystem::is_regular_file(c.file, fs_ec)) return reject(std::move(o), "file not found");
-    auto manifest_or_error = read_plugin_manifest(c.file);
+    // what is read and loaded: the file, or a copy if a former version of it is loaded
+    const std::filesystem::path source = load_paths().path_for(c.file);
+    auto manifest_or_error = read_plugin_manifest(source);
     if (auto *why = std::get_if<std::string>(&manifest_or_error)) return reject(std::move(o), *why);
     const auto &m = std::get<coe_plugin_manifest>(manifest_or_error);
     o.info.name = m.name;
@@ -88,9 +140,10 @@ LoadOutcome load_plugin(const PluginCandidate &c, std::uint64_t cpu_features,
 
     auto handle = std::make_shared<LibraryHandle>();
     boost::dll::fs::error_code ec;
-    handle->library.load(c.file, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
+    handle->library.load(source, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
     if (ec) return reject(std::move(o), "cannot load: " + ec.message());
     keep_mapped(handle);
+    load_paths().loaded(c.file, source);
     if (!handle->library.has(COE_PLUGIN_ENTRY_SYMBOL))
         return reject(std::move(o), "missing entry symbol " COE_PLUGIN_ENTRY_SYMBOL);
     auto &entry = handle->library.get<const coe_plugin_descriptor *(std::uint16_t, std::uint16_t)>(

@@ -29,6 +29,10 @@ struct LoadOutcome {
 LoadOutcome load_plugin(const PluginCandidate &candidate, std::uint64_t cpu_features,
                         const std::map<std::string, std::string> &taken_ids);
 
+// "device:inode:size:mtime" of a file, or "missing": tells a replaced file
+// from the one loaded before.
+std::string file_identity(const std::filesystem::path &file);
+
 // The built-in scalar backend that is linked into the engine.
 LoadOutcome builtin_scalar_backend();
 
