@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <map>
+#include <optional>
 #include <mutex>
 #include <set>
 #include <system_error>
@@ -26,14 +28,58 @@ struct LibraryHandle {
 
 namespace {
 
-// Libraries stay mapped until the process exits: code of a plugin may still
-// run on some thread after its engine is gone, so closing is never safe.
-void keep_mapped(const std::shared_ptr<LibraryHandle> &handle) {
-    static std::mutex mutex;
-    static auto *forever = new std::vector<std::shared_ptr<LibraryHandle>>();
-    std::lock_guard<std::mutex> lock(mutex);
-    forever->push_back(handle);
+// Every library ever loaded, by file version ("path|identity").  Libraries
+// stay mapped until the process exits: code of a plugin may still run on
+// some thread after its engine is gone, so closing is never safe.
+class LoadedLibraries {
+public:
+    std::shared_ptr<LibraryHandle> find(const std::string &version) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        auto it = by_version_.find(version);
+        return it == by_version_.end() ? nullptr : it->second;
+    }
+    bool path_used(const std::string &path) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return paths_.count(path) != 0;
+    }
+    void add(const std::string &path, const std::string &version, std::shared_ptr<LibraryHandle> handle) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        paths_.insert(path);
+        by_version_.emplace(version, std::move(handle));
+    }
+
+private:
+    std::mutex mutex_;
+    std::set<std::string> paths_;
+    std::map<std::string, std::shared_ptr<LibraryHandle>> by_version_;
+};
+
+LoadedLibraries &loaded_libraries() {
+    static auto *libraries = new LoadedLibraries();  // never destroyed: see above
+    return *libraries;
 }
+
+// dlopen hands back the object already loaded under a path even when the
+// file there was replaced since, so a new version at a known path is loaded
+// from a private copy; the copy is deleted once mapped (or rejected).
+struct PrivateCopy {
+    std::filesystem::path path;
+    explicit PrivateCopy(const std::filesystem::path &file) {
+        static std::atomic<unsigned> counter{0};
+        std::error_code ec;
+        const auto dir = std::filesystem::temp_directory_path(ec);
+        path = dir / ("coe-plugin-" + std::to_string(::getpid()) + "-" + std::to_string(++counter) + "-" +
+                      file.filename().string());
+        std::filesystem::copy_file(file, path, std::filesystem::copy_options::overwrite_existing, ec);
+        if (ec) path.clear();
+    }
+    ~PrivateCopy() {
+        std::error_code ec;
+        if (!path.empty()) std::filesystem::remove(path, ec);
+    }
+    PrivateCopy(const PrivateCopy &) = delete;
+    PrivateCopy &operator=(const PrivateCopy &) = delete;
+};
 
 std::string join_features(std::uint64_t mask) {
     std::string s;
@@ -54,44 +100,6 @@ void describe(BackendInfo &info, const coe_plugin_descriptor &d) {
     info.version = d.version;
     info.abi = std::to_string(d.abi_major) + "." + std::to_string(d.abi_minor);
     info.required_features = d.required_cpu_features;
-}
-
-// dlopen hands back the object already loaded under a path even when the
-// file there was replaced since.  A new version at a known path is
-// therefore loaded from a private copy; copies are kept (never unloaded).
-class LoadPaths {
-public:
-    std::filesystem::path path_for(const std::filesystem::path &file) {
-        std::error_code ec;
-        const std::string canonical = std::filesystem::weakly_canonical(file, ec).string();
-        const std::string key = canonical + "|" + file_identity(file);
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (auto it = by_version_.find(key); it != by_version_.end()) return it->second;
-        if (!loaded_paths_.count(canonical)) return file;
-        const auto dir = std::filesystem::temp_directory_path() / ("coe-plugins-" + std::to_string(::getpid()));
-        std::filesystem::create_directories(dir, ec);
-        const auto copy = dir / (file.stem().string() + "." + std::to_string(++copies_) + ".so");
-        std::filesystem::copy_file(file, copy, std::filesystem::copy_options::overwrite_existing, ec);
-        return ec ? file : copy;
-    }
-    void loaded(const std::filesystem::path &file, const std::filesystem::path &from) {
-        std::error_code ec;
-        const std::string canonical = std::filesystem::weakly_canonical(file, ec).string();
-        std::lock_guard<std::mutex> lock(mutex_);
-        loaded_paths_.insert(canonical);
-        by_version_[canonical + "|" + file_identity(from)] = from;
-    }
-
-private:
-    std::mutex mutex_;
-    std::set<std::string> loaded_paths_;
-    std::map<std::string, std::filesystem::path> by_version_;
-    unsigned copies_ = 0;
-};
-
-LoadPaths &load_paths() {
-    static auto *paths = new LoadPaths();  // lives as long as the libraries it loaded
-    return *paths;
 }
 
 }  // namespace
@@ -120,8 +128,16 @@ LoadOutcome load_plugin(const PluginCandidate &c, std::uint64_t cpu_features,
     o.info.source = c.source;
 
     if (!std::filesystem::is_regular_file(c.file, fs_ec)) return reject(std::move(o), "file not found");
-    // what is read and loaded: the file, or a copy if a former version of it is loaded
-    const std::filesystem::path source = load_paths().path_for(c.file);
+    const std::string path = std::filesystem::weakly_canonical(c.file, fs_ec).string();
+    const std::string version = path + "|" + file_identity(c.file);
+    std::shared_ptr<LibraryHandle> handle = loaded_libraries().find(version);  // this very file, loaded before
+    std::optional<PrivateCopy> copy;
+    if (!handle && loaded_libraries().path_used(path)) {
+        copy.emplace(c.file);  // a new version of a file whose old version is mapped
+        if (copy->path.empty()) return reject(std::move(o), "cannot copy the new version of the file to load it");
+    }
+    const std::filesystem::path source = copy ? copy->path : c.file;  // what is read and loaded
+
     auto manifest_or_error = read_plugin_manifest(source);
     if (auto *why = std::get_if<std::string>(&manifest_or_error)) return reject(std::move(o), *why);
     const auto &m = std::get<coe_plugin_manifest>(manifest_or_error);
@@ -138,12 +154,13 @@ LoadOutcome load_plugin(const PluginCandidate &c, std::uint64_t cpu_features,
     if (const std::uint64_t missing = m.required_cpu_features & ~cpu_features)
         return reject(std::move(o), "cpu lacks " + join_features(missing) + " (not loaded)");
 
-    auto handle = std::make_shared<LibraryHandle>();
-    boost::dll::fs::error_code ec;
-    handle->library.load(source, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
-    if (ec) return reject(std::move(o), "cannot load: " + ec.message());
-    keep_mapped(handle);
-    load_paths().loaded(c.file, source);
+    if (!handle) {
+        handle = std::make_shared<LibraryHandle>();
+        boost::dll::fs::error_code ec;
+        handle->library.load(source, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
+        if (ec) return reject(std::move(o), "cannot load: " + ec.message());
+        loaded_libraries().add(path, version, handle);
+    }
     if (!handle->library.has(COE_PLUGIN_ENTRY_SYMBOL))
         return reject(std::move(o), "missing entry symbol " COE_PLUGIN_ENTRY_SYMBOL);
     auto &entry = handle->library.get<const coe_plugin_descriptor *(std::uint16_t, std::uint16_t)>(
