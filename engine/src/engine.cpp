@@ -93,7 +93,6 @@ public:
         std::shared_ptr<EngineState> fresh = build_state();  // throws: the old state stays
         std::lock_guard<std::mutex> lock(state_mutex_);
         state_ = std::move(fresh);
-        ++reloads_;
     }
 
     // Polls the plugin files' identities; any change triggers a reload.
@@ -131,7 +130,6 @@ public:
     const EngineOptions options_;
     const std::uint64_t cpu_;
     detail::Telemetry telemetry_;  // survives reloads
-    std::uint64_t reloads_ = 0;
 
 private:
     detail::SearchSources sources(const detail::ConfigFile *cfg) const {

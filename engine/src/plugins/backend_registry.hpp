@@ -31,7 +31,6 @@ public:
                     const BackendRequest &request);
 
     const std::vector<BackendInfo> &infos() const { return infos_; }
-    const Backend &active() const { return *backends_[active_]; }
     const std::string &active_name() const { return infos_[active_].name; }
     std::size_t active_index() const { return active_; }
     // The loaded backend of infos()[i], or nullptr if it was rejected.
