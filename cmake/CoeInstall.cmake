@@ -1,13 +1,14 @@
 # `cmake --install`: the engine library, the public and SDK headers, the
 # built-in plugins, the `coe` tool, and a CMake package:
-#   find_package(coe CONFIG)  ->  coe::engine, coe::sdk, coe_add_plugin()
+#   find_package(coe CONFIG)  ->  coe::engine, coe::sdk, coe::consult, coe_add_plugin()
 include(CMakePackageConfigHelpers)
 
-install(TARGETS coe_engine coe_sdk EXPORT coeTargets
+install(TARGETS coe_engine coe_sdk coe_consult EXPORT coeTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(TARGETS coe RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/engine/include/coe ${PROJECT_SOURCE_DIR}/sdk/include/coe
+                  ${PROJECT_SOURCE_DIR}/consult/include/coe
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 
 set(COE_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/coe)

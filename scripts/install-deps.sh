@@ -5,7 +5,8 @@ set -euo pipefail
 
 packages=(g++ cmake ninja-build binutils pkg-config
           libboost1.81-dev libboost-json1.81-dev libxsimd-dev
-          doctest-dev libbenchmark-dev libgomp1)
+          doctest-dev libbenchmark-dev libgomp1
+          libcurl4-openssl-dev libssl-dev openssl ca-certificates)
 
 missing=()
 for p in "${packages[@]}"; do

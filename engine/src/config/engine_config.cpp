@@ -20,7 +20,9 @@ double number(const boost::json::value &v, const std::string &where, double lo, 
     return d;
 }
 
-BreakerConfig read_breaker(const boost::json::value &v, const std::string &where, BreakerConfig c) {
+}  // namespace
+
+BreakerConfig read_breaker_config(const boost::json::value &v, const std::string &where, BreakerConfig c) {
     if (!v.is_object()) throw Error(where + " must be an object");
     for (const auto &[key, value] : v.as_object()) {
         const std::string field = where + "." + std::string(key);
@@ -64,6 +66,8 @@ BreakerConfig read_breaker(const boost::json::value &v, const std::string &where
     return c;
 }
 
+namespace {
+
 void read_resilience(const boost::json::value &v, const std::string &where, ResilienceOptions &r) {
     if (!v.is_object()) throw Error(where + " must be an object");
     for (const auto &[key, value] : v.as_object()) {
@@ -80,11 +84,11 @@ void read_resilience(const boost::json::value &v, const std::string &where, Resi
                 r.chain.emplace_back(n.as_string());
             }
         } else if (key == "breaker") {
-            r.breaker = read_breaker(value, field, r.breaker);
+            r.breaker = read_breaker_config(value, field, r.breaker);
         } else if (key == "breakers") {
             if (!value.is_object()) throw Error(field + " must be an object");
             for (const auto &[name, cfg] : value.as_object())
-                r.breakers[std::string(name)] = read_breaker(cfg, field + "." + std::string(name), r.breaker);
+                r.breakers[std::string(name)] = read_breaker_config(cfg, field + "." + std::string(name), r.breaker);
         } else {
             throw Error(field + ": unknown field (known: shadow_rate, seed, chain, breaker, breakers)");
         }
@@ -128,9 +132,11 @@ ConfigFile read_config_file(const std::filesystem::path &file, ResilienceOptions
                     throw Error(where + ": faults: " + e.what());
                 }
             }
+        } else if (key == "experts" || key == "expert_breaker") {
+            // read by the consultation library (coe/experts.hpp)
         } else {
             throw Error(where + ": unknown field '" + std::string(key) +
-                        "' (known: backend, plugin_paths, resilience, faults)");
+                        "' (known: backend, plugin_paths, resilience, faults, experts, expert_breaker)");
         }
     }
     return cfg;

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include <boost/json/value.hpp>
+
 #include "coe/resilience.hpp"
 
 namespace coe::detail {
@@ -15,7 +17,8 @@ namespace coe::detail {
 //    "resilience": {"shadow_rate": 0.01, "chain": ["avx2", "scalar"], "seed": 7,
 //                   "breaker": {<BreakerConfig fields>},
 //                   "breakers": {"avx2": {...}, "avx2:coe.similarity": {...}}},
-//    "faults": ["avx2:nan:0.5", ...]}
+//    "faults": ["avx2:nan:0.5", ...],
+//    "experts": [...], "expert_breaker": {...}}   (read by coe/experts.hpp)
 // BreakerConfig fields use the names of coe/resilience.hpp; "mode" is one of
 // normal, disabled, forced_open, metrics_only.  Unknown keys are errors, so
 // a typo never goes unnoticed.
@@ -29,6 +32,10 @@ struct ConfigFile {
 // "resilience" and "faults" keys are applied onto `resilience`: each key
 // present replaces that field, faults are appended.
 ConfigFile read_config_file(const std::filesystem::path &file, ResilienceOptions &resilience);
+
+// A BreakerConfig object (the field names of coe/resilience.hpp) applied
+// onto `defaults`; throws coe::Error "<where>.<field> ..." on a bad field.
+BreakerConfig read_breaker_config(const boost::json::value &v, const std::string &where, BreakerConfig defaults);
 
 // Splits a PATH-like list ("a:b:c"), dropping empty entries.
 std::vector<std::filesystem::path> split_path_list(const std::string &list);

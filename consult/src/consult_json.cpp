@@ -1,0 +1,165 @@
+// A consultation as JSON (for programs), as a panel, and as text (for people).
+#include <cmath>
+#include <sstream>
+
+#include <boost/json.hpp>
+
+#include "coe/consult.hpp"
+#include "coe/report_format.hpp"
+
+namespace coe {
+
+namespace json = boost::json;
+
+const char *to_string(ConsultEvent::Type type) {
+    switch (type) {
+    case ConsultEvent::Type::expert_started: return "expert_started";
+    case ConsultEvent::Type::expert_delta: return "expert_delta";
+    case ConsultEvent::Type::expert_retry: return "expert_retry";
+    case ConsultEvent::Type::expert_done: return "expert_done";
+    case ConsultEvent::Type::expert_failed: return "expert_failed";
+    case ConsultEvent::Type::consensus: return "consensus";
+    case ConsultEvent::Type::final: return "final";
+    }
+    return "unknown";
+}
+
+Panel ConsultationResult::panel() const {
+    Panel p;
+    p.id = id;
+    p.question = question;
+    for (const ExpertAnswer &a : answers) {
+        if (!a.ok()) continue;
+        Response r;
+        r.expert = a.expert;
+        r.content = a.content;
+        if (a.weight < 1.0) r.confidence = a.weight;
+        p.responses.push_back(std::move(r));
+    }
+    return p;
+}
+
+namespace {
+
+double round3(double x) { return std::round(x * 1e3) / 1e3; }
+
+json::object answer_json(const ExpertAnswer &a) {
+    json::object o{{"expert", a.expert},
+                   {"provider", a.provider},
+                   {"model", a.model},
+                   {"status", a.status},
+                   {"content", a.content},
+                   {"finish_reason", a.finish_reason},
+                   {"latency_ms", round3(a.latency_ms)},
+                   {"first_token_ms", round3(a.first_token_ms)},
+                   {"tokens_in", a.tokens_in},
+                   {"tokens_out", a.tokens_out},
+                   {"cost", a.cost},
+                   {"attempts", a.attempts},
+                   {"retries", a.retries},
+                   {"http_status", a.http_status}};
+    if (!a.ok()) o["error"] = a.error;
+    return o;
+}
+
+json::object report_object(const Report &r) { return json::parse(to_json(r)).as_object(); }
+
+json::object result_object(const ConsultationResult &r) {
+    json::object o = r.report ? report_object(*r.report) : json::object{{"id", r.id}, {"question", r.question}};
+    json::array answers;
+    for (const ExpertAnswer &a : r.answers) answers.push_back(answer_json(a));
+    o["answers"] = std::move(answers);
+    o["consultation"] = json::object{{"asked", r.answers.size()},
+                                     {"answered", r.answered},
+                                     {"quorum", r.quorum},
+                                     {"quorum_met", r.quorum_met},
+                                     {"elapsed_ms", round3(r.elapsed_ms)}};
+    if (!r.report) o["analysis_error"] = r.analysis_error;
+    return o;
+}
+
+// Control characters (ESC above all) never reach a terminal.
+std::string printable(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (char c : s) {
+        const auto u = static_cast<unsigned char>(c);
+        out += (u < 0x20 && c != '\n' && c != '\t') || u == 0x7f ? '?' : c;
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string to_json(const ConsultationResult &result) { return json::serialize(result_object(result)); }
+
+std::string to_json(const ConsultEvent &e) {
+    json::object o{{"type", to_string(e.type)}};
+    if (!e.expert.empty()) o["expert"] = e.expert;
+    switch (e.type) {
+    case ConsultEvent::Type::expert_started: o["attempt"] = e.attempt; break;
+    case ConsultEvent::Type::expert_delta: o["delta"] = e.delta; break;
+    case ConsultEvent::Type::expert_retry:
+        o["attempt"] = e.attempt;
+        o["retry_in_ms"] = round3(e.retry_in_ms);
+        if (e.answer) {
+            o["status"] = e.answer->status;
+            o["error"] = e.answer->error;
+            o["http_status"] = e.answer->http_status;
+        }
+        break;
+    case ConsultEvent::Type::expert_done:
+    case ConsultEvent::Type::expert_failed:
+        if (e.answer) o["answer"] = answer_json(*e.answer);
+        o["answered"] = e.answered;
+        o["total"] = e.total;
+        break;
+    case ConsultEvent::Type::consensus:
+        o["answered"] = e.answered;
+        o["total"] = e.total;
+        if (e.report) o["report"] = report_object(*e.report);
+        break;
+    case ConsultEvent::Type::final:
+        if (e.result)
+            for (auto &kv : result_object(*e.result)) o[kv.key()] = kv.value();
+        break;
+    }
+    return json::serialize(o);
+}
+
+std::string panel_json(const ConsultationResult &r) {
+    json::array responses;
+    for (const ExpertAnswer &a : r.answers) {
+        if (!a.ok()) continue;
+        json::object x{{"expert", a.expert},       {"content", a.content},   {"provider", a.provider},
+                       {"model", a.model},         {"latency_ms", round3(a.latency_ms)},
+                       {"tokens_in", a.tokens_in}, {"tokens_out", a.tokens_out}};
+        if (a.weight < 1.0) x["confidence"] = a.weight;
+        responses.push_back(std::move(x));
+    }
+    return json::serialize(json::object{{"id", r.id}, {"question", r.question}, {"responses", std::move(responses)}});
+}
+
+std::string to_text(const ConsultationResult &r) {
+    std::ostringstream out;
+    out << "Consultation " << printable(r.id) << ": " << printable(r.question) << "\n"
+        << r.answered << " of " << r.answers.size() << " experts answered (quorum " << r.quorum
+        << (r.quorum_met ? " met" : " NOT met") << ") in " << static_cast<long>(r.elapsed_ms) << " ms\n\n";
+    for (const ExpertAnswer &a : r.answers) {
+        out << "== " << printable(a.expert) << " (" << a.provider << " " << printable(a.model) << "): ";
+        if (a.ok()) {
+            out << static_cast<long>(a.latency_ms) << " ms, " << a.tokens_in << " tokens in, " << a.tokens_out
+                << " out" << (a.retries ? ", " + std::to_string(a.retries) + " retries" : "") << "\n"
+                << printable(a.content) << (a.content.empty() || a.content.back() != '\n' ? "\n" : "") << "\n";
+        } else {
+            out << a.status << ": " << printable(a.error) << "\n\n";
+        }
+    }
+    if (r.report)
+        out << printable(to_text(*r.report));
+    else
+        out << "No consensus: " << printable(r.analysis_error) << "\n";
+    return out.str();
+}
+
+}  // namespace coe

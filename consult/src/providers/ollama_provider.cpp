@@ -1,0 +1,77 @@
+// Ollama: POST {base_url}/api/chat; streamed as NDJSON lines with
+// message.content, the last one "done": true with prompt_eval_count and
+// eval_count.
+#include <boost/json.hpp>
+
+#include "providers/provider_json.hpp"
+#include "providers/providers.hpp"
+
+namespace coe::net {
+
+namespace json = boost::json;
+
+namespace {
+
+// One chat object, streamed line or whole body alike.
+bool take(const json::value &v, DecodedAnswer &a) {
+    const std::string err = error_in(v);
+    if (!err.empty()) throw ProviderError("provider_error", err);
+    const json::value *content = at_path(v, {"message", "content"});
+    if (content != nullptr && content->is_string()) a.append(content->get_string());
+    const json::value *done = at_path(v, {"done"});
+    if (done == nullptr || !done->is_bool() || !done->get_bool()) return false;
+    a.finish_reason = string_at(v, {"done_reason"});
+    if (auto n = count_at(v, {"prompt_eval_count"})) a.tokens_in = n;
+    if (auto n = count_at(v, {"eval_count"})) a.tokens_out = n;
+    return true;
+}
+
+class WholeDecoder : public WholeBodyDecoder {
+    void decode(const json::value &v, DecodedAnswer &a) override {
+        if (at_path(v, {"message", "content"}) == nullptr)
+            throw ProviderError("protocol_error", "the response has no message.content");
+        take(v, a);
+    }
+};
+
+class StreamDecoder : public NdjsonDecoder {
+    bool done_ = false;
+    void handle(const json::value &v, DecodedAnswer &a) override {
+        if (done_) return;
+        if (take(v, a)) done_ = a.complete = true;
+    }
+    void at_end(DecodedAnswer &) override {
+        if (!done_) throw ProviderError("protocol_error", "the stream ended without \"done\": true");
+    }
+};
+
+class OllamaProvider : public Provider {
+public:
+    HttpRequest chat_request(const ExpertConfig &e, const ChatPrompt &p, bool stream,
+                             const std::string &key) const override {
+        json::array messages;
+        if (!p.system.empty()) messages.push_back(json::object{{"role", "system"}, {"content", p.system}});
+        messages.push_back(json::object{{"role", "user"}, {"content", p.question}});
+        json::object options{{"num_predict", e.max_tokens}};
+        put_temperature(options, e);
+        json::object body{{"model", e.model}, {"messages", std::move(messages)}, {"stream", stream},
+                          {"options", std::move(options)}};
+        HttpRequest r;
+        r.url = e.base_url + "/api/chat";
+        r.headers = {{"Content-Type", "application/json"}};
+        if (!key.empty()) r.headers.emplace_back("Authorization", "Bearer " + key);
+        r.body = json::serialize(body);
+        return r;
+    }
+    std::unique_ptr<ResponseDecoder> make_decoder(bool stream) const override {
+        if (stream) return std::make_unique<StreamDecoder>();
+        return std::make_unique<WholeDecoder>();
+    }
+    std::string error_message(std::string_view body) const override { return error_message_of_body(body); }
+};
+
+}  // namespace
+
+std::unique_ptr<Provider> make_ollama_provider() { return std::make_unique<OllamaProvider>(); }
+
+}  // namespace coe::net
