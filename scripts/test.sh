@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: a warnings-as-errors build tested with CTest, the
 # same tests built with AddressSanitizer + UndefinedBehaviorSanitizer, and
-# the concurrency tests built with ThreadSanitizer.  Tests that cannot run on
+# the concurrency tests (and the consultation's network thread) built with
+# ThreadSanitizer.  Tests that cannot run on
 # this CPU (e.g. avx512) are reported as skipped, with their reason printed
 # below the summary.
 set -euo pipefail
@@ -33,5 +34,5 @@ run_suite build-test release "" "" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_suite build-asan asan+ubsan "" "" -DCMAKE_BUILD_TYPE=Debug -DCOE_SANITIZE=address,undefined
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-  run_suite build-tsan tsan concurrency "concurrency_tests reload_tests" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  run_suite build-tsan tsan concurrency "concurrency_tests reload_tests consult_tests" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCOE_SANITIZE=thread

@@ -35,5 +35,6 @@ std::uint64_t parse_count(const std::string &option, const std::string &text, st
 int run_backends_command(const CommandLine &cl);
 int run_analyze_command(const CommandLine &cl);
 int run_plugin_command(const CommandLine &cl);
+int run_consult_command(const CommandLine &cl);
 
 }  // namespace coe::cli

@@ -21,6 +21,18 @@ commands:
                         --report writes the performance report (JSON, or
                         Prometheus text with --prometheus) after the run;
                         "-" prints it to stderr.
+  consult "QUESTION" [--experts FILE] [--quorum K] [--deadline 30s] [--json]
+          [--stream] [--deltas] [--expert NAME] [--save-panel FILE]
+          [--report FILE|-] [--prometheus]
+                        ask every configured expert at once (OpenAI-compatible,
+                        Ollama, Anthropic, Gemini), print the answers and the
+                        consensus; --stream prints JSON Lines events as they
+                        happen (consensus after each answer, then final).
+                        Exit 3 if the quorum was not met.
+  consult --batch QUESTIONS.jsonl [--output OUT.jsonl | --resume OUT.jsonl]
+          [--concurrency N]
+                        many questions, N at a time; results as JSON Lines in
+                        input order; --resume skips ids OUT already answers
   backends [--json]     detected CPU features and every backend candidate
   plugin check PATH     load one plugin, validate it, run each operation it
                         provides on a conformance suite against the scalar
@@ -58,6 +70,7 @@ int main(int argc, char **argv) {
         if (cl.command == "backends") return run_backends_command(cl);
         if (cl.command == "analyze") return run_analyze_command(cl);
         if (cl.command == "plugin") return run_plugin_command(cl);
+        if (cl.command == "consult") return run_consult_command(cl);
         std::cerr << (cl.command.empty() ? "coe: no command given\n" : "coe: unknown command '" + cl.command + "'\n")
                   << usage;
         return 2;
