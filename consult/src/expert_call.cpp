@@ -72,6 +72,7 @@ void ExpertCall::attempt() {
         ExpertAnswer a;
         a.status = "breaker_open";
         a.error = "circuit breaker open after repeated failures; the expert is probed again later";
+        if (!last_error_.empty()) a.error += " (last error: " + last_error_ + ")";
         finish(std::move(a));
         return;
     }
@@ -175,6 +176,7 @@ void ExpertCall::failed(std::string status, std::string message, const net::Http
     ExpertAnswer a;
     a.status = std::move(status);
     a.error = std::move(message);
+    last_error_ = a.status + ": " + a.error;
     const ExpertConfig &c = expert_.config;
     if (attempts_ <= c.max_retries && net::should_retry(a.status, head, provider_retryable)) {
         const double delay = net::retry_delay_ms(retries_, c.backoff_initial_ms, c.backoff_max_ms,

@@ -88,6 +88,7 @@ private:
     bool abort_retryable_ = false;
     double first_token_ms_ = -1;
     long last_status_ = 0;
+    std::string last_error_;  // of the last failed attempt, for a breaker_open answer
 };
 
 }  // namespace coe::detail
