@@ -31,11 +31,20 @@ struct BreakerConfig {
     std::uint32_t minimum_calls = 10;        // calls in the window before rates count
     double failure_rate_threshold = 0.5;     // open when failures / calls >= this
     double slow_call_rate_threshold = 1.0;   // open when slow calls / calls >= this
-    // A call is slow above this many milliseconds; 0 derives it from measured
-    // timings: 10 x the median of this breaker's recent successful calls, at
-    // least slow_call_floor_ms, once minimum_calls have been measured.
-    double slow_call_duration_ms = 0;
-    double slow_call_floor_ms = 5;
+    // A call is slow above this many milliseconds (an absolute limit; 0:
+    // none).  A call of an accelerated backend above it is also run on the
+    // scalar reference, to compare their times (see slower_than_reference).
+    double slow_call_duration_ms = 100;
+    // A shadow mismatch is proof of a wrong result: this many of them (among
+    // shadow-checked calls only) open the breaker at once.  0: mismatches
+    // count only as failures in the failure rate.
+    std::uint32_t shadow_mismatches_to_open = 1;
+    // An accelerated backend is slower than the reference when, on this many
+    // shadow-checked calls in a row, it took more than slower_factor x the
+    // scalar time (and more than 1 ms over it): the breaker then opens.
+    // 0: never judged against the reference.
+    std::uint32_t slower_than_reference_calls = 3;
+    double slower_factor = 1.5;
     double open_duration_ms = 1000;          // first wait before half-open
     double backoff_multiplier = 2;           // each re-open after a failed probe waits longer
     double max_open_duration_ms = 60000;     // cap of the backoff
@@ -64,6 +73,9 @@ struct ResilienceOptions {
     BreakerConfig breaker;                            // defaults for every breaker
     std::map<std::string, BreakerConfig> breakers;    // per "backend" or "backend:operation"
     double shadow_rate = 0.01;                        // share of calls also run on scalar and compared
+    // After a shadow mismatch, every call of that backend and operation is
+    // shadow-checked until this many in a row have matched (probation).
+    std::uint32_t shadow_probation_calls = 50;
     std::vector<std::string> chain;                   // backend order; empty: by score, scalar last
     std::vector<FaultSpec> faults;
     std::uint64_t seed = 0;                           // sampling and jitter; 0: from the clock

@@ -44,8 +44,12 @@ BreakerConfig read_breaker_config(const boost::json::value &v, const std::string
             c.slow_call_rate_threshold = number(value, field, 0, 1);
         } else if (key == "slow_call_duration_ms") {
             c.slow_call_duration_ms = number(value, field, 0, 3.6e6);
-        } else if (key == "slow_call_floor_ms") {
-            c.slow_call_floor_ms = number(value, field, 0, 3.6e6);
+        } else if (key == "shadow_mismatches_to_open") {
+            c.shadow_mismatches_to_open = static_cast<std::uint32_t>(number(value, field, 0, 1e6));
+        } else if (key == "slower_than_reference_calls") {
+            c.slower_than_reference_calls = static_cast<std::uint32_t>(number(value, field, 0, 1e6));
+        } else if (key == "slower_factor") {
+            c.slower_factor = number(value, field, 1, 1e6);
         } else if (key == "open_duration_ms") {
             c.open_duration_ms = number(value, field, 0, 3.6e6);
         } else if (key == "backoff_multiplier") {
@@ -74,6 +78,8 @@ void read_resilience(const boost::json::value &v, const std::string &where, Resi
         const std::string field = where + "." + std::string(key);
         if (key == "shadow_rate") {
             r.shadow_rate = number(value, field, 0, 1);
+        } else if (key == "shadow_probation_calls") {
+            r.shadow_probation_calls = static_cast<std::uint32_t>(number(value, field, 0, 1e9));
         } else if (key == "seed") {
             r.seed = static_cast<std::uint64_t>(number(value, field, 0, 9e15));
         } else if (key == "chain") {
@@ -90,7 +96,7 @@ void read_resilience(const boost::json::value &v, const std::string &where, Resi
             for (const auto &[name, cfg] : value.as_object())
                 r.breakers[std::string(name)] = read_breaker_config(cfg, field + "." + std::string(name), r.breaker);
         } else {
-            throw Error(field + ": unknown field (known: shadow_rate, seed, chain, breaker, breakers)");
+            throw Error(field + ": unknown field (known: shadow_rate, shadow_probation_calls, seed, chain, breaker, breakers)");
         }
     }
 }

@@ -68,14 +68,18 @@ BackendChain::BackendChain(const BackendRegistry &registry, ResilienceOptions op
             auto &breaker = breakers_[{infos[i].name, op}];
             breaker = std::make_unique<CircuitBreaker>(breaker_config(options_, infos[i].name, op),
                                                        seed_ + breakers_.size());
-            links.push_back({b, infos[i].name, breaker.get(), false, b->own_algorithm(op, 1)});
+            auto &shadow = shadow_states_[{infos[i].name, op}];
+            shadow = std::make_unique<ShadowState>();
+            links.push_back({b, infos[i].name, breaker.get(), false, b->own_algorithm(op, 1), shadow.get()});
             chain.push_back(b);
         }
         BreakerConfig floor_config = breaker_config(options_, floor_->name(), op);
         floor_config.mode = BreakerMode::metrics_only;  // the floor never opens
         auto &breaker = breakers_[{floor_->name(), op}];
         breaker = std::make_unique<CircuitBreaker>(floor_config, seed_);
-        links.push_back({floor_.get(), floor_->name(), breaker.get(), true, false});
+        auto &shadow = shadow_states_[{floor_->name(), op}];
+        shadow = std::make_unique<ShadowState>();
+        links.push_back({floor_.get(), floor_->name(), breaker.get(), true, false, shadow.get()});
         chain.push_back(floor_.get());
     }
 }
@@ -95,6 +99,27 @@ const std::vector<const Backend *> &BackendChain::chain(const std::string &op) c
 bool BackendChain::sample_shadow() const {
     if (options_.shadow_rate <= 0) return false;
     return uniform_draw(seed_ ^ 0x51ad0, draws_.fetch_add(1, std::memory_order_relaxed)) < options_.shadow_rate;
+}
+
+void BackendChain::judge_speed(const Link &link, const char *op, double ms, double scalar_ms, CallTrace *trace) {
+    std::uint32_t left = link.shadow->probation.load(std::memory_order_relaxed);
+    while (left > 0 && !link.shadow->probation.compare_exchange_weak(left, left - 1, std::memory_order_relaxed)) {
+    }
+    const BreakerConfig &c = link.breaker->config();
+    if (c.slower_than_reference_calls == 0) return;
+    const bool slower = ms > c.slower_factor * scalar_ms && ms - scalar_ms > 1.0;
+    if (!slower) {
+        link.shadow->slower_streak.store(0, std::memory_order_relaxed);
+        return;
+    }
+    if (link.shadow->slower_streak.fetch_add(1, std::memory_order_relaxed) + 1 < c.slower_than_reference_calls) return;
+    link.shadow->slower_streak.store(0, std::memory_order_relaxed);
+    const std::string why = "slower than the scalar reference: " + std::to_string(ms) + " ms vs " +
+                            std::to_string(scalar_ms) + " ms, " + std::to_string(c.slower_than_reference_calls) +
+                            " shadow-checked calls in a row";
+    link.breaker->trip(why, Clock::now());
+    telemetry_.record_failure(link.name, op, "slower_than_reference");
+    note(trace, link.name + " " + op + ": " + why);
 }
 
 void BackendChain::note(CallTrace *trace, const std::string &text) const {

@@ -54,17 +54,26 @@ public:
     const std::vector<const Backend *> &chain(const std::string &op) const;
 
 private:
+    // What a (backend, operation) learnt from its shadow checks.
+    struct ShadowState {
+        std::atomic<std::uint32_t> probation{0};    // calls still to check after a mismatch
+        std::atomic<std::uint32_t> slower_streak{0};  // shadowed calls in a row slower than scalar
+    };
     struct Link {
         const Backend *backend;
         std::string name;
         CircuitBreaker *breaker;
         bool floor;
         bool own_algorithm;  // COE_OPERATION_OWN_ALGORITHM: never shadow-compared
+        ShadowState *shadow;
     };
     using Time = Clock::time_point;
     static double ms_between(Time a, Time b) { return std::chrono::duration<double, std::milli>(b - a).count(); }
     const std::vector<Link> &links(const std::string &op) const;
     bool sample_shadow() const;
+    // After a shadow check that matched: ends probation step by step, and
+    // trips the breaker of a backend that keeps being slower than scalar.
+    void judge_speed(const Link &link, const char *op, double ms, double scalar_ms, CallTrace *trace);
     void note(CallTrace *trace, const std::string &text) const;
 
     ResilienceOptions options_;
@@ -73,6 +82,7 @@ private:
     std::map<std::string, std::vector<Link>> links_;                       // by operation
     std::map<std::string, std::vector<const Backend *>> chains_;           // by operation
     std::map<std::pair<std::string, std::string>, std::unique_ptr<CircuitBreaker>> breakers_;
+    std::map<std::pair<std::string, std::string>, std::unique_ptr<ShadowState>> shadow_states_;
     std::shared_ptr<Backend> floor_;  // the built-in scalar backend: floor and shadow reference
     std::uint64_t seed_;
     mutable std::atomic<std::uint64_t> draws_{0};
@@ -136,27 +146,36 @@ R BackendChain::run(const char *op, const std::function<R(const Backend &, const
         R *served = &result;
         R reference;
         std::string served_name = link.name;
-        bool mismatch = false;
-        if (!link.floor && !link.own_algorithm && sample_shadow()) {
+        bool mismatch = false, checked = false;
+        double scalar_ms = 0;
+        const double slow_limit = link.breaker->slow_threshold_ms();
+        const bool slow = slow_limit > 0 && elapsed > slow_limit;
+        // Checked: a sample, every call on probation, and every slow call
+        // (is it slow, or is the input big?  scalar's time tells).
+        if (!link.floor && !link.own_algorithm &&
+            (link.shadow->probation.load(std::memory_order_relaxed) > 0 || slow || sample_shadow())) {
             const Time s0 = Clock::now();
             try {
                 reference = attempt(*floor_, FaultDecision{});
-                telemetry_.record_shadow(link.name, op, elapsed, ms_between(s0, Clock::now()));
+                scalar_ms = ms_between(s0, Clock::now());
+                telemetry_.record_shadow(link.name, op, elapsed, scalar_ms);
                 mismatch = !same_result(result, reference);
+                checked = true;
             } catch (const Error &) {
                 // the check itself failed; keep the valid result unverified
             }
         }
         if (mismatch) {
-            link.breaker->record_failure("shadow_mismatch", Clock::now());
+            link.shadow->probation.store(options_.shadow_probation_calls, std::memory_order_relaxed);
+            link.breaker->record_shadow_mismatch(Clock::now());
             telemetry_.record_failure(link.name, op, "shadow_mismatch");
             note(trace, link.name + " " + op + ": shadow_mismatch: differs from the scalar reference");
             served = &reference;
             served_name = floor_->name();
         } else {
-            const double slow_limit = link.breaker->slow_threshold_ms();
             link.breaker->record_success(elapsed, Clock::now());
-            telemetry_.record_success(link.name, op, elapsed, slow_limit > 0 && elapsed > slow_limit);
+            telemetry_.record_success(link.name, op, elapsed, slow);
+            if (checked) judge_speed(link, op, elapsed, scalar_ms, trace);
         }
         telemetry_.record_served(served_name != floor_->name());
         if (trace) {

@@ -55,28 +55,31 @@ bool CircuitBreaker::try_acquire(Clock::time_point now) {
     }
 }
 
-double CircuitBreaker::slow_threshold_locked() const {
-    if (config_.slow_call_duration_ms > 0) return config_.slow_call_duration_ms;
-    if (recent_success_ms_.size() < std::max<std::uint32_t>(1, config_.minimum_calls)) return 0;
-    std::vector<double> v(recent_success_ms_.begin(), recent_success_ms_.end());
-    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
-    return std::max(config_.slow_call_floor_ms, 10.0 * v[v.size() / 2]);
-}
-
-double CircuitBreaker::slow_threshold_ms() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return slow_threshold_locked();
-}
-
 void CircuitBreaker::record_success(double duration_ms, Clock::time_point now) {
     std::lock_guard<std::mutex> lock(mutex_);
-    const double limit = slow_threshold_locked();
+    const double limit = config_.slow_call_duration_ms;
     const bool slow = limit > 0 && duration_ms > limit;
-    if (!slow) {
-        recent_success_ms_.push_back(duration_ms);
-        if (recent_success_ms_.size() > std::max<std::uint32_t>(config_.window_size, 1)) recent_success_ms_.pop_front();
-    }
     record(false, slow, slow ? "slow call" : "", now);
+}
+
+void CircuitBreaker::record_shadow_mismatch(Clock::time_point now) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const bool closed_or_probing = state_ == BreakerState::closed || state_ == BreakerState::half_open;
+    if (closed_or_probing && config_.shadow_mismatches_to_open > 0 &&
+        ++mismatches_ >= config_.shadow_mismatches_to_open && state_ == BreakerState::closed) {
+        ++recorded_calls_;
+        open("shadow mismatch: differs from the scalar reference", now);
+        return;
+    }
+    record(true, false, "shadow_mismatch", now);  // half-open: a failed probe reopens it
+}
+
+void CircuitBreaker::trip(const std::string &reason, Clock::time_point now) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (state_ != BreakerState::closed && state_ != BreakerState::half_open) return;
+    if (state_ == BreakerState::half_open)
+        next_open_ms_ = std::min(config_.max_open_duration_ms, next_open_ms_ * config_.backoff_multiplier);
+    open(reason, now);
 }
 
 void CircuitBreaker::release() {
@@ -100,6 +103,7 @@ void CircuitBreaker::record(bool failure, bool slow, const std::string &why, Clo
         } else if (++probes_succeeded_ >= std::max<std::uint32_t>(1, config_.half_open_calls)) {
             next_open_ms_ = config_.open_duration_ms;
             window_.clear();
+            mismatches_ = 0;
             transition(BreakerState::closed, "half-open probes succeeded", now);
         }
         return;

@@ -41,6 +41,12 @@ public:
     bool try_acquire(Clock::time_point now);
     void record_success(double duration_ms, Clock::time_point now);
     void record_failure(const std::string &failure_class, Clock::time_point now);
+    // A shadow mismatch: a failure that, shadow_mismatches_to_open times
+    // since the breaker last closed, opens it at once.
+    void record_shadow_mismatch(Clock::time_point now);
+    // Opens the breaker now (normal mode only), e.g. because the backend
+    // proved slower than the reference.
+    void trip(const std::string &reason, Clock::time_point now);
     // Gives back a permit that ends in neither success nor failure (the call
     // was abandoned, e.g. because the caller's input was bad).
     void release();
@@ -48,21 +54,20 @@ public:
     BreakerState state() const;
     std::vector<BreakerTransition> transitions() const;  // the most recent ones
     std::uint64_t transition_count() const;              // all of them, ever
-    // The slow-call threshold in force (ms), or 0 while not yet known.
-    double slow_threshold_ms() const;
+    // The absolute slow-call limit (ms), 0 for none.
+    double slow_threshold_ms() const { return config_.slow_call_duration_ms; }
     const BreakerConfig &config() const { return config_; }
 
 private:
     void record(bool failure, bool slow, const std::string &why, Clock::time_point now);
     void transition(BreakerState to, const std::string &reason, Clock::time_point now);
     void open(const std::string &reason, Clock::time_point now);
-    double slow_threshold_locked() const;
 
     const BreakerConfig config_;
     mutable std::mutex mutex_;
     BreakerState state_;
     std::deque<std::pair<bool, bool>> window_;  // (failed, slow) of the last calls
-    std::deque<double> recent_success_ms_;      // for the derived slow threshold
+    std::uint32_t mismatches_ = 0;               // shadow mismatches since the breaker last closed
     Clock::time_point open_until_{};
     double next_open_ms_;
     std::uint32_t probes_started_ = 0, probes_succeeded_ = 0;
