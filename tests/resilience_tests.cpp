@@ -12,12 +12,16 @@
 #include "coe/panel_json.hpp"
 #include "coe/report_format.hpp"
 #include "resilience/circuit_breaker.hpp"
+#include "resilience/result_checks.hpp"
 #include "test_support.hpp"
 
 using namespace coe;
 using detail::BreakerState;
 using detail::CircuitBreaker;
 using detail::Clock;
+using detail::AggregateOutputs;
+using detail::Clustering;
+using detail::check_output;
 
 namespace {
 
@@ -473,4 +477,39 @@ TEST_CASE("time saved against scalar is computed from shadow timings") {
             CHECK(o.at("shadow").at("calls").as_int64() == o.at("successes").as_int64());
             CHECK(o.at("shadow").at("scalar_ms").as_double() > 0);
         }
+}
+
+TEST_CASE("aggregate results are bounded by their inputs: supporters, consensus, representatives, confidences") {
+    // items 0,1 stated by experts 0 and 1 (group 0), item 2 by expert 1 (group 1)
+    Clustering groups;
+    groups.labels = {0, 0, 1};
+    groups.cluster_count = 2;
+    const std::vector<std::uint32_t> item_expert = {0, 1, 1};
+    AggregateOutputs good;
+    good.supporters = {2, 1};
+    good.representative = {1, 2};
+    good.ranking = {0, 1};
+    good.support = {1.0f, 0.5f};
+    good.confidence = {0.9f, 0.45f};
+    good.consensus = {1, 0};
+    CHECK(check_output(good, groups, item_expert, 2).empty());
+
+    AggregateOutputs bad = good;
+    bad.supporters[0] = 4000000000u;
+    CHECK(check_output(bad, groups, item_expert, 2).find("out_of_range: aggregate supporters 4000000000") == 0);
+    bad = good;
+    bad.supporters[1] = 0;
+    CHECK(check_output(bad, groups, item_expert, 2).find("out_of_range") == 0);
+    bad = good;
+    bad.consensus[1] = 1;  // one supporter, quorum 2
+    CHECK(check_output(bad, groups, item_expert, 2).find("invalid_labels: aggregate consensus") == 0);
+    bad = good;
+    bad.representative[1] = 0;  // item 0 is in group 0
+    CHECK(check_output(bad, groups, item_expert, 2).find("outside its group") != std::string::npos);
+    bad = good;
+    bad.confidence[0] = 1.5f;
+    CHECK(check_output(bad, groups, item_expert, 2).find("out_of_range: aggregate confidence") == 0);
+    bad = good;
+    bad.consensus.pop_back();
+    CHECK(check_output(bad, groups, item_expert, 2).find("wrong_size") == 0);
 }

@@ -243,7 +243,7 @@ AggregateOutputs BackendOps::aggregate(const Matrix &item_similarity, const Clus
             invoke(b, COE_OP_AGGREGATE, &a, f);
             return o;
         },
-        [&](const AggregateOutputs &o) { return check_output(o, g, item_similarity.rows); }, trace);
+        [&](const AggregateOutputs &o) { return check_output(o, groups, item_expert, quorum); }, trace);
 }
 
 }  // namespace coe::detail

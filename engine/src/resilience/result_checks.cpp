@@ -1,5 +1,6 @@
 #include "result_checks.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -87,10 +88,29 @@ std::string check_output(const ConsensusOutputs &o, std::uint32_t count, std::ui
     return {};
 }
 
-std::string check_output(const AggregateOutputs &o, std::uint32_t groups, std::uint32_t items) {
-    if (o.support.size() != groups || o.ranking.size() != groups) return "wrong_size: aggregate outputs";
-    for (std::uint32_t r : o.representative)
-        if (r >= items) return "invalid_labels: aggregate representative out of range";
+std::string check_output(const AggregateOutputs &o, const Clustering &grouping,
+                         const std::vector<std::uint32_t> &item_expert, std::uint32_t quorum) {
+    const std::uint32_t groups = grouping.cluster_count;
+    const std::size_t items = grouping.labels.size();
+    if (o.support.size() != groups || o.ranking.size() != groups || o.supporters.size() != groups ||
+        o.confidence.size() != groups || o.representative.size() != groups || o.consensus.size() != groups)
+        return "wrong_size: aggregate outputs";
+    for (std::uint32_t g = 0; g < groups; ++g) {
+        const std::uint32_t r = o.representative[g];
+        if (r >= items || grouping.labels[r] != g) return "invalid_labels: aggregate representative outside its group";
+    }
+    std::vector<std::vector<std::uint32_t>> experts(groups);  // distinct experts per group: the most supporters
+    for (std::size_t i = 0; i < items; ++i) experts[grouping.labels[i]].push_back(item_expert[i]);
+    for (std::uint32_t g = 0; g < groups; ++g) {
+        auto &e = experts[g];
+        std::sort(e.begin(), e.end());
+        const auto distinct = static_cast<std::uint32_t>(std::unique(e.begin(), e.end()) - e.begin());
+        if (o.supporters[g] < 1 || o.supporters[g] > distinct)
+            return "out_of_range: aggregate supporters " + std::to_string(o.supporters[g]) + " for a group stated by " +
+                   std::to_string(distinct) + " experts";
+        if ((o.consensus[g] != 0) != (o.supporters[g] >= quorum))
+            return "invalid_labels: aggregate consensus disagrees with supporters >= quorum";
+    }
     std::vector<bool> seen(groups, false);
     for (std::uint32_t g : o.ranking) {
         if (g >= groups || seen[g]) return "invalid_labels: aggregate ranking is not a permutation";
@@ -99,6 +119,8 @@ std::string check_output(const AggregateOutputs &o, std::uint32_t groups, std::u
     if (!all_finite(o.support) || !all_finite(o.confidence)) return "non_finite: aggregate support has NaN or Inf";
     for (float s : o.support)
         if (s < 0.f || s > 1.f + tolerance) return "out_of_range: support outside [0, 1]";
+    for (float c : o.confidence)
+        if (c < 0.f || c > 1.f + tolerance) return "out_of_range: aggregate confidence outside [0, 1]";
     return {};
 }
 

@@ -15,7 +15,12 @@ std::string check_output(const SparseRows &r, std::size_t texts);
 std::string check_output(const Matrix &m);
 std::string check_output(const Clustering &c, std::uint32_t count);
 std::string check_output(const ConsensusOutputs &o, std::uint32_t count, std::uint32_t clusters);
-std::string check_output(const AggregateOutputs &o, std::uint32_t groups, std::uint32_t items);
+// Every field bounded by what the inputs allow: supporters between 1 and
+// the distinct experts among the group's items, consensus exactly
+// supporters >= quorum, representatives inside their group, shares and
+// confidences in [0, 1].
+std::string check_output(const AggregateOutputs &o, const Clustering &groups,
+                         const std::vector<std::uint32_t> &item_expert, std::uint32_t quorum);
 
 // Agreement with the reference within the cross-backend contract: discrete
 // results equal, floats within 1e-5 (featurize: bit-identical).
