@@ -155,6 +155,45 @@ TEST_CASE("coe analyze: a bad line yields an error record, the others are analys
     CHECK(docs[3].at("id") == "ok2");
 }
 
+TEST_CASE("coe analyze: a bad first line on stdin loses no panel; pretty-printed documents still work") {
+    const auto corpus = coe::test::shared_data_dir() / "mtbench-panels.jsonl";
+    const auto bad_first = std::filesystem::temp_directory_path() / "coe-cli-test-badfirst.txt";
+    {
+        std::ofstream out(bad_first);
+        out << "{\"id\": \"broken\", \"responses\": [\n";
+        std::ifstream in(corpus);
+        std::string line;
+        for (int i = 0; i < 79 && std::getline(in, line); ++i) out << line << "\n";
+    }
+    for (const std::string &input : {"- < " + bad_first.string(), bad_first.string()}) {
+        Run r = run_coe("analyze " + input + " --json");
+        CHECK(r.status == 3);
+        std::size_t reports = 0, errors = 0;
+        std::istringstream lines(r.out);
+        for (std::string line; std::getline(lines, line);) {
+            if (line.rfind("{", 0) != 0) continue;
+            const auto doc = boost::json::parse(line);
+            if (doc.as_object().contains("error")) {
+                ++errors;
+                CHECK(doc.at("line") == 1);
+            } else {
+                ++reports;
+            }
+        }
+        CHECK(reports == 79);
+        CHECK(errors == 1);
+    }
+    const auto pretty = std::filesystem::temp_directory_path() / "coe-cli-test-pretty.json";
+    std::ofstream(pretty) << "{\n  \"id\": \"p\",\n  \"responses\": [\n    {\"expert\": \"a\", \"content\": \"x y\"},\n"
+                             "    {\"expert\": \"b\", \"content\": \"x z\"}\n  ]\n}\n";
+    CHECK(run_coe("analyze " + pretty.string() + " --json").status == 0);
+    std::ofstream(pretty) << "{\n  \"id\": \"p\",\n  \"responses\": [\n    {\"expert\": \"a\", \"content\": \"x y\"},\n"
+                             "    {\"expert\": \"b\", \"content\": \"x z\"}\n  \n}\n";
+    Run broken = run_coe("analyze " + pretty.string() + " --json");
+    CHECK(broken.status == 3);
+    CHECK(broken.out.find("invalid JSON") != std::string::npos);
+}
+
 TEST_CASE("coe analyze refuses what it cannot read") {
     CHECK(run_coe("analyze /nonexistent/panels.jsonl").status == 1);
     CHECK(run_coe("analyze --threads zero").status == 2);

@@ -36,7 +36,8 @@ std::vector<PanelLine> parse_panel_lines(std::string_view text, const std::strin
 
 // A whole input: a single JSON document (possibly pretty-printed) is one
 // panel; otherwise, and always when `source` ends in ".jsonl", each line is a
-// panel as in parse_panel_lines.
+// panel as in parse_panel_lines.  An input that is neither one document nor
+// mostly lines of JSON (a broken pretty-printed document) is one error.
 std::vector<PanelLine> parse_panels(std::string_view text, const std::string &source);
 
 }  // namespace coe

@@ -16,6 +16,25 @@ bool single_line(std::string_view text) {
            text.find_first_not_of(" \t\r\n", first_break) == std::string_view::npos;
 }
 
+// More than half of the non-blank lines parse as JSON on their own.
+bool mostly_json_lines(std::string_view text) {
+    std::size_t lines = 0, json = 0, start = 0;
+    while (start < text.size()) {
+        std::size_t end = text.find('\n', start);
+        if (end == std::string_view::npos) end = text.size();
+        const std::string_view line = text.substr(start, end - start);
+        start = end + 1;
+        if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+        ++lines;
+        try {
+            detail::parse_json(line, "");
+            ++json;
+        } catch (const Error &) {
+        }
+    }
+    return 2 * json > lines;
+}
+
 }  // namespace
 
 std::vector<PanelLine> parse_panels(std::string_view text, const std::string &source) {
@@ -33,15 +52,10 @@ std::vector<PanelLine> parse_panels(std::string_view text, const std::string &so
                 return {PanelLine{1, std::string(e.what())}};
             }
         }
-        // Not one document.  If its first line is not JSON on its own either,
-        // it is a broken multi-line document: report that, not every line.
-        const auto begin = text.find_first_not_of(" \t\r\n");
-        const auto end = text.find('\n', begin);
-        try {
-            detail::parse_json(text.substr(begin, end - begin), source);
-        } catch (const Error &) {
-            return {PanelLine{1, document_error}};
-        }
+        // Not one document.  JSON Lines if most of its lines are JSON values
+        // on their own (a bad line then becomes one error record, never the
+        // loss of the others); otherwise a broken multi-line document.
+        if (!mostly_json_lines(text)) return {PanelLine{1, document_error}};
     }
     return parse_panel_lines(text, source);
 }
