@@ -194,6 +194,35 @@ TEST_CASE("coe analyze: a bad first line on stdin loses no panel; pretty-printed
     CHECK(broken.out.find("invalid JSON") != std::string::npos);
 }
 
+TEST_CASE("coe analyze names what is wrong with odd input, once, and keeps terminals safe") {
+    const auto dir = std::filesystem::temp_directory_path();
+    auto write = [&](const std::string &name, const std::string &text) {
+        std::ofstream(dir / name, std::ios::binary) << text;
+        return (dir / name).string();
+    };
+    Run bom = run_coe("analyze " + write("coe-bom.json", "\xEF\xBB\xBF{\"responses\":[{\"expert\":\"a\",\"content\":\"x y\"}]}\n") + " --json");
+    CHECK(bom.status == 0);
+    Run surrogate = run_coe("analyze " + write("coe-surrogate.json", R"({"responses":[{"expert":"a","content":"x \ud800 y"}]})") + " --json");
+    CHECK(surrogate.status == 3);
+    CHECK(surrogate.out.find("surrogate escape") != std::string::npos);
+    Run utf8 = run_coe("analyze " + write("coe-utf8.json", "{\"responses\":[{\"expert\":\"a\",\"content\":\"x \xff y\"}]}") + " --json");
+    CHECK(utf8.out.find("invalid UTF-8") != std::string::npos);
+    Run esc = run_coe("analyze " + write("coe-esc.json", R"({"responses":[{"expert":"a\u001b[2J","content":"b \u001b[2J"}]})"));
+    CHECK(esc.status == 0);
+    CHECK(esc.out.find('\x1b') == std::string::npos);
+    Run directory = run_coe("analyze " + dir.string());
+    CHECK(directory.status == 1);
+    CHECK(directory.out.find("is a directory") != std::string::npos);
+    Run endless = run_coe("analyze /dev/zero --max-input-mb 4");
+    CHECK(endless.status == 1);
+    CHECK(endless.out.find("input exceeds 4 MiB") != std::string::npos);
+    Run usage = run_coe("analyze --cluster-threshold 5");
+    CHECK(usage.out.find("coe analyze: --cluster-threshold expects a number in [-1, 1], got '5'") == 0);
+    Run plugin = run_coe("analyze --plugin-path /nonexistent/plugin.so");
+    CHECK(plugin.status == 2);
+    CHECK(plugin.out.find("--plugin-path /nonexistent/plugin.so: no such file or folder") != std::string::npos);
+}
+
 TEST_CASE("coe analyze refuses what it cannot read") {
     CHECK(run_coe("analyze /nonexistent/panels.jsonl").status == 1);
     CHECK(run_coe("analyze --threads zero").status == 2);

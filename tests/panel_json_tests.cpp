@@ -266,6 +266,26 @@ TEST_CASE("JSON Lines: edges") {
     CHECK(std::get<std::string>(split[1].panel_or_error) == "f:2: the top level must be a JSON object, got array");
 }
 
+TEST_CASE("validate: every text must be well-formed UTF-8, named by its field") {
+    PanelView p;
+    p.question = "ok";
+    ResponseView r;
+    r.expert = "a";
+    r.content = "fine";
+    p.responses.push_back(r);
+    CHECK_NOTHROW(validate(p));
+    for (const char *bad : {"\xff", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "ab\xe2\x82"}) {
+        PanelView q = p;
+        q.responses[0].content = bad;
+        CHECK_THROWS_WITH_AS(validate(q), doctest::Contains("responses[0].content: invalid UTF-8 at byte"), Error);
+    }
+    PanelView q = p;
+    q.question = "\xe2\x82\xac ok \xf0\x9f\x98\x80";  // the euro sign and an emoji are fine
+    CHECK_NOTHROW(validate(q));
+    q.responses[0].expert = "\x80";
+    CHECK_THROWS_WITH_AS(validate(q), doctest::Contains("responses[0].expert: invalid UTF-8 at byte 0"), Error);
+}
+
 TEST_CASE("validate: a panel built in code") {
     Panel p = two_experts();
     CHECK(validate_error(p.view()) == "(no error)");

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -30,6 +31,7 @@ struct AnalyzeArgs {
     bool prometheus = false;
     bool json = false;
     unsigned threads = 0;
+    std::uint64_t max_input_bytes = 256ull << 20;
     AnalysisOptions options;
 };
 
@@ -39,12 +41,12 @@ AnalyzeArgs parse_args(const std::vector<std::string> &args) {
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string &x = args[i];
         auto value = [&]() -> const std::string & {
-            if (i + 1 >= args.size()) throw UsageError("coe analyze: " + x + " needs a value");
+            if (i + 1 >= args.size()) throw UsageError(x + " needs a value");
             return args[++i];
         };
         if (x == "--json" || x == "--text") {
             if (format_set && a.json != (x == "--json"))
-                throw UsageError("coe analyze: --json and --text exclude each other");
+                throw UsageError("--json and --text exclude each other");
             a.json = x == "--json";
             format_set = true;
         } else if (x == "--threads") {
@@ -53,6 +55,8 @@ AnalyzeArgs parse_args(const std::vector<std::string> &args) {
             a.options.cluster_threshold = static_cast<float>(parse_number(x, value(), -1, 1));
         } else if (x == "--report") {
             a.report = value();
+        } else if (x == "--max-input-mb") {
+            a.max_input_bytes = parse_count(x, value(), 1, 1u << 20) << 20;
         } else if (x == "--prometheus") {
             a.prometheus = true;
         } else if (x == "--merge-threshold") {
@@ -60,26 +64,37 @@ AnalyzeArgs parse_args(const std::vector<std::string> &args) {
         } else if (x == "--quorum") {
             a.options.quorum = static_cast<std::uint32_t>(parse_count(x, value(), 1, 1000000000));
         } else if (x == "-" || (!x.empty() && x[0] != '-')) {
-            if (!a.file.empty()) throw UsageError("coe analyze: more than one input file given");
+            if (!a.file.empty()) throw UsageError("more than one input file given");
             a.file = x;
         } else {
-            throw UsageError("coe analyze: unknown argument '" + x + "'");
+            throw UsageError("unknown argument '" + x + "'");
         }
     }
-    if (a.prometheus && a.report.empty()) throw UsageError("coe analyze: --prometheus needs --report FILE|-");
+    if (a.prometheus && a.report.empty()) throw UsageError("--prometheus needs --report FILE|-");
     return a;
 }
 
-std::string read_input(const std::string &file) {
-    std::ostringstream buffer;
-    if (file == "-") {
-        buffer << std::cin.rdbuf();
-    } else {
-        std::ifstream in(file, std::ios::binary);
-        if (!in) throw Error(file + ": cannot open file");
-        buffer << in.rdbuf();
+// The whole input, at most `limit` bytes: a larger one (or an endless one,
+// such as /dev/zero) is an error, in bounded memory.
+std::string read_input(const std::string &file, std::uint64_t limit) {
+    std::ifstream opened;
+    std::istream *in = &std::cin;
+    if (file != "-") {
+        std::error_code ec;
+        if (std::filesystem::is_directory(file, ec)) throw Error(file + ": is a directory, not a file of panels");
+        opened.open(file, std::ios::binary);
+        if (!opened) throw Error(file + ": cannot open file");
+        in = &opened;
     }
-    return buffer.str();
+    std::string text;
+    char buffer[1 << 16];
+    while (in->read(buffer, sizeof buffer) || in->gcount() > 0) {
+        text.append(buffer, static_cast<std::size_t>(in->gcount()));
+        if (text.size() > limit)
+            throw Error((file == "-" ? std::string("<stdin>") : file) + ": input exceeds " + std::to_string(limit >> 20) +
+                        " MiB (--max-input-mb)");
+    }
+    return text;
 }
 
 class ProgressBar {
@@ -104,7 +119,7 @@ private:
 int run_analyze_command(const CommandLine &cl) {
     const AnalyzeArgs args = parse_args(cl.args);
     const std::string source = args.file.empty() ? "example-panel.json" : args.file == "-" ? "<stdin>" : args.file;
-    const std::string text = args.file.empty() ? std::string(example_panel_json) : read_input(args.file);
+    const std::string text = args.file.empty() ? std::string(example_panel_json) : read_input(args.file, args.max_input_bytes);
     std::vector<PanelLine> lines = parse_panels(text, source);
     if (lines.empty()) throw Error(source + ": no panels in the input");
 

@@ -1,6 +1,8 @@
 #include "cli_options.hpp"
 
 #include <charconv>
+#include <filesystem>
+#include <sstream>
 
 #include "coe/cpu_features.hpp"
 #include "coe/resilience.hpp"
@@ -30,9 +32,11 @@ double parse_number(const std::string &option, const std::string &text, double l
     } catch (const std::exception &) {
         used = 0;
     }
-    if (used == 0 || used != text.size() || !(v >= lo && v <= hi))
-        throw UsageError(option + " expects a number in [" + std::to_string(lo) + ", " + std::to_string(hi) +
-                         "], got '" + text + "'");
+    if (used == 0 || used != text.size() || !(v >= lo && v <= hi)) {
+        std::ostringstream m;  // shortest form: [-1, 1], not [-1.000000, 1.000000]
+        m << option << " expects a number in [" << lo << ", " << hi << "], got '" << text << "'";
+        throw UsageError(m.str());
+    }
     return v;
 }
 
@@ -56,7 +60,10 @@ CommandLine parse_command_line(int argc, char **argv) {
         if (a == "--backend") {
             cl.engine.backend = value();
         } else if (a == "--plugin-path") {
-            cl.engine.plugin_paths.emplace_back(value());
+            const std::string path = value();
+            std::error_code ec;
+            if (!std::filesystem::exists(path, ec)) throw UsageError("--plugin-path " + path + ": no such file or folder");
+            cl.engine.plugin_paths.emplace_back(path);
         } else if (a == "--disable-cpu") {
             for (const auto &name : split_commas(value())) {
                 auto bit = cpu_feature_from_name(name);

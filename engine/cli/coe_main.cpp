@@ -2,6 +2,7 @@
 // prints.  Exit status: 0 success, 1 failure, 2 usage error.
 #include <cstring>
 #include <iostream>
+#include <string>
 
 #include "cli_options.hpp"
 #include "coe/error.hpp"
@@ -14,13 +15,15 @@ constexpr const char *usage = R"(usage: coe <command> [options]
 commands:
   analyze [FILE|-] [--json|--text] [--threads N] [--cluster-threshold X]
           [--merge-threshold X] [--quorum N] [--report FILE|-] [--prometheus]
+          [--max-input-mb N]
                         consensus report of each panel in FILE (one JSON panel,
                         or JSON Lines: one panel per line); without FILE, the
                         shipped example panel.  Text by default, --json gives
                         one JSON line per panel.  Exit 3 if some panels failed.
                         --report writes the performance report (JSON, or
                         Prometheus text with --prometheus) after the run;
-                        "-" prints it to stderr.
+                        "-" prints it to stderr.  Inputs over --max-input-mb
+                        (default 256) are refused.
   consult "QUESTION" [--experts FILE] [--quorum K] [--deadline 30s] [--json]
           [--stream] [--deltas] [--expert NAME] [--save-panel FILE]
           [--report FILE|-] [--prometheus]
@@ -65,8 +68,10 @@ int main(int argc, char **argv) {
             std::cout << usage;
             return 0;
         }
+    std::string who = "coe";  // "coe analyze: ..." once the command is known
     try {
         CommandLine cl = parse_command_line(argc, argv);
+        if (!cl.command.empty()) who += " " + cl.command;
         if (cl.command == "backends") return run_backends_command(cl);
         if (cl.command == "analyze") return run_analyze_command(cl);
         if (cl.command == "plugin") return run_plugin_command(cl);
@@ -75,13 +80,13 @@ int main(int argc, char **argv) {
                   << usage;
         return 2;
     } catch (const UsageError &e) {
-        std::cerr << "coe: " << e.what() << "\n(coe --help lists the commands and options)\n";
+        std::cerr << who << ": " << e.what() << "\n(coe --help lists the commands and options)\n";
         return 2;
     } catch (const coe::Error &e) {
-        std::cerr << "coe: " << e.what() << "\n";
+        std::cerr << who << ": " << e.what() << "\n";
         return 1;
     } catch (const std::exception &e) {
-        std::cerr << "coe: unexpected error: " << e.what() << "\n";
+        std::cerr << who << ": unexpected error: " << e.what() << "\n";
         return 1;
     }
 }

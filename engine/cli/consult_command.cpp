@@ -106,7 +106,7 @@ ConsultArgs parse_consult_args(const std::vector<std::string> &args) {
         }
     }
     if (a.batch.empty()) {
-        if (a.question.empty()) throw UsageError("coe consult needs a question (or --batch FILE)");
+        if (a.question.empty()) throw UsageError("a question is needed (or --batch FILE)");
         if (!a.output.empty()) throw UsageError("--output and --resume are for --batch");
     } else {
         if (!a.question.empty()) throw UsageError("give either a question or --batch FILE, not both");

@@ -52,7 +52,8 @@ struct Panel {
 };
 
 // Checks what the JSON parser checks, for panels built in code: at least one
-// response, unique non-empty expert names, confidence in [0, 1], embeddings
+// response, well-formed UTF-8 in every text, unique non-empty expert names,
+// confidence in [0, 1], embeddings
 // either on every response with one length or on none, finite floats.
 // Throws coe::Error naming the response index and field.
 void validate(const PanelView &panel);

@@ -38,6 +38,49 @@ ResponseView view_response(const Response &r) {
 
 bool has_embedding(const ResponseView &r) { return r.embedding_size > 0; }
 
+// The offset of the first byte that is not well-formed UTF-8 (overlongs,
+// surrogates and code points above U+10FFFF included), or npos.
+std::size_t invalid_utf8_at(std::string_view s) {
+    std::size_t i = 0;
+    while (i < s.size()) {
+        const auto b = static_cast<unsigned char>(s[i]);
+        std::size_t n = 0;
+        unsigned lo = 0x80, hi = 0xbf;  // the allowed range of the second byte
+        if (b < 0x80) { ++i; continue; }
+        if (b >= 0xc2 && b <= 0xdf) n = 1;
+        else if (b == 0xe0) { n = 2; lo = 0xa0; }
+        else if ((b >= 0xe1 && b <= 0xec) || b == 0xee || b == 0xef) n = 2;
+        else if (b == 0xed) { n = 2; hi = 0x9f; }
+        else if (b == 0xf0) { n = 3; lo = 0x90; }
+        else if (b >= 0xf1 && b <= 0xf3) n = 3;
+        else if (b == 0xf4) { n = 3; hi = 0x8f; }
+        else return i;
+        for (std::size_t k = 1; k <= n; ++k) {
+            if (i + k >= s.size()) return i;
+            const auto c = static_cast<unsigned char>(s[i + k]);
+            if (c < (k == 1 ? lo : 0x80) || c > (k == 1 ? hi : 0xbf)) return i;
+        }
+        i += n + 1;
+    }
+    return std::string_view::npos;
+}
+
+void check_utf8(std::string_view text, const std::string &path) {
+    const std::size_t at = invalid_utf8_at(text);
+    if (at != std::string_view::npos) throw Error(path + ": invalid UTF-8 at byte " + std::to_string(at));
+}
+
+void check_texts(const ResponseView &r, std::size_t index) {
+    check_utf8(r.expert, detail::response_path(index, "expert"));
+    check_utf8(r.content, detail::response_path(index, "content"));
+    for (const auto *list : {&r.recommendations, &r.limitations}) {
+        if (!*list) continue;
+        const char *field = list == &r.recommendations ? "recommendations" : "limitations";
+        for (std::size_t k = 0; k < (*list)->size(); ++k)
+            check_utf8((**list)[k], detail::response_path(index, field) + "[" + std::to_string(k) + "]");
+    }
+}
+
 void check_expert(const ResponseView &r, std::size_t index,
                   std::unordered_map<std::string_view, std::size_t> &first_index) {
     if (r.expert.empty()) fail(index, "expert", "empty");
@@ -128,10 +171,13 @@ PanelView Panel::view() const {
 
 void validate(const PanelView &panel) {
     if (panel.responses.empty()) throw Error("responses: empty");
+    check_utf8(panel.id, "id");
+    check_utf8(panel.question, "question");
     std::unordered_map<std::string_view, std::size_t> first_index;
     first_index.reserve(panel.responses.size());
     const std::optional<std::size_t> reference = first_with_embedding(panel);
     for (std::size_t i = 0; i < panel.responses.size(); ++i) {
+        check_texts(panel.responses[i], i);
         check_expert(panel.responses[i], i, first_index);
         check_confidence(panel.responses[i], i);
         check_embedding(panel, i, reference);

@@ -77,7 +77,12 @@ std::string to_text(const Report &r) {
     out << "\nTiming: " << fixed(r.timing.total, 3) << " ms (featurize " << fixed(r.timing.featurize, 3)
         << ", similarity " << fixed(r.timing.similarity, 3) << ", cluster " << fixed(r.timing.cluster, 3)
         << ", consensus " << fixed(r.timing.consensus, 3) << ", aggregate " << fixed(r.timing.aggregate, 3) << ")\n";
-    return out.str();
+    // Names and excerpts come from the input: no control character (an escape
+    // sequence that clears the screen, say) reaches a terminal.
+    std::string text = out.str();
+    for (char &ch : text)
+        if ((static_cast<unsigned char>(ch) < 0x20 && ch != '\n' && ch != '\t') || ch == 0x7f) ch = '?';
+    return text;
 }
 
 }  // namespace coe

@@ -15,8 +15,11 @@ namespace {
 double number(const boost::json::value &v, const std::string &where, double lo, double hi) {
     if (!v.is_number()) throw Error(where + " must be a number");
     const double d = v.to_number<double>();
-    if (!(d >= lo && d <= hi))
-        throw Error(where + " must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+    if (!(d >= lo && d <= hi)) {
+        std::ostringstream m;
+        m << where << " must be in [" << lo << ", " << hi << "]";
+        throw Error(m.str());
+    }
     return d;
 }
 

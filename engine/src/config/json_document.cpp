@@ -6,7 +6,24 @@
 
 namespace coe::detail {
 
+namespace {
+
+// Why a JSON parse failed at `at`, when the generic message is unhelpful.
+std::string hint(std::string_view text, std::size_t at) {
+    const std::size_t from = at > 12 ? at - 12 : 0;
+    const std::string_view near = text.substr(from, at + 6 - from);
+    for (std::size_t p = near.find("\\u"); p != std::string_view::npos; p = near.find("\\u", p + 1))
+        if (p + 3 < near.size() && (near[p + 2] == 'd' || near[p + 2] == 'D') &&
+            std::string_view("89abcdefABCDEF").find(near[p + 3]) != std::string_view::npos)
+            return " (a UTF-16 surrogate escape such as \\ud800 must come in a high+low pair)";
+    if (at < text.size() && static_cast<unsigned char>(text[at]) >= 0x80) return " (invalid UTF-8)";
+    return "";
+}
+
+}  // namespace
+
 boost::json::value parse_json(std::string_view text, const std::string &where, std::size_t line_offset) {
+    if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);  // a UTF-8 byte order mark
     boost::json::stream_parser parser;
     boost::json::error_code ec;
     std::size_t consumed = parser.write_some(text.data(), text.size(), ec);
@@ -31,7 +48,7 @@ boost::json::value parse_json(std::string_view text, const std::string &where, s
             }
         }
         throw Error(where + ":" + std::to_string(line) + ":" + std::to_string(column) +
-                    ": invalid JSON: " + ec.message());
+                    ": invalid JSON: " + ec.message() + hint(text, consumed));
     }
     return parser.release();
 }
