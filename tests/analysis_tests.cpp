@@ -4,12 +4,14 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <numeric>
 #include <random>
 #include <set>
 
 #include <boost/asio/thread_pool.hpp>
+#include <boost/json.hpp>
 #include <boost/asio/use_future.hpp>
 
 #include "coe/engine.hpp"
@@ -325,4 +327,44 @@ TEST_CASE("the JSON report has the documented fields") {
     CHECK(doc.at("clusters").as_array().at(0).as_object().contains("representative"));
     CHECK(doc.at("experts").as_array().at(3).at("outlier") == true);
     CHECK(to_text(r).find("Consensus: strong") != std::string::npos);
+}
+
+TEST_CASE("limits: too many experts or too long texts are refused by name before any work; lists in the output are capped") {
+    Engine engine(coe::test::isolated_options({}));
+    std::vector<std::string> names, texts;
+    for (int i = 0; i < 1100; ++i) {
+        names.push_back("e" + std::to_string(i));
+        texts.push_back("add a cache for reads, variant " + std::to_string(i % 7));
+    }
+    auto response = [](std::string_view expert, std::string_view content) {
+        ResponseView r;
+        r.expert = expert;
+        r.content = content;
+        return r;
+    };
+    PanelView big;
+    for (std::size_t i = 0; i < names.size(); ++i) big.responses.push_back(response(names[i], texts[i]));
+    const auto t0 = std::chrono::steady_clock::now();
+    CHECK_THROWS_WITH_AS(engine.analyze(big), doctest::Contains("responses: 1100 experts exceed the limit of 1024"),
+                         coe::Error);
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(1));
+    AnalysisOptions wide;
+    wide.max_experts = 2000;
+    CHECK_NOTHROW(engine.analyze(big, wide));
+
+    const std::string long_text(2u << 20, 'a');
+    PanelView one;
+    one.responses.push_back(response("a", long_text));
+    CHECK_THROWS_WITH_AS(engine.analyze(one), doctest::Contains("responses[0].content: 2097152 bytes exceed the limit"),
+                         coe::Error);
+
+    // 40 experts who all state the same recommendation: 16 names listed, the count of the rest
+    std::vector<std::string> recs(40, "- Use a cache for the reads");
+    PanelView same;
+    for (std::size_t i = 0; i < 40; ++i) same.responses.push_back(response(names[i], recs[i]));
+    const auto doc = boost::json::parse(to_json(engine.analyze(same)));
+    const auto &item = doc.at("recommendations").at(0);
+    CHECK(item.at("support") == 40);
+    CHECK(item.at("supporters").as_array().size() == 16);
+    CHECK(item.at("supporters_omitted") == 24);
 }

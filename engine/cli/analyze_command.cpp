@@ -55,6 +55,8 @@ AnalyzeArgs parse_args(const std::vector<std::string> &args) {
             a.options.cluster_threshold = static_cast<float>(parse_number(x, value(), -1, 1));
         } else if (x == "--report") {
             a.report = value();
+        } else if (x == "--max-experts") {
+            a.options.max_experts = parse_count(x, value(), 1, 1000000);
         } else if (x == "--max-input-mb") {
             a.max_input_bytes = parse_count(x, value(), 1, 1u << 20) << 20;
         } else if (x == "--prometheus") {

@@ -25,6 +25,12 @@ struct AnalysisOptions {
     // merging is cubic in the item count, so beyond this the first items in
     // panel order are kept and the report's events say so.
     std::size_t max_items = 2000;
+    // Limits of one panel: a larger one is refused with a named error before
+    // any work (similarity is quadratic in the experts, so 20,000 experts
+    // would need gigabytes).
+    std::size_t max_experts = 1024;
+    std::size_t max_text_bytes = 1u << 20;  // per response content, recommendation or limitation
+    std::size_t max_name_bytes = 1024;      // per expert name
 };
 
 }  // namespace coe

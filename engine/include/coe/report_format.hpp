@@ -14,7 +14,9 @@ namespace coe {
 // experts[]{expert, centrality, robust_z, cluster, outlier, weight},
 // dissent[]{cluster, members, representative, excerpt},
 // recommendations[] and limitations[]{text, support, supporters, score,
-// confidence, consensus, variants (only when several wordings merged)},
+// confidence, consensus, variants (only when several wordings merged);
+// supporters and variants list at most 16 entries, and supporters_omitted /
+// variants_omitted count the rest},
 // events, timing_ms{featurize, similarity,
 // cluster, consensus, aggregate, total}.
 std::string to_json(const Report &report);

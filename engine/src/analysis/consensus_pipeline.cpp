@@ -4,10 +4,37 @@
 #include <chrono>
 
 #include "analysis/markdown_items.hpp"
+#include "analysis/panel_messages.hpp"
 #include "resilience/backend_chain.hpp"
 #include "coe/error.hpp"
 
 namespace coe::detail {
+namespace {
+
+void check_limits(const PanelView &panel, const AnalysisOptions &o) {
+    const std::size_t n = panel.responses.size();
+    if (n > o.max_experts)
+        throw Error("responses: " + std::to_string(n) + " experts exceed the limit of " + std::to_string(o.max_experts) +
+                    " per panel (AnalysisOptions::max_experts, coe analyze --max-experts)");
+    auto text = [&](std::string_view t, std::size_t limit, std::size_t i, const std::string &field) {
+        if (t.size() > limit)
+            throw Error(detail::response_path(i, field.c_str()) + ": " + std::to_string(t.size()) +
+                        " bytes exceed the limit of " + std::to_string(limit) +
+                        " (AnalysisOptions::max_text_bytes / max_name_bytes)");
+    };
+    for (std::size_t i = 0; i < n; ++i) {
+        const ResponseView &r = panel.responses[i];
+        text(r.expert, o.max_name_bytes, i, "expert");
+        text(r.content, o.max_text_bytes, i, "content");
+        for (const auto *list : {&r.recommendations, &r.limitations})
+            if (*list)
+                for (std::string_view item : **list)
+                    text(item, o.max_text_bytes, i, list == &r.recommendations ? "recommendations" : "limitations");
+    }
+}
+
+}  // namespace
+
 namespace {
 
 using clock_type = std::chrono::steady_clock;
@@ -139,6 +166,7 @@ ConsensusLevel classify_consensus(std::uint32_t experts, std::uint32_t clusters,
 }
 
 Report analyze_panel(const BackendOps &ops, const PanelView &panel, const AnalysisOptions &opt, CallTrace &trace) {
+    check_limits(panel, opt);
     validate(panel);
     const auto start = clock_type::now();
     const auto n = static_cast<std::uint32_t>(panel.responses.size());

@@ -21,22 +21,28 @@ namespace {
 
 double round6(double x) { return std::round(x * 1e6) / 1e6; }
 
-boost::json::array strings(const std::vector<std::string> &v) {
+boost::json::array strings(const std::vector<std::string> &v, std::size_t limit = SIZE_MAX) {
     boost::json::array a;
-    for (const auto &s : v) a.emplace_back(s);
+    for (std::size_t i = 0; i < v.size() && i < limit; ++i) a.emplace_back(v[i]);
     return a;
 }
+
+// Lists repeated per item are capped, so that output stays proportional to
+// the input: the count says how many were left out.
+constexpr std::size_t max_listed = 16;
 
 boost::json::array items(const std::vector<ItemResult> &list) {
     boost::json::array a;
     for (const auto &r : list) {
         boost::json::object o{{"text", r.text},
                               {"support", r.support},
-                              {"supporters", strings(r.supporters)},
+                              {"supporters", strings(r.supporters, max_listed)},
                               {"score", round6(r.score)},
                               {"confidence", round6(r.confidence)},
                               {"consensus", r.consensus}};
-        if (r.variants.size() > 1) o["variants"] = strings(r.variants);
+        if (r.supporters.size() > max_listed) o["supporters_omitted"] = r.supporters.size() - max_listed;
+        if (r.variants.size() > 1) o["variants"] = strings(r.variants, max_listed);
+        if (r.variants.size() > max_listed) o["variants_omitted"] = r.variants.size() - max_listed;
         a.push_back(std::move(o));
     }
     return a;
