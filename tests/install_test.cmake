@@ -22,9 +22,11 @@ function(expect text)
   message(STATUS "found: ${text}")
 endfunction()
 
-set(prefix ${WORK_DIR}/prefix)
+# installed to one prefix, then moved: everything below runs from the new place
+set(prefix ${WORK_DIR}/moved-prefix)
 file(REMOVE_RECURSE ${WORK_DIR})
-run(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${prefix})
+run(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${WORK_DIR}/install-prefix)
+file(RENAME ${WORK_DIR}/install-prefix ${prefix})
 
 # the user plugin, from the installed SDK only
 run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/sdk/examples/jaccard_similarity -B ${WORK_DIR}/plugin -G ${GENERATOR}
@@ -54,3 +56,14 @@ file(WRITE ${WORK_DIR}/host.json "{\"backend\": \"jaccard\", \"plugin_paths\": [
 run(${WORK_DIR}/host/coe_host_example ${WORK_DIR}/host.json)
 expect("served_by coe.similarity jaccard")
 expect("consensus: ")
+
+# with no config at all, the host finds the moved package's plugins and runs
+# on the best one this CPU has, as `coe` itself does
+run(${prefix}/bin/coe backends --json)
+string(REGEX MATCH "\"active\":\"([a-z0-9]+)\"" _ "${output}")
+set(best ${CMAKE_MATCH_1})
+if(best STREQUAL "" OR best STREQUAL "scalar")
+  message(FATAL_ERROR "coe backends found no accelerated backend in the moved prefix:\n${output}")
+endif()
+run(${WORK_DIR}/host/coe_host_example)
+expect("active backend: ${best}")

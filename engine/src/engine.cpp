@@ -138,6 +138,7 @@ private:
         if (options_.use_environment) s.environment = detail::split_path_list(env("COE_PLUGIN_PATH"));
         if (cfg) s.config = cfg->plugin_paths;
         s.default_locations = options_.use_default_locations;
+        if (s.default_locations) s.package = options_.package_plugin_dir;
         return s;
     }
 

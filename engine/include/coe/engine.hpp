@@ -45,6 +45,16 @@ struct EngineOptions {
     bool use_environment = true;
     // Search the install location and the build tree.  Tests turn it off.
     bool use_default_locations = true;
+    // The plugin folder of the installed package, searched first among the
+    // default locations.  A host built with find_package(coe) gets it from
+    // the package (COE_PACKAGE_PLUGIN_DIR), wherever the package was
+    // installed or moved to.
+    std::filesystem::path package_plugin_dir =
+#ifdef COE_PACKAGE_PLUGIN_DIR
+        COE_PACKAGE_PLUGIN_DIR;
+#else
+        {};
+#endif
     // CPU features to treat as absent (COE_CPU_* mask), for diagnostics and
     // tests: e.g. COE_CPU_AVX2 makes the engine behave as on an older CPU.
     std::uint64_t mask_cpu_features = 0;

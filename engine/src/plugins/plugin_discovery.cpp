@@ -74,6 +74,7 @@ std::vector<PluginCandidate> discover_plugins(const SearchSources &s) {
     for (const auto &p : s.api) add_path(p, "api", true, out, seen);
     for (const auto &p : s.environment) add_path(p, "COE_PLUGIN_PATH", true, out, seen);
     for (const auto &p : s.config) add_path(p, "config", true, out, seen);
+    if (!s.package.empty()) add_path(s.package, "package", false, out, seen);
     if (s.default_locations) {
         for (const auto &[folder, source] : default_plugin_folders()) add_path(folder, source, false, out, seen);
     }

@@ -15,6 +15,7 @@ struct SearchSources {
     std::vector<std::filesystem::path> environment;  // COE_PLUGIN_PATH
     std::vector<std::filesystem::path> config;       // config file plugin_paths
     bool default_locations = true;                   // install location, then build tree
+    std::filesystem::path package;                   // the installed package's plugins (EngineOptions)
 };
 
 // Candidates in precedence order: api > COE_PLUGIN_PATH > config > install
