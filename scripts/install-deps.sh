@@ -6,7 +6,8 @@ set -euo pipefail
 packages=(g++ cmake ninja-build binutils pkg-config
           libboost1.81-dev libboost-json1.81-dev libxsimd-dev
           doctest-dev libbenchmark-dev libgomp1
-          libcurl4-openssl-dev libssl-dev openssl ca-certificates)
+          libcurl4-openssl-dev libssl-dev openssl ca-certificates
+          clang libclang-rt-14-dev libomp-dev)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -2,7 +2,8 @@
 # The whole test suite: a warnings-as-errors build tested with CTest, the
 # same tests built with AddressSanitizer + UndefinedBehaviorSanitizer, and
 # the concurrency tests (and the consultation's network thread) built with
-# ThreadSanitizer.  Tests that cannot run on
+# ThreadSanitizer, then a short libFuzzer run of each harness (clang, ASan +
+# UBSan; scripts/fuzz.sh).  Tests that cannot run on
 # this CPU (e.g. avx512) are reported as skipped, with their reason printed
 # below the summary.
 set -euo pipefail
@@ -36,3 +37,5 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
   run_suite build-tsan tsan concurrency "concurrency_tests reload_tests consult_tests" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCOE_SANITIZE=thread
+echo "== [fuzz] libFuzzer harnesses, 60 s each"
+scripts/fuzz.sh 60
