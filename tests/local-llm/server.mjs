@@ -23,7 +23,7 @@ const modelName = path.basename(modelPath, ".gguf");
 console.log(`serving ${modelPath} on http://127.0.0.1:${port} (ctx ${context.contextSize})`);
 
 let queue = Promise.resolve();  // one generation at a time on the single sequence
-function generate(messages, maxTokens, temperature, onText, signal) {
+function generate(messages, maxTokens, temperature, seed, onText, signal) {
   const prompt = messages.map((m) => {
     const c = Array.isArray(m.content) ? m.content.map((p) => p.text ?? "").join("") : String(m.content ?? "");
     return `${m.role}: ${c}\n`;
@@ -35,12 +35,15 @@ function generate(messages, maxTokens, temperature, onText, signal) {
     if (tokens.length > room) tokens = tokens.slice(tokens.length - room);  // keep the end of long prompts
     await sequence.clearHistory();
     const completion = new LlamaCompletion({ contextSequence: sequence, autoDisposeSequence: false });
-    const t0 = process.hrtime.bigint(); let n = 0;
+    const t0 = process.hrtime.bigint(), out0 = sequence.tokenMeter.usedOutputTokens;
     try {
       const r = await completion.generateCompletionWithMeta(tokens, {
-        maxTokens: budget, temperature: Number(temperature ?? 0.8), signal, stopOnAbortSignal: true,
-        onToken: (t) => { n += t.length; }, onTextChunk: onText });
+        maxTokens: budget, temperature: Number(temperature ?? 0.8), seed: seed ?? undefined, signal, stopOnAbortSignal: true,
+        onTextChunk: onText });
       const ns = Number(process.hrtime.bigint() - t0);
+      // Sampled tokens, not text pieces: the bytes of an unfinished UTF-8 character never
+      // reach the text.  The meter can count one token sampled past the budget.
+      const n = Math.min(budget, sequence.tokenMeter.usedOutputTokens - out0);
       return { text: r.response, promptTokens: tokens.length, completionTokens: n, ns,
         reason: r.metadata.stopReason === "maxTokens" ? "length" : "stop" };
     } finally { completion.dispose({ disposeSequence: false }); }
@@ -61,14 +64,14 @@ async function openai(body, res, signal) {
   const chunk = (choices, extra = {}) => `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model: mdl, choices, ...extra })}\n\n`;
   const maxTokens = body.max_completion_tokens ?? body.max_tokens;
   if (!body.stream) {
-    const r = await generate(body.messages ?? [], maxTokens, body.temperature, undefined, signal);
+    const r = await generate(body.messages ?? [], maxTokens, body.temperature, body.seed, undefined, signal);
     return sendJson(res, 200, { id, object: "chat.completion", created, model: mdl,
       choices: [{ index: 0, message: { role: "assistant", content: r.text }, finish_reason: r.reason }],
       usage: { prompt_tokens: r.promptTokens, completion_tokens: r.completionTokens, total_tokens: r.promptTokens + r.completionTokens } });
   }
   res.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-cache" });
   res.write(chunk([{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }]));
-  const r = await generate(body.messages ?? [], maxTokens, body.temperature,
+  const r = await generate(body.messages ?? [], maxTokens, body.temperature, body.seed,
     (t) => res.write(chunk([{ index: 0, delta: { content: t }, finish_reason: null }])), signal);
   res.write(chunk([{ index: 0, delta: {}, finish_reason: r.reason }]));
   if (body.stream_options?.include_usage)
@@ -80,7 +83,7 @@ async function ollama(body, res, signal) {
   const mdl = body.model ?? modelName, stream = body.stream !== false, o = body.options ?? {};
   const line = (v) => JSON.stringify({ model: mdl, created_at: new Date().toISOString(), ...v });
   if (stream) res.writeHead(200, { "Content-Type": "application/x-ndjson" });
-  const r = await generate(body.messages ?? [], o.num_predict, o.temperature,
+  const r = await generate(body.messages ?? [], o.num_predict, o.temperature, o.seed,
     stream ? (t) => res.write(line({ message: { role: "assistant", content: t }, done: false }) + "\n") : undefined, signal);
   const last = { message: { role: "assistant", content: stream ? "" : r.text }, done: true, done_reason: r.reason,
     total_duration: r.ns, prompt_eval_count: r.promptTokens, eval_count: r.completionTokens, eval_duration: r.ns };
