@@ -102,15 +102,7 @@ void ExpertCall::attempt() {
         last_status_ = head.status;
         success_status_ = head.status >= 200 && head.status < 300;
         if (!success_status_) return true;  // the body is the error message
-        try {
-            decoder_->start(head.content_type);
-        } catch (const net::ProviderError &e) {
-            abort_kind_ = e.kind();
-            abort_retryable_ = e.retryable();
-            reason = e.what();
-            return false;
-        }
-        return true;
+        return decode_step(reason, [&] { decoder_->start(head.content_type); });
     };
     cb.on_body = [this](std::string_view bytes, std::string &reason) {
         if (!success_status_) {
@@ -118,15 +110,7 @@ void ExpertCall::attempt() {
                 error_body_.append(bytes.substr(0, max_error_body - error_body_.size()));
             return true;
         }
-        try {
-            decoder_->feed(bytes, decoded_);
-        } catch (const net::ProviderError &e) {
-            abort_kind_ = e.kind();
-            abort_retryable_ = e.retryable();
-            reason = e.what();
-            return false;
-        }
-        return true;
+        return decode_step(reason, [&] { decoder_->feed(bytes, decoded_); });
     };
     auto self = shared_from_this();
     cb.on_done = [self](net::HttpResult r) {
@@ -134,6 +118,18 @@ void ExpertCall::attempt() {
         self->attempt_done(std::move(r));
     };
     transfer_ = client_.start(request, limits_of(expert_.config), std::move(cb));
+}
+
+bool ExpertCall::decode_step(std::string &reason, const std::function<void()> &step) {
+    try {
+        step();
+        return true;
+    } catch (const net::ProviderError &e) {  // stops the transfer; attempt_done() reports it
+        abort_kind_ = e.kind();
+        abort_retryable_ = e.retryable();
+        reason = e.what();
+        return false;
+    }
 }
 
 void ExpertCall::attempt_done(net::HttpResult r) {

@@ -59,6 +59,9 @@ private:
     void admitted();
     void attempt();
     void attempt_done(net::HttpResult result);
+    // Runs a decoder step inside a curl callback: false (with the reason)
+    // stops the transfer when the decoder rejects the response.
+    bool decode_step(std::string &reason, const std::function<void()> &step);
     void failed(std::string status, std::string message, const net::HttpHead &head, bool provider_retryable);
     void finish(ExpertAnswer answer);
     std::string redact(std::string text) const;

@@ -246,26 +246,20 @@ CurlMultiClient::~CurlMultiClient() {
 }
 
 void CurlMultiClient::arm_socket(const std::shared_ptr<Socket> &s) {
-    if ((s->want & CURL_POLL_IN) && !s->reading) {
-        s->reading = true;
-        s->sd.async_wait(asio::posix::stream_descriptor::wait_read,
-                         [this, s, alive = alive_](const boost::system::error_code &ec) {
-                             s->reading = false;
-                             if (!*alive || ec || s->closed) return;
-                             socket_action(s->fd, CURL_CSELECT_IN);
-                             if (!s->closed) arm_socket(s);
-                         });
-    }
-    if ((s->want & CURL_POLL_OUT) && !s->writing) {
-        s->writing = true;
-        s->sd.async_wait(asio::posix::stream_descriptor::wait_write,
-                         [this, s, alive = alive_](const boost::system::error_code &ec) {
-                             s->writing = false;
-                             if (!*alive || ec || s->closed) return;
-                             socket_action(s->fd, CURL_CSELECT_OUT);
-                             if (!s->closed) arm_socket(s);
-                         });
-    }
+    // One wait per direction curl wants; each tells curl and re-arms.
+    auto wait = [this, &s](bool Socket::*waiting, asio::posix::stream_descriptor::wait_type type, int event) {
+        (*s).*waiting = true;
+        s->sd.async_wait(type, [this, s, waiting, event, alive = alive_](const boost::system::error_code &ec) {
+            (*s).*waiting = false;
+            if (!*alive || ec || s->closed) return;
+            socket_action(s->fd, event);
+            if (!s->closed) arm_socket(s);
+        });
+    };
+    if ((s->want & CURL_POLL_IN) && !s->reading)
+        wait(&Socket::reading, asio::posix::stream_descriptor::wait_read, CURL_CSELECT_IN);
+    if ((s->want & CURL_POLL_OUT) && !s->writing)
+        wait(&Socket::writing, asio::posix::stream_descriptor::wait_write, CURL_CSELECT_OUT);
 }
 
 void CurlMultiClient::socket_action(int fd, int events) {
