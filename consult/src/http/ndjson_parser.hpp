@@ -1,6 +1,10 @@
 // ndjson_parser.hpp - newline-delimited JSON, split into lines
 // incrementally: lines end at \n (a trailing \r is dropped), blank lines
-// are skipped.  One parser per stream; not thread-safe.
+// are skipped; the JSON itself is the caller's to parse.  Bytes may be
+// split anywhere.  Ownership: a line passed to the handler is valid during
+// the call only.  One parser per stream; not thread-safe.  Errors: a line
+// longer than the limit throws ProviderError("protocol_error"); after a
+// throw (the parser's or the handler's) the parser is not to be fed again.
 #pragma once
 
 #include <cstddef>
@@ -14,15 +18,13 @@ class NdjsonParser {
 public:
     using Handler = std::function<void(std::string_view line)>;
     explicit NdjsonParser(std::size_t max_line_bytes = 16u << 20) : max_line_(max_line_bytes) {}
-    // Throws ProviderError("protocol_error") on a line longer than the limit.
     void feed(std::string_view bytes, const Handler &on_line);
     // The body ended: a last line without its newline is delivered too.
     void finish(const Handler &on_line);
 
 private:
-    void deliver(const Handler &on_line);
     std::size_t max_line_;
-    std::string line_;
+    std::string line_;  // an unfinished line
 };
 
 }  // namespace coe::net

@@ -1,56 +1,70 @@
 #include "http/sse_parser.hpp"
 
+#include <string>
+
 #include "providers/provider.hpp"
 
 namespace coe::net {
 
 void SseParser::feed(std::string_view bytes, const Handler &on_event) {
-    for (char c : bytes) {
-        if (c == '\n' && last_was_cr_) {  // the \n of a \r\n, maybe split across chunks
-            last_was_cr_ = false;
-            continue;
+    while (!bytes.empty()) {
+        if (skip_lf_) {  // the \n of a \r\n, maybe in the next chunk
+            skip_lf_ = false;
+            if (bytes.front() == '\n') {
+                bytes.remove_prefix(1);
+                continue;
+            }
         }
-        last_was_cr_ = c == '\r';
-        if (c == '\r' || c == '\n') {
-            line(on_event);
+        const std::size_t end = bytes.find_first_of("\r\n");
+        const std::string_view piece = bytes.substr(0, end);
+        if (line_.size() + piece.size() > max_line_)
+            throw ProviderError("protocol_error",
+                                "event stream line longer than " + std::to_string(max_line_) + " bytes");
+        if (end == std::string_view::npos) {
+            line_.append(piece);
+            return;
+        }
+        skip_lf_ = bytes[end] == '\r';
+        bytes.remove_prefix(end + 1);
+        if (line_.empty()) {
+            line(piece, on_event);  // the whole line is in this chunk: no copy
+        } else {
+            line_.append(piece);
+            line(line_, on_event);
             line_.clear();
-            continue;
         }
-        if (line_.size() >= max_line_)
-            throw ProviderError("protocol_error", "stream line longer than " + std::to_string(max_line_) + " bytes");
-        line_ += c;
     }
 }
 
-void SseParser::line(const Handler &on_event) {
-    if (line_.empty()) {  // dispatch
+void SseParser::line(std::string_view text, const Handler &on_event) {
+    if (text.empty()) {  // dispatch
         if (has_data_) {
-            Event e = std::move(pending_);
-            pending_ = Event{};
             has_data_ = false;
-            on_event(e);
-        } else {
-            pending_.event.clear();
+            on_event(pending_);
+            pending_.data.clear();
         }
+        pending_.event.clear();
         return;
     }
-    if (line_[0] == ':') return;  // comment
-    const auto colon = line_.find(':');
-    std::string_view field(line_), value;
-    if (colon != std::string::npos) {
-        field = std::string_view(line_).substr(0, colon);
-        value = std::string_view(line_).substr(colon + 1);
-        if (!value.empty() && value[0] == ' ') value.remove_prefix(1);
+    if (text.front() == ':') return;  // comment
+    std::string_view field = text, value;
+    if (const std::size_t colon = text.find(':'); colon != std::string_view::npos) {
+        field = text.substr(0, colon);
+        value = text.substr(colon + 1);
+        if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
     }
     if (field == "data") {
         if (has_data_) pending_.data += '\n';
         pending_.data.append(value);
         has_data_ = true;
     } else if (field == "event") {
-        pending_.event = std::string(value);
+        pending_.event.assign(value);
     } else if (field == "id") {
-        if (value.find('\0') == std::string_view::npos) pending_.id = std::string(value);
-    }  // "retry" and unknown fields: nothing for a client that does not reconnect
+        if (value.find('\0') == std::string_view::npos) pending_.id.assign(value);
+    } else if (field == "retry") {
+        if (!value.empty() && value.size() <= 18 && value.find_first_not_of("0123456789") == std::string_view::npos)
+            retry_ms_ = std::stoull(std::string(value));
+    }  // other fields are ignored
 }
 
 }  // namespace coe::net

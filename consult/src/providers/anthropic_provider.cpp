@@ -17,6 +17,13 @@ bool transient(const std::string &type) {
     return type == "overloaded_error" || type == "api_error" || type == "rate_limit_error";
 }
 
+// The events this decoder reads; others (ping, content_block_start/stop and
+// whatever the API adds) are skipped unparsed.
+bool known(std::string_view type) {
+    return type == "message_start" || type == "content_block_delta" || type == "message_delta" ||
+           type == "message_stop" || type == "error";
+}
+
 class WholeDecoder : public WholeBodyDecoder {
     void decode(const json::value &v, DecodedAnswer &a) override {
         const json::value *content = at_path(v, {"content"});
@@ -31,14 +38,14 @@ class WholeDecoder : public WholeBodyDecoder {
 };
 
 class StreamDecoder : public SseDecoder {
-    bool stopped_ = false;
     void handle(const SseParser::Event &e, DecodedAnswer &a) override {
-        if (stopped_) return;
+        if (!e.event.empty() && !known(e.event)) return;
         const json::value v = parse_provider_json(e.data, "a stream event");
         const std::string type = e.event.empty() ? string_at(v, {"type"}) : e.event;
         if (type == "error") {
-            const std::string kind = string_at(v, {"error", "type"});
-            throw ProviderError("provider_error", error_in(v), transient(kind));
+            const std::string message = error_in(v);
+            throw ProviderError("provider_error", message.empty() ? "error event: " + excerpt(e.data) : message,
+                                transient(string_at(v, {"error", "type"})));
         }
         if (type == "message_start") {
             if (auto n = count_at(v, {"message", "usage", "input_tokens"})) a.tokens_in = n;
@@ -51,11 +58,11 @@ class StreamDecoder : public SseDecoder {
             if (auto n = count_at(v, {"usage", "output_tokens"})) a.tokens_out = n;
             if (auto n = count_at(v, {"usage", "input_tokens"})) a.tokens_in = n;
         } else if (type == "message_stop") {
-            stopped_ = a.complete = true;
+            end(a);
         }
     }
     void at_end(DecodedAnswer &) override {
-        if (!stopped_) throw ProviderError("protocol_error", "the stream ended without message_stop");
+        throw ProviderError("protocol_error", "the stream ended without message_stop");
     }
 };
 

@@ -15,6 +15,12 @@ namespace json = boost::json;
 
 namespace {
 
+// A thinking model's thought summary is not the answer.
+bool is_thought(const json::value &part) {
+    const json::value *t = at_path(part, {"thought"});
+    return t != nullptr && t->is_bool() && t->get_bool();
+}
+
 // One GenerateContentResponse, a whole body or a stream chunk.
 void take(const json::value &v, DecodedAnswer &a) {
     const std::string err = error_in(v);
@@ -28,7 +34,7 @@ void take(const json::value &v, DecodedAnswer &a) {
         const json::value *parts = at_path(c, {"content", "parts"});
         if (parts != nullptr && parts->is_array())
             for (const auto &part : parts->get_array())
-                if (!at_path(part, {"thought"})) a.append(string_at(part, {"text"}));
+                if (!is_thought(part)) a.append(string_at(part, {"text"}));
         const std::string reason = string_at(c, {"finishReason"});
         if (!reason.empty()) a.finish_reason = reason;
     }
@@ -50,12 +56,12 @@ class StreamDecoder : public SseDecoder {
     }
     void at_end(DecodedAnswer &a) override {
         if (events_ == 0) throw ProviderError("protocol_error", "the stream ended without any chunk");
-        a.complete = true;  // Gemini streams have no end marker
+        end(a);  // Gemini streams have no end marker
     }
 };
 
 // The model as one path segment: anything but unreserved characters escaped.
-std::string path_segment(const std::string &s) {
+std::string path_segment(std::string_view s) {
     static const char hex[] = "0123456789ABCDEF";
     std::string out;
     for (unsigned char c : s) {
@@ -83,7 +89,9 @@ public:
         if (!p.system.empty())
             body["systemInstruction"] = json::object{{"parts", json::array{json::object{{"text", p.system}}}}};
         HttpRequest r;
-        r.url = e.base_url + "/v1beta/models/" + path_segment(e.model) +
+        // "models/gemini-x" (the API's resource name) and "gemini-x" name the same model
+        const std::string_view model = std::string_view(e.model).substr(e.model.rfind("models/", 0) == 0 ? 7 : 0);
+        r.url = e.base_url + "/v1beta/models/" + path_segment(model) +
                 (stream ? ":streamGenerateContent?alt=sse" : ":generateContent");
         r.headers = {{"Content-Type", "application/json"}};
         if (!key.empty()) r.headers.emplace_back("x-goog-api-key", key);

@@ -35,13 +35,11 @@ class WholeDecoder : public WholeBodyDecoder {
 };
 
 class StreamDecoder : public NdjsonDecoder {
-    bool done_ = false;
     void handle(const json::value &v, DecodedAnswer &a) override {
-        if (done_) return;
-        if (take(v, a)) done_ = a.complete = true;
+        if (take(v, a)) end(a);
     }
     void at_end(DecodedAnswer &) override {
-        if (!done_) throw ProviderError("protocol_error", "the stream ended without \"done\": true");
+        throw ProviderError("protocol_error", "the stream ended without \"done\": true");
     }
 };
 

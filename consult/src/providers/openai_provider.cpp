@@ -38,11 +38,9 @@ class WholeDecoder : public WholeBodyDecoder {
 };
 
 class StreamDecoder : public SseDecoder {
-    bool done_ = false;
     void handle(const SseParser::Event &e, DecodedAnswer &a) override {
-        if (done_) return;  // nothing counts after [DONE]
-        if (e.data == "[DONE]") {
-            done_ = a.complete = true;
+        if (e.data == "[DONE]") {  // nothing counts after it
+            end(a);
             return;
         }
         const json::value v = parse_provider_json(e.data, "a stream event");
@@ -57,7 +55,7 @@ class StreamDecoder : public SseDecoder {
         take_usage(v, a);
     }
     void at_end(DecodedAnswer &) override {
-        if (!done_) throw ProviderError("protocol_error", "the stream ended without [DONE]");
+        throw ProviderError("protocol_error", "the stream ended without [DONE]");
     }
 };
 

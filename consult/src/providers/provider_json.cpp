@@ -1,5 +1,6 @@
 #include "providers/provider_json.hpp"
 
+#include <algorithm>
 #include <cctype>
 
 #include <boost/json.hpp>
@@ -17,9 +18,12 @@ boost::json::value parse_provider_json(std::string_view text, const char *what) 
 }
 
 std::string excerpt(std::string_view text, std::size_t max) {
+    std::size_t n = std::min(text.size(), max);
+    if (n < text.size())  // never cut inside a UTF-8 character
+        while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;
     std::string out;
-    for (char c : text.substr(0, max)) out += static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? ' ' : c;
-    if (text.size() > max) out += "...";
+    for (char c : text.substr(0, n)) out += static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? ' ' : c;
+    if (n < text.size()) out += "...";
     return out;
 }
 
@@ -60,7 +64,9 @@ std::string error_in(const json::value &v) {
 }
 
 std::string error_message_of_body(std::string_view body) {
-    if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) return "";
+    const std::size_t first = body.find_first_not_of(" \t\r\n");
+    if (first == std::string_view::npos) return "";
+    body = body.substr(first, body.find_last_not_of(" \t\r\n") + 1 - first);
     json::error_code ec;
     json::value v = json::parse(body, ec);
     if (!ec) {
@@ -106,13 +112,16 @@ void SseDecoder::start(std::string_view content_type) {
 }
 
 void SseDecoder::feed(std::string_view bytes, DecodedAnswer &answer) {
+    if (ended()) return;
     parser_.feed(bytes, [&](const SseParser::Event &e) {
+        if (ended()) return;
         ++events_;
         handle(e, answer);
     });
 }
 
 void SseDecoder::finish(DecodedAnswer &answer) {
+    if (ended()) return;
     if (parser_.has_partial_event()) throw ProviderError("protocol_error", "the stream ended inside an event");
     at_end(answer);
 }
@@ -123,13 +132,19 @@ void NdjsonDecoder::start(std::string_view content_type) {
                             "expected application/x-ndjson, got Content-Type " + (content_type.empty() ? std::string("(none)") : excerpt(content_type, 80)));
 }
 
+void NdjsonDecoder::line(std::string_view text, DecodedAnswer &answer) {
+    if (!ended()) handle(parse_provider_json(text, "a stream line"), answer);
+}
+
 void NdjsonDecoder::feed(std::string_view bytes, DecodedAnswer &answer) {
-    parser_.feed(bytes, [&](std::string_view line) { handle(parse_provider_json(line, "a stream line"), answer); });
+    if (ended()) return;
+    parser_.feed(bytes, [&](std::string_view text) { line(text, answer); });
 }
 
 void NdjsonDecoder::finish(DecodedAnswer &answer) {
-    parser_.finish([&](std::string_view line) { handle(parse_provider_json(line, "a stream line"), answer); });
-    at_end(answer);
+    if (ended()) return;
+    parser_.finish([&](std::string_view text) { line(text, answer); });
+    if (!ended()) at_end(answer);
 }
 
 }  // namespace coe::net

@@ -1,7 +1,9 @@
 // provider_json.hpp - what the four wire formats share: JSON access that
 // never throws on a missing field, error-message extraction, and the three
 // decoder shapes (whole JSON body, SSE stream, NDJSON stream) that each
-// provider fills in with its own event handling.
+// provider fills in with its own event handling.  Private to coe_consult.
+// Free functions are pure and thread-safe; a decoder serves one response
+// on one thread.  Errors are ProviderError (see provider.hpp).
 #pragma once
 
 #include <cstdint>
@@ -21,7 +23,8 @@ namespace coe::net {
 // Parses JSON or throws ProviderError("protocol_error", "invalid JSON in
 // <what>: ... (<excerpt>)").
 boost::json::value parse_provider_json(std::string_view text, const char *what);
-// One line, control characters replaced, at most `max` bytes.
+// One line, control characters replaced, at most `max` bytes (cut between
+// UTF-8 characters) and "..." when cut.
 std::string excerpt(std::string_view text, std::size_t max = 200);
 // The value at a path of object keys, or nullptr.
 const boost::json::value *at_path(const boost::json::value &v, std::initializer_list<std::string_view> keys);
@@ -52,26 +55,39 @@ private:
     std::string body_;
 };
 
-// A text/event-stream answer; handle() sees each event's JSON data.
-class SseDecoder : public ResponseDecoder {
+// What the two stream decoders share: once the format's terminal marker
+// was seen (end()), whatever follows is ignored, even a cut-off event.
+class StreamDecoderBase : public ResponseDecoder {
+protected:
+    void end(DecodedAnswer &answer) { ended_ = answer.complete = true; }
+    bool ended() const { return ended_; }
+    // Called at the end of the body when end() was not: throws if the
+    // answer is incomplete, or accepts it (calls end()) where the format
+    // has no terminal marker.
+    virtual void at_end(DecodedAnswer &answer) = 0;
+
+private:
+    bool ended_ = false;
+};
+
+// A text/event-stream answer; handle() sees each event (its data is raw:
+// "[DONE]" is not JSON).
+class SseDecoder : public StreamDecoderBase {
 public:
     void start(std::string_view content_type) override;
     void feed(std::string_view bytes, DecodedAnswer &answer) override;
     void finish(DecodedAnswer &answer) override;
 
 protected:
-    // `data` is the event's data (raw: "[DONE]" is not JSON).
     virtual void handle(const SseParser::Event &event, DecodedAnswer &answer) = 0;
-    // Called at the end of the stream; throws if the answer is incomplete.
-    virtual void at_end(DecodedAnswer &answer) = 0;
-    std::size_t events_ = 0;
+    std::size_t events_ = 0;  // events dispatched so far
 
 private:
     SseParser parser_;
 };
 
 // An application/x-ndjson answer; handle() sees each line's JSON.
-class NdjsonDecoder : public ResponseDecoder {
+class NdjsonDecoder : public StreamDecoderBase {
 public:
     void start(std::string_view content_type) override;
     void feed(std::string_view bytes, DecodedAnswer &answer) override;
@@ -79,9 +95,9 @@ public:
 
 protected:
     virtual void handle(const boost::json::value &line, DecodedAnswer &answer) = 0;
-    virtual void at_end(DecodedAnswer &answer) = 0;
 
 private:
+    void line(std::string_view text, DecodedAnswer &answer);
     NdjsonParser parser_;
 };
 
