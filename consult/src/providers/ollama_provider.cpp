@@ -43,7 +43,7 @@ class StreamDecoder : public NdjsonDecoder {
     }
 };
 
-class OllamaProvider : public Provider {
+class OllamaProvider : public DecodingProvider<WholeDecoder, StreamDecoder> {
 public:
     HttpRequest chat_request(const ExpertConfig &e, const ChatPrompt &p, bool stream,
                              const std::string &key) const override {
@@ -61,11 +61,6 @@ public:
         r.body = json::serialize(body);
         return r;
     }
-    std::unique_ptr<ResponseDecoder> make_decoder(bool stream) const override {
-        if (stream) return std::make_unique<StreamDecoder>();
-        return std::make_unique<WholeDecoder>();
-    }
-    std::string error_message(std::string_view body) const override { return error_message_of_body(body); }
 };
 
 }  // namespace

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -99,6 +100,18 @@ protected:
 private:
     void line(std::string_view text, DecodedAnswer &answer);
     NdjsonParser parser_;
+};
+
+// A provider whose answers decode with `Whole` (not streamed) or `Stream`,
+// and whose error bodies have one of the shapes error_in() knows.
+template <class Whole, class Stream>
+class DecodingProvider : public Provider {
+public:
+    std::unique_ptr<ResponseDecoder> make_decoder(bool stream) const override {
+        if (stream) return std::make_unique<Stream>();
+        return std::make_unique<Whole>();
+    }
+    std::string error_message(std::string_view body) const override { return error_message_of_body(body); }
 };
 
 }  // namespace coe::net
