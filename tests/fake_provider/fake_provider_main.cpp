@@ -1,16 +1,19 @@
 // fake_provider_server [--tls CERT KEY] [--port-file FILE]
 // Serves the fake providers on 127.0.0.1 (see fake_provider_server.hpp),
 // prints "port N", and runs until its standard input ends, SIGTERM/SIGINT,
-// or 300 s have passed.  The "auth" directive's key comes from the
-// environment variable COE_FAKE_PROVIDER_KEY.
+// or 300 s have passed (so a forgotten server never lingers); then exits 0.
+// The bare "auth" directive's key comes from the environment variable
+// COE_FAKE_PROVIDER_KEY.  Exit 2: bad arguments; 1: could not start.
 #include <poll.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <memory>
 
 #include "fake_provider_server.hpp"
 
@@ -38,7 +41,15 @@ int main(int argc, char **argv) {
     if (const char *key = std::getenv("COE_FAKE_PROVIDER_KEY")) options.api_key = key;
     std::signal(SIGTERM, on_signal);
     std::signal(SIGINT, on_signal);
-    coe::test::FakeProviderServer server(options);
+    std::signal(SIGPIPE, SIG_IGN);
+    std::unique_ptr<coe::test::FakeProviderServer> started;
+    try {
+        started = std::make_unique<coe::test::FakeProviderServer>(options);
+    } catch (const std::exception &e) {
+        std::cerr << "fake_provider_server: " << e.what() << "\n";
+        return 1;
+    }
+    const coe::test::FakeProviderServer &server = *started;
     std::cout << "port " << server.port() << std::endl;
     if (!port_file.empty()) {
         const std::string tmp = port_file + ".tmp";
