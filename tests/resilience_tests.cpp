@@ -344,10 +344,14 @@ TEST_CASE("chaos: slow calls") {
 
 TEST_CASE("chaos: a backend slower than the scalar reference is demoted, however uniformly slow it is") {
     BreakerConfig b = small_breaker();
-    b.slow_call_duration_ms = 10;  // calls above it are timed against scalar
+    // calls above it are timed against scalar; well above a normal call even
+    // in a sanitizer build, well below the injected delay
+    b.slow_call_duration_ms = 100;
     b.slow_call_rate_threshold = 1.0;
-    b.minimum_calls = 10;          // the rate alone would need 10 calls
-    chaos("slow:1:25", 0, b, b.slower_than_reference_calls);
+    b.minimum_calls = 10;  // the rate alone would need 10 calls
+    // open long enough that the next panels (5 slow operations each) meet it open
+    b.open_duration_ms = b.max_open_duration_ms = 2000;
+    chaos("slow:1:150", 0, b, b.slower_than_reference_calls);
 }
 
 TEST_CASE("subtle faults at a low shadow rate: wrong reports that say nothing stay within the documented bound") {
