@@ -47,9 +47,7 @@ class OllamaProvider : public DecodingProvider<WholeDecoder, StreamDecoder> {
 public:
     HttpRequest chat_request(const ExpertConfig &e, const ChatPrompt &p, bool stream,
                              const std::string &key) const override {
-        json::array messages;
-        if (!p.system.empty()) messages.push_back(json::object{{"role", "system"}, {"content", p.system}});
-        messages.push_back(json::object{{"role", "user"}, {"content", p.question}});
+        json::array messages = chat_messages(p);
         json::object options{{"num_predict", e.max_tokens}};
         put_temperature(options, e);
         json::object body{{"model", e.model}, {"messages", std::move(messages)}, {"stream", stream},

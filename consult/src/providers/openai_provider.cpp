@@ -63,9 +63,7 @@ class OpenAiProvider : public DecodingProvider<WholeDecoder, StreamDecoder> {
 public:
     HttpRequest chat_request(const ExpertConfig &e, const ChatPrompt &p, bool stream,
                              const std::string &key) const override {
-        json::array messages;
-        if (!p.system.empty()) messages.push_back(json::object{{"role", "system"}, {"content", p.system}});
-        messages.push_back(json::object{{"role", "user"}, {"content", p.question}});
+        json::array messages = chat_messages(p);
         json::object body{{"model", e.model}, {"messages", std::move(messages)}, {"max_tokens", e.max_tokens},
                           {"stream", stream}};
         put_temperature(body, e);

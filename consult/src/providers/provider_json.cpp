@@ -87,6 +87,13 @@ bool media_type_is(std::string_view content_type, std::initializer_list<std::str
     return false;
 }
 
+json::array chat_messages(const ChatPrompt &p) {
+    json::array messages;
+    if (!p.system.empty()) messages.push_back(json::object{{"role", "system"}, {"content", p.system}});
+    messages.push_back(json::object{{"role", "user"}, {"content", p.question}});
+    return messages;
+}
+
 void put_temperature(json::object &o, const ExpertConfig &e, std::string_view key) {
     if (e.temperature) o[key] = *e.temperature;
 }

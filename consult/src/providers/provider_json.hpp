@@ -39,6 +39,9 @@ std::string error_in(const boost::json::value &v);
 std::string error_message_of_body(std::string_view body);
 // Media type of a Content-Type (before ';', trimmed, lower-case) is one of `types`.
 bool media_type_is(std::string_view content_type, std::initializer_list<std::string_view> types);
+// The OpenAI/Ollama "messages": the system prompt (when there is one), then
+// the question as the user's message.
+boost::json::array chat_messages(const ChatPrompt &prompt);
 // The request JSON's "temperature" when the expert sets one.
 void put_temperature(boost::json::object &o, const ExpertConfig &e, std::string_view key = "temperature");
 
