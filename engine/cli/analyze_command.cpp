@@ -44,11 +44,8 @@ AnalyzeArgs parse_args(const std::vector<std::string> &args) {
             if (i + 1 >= args.size()) throw UsageError(x + " needs a value");
             return args[++i];
         };
-        if (x == "--json" || x == "--text") {
-            if (format_set && a.json != (x == "--json"))
-                throw UsageError("--json and --text exclude each other");
-            a.json = x == "--json";
-            format_set = true;
+        if (take_format_flag(x, a.json, format_set)) {
+            continue;
         } else if (x == "--threads") {
             a.threads = static_cast<unsigned>(parse_count(x, value(), 1, 1024));
         } else if (x == "--cluster-threshold") {

@@ -49,6 +49,14 @@ std::uint64_t parse_count(const std::string &option, const std::string &text, st
     return v;
 }
 
+bool take_format_flag(const std::string &arg, bool &json, bool &format_set) {
+    if (arg != "--json" && arg != "--text") return false;
+    if (format_set && json != (arg == "--json")) throw UsageError("--json and --text exclude each other");
+    json = arg == "--json";
+    format_set = true;
+    return true;
+}
+
 CommandLine parse_command_line(int argc, char **argv) {
     CommandLine cl;
     for (int i = 1; i < argc; ++i) {

@@ -31,6 +31,10 @@ double parse_number(const std::string &option, const std::string &text, double l
 // `text` as a whole number in [lo, hi]; throws UsageError naming `option`.
 std::uint64_t parse_count(const std::string &option, const std::string &text, std::uint64_t lo, std::uint64_t hi);
 
+// --json / --text: true (and `json` set) when `arg` is one of them;
+// throws UsageError when both are given.
+bool take_format_flag(const std::string &arg, bool &json, bool &format_set);
+
 // Each returns the process exit status.
 int run_backends_command(const CommandLine &cl);
 int run_analyze_command(const CommandLine &cl);

@@ -61,10 +61,8 @@ ConsultArgs parse_consult_args(const std::vector<std::string> &args) {
             if (i + 1 >= args.size()) throw UsageError(x + " needs a value");
             return args[++i];
         };
-        if (x == "--json" || x == "--text") {
-            if (format_set && a.json != (x == "--json")) throw UsageError("--json and --text exclude each other");
-            a.json = x == "--json";
-            format_set = true;
+        if (take_format_flag(x, a.json, format_set)) {
+            continue;
         } else if (x == "--stream") {
             a.stream = true;
         } else if (x == "--deltas") {
