@@ -35,6 +35,7 @@ run(${CMAKE_COMMAND} --build ${WORK_DIR}/plugin)
 run(${CMAKE_COMMAND} --install ${WORK_DIR}/plugin --prefix ${prefix})
 set(plugin ${prefix}/lib/coe/plugins/coe_jaccard.so)
 run(${prefix}/bin/coe plugin check ${plugin})
+expect("isolation: each operation in a child process")
 expect("PASS coe.similarity/1: own algorithm")
 
 # selected by config; the other stages come from the best built-in backend
@@ -67,3 +68,5 @@ if(best STREQUAL "" OR best STREQUAL "scalar")
 endif()
 run(${WORK_DIR}/host/coe_host_example)
 expect("active backend: ${best}")
+# the moved package's probe helper tried that plugin out before the host loaded it
+expect("probe: passed a probe in a child process")

@@ -39,6 +39,7 @@ void print_json(const Engine &engine) {
             {"status", to_string(b.status)},
             {"reason", b.reason},
             {"ops", to_json_strings(b.operations)},
+            {"probe", b.probe},
         });
     }
     root["backends"] = std::move(list);
@@ -56,6 +57,7 @@ void print_text(const Engine &engine) {
                   << join(cpu_feature_names(b.required_features)) << "\n";
         if (!b.operations.empty()) std::cout << std::string(11, ' ') << "ops " << join(b.operations) << "\n";
         if (!b.reason.empty()) std::cout << std::string(11, ' ') << b.reason << "\n";
+        if (!b.probe.empty()) std::cout << std::string(11, ' ') << "probe: " << b.probe << "\n";
     }
     std::cout << "\nactive: " << engine.active_backend() << "\n";
 }

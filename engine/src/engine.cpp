@@ -17,6 +17,7 @@
 #include "config/engine_config.hpp"
 #include "plugins/backend_registry.hpp"
 #include "plugins/plugin_discovery.hpp"
+#include "plugins/plugin_probe.hpp"
 #include "resilience/backend_chain.hpp"
 #include "telemetry/performance_report.hpp"
 #include "telemetry/telemetry.hpp"
@@ -142,21 +143,23 @@ private:
         return s;
     }
 
-    std::optional<detail::ConfigFile> read_config(ResilienceOptions &resilience) const {
+    std::optional<detail::ConfigFile> read_config(ResilienceOptions &resilience, PluginProbeOptions &probe) const {
         std::filesystem::path config_file = options_.config_file;
         if (config_file.empty() && options_.use_environment) config_file = env("COE_CONFIG");
         if (config_file.empty()) return std::nullopt;
-        return detail::read_config_file(config_file, resilience);
+        return detail::read_config_file(config_file, resilience, probe);
     }
 
     std::shared_ptr<EngineState> build_state() {
         ResilienceOptions resilience = options_.resilience;  // plus the config file's
-        const std::optional<detail::ConfigFile> cfg = read_config(resilience);
+        PluginProbeOptions probe = options_.plugin_probe;      // likewise
+        const std::optional<detail::ConfigFile> cfg = read_config(resilience, probe);
+        const detail::PluginProber prober(probe);
         const detail::ConfigFile *c = cfg ? &*cfg : nullptr;
         const std::vector<detail::PluginCandidate> candidates = detail::discover_plugins(sources(c));
         const std::string signature = signature_of(candidates);
         auto state = std::make_shared<EngineState>(
-            detail::BackendRegistry(candidates, cpu_, backend_request(options_, c)), resilience, telemetry_);
+            detail::BackendRegistry(candidates, cpu_, backend_request(options_, c), &prober), resilience, telemetry_);
         state->files_signature = signature;
         return state;
     }
@@ -169,9 +172,10 @@ private:
 
     std::string plugin_files_signature() const {
         ResilienceOptions ignored;
+        PluginProbeOptions ignored_probe;
         std::optional<detail::ConfigFile> cfg;
         try {
-            cfg = read_config(ignored);
+            cfg = read_config(ignored, ignored_probe);
         } catch (const std::exception &) {
         }
         return signature_of(detail::discover_plugins(sources(cfg ? &*cfg : nullptr)));

@@ -26,6 +26,8 @@ int main(int argc, char **argv) {
         };
         const coe::Report report = engine.analyze(panel.view());
         std::cout << "active backend: " << report.backend << "\n";
+        for (const auto &b : engine.backends())
+            if (b.name == report.backend) std::cout << "probe: " << (b.probe.empty() ? "-" : b.probe) << "\n";
         for (const auto &[op, backend] : report.served_by) std::cout << "served_by " << op << " " << backend << "\n";
         std::cout << "consensus: " << coe::to_string(report.consensus.level) << ", confidence " << report.confidence
                   << "\n";

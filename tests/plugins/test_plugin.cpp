@@ -15,6 +15,11 @@
 //                                operations carry fields this host never saw
 //   TP_OWN_ALGORITHM             coe.similarity declares an algorithm of its own
 //                                (and computes a different, still valid, matrix)
+//   TP_EXIT_ON_LOAD              _exit(0) from a static initialiser
+//   TP_HANG_IN_ENTRY             the entry point never returns
+//   TP_HANG_IN_SIMILARITY        coe.similarity never returns
+//   TP_CRASH_IN_FEATURIZE        coe.featurize aborts the process
+// (the last four must only ever run in the probe's child process)
 // The operations are the scalar reference kernels.
 #include <cstdint>
 #include <cstdlib>
@@ -41,6 +46,25 @@
 #define TP_ABI_MINOR COE_ABI_MINOR
 #endif
 
+#if defined(TP_HANG_IN_ENTRY) || defined(TP_HANG_IN_SIMILARITY)
+#include <chrono>
+#include <thread>
+namespace {
+[[noreturn]] void hang() {
+    for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
+}
+}  // namespace
+#endif
+
+#ifdef TP_EXIT_ON_LOAD
+#include <unistd.h>
+namespace {
+struct ExitOnLoad {
+    ExitOnLoad() { _exit(0); }
+} exit_on_load;
+}  // namespace
+#endif
+
 #ifdef TP_ABORT_ON_LOAD
 namespace {
 struct AbortOnLoad {
@@ -52,10 +76,16 @@ struct AbortOnLoad {
 namespace {
 
 coe_status tp_featurize(void *args, const coe_call *call) {
+#ifdef TP_CRASH_IN_FEATURIZE
+    std::abort();
+#endif
     return coe::sdk::guarded(call, [&] { return coe::kernels::featurize(coe::sdk::args_as<coe_featurize_args>(args)); });
 }
 
 coe_status tp_similarity(void *args, const coe_call *call) {
+#ifdef TP_HANG_IN_SIMILARITY
+    hang();
+#endif
     return coe::sdk::guarded(call, [&] {
         return coe::kernels::similarity<coe::kernels::scalar_arch>(coe::sdk::args_as<coe_similarity_args>(args));
     });
@@ -147,6 +177,11 @@ COE_MANIFEST_ATTRIBUTES const coe_plugin_manifest coe_plugin_manifest_data = {
     TP_FEATURES, TP_ID, TP_NAME, TP_VERSION};
 
 #ifndef TP_NO_ENTRY
-COE_PLUGIN_EXPORT const coe_plugin_descriptor *coe_plugin_entry(uint16_t, uint16_t) { return &tp_descriptor.base; }
+COE_PLUGIN_EXPORT const coe_plugin_descriptor *coe_plugin_entry(uint16_t, uint16_t) {
+#ifdef TP_HANG_IN_ENTRY
+    hang();
+#endif
+    return &tp_descriptor.base;
+}
 #endif
 }

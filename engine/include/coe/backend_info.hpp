@@ -29,6 +29,7 @@ struct BackendInfo {
     BackendStatus status = BackendStatus::rejected;
     std::string reason;     // why rejected, or why this one is active
     std::vector<std::string> operations;  // "coe.similarity/1", ... (empty when never loaded)
+    std::string probe;      // how the file was tried out before loading (coe/plugin_probe.hpp); "" if it never got that far
 };
 
 }  // namespace coe

@@ -27,6 +27,7 @@
 #include "coe/backend_info.hpp"
 #include "coe/error.hpp"
 #include "coe/panel.hpp"
+#include "coe/plugin_probe.hpp"
 #include "coe/report.hpp"
 #include "coe/resilience.hpp"
 #include "coe/vectors.hpp"
@@ -58,6 +59,9 @@ struct EngineOptions {
     // CPU features to treat as absent (COE_CPU_* mask), for diagnostics and
     // tests: e.g. COE_CPU_AVX2 makes the engine behave as on an older CPU.
     std::uint64_t mask_cpu_features = 0;
+    // How plugin files are tried out in a child process before they are
+    // loaded.  A config file's "plugin_probe" key is applied on top of this.
+    PluginProbeOptions plugin_probe;
     // Breakers, chain, shadow checks, injected faults.  A config file's
     // "resilience" and "faults" keys are applied on top of this.
     ResilienceOptions resilience;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "coe/backend_info.hpp"
+#include "coe/plugin_probe.hpp"
 
 namespace coe {
 
@@ -20,6 +21,7 @@ struct OperationCheck {
 struct PluginCheck {
     BackendInfo plugin;                     // status rejected: it could not be loaded
     std::vector<OperationCheck> operations; // every operation the engine knows
+    std::string isolation;                  // where the plugin's code ran: child processes, or this one and why
     bool passed() const;                    // loaded, and every provided operation passed
 };
 
@@ -30,8 +32,15 @@ struct PluginCheck {
 // inputs, plus inputs the operation must refuse.  Results must equal the
 // scalar reference within the cross-backend contract (featurize and sparse
 // similarity bit-identical, dense within 1e-5, discrete results equal).
-// Never throws for a bad plugin; a plugin that crashes the process cannot
-// be checked in-process.
-PluginCheck check_plugin(const std::filesystem::path &file);
+//
+// With the probe helper (coe/plugin_probe.hpp), the plugin is described by
+// one child process and each operation is checked in a child of its own,
+// with `options.timeout` per phase: a plugin that crashes, exits or hangs
+// fails the check of the operation that did it ("crashed with signal 11
+// (Segmentation fault) in coe.cluster", "timed out after 5 s in
+// coe.similarity"), and the caller's process never runs plugin code.
+// Without the helper (or with probing off) it all runs in this process,
+// where a crash cannot be contained.  Never throws for a bad plugin.
+PluginCheck check_plugin(const std::filesystem::path &file, const PluginProbeOptions &options = {});
 
 }  // namespace coe

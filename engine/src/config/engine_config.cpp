@@ -1,5 +1,6 @@
 #include "engine_config.hpp"
 
+#include <chrono>
 #include <fstream>
 #include <sstream>
 
@@ -104,9 +105,36 @@ void read_resilience(const boost::json::value &v, const std::string &where, Resi
     }
 }
 
+void read_plugin_probe(const boost::json::value &v, const std::string &where, const std::filesystem::path &base,
+                       PluginProbeOptions &p) {
+    if (!v.is_object()) throw Error(where + " must be an object");
+    for (const auto &[key, value] : v.as_object()) {
+        const std::string field = where + "." + std::string(key);
+        if (key == "mode") {
+            const std::string m = value.is_string() ? std::string(value.as_string()) : "";
+            if (m == "auto") p.mode = PluginProbeMode::automatic;
+            else if (m == "required") p.mode = PluginProbeMode::required;
+            else if (m == "off") p.mode = PluginProbeMode::off;
+            else throw Error(field + " must be one of auto, required, off");
+        } else if (key == "timeout_ms") {
+            p.timeout = std::chrono::milliseconds(static_cast<long long>(number(value, field, 1, 3.6e6)));
+        } else if (key == "executable") {
+            if (!value.is_string() || value.as_string().empty()) throw Error(field + " must be a non-empty string");
+            const std::filesystem::path exe(std::string(value.as_string()));
+            p.executable = exe.is_absolute() ? exe : base / exe;
+        } else if (key == "disk_cache") {
+            if (!value.is_bool()) throw Error(field + " must be true or false");
+            p.disk_cache = value.as_bool();
+        } else {
+            throw Error(field + ": unknown field (known: mode, timeout_ms, executable, disk_cache)");
+        }
+    }
+}
+
 }  // namespace
 
-ConfigFile read_config_file(const std::filesystem::path &file, ResilienceOptions &resilience) {
+ConfigFile read_config_file(const std::filesystem::path &file, ResilienceOptions &resilience,
+                            PluginProbeOptions &probe) {
     std::ifstream in(file, std::ios::binary);
     if (!in) throw Error("config " + file.string() + ": cannot open file");
     std::stringstream buffer;
@@ -129,6 +157,8 @@ ConfigFile read_config_file(const std::filesystem::path &file, ResilienceOptions
                 std::filesystem::path path(std::string(p.as_string()));
                 cfg.plugin_paths.push_back(path.is_absolute() ? path : base / path);
             }
+        } else if (key == "plugin_probe") {
+            read_plugin_probe(value, where + ": plugin_probe", base, probe);
         } else if (key == "resilience") {
             read_resilience(value, where + ": resilience", resilience);
         } else if (key == "faults") {
@@ -145,7 +175,7 @@ ConfigFile read_config_file(const std::filesystem::path &file, ResilienceOptions
             // read by the consultation library (coe/experts.hpp)
         } else {
             throw Error(where + ": unknown field '" + std::string(key) +
-                        "' (known: backend, plugin_paths, resilience, faults, experts, expert_breaker)");
+                        "' (known: backend, plugin_paths, plugin_probe, resilience, faults, experts, expert_breaker)");
         }
     }
     return cfg;

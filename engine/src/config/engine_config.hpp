@@ -7,6 +7,7 @@
 
 #include <boost/json/value.hpp>
 
+#include "coe/plugin_probe.hpp"
 #include "coe/resilience.hpp"
 
 namespace coe::detail {
@@ -14,6 +15,8 @@ namespace coe::detail {
 // Contents of a config file:
 //   {"backend": "avx2" | "auto",
 //    "plugin_paths": ["dir-or-file", ...],     (relative to the file's folder)
+//    "plugin_probe": {"mode": "auto" | "required" | "off", "timeout_ms": 5000,
+//                     "executable": "path", "disk_cache": true},
 //    "resilience": {"shadow_rate": 0.01, "chain": ["avx2", "scalar"], "seed": 7,
 //                   "breaker": {<BreakerConfig fields>},
 //                   "breakers": {"avx2": {...}, "avx2:coe.similarity": {...}}},
@@ -30,8 +33,10 @@ struct ConfigFile {
 
 // Throws coe::Error naming the file, and the line or field at fault.  The
 // "resilience" and "faults" keys are applied onto `resilience`: each key
-// present replaces that field, faults are appended.
-ConfigFile read_config_file(const std::filesystem::path &file, ResilienceOptions &resilience);
+// present replaces that field, faults are appended; "plugin_probe" fields
+// replace those of `probe`.
+ConfigFile read_config_file(const std::filesystem::path &file, ResilienceOptions &resilience,
+                            PluginProbeOptions &probe);
 
 // A BreakerConfig object (the field names of coe/resilience.hpp) applied
 // onto `defaults`; throws coe::Error "<where>.<field> ..." on a bad field.

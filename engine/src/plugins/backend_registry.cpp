@@ -8,14 +8,14 @@ namespace coe::detail {
 
 
 BackendRegistry::BackendRegistry(const std::vector<PluginCandidate> &candidates, std::uint64_t cpu_features,
-                                 const BackendRequest &request) {
+                                 const BackendRequest &request, const PluginProber *prober) {
     std::map<std::string, std::string> taken_ids;
     auto add = [&](LoadOutcome o) {
         if (o.backend) taken_ids.emplace(o.info.id, o.info.file);
         infos_.push_back(std::move(o.info));
         backends_.push_back(std::move(o.backend));
     };
-    for (const auto &c : candidates) add(load_plugin(c, cpu_features, taken_ids));
+    for (const auto &c : candidates) add(load_plugin(c, cpu_features, taken_ids, prober));
     LoadOutcome builtin = builtin_scalar_backend();
     if (taken_ids.count(builtin.info.id) == 0) add(std::move(builtin));
 

@@ -27,8 +27,9 @@ public:
     // Loads every candidate, adds the built-in scalar backend unless a scalar
     // plugin file was loaded, and activates the requested or best backend.
     // Throws coe::Error if the request names an unknown or unusable backend.
+    // `prober` (may be null: no probing) admits each file before it is loaded.
     BackendRegistry(const std::vector<PluginCandidate> &candidates, std::uint64_t cpu_features,
-                    const BackendRequest &request);
+                    const BackendRequest &request, const PluginProber *prober);
 
     const std::vector<BackendInfo> &infos() const { return infos_; }
     const std::string &active_name() const { return infos_[active_].name; }

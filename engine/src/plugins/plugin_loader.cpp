@@ -17,6 +17,7 @@
 #include "coe/cpu_features.hpp"
 #include "descriptor_validation.hpp"
 #include "elf_manifest.hpp"
+#include "plugin_probe.hpp"
 
 extern "C" const coe_plugin_descriptor *coe_builtin_scalar_entry(uint16_t, uint16_t);
 
@@ -104,6 +105,14 @@ void describe(BackendInfo &info, const coe_plugin_descriptor &d) {
 
 }  // namespace
 
+void describe_manifest(BackendInfo &info, const coe_plugin_manifest &m) {
+    info.name = m.name;
+    info.id = m.id;
+    info.version = m.version;
+    info.abi = std::to_string(m.abi_major) + "." + std::to_string(m.abi_minor);
+    info.required_features = m.required_cpu_features;
+}
+
 std::string file_identity(const std::filesystem::path &file) {
     struct stat st {};
     if (::stat(file.c_str(), &st) != 0) return "missing";
@@ -121,7 +130,8 @@ int backend_score(std::uint64_t f) {
 }
 
 LoadOutcome load_plugin(const PluginCandidate &c, std::uint64_t cpu_features,
-                        const std::map<std::string, std::string> &taken_ids) {
+                        const std::map<std::string, std::string> &taken_ids, const PluginProber *prober,
+                        void (*on_phase)(const char *)) {
     LoadOutcome o;
     std::error_code fs_ec;
     o.info.file = std::filesystem::absolute(c.file, fs_ec).lexically_normal().string();
@@ -141,11 +151,7 @@ LoadOutcome load_plugin(const PluginCandidate &c, std::uint64_t cpu_features,
     auto manifest_or_error = read_plugin_manifest(source);
     if (auto *why = std::get_if<std::string>(&manifest_or_error)) return reject(std::move(o), *why);
     const auto &m = std::get<coe_plugin_manifest>(manifest_or_error);
-    o.info.name = m.name;
-    o.info.id = m.id;
-    o.info.version = m.version;
-    o.info.abi = std::to_string(m.abi_major) + "." + std::to_string(m.abi_minor);
-    o.info.required_features = m.required_cpu_features;
+    describe_manifest(o.info, m);
 
     // Judged from the manifest alone: nothing of the plugin has run yet.
     if (m.abi_major != COE_ABI_MAJOR) return reject(std::move(o), abi_mismatch_reason(m.abi_major, m.abi_minor));
@@ -154,6 +160,12 @@ LoadOutcome load_plugin(const PluginCandidate &c, std::uint64_t cpu_features,
     if (const std::uint64_t missing = m.required_cpu_features & ~cpu_features)
         return reject(std::move(o), "cpu lacks " + join_features(missing) + " (not loaded)");
 
+    if (prober) {  // before any code of the file runs in this process
+        const ProbeVerdict verdict = prober->admit(c.file, source);
+        o.info.probe = verdict.note;
+        if (!verdict.admitted) return reject(std::move(o), verdict.reason);
+    }
+    if (on_phase) on_phase("load");
     if (!handle) {
         handle = std::make_shared<LibraryHandle>();
         boost::dll::fs::error_code ec;
@@ -166,6 +178,7 @@ LoadOutcome load_plugin(const PluginCandidate &c, std::uint64_t cpu_features,
     auto &entry = handle->library.get<const coe_plugin_descriptor *(std::uint16_t, std::uint16_t)>(
         COE_PLUGIN_ENTRY_SYMBOL);
     const coe_plugin_descriptor *d = nullptr;
+    if (on_phase) on_phase("entry");
     try {
         d = entry(COE_ABI_MAJOR, COE_ABI_MINOR);
     } catch (...) {  // a C++ plugin that let an exception escape its C entry point

@@ -22,12 +22,20 @@ struct LoadOutcome {
     std::shared_ptr<Backend> backend;  // null when rejected
 };
 
+class PluginProber;
+
 // Reads the manifest, checks ABI, id (against `taken_ids`: id -> file that
-// already provides it) and CPU requirements, all without loading; then loads
-// the library, resolves the entry point and validates the descriptor.
+// already provides it) and CPU requirements, all without loading; then asks
+// `prober` (if any) whether the file may be loaded into this process; then
+// loads the library, resolves the entry point and validates the descriptor.
+// `on_phase` (if any) is told "load" and "entry" as each begins.
 // Never throws; a bad file becomes a rejection with its reason.
 LoadOutcome load_plugin(const PluginCandidate &candidate, std::uint64_t cpu_features,
-                        const std::map<std::string, std::string> &taken_ids);
+                        const std::map<std::string, std::string> &taken_ids, const PluginProber *prober = nullptr,
+                        void (*on_phase)(const char *) = nullptr);
+
+// Name, id, version, ABI and CPU requirements as the manifest states them.
+void describe_manifest(BackendInfo &info, const coe_plugin_manifest &manifest);
 
 // "device:inode:size:mtime" of a file, or "missing": tells a replaced file
 // from the one loaded before.

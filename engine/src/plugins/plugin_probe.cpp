@@ -1,0 +1,259 @@
+#include "plugin_probe.hpp"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <system_error>
+#include <variant>
+
+#include "elf_manifest.hpp"
+#include "plugin_discovery.hpp"
+#include "plugin_loader.hpp"
+
+namespace coe::detail {
+namespace {
+
+constexpr const char *helper_name = "coe-plugin-probe";
+
+bool is_executable(const std::filesystem::path &p) {
+    std::error_code ec;
+    return std::filesystem::is_regular_file(p, ec) && ::access(p.c_str(), X_OK) == 0;
+}
+
+// Verdicts by "path|identity|helper identity|engine version", in memory for
+// the process and on disk between processes.  The disk file is rewritten
+// whole (temporary file + rename), so readers never see half of it; two
+// processes writing at once may lose an entry, which is probed again later.
+class VerdictCache {
+public:
+    static VerdictCache &instance() {
+        static auto *cache = new VerdictCache();  // used until exit, from any thread
+        return *cache;
+    }
+
+    bool find(const std::string &key, bool use_disk, ProbeVerdict &out) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (use_disk && !disk_read_) read_disk();
+        auto it = verdicts_.find(key);
+        if (it == verdicts_.end()) return false;
+        out = it->second;
+        return true;
+    }
+
+    void store(const std::string &key, const ProbeVerdict &v, bool use_disk) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        verdicts_[key] = v;
+        if (use_disk) write_disk();
+    }
+
+private:
+    static std::filesystem::path folder() {
+        if (const char *d = std::getenv("COE_CACHE_DIR"); d && *d) return d;
+        if (const char *d = std::getenv("XDG_CACHE_HOME"); d && *d) return std::filesystem::path(d) / "coe";
+        if (const char *d = std::getenv("HOME"); d && *d) return std::filesystem::path(d) / ".cache" / "coe";
+        return {};
+    }
+    static std::filesystem::path file() {
+        const auto f = folder();
+        return f.empty() ? f : f / "plugin-probes-1.tsv";
+    }
+
+    static std::string clean(std::string s) {
+        for (char &c : s)
+            if (c == '\t' || c == '\n' || c == '\r') c = ' ';
+        return s;
+    }
+
+    void read_disk() {
+        disk_read_ = true;
+        const auto path = file();
+        if (path.empty()) return;
+        std::ifstream in(path);
+        std::string line;
+        while (std::getline(in, line)) {  // key \t 1|0 \t reason \t note
+            std::istringstream fields(line);
+            std::string key, admitted, reason, note;
+            if (!std::getline(fields, key, '\t') || !std::getline(fields, admitted, '\t')) continue;
+            std::getline(fields, reason, '\t');
+            std::getline(fields, note, '\t');
+            if (admitted != "1" && admitted != "0") continue;
+            verdicts_.emplace(key, ProbeVerdict{admitted == "1", reason, note});
+        }
+    }
+
+    void write_disk() {
+        const auto path = file();
+        if (path.empty()) return;
+        std::error_code ec;
+        std::filesystem::create_directories(path.parent_path(), ec);
+        const auto tmp = path.string() + "." + std::to_string(::getpid()) + ".tmp";
+        {
+            std::ofstream out(tmp, std::ios::trunc);
+            if (!out) return;  // a cache we cannot write is only slower
+            for (const auto &[key, v] : verdicts_)
+                out << clean(key) << '\t' << (v.admitted ? '1' : '0') << '\t' << clean(v.reason) << '\t'
+                    << clean(v.note) << '\n';
+            if (!out.flush()) {
+                std::filesystem::remove(tmp, ec);
+                return;
+            }
+        }
+        std::filesystem::rename(tmp, path, ec);
+        if (ec) std::filesystem::remove(tmp, ec);
+    }
+
+    std::mutex mutex_;
+    bool disk_read_ = false;
+    std::map<std::string, ProbeVerdict> verdicts_;
+};
+
+bool has_line(const ChildOutcome &o, const std::string &line) {
+    for (const auto &l : o.lines)
+        if (l == line) return true;
+    return false;
+}
+
+// The text after "<prefix> " of the first line that starts so, or nullptr.
+const std::string *line_after(const ChildOutcome &o, const std::string &prefix, std::string &rest) {
+    for (const auto &l : o.lines)
+        if (l.rfind(prefix + " ", 0) == 0) {
+            rest = l.substr(prefix.size() + 1);
+            return &l;
+        }
+    return nullptr;
+}
+
+}  // namespace
+
+std::string phase_in_words(const std::string &phase) {
+    if (phase.empty()) return "before loading the plugin";
+    if (phase == "load") return "during load";
+    if (phase == "entry") return "in its entry point";
+    return "in " + phase;
+}
+
+PluginProber::PluginProber(PluginProbeOptions options) : options_(std::move(options)) {
+    if (options_.mode == PluginProbeMode::off) return;
+    std::vector<std::filesystem::path> tried;
+    if (!options_.executable.empty())
+        tried.push_back(options_.executable);  // named: that one or none
+    else
+        for (const auto &[folder, source] : default_plugin_folders()) tried.push_back(folder.parent_path() / helper_name);
+    for (const auto &p : tried)
+        if (is_executable(p)) {
+            helper_ = p;
+            return;
+        }
+    helper_problem_ = std::string("the helper ") + helper_name + " was not found (looked at";
+    for (const auto &p : tried) helper_problem_ += " " + p.string();
+    helper_problem_ += tried.empty() ? " nothing)" : ")";
+}
+
+ChildOutcome PluginProber::run(const std::vector<std::string> &args) const {
+    return run_probe_child(helper_, args, options_.timeout);
+}
+
+std::optional<ProbeVerdict> PluginProber::probe(const std::filesystem::path &load_from, std::string &error) const {
+    const ChildOutcome o = run({"probe", load_from.string()});
+    if (o.end == ChildOutcome::End::not_started) {  // the helper failed, not the plugin
+        error = o.error;
+        return std::nullopt;
+    }
+    ProbeVerdict v;
+    std::string rest;
+    if (o.end == ChildOutcome::End::exited && o.code == 0 && has_line(o, "ok")) {
+        v.note = "passed a probe in a child process (load, entry point, a smoke call of each operation)";
+        return v;
+    }
+    v.admitted = false;
+    if (line_after(o, "reject", rest))
+        v.reason = rest;
+    else if (line_after(o, "fail", rest))
+        v.reason = "failed its smoke call " + phase_in_words(o.phase) + ": " + rest;
+    else
+        v.reason = describe_end(o, options_.timeout) + " " + phase_in_words(o.phase);
+    v.note = "rejected by a probe in a child process";
+    return v;
+}
+
+ProbeVerdict PluginProber::admit(const std::filesystem::path &file, const std::filesystem::path &load_from) const {
+    if (options_.mode == PluginProbeMode::off) return {true, {}, "not probed (probing is off)"};
+    if (helper_.empty()) {
+        if (options_.mode == PluginProbeMode::required)
+            return {false, "cannot be probed before loading: " + helper_problem_, "not probed"};
+        return {true, {}, "loaded without a probe: " + helper_problem_};
+    }
+    std::error_code ec;
+    const std::string key = std::filesystem::weakly_canonical(file, ec).string() + "|" + file_identity(file) + "|" +
+                            file_identity(helper_) + "|" COE_VERSION;
+    ProbeVerdict v;
+    if (VerdictCache::instance().find(key, options_.disk_cache, v)) {
+        v.note += " (cached verdict for this file version)";
+        return v;
+    }
+    std::string error;
+    const std::optional<ProbeVerdict> probed = probe(load_from, error);
+    if (!probed) {
+        if (options_.mode == PluginProbeMode::required) return {false, "cannot be probed before loading: " + error, "not probed"};
+        return {true, {}, "loaded without a probe: " + error};
+    }
+    VerdictCache::instance().store(key, *probed, options_.disk_cache);
+    return *probed;
+}
+
+BackendInfo PluginProber::describe(const std::filesystem::path &file) const {
+    BackendInfo info;
+    const ChildOutcome o = run({"describe", file.string()});
+    std::string rest;
+    for (const auto &l : o.lines) {
+        const auto eq = l.find('=');
+        if (l.rfind("info ", 0) != 0 || eq == std::string::npos) continue;
+        const std::string key = l.substr(5, eq - 5), value = l.substr(eq + 1);
+        if (key == "name") info.name = value;
+        else if (key == "id") info.id = value;
+        else if (key == "version") info.version = value;
+        else if (key == "abi") info.abi = value;
+        else if (key == "features") info.required_features = std::strtoull(value.c_str(), nullptr, 10);
+        else if (key == "score") info.score = std::atoi(value.c_str());
+        else if (key == "ops") {
+            std::istringstream ops(value);
+            for (std::string op; ops >> op;) info.operations.push_back(op);
+        }
+    }
+    if (o.end == ChildOutcome::End::exited && o.code == 0 && has_line(o, "ok")) {
+        info.status = BackendStatus::available;
+        return info;
+    }
+    if (info.name.empty()) {  // it ended before describing itself: its manifest is read without running it
+        auto manifest = read_plugin_manifest(file);
+        if (auto *m = std::get_if<coe_plugin_manifest>(&manifest)) describe_manifest(info, *m);
+    }
+    info.status = BackendStatus::rejected;
+    info.score = 0;
+    info.reason = line_after(o, "reject", rest) ? rest : describe_end(o, options_.timeout) + " " + phase_in_words(o.phase);
+    return info;
+}
+
+OperationCheck PluginProber::check_operation(const std::filesystem::path &file, const std::string &operation) const {
+    OperationCheck c;
+    c.operation = operation + "/1";
+    c.provided = true;
+    const ChildOutcome o = run({"check", file.string(), operation});
+    std::string rest;
+    if (line_after(o, "pass", rest) && o.end == ChildOutcome::End::exited && o.code == 0) {
+        c.passed = true;
+        c.detail = rest;
+    } else if (line_after(o, "fail", rest) || line_after(o, "reject", rest)) {
+        c.detail = rest;
+    } else {
+        c.detail = describe_end(o, options_.timeout) + " " + phase_in_words(o.phase);
+    }
+    return c;
+}
+
+}  // namespace coe::detail
