@@ -1,5 +1,6 @@
 #include "cli_options.hpp"
 
+#include <cctype>
 #include <charconv>
 #include <filesystem>
 #include <sstream>
@@ -47,6 +48,21 @@ std::uint64_t parse_count(const std::string &option, const std::string &text, st
         throw UsageError(option + " expects a whole number in [" + std::to_string(lo) + ", " + std::to_string(hi) +
                          "], got '" + text + "'");
     return v;
+}
+
+std::chrono::milliseconds parse_duration(const std::string &option, const std::string &text) {
+    std::size_t digits = 0;
+    while (digits < text.size() && (std::isdigit(static_cast<unsigned char>(text[digits])) || text[digits] == '.'))
+        ++digits;
+    const std::string unit = text.substr(digits);
+    double scale = 0;
+    if (unit == "ms") scale = 1;
+    else if (unit == "s" || unit.empty()) scale = 1000;
+    else if (unit == "m") scale = 60000;
+    if (digits == 0 || scale == 0)
+        throw UsageError(option + " expects a duration like 30s, 500ms or 2m, got '" + text + "'");
+    const double v = parse_number(option, text.substr(0, digits), 0, 1e7) * scale;
+    return std::chrono::milliseconds(static_cast<long long>(v));
 }
 
 bool take_format_flag(const std::string &arg, bool &json, bool &format_set) {

@@ -2,6 +2,7 @@
 // small parsers the subcommands share.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -31,6 +32,9 @@ double parse_number(const std::string &option, const std::string &text, double l
 // `text` as a whole number in [lo, hi]; throws UsageError naming `option`.
 std::uint64_t parse_count(const std::string &option, const std::string &text, std::uint64_t lo, std::uint64_t hi);
 
+// "30s", "500ms", "2m" (a bare number is seconds); throws UsageError naming `option`.
+std::chrono::milliseconds parse_duration(const std::string &option, const std::string &text);
+
 // --json / --text: true (and `json` set) when `arg` is one of them;
 // throws UsageError when both are given.
 bool take_format_flag(const std::string &arg, bool &json, bool &format_set);
@@ -40,5 +44,6 @@ int run_backends_command(const CommandLine &cl);
 int run_analyze_command(const CommandLine &cl);
 int run_plugin_command(const CommandLine &cl);
 int run_consult_command(const CommandLine &cl);
+int run_serve_command(const CommandLine &cl);
 
 }  // namespace coe::cli

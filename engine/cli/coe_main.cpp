@@ -37,10 +37,21 @@ commands:
           [--concurrency N]
                         many questions, N at a time; results as JSON Lines in
                         input order; --resume skips ids OUT already answers
+  serve [--listen HOST:PORT] [--experts FILE] [--threads N]
+        [--token-file FILE | --token-env VAR] [--max-body-mb N]
+        [--max-per-client N] [--idle-timeout D] [--request-timeout D]
+        [--drain-timeout D] [--quorum K] [--deadline D] [--model NAME]
+                        serve the circle over HTTP (default 127.0.0.1:8080):
+                        /v1/analyze, /v1/consult (SSE with Accept:
+                        text/event-stream), OpenAI-compatible
+                        /v1/chat/completions and /v1/models, /metrics,
+                        /healthz, /readyz; SIGINT/SIGTERM drain, then exit 0
   backends [--json]     detected CPU features and every backend candidate
-  plugin check PATH     load one plugin, validate it, run each operation it
-                        provides on a conformance suite against the scalar
-                        reference; PASS/FAIL per operation, exit 1 on failure
+  plugin check PATH [--timeout-ms N]
+                        validate one plugin and run each operation it provides
+                        on a conformance suite against the scalar reference,
+                        each in a child process (a crash or a hang fails that
+                        operation); PASS/FAIL per operation, exit 1 on failure
 
 options for every command:
   --backend NAME        force a backend (name or id; "auto" = best available)
@@ -77,6 +88,7 @@ int main(int argc, char **argv) {
         if (cl.command == "analyze") return run_analyze_command(cl);
         if (cl.command == "plugin") return run_plugin_command(cl);
         if (cl.command == "consult") return run_consult_command(cl);
+        if (cl.command == "serve") return run_serve_command(cl);
         std::cerr << (cl.command.empty() ? "coe: no command given\n" : "coe: unknown command '" + cl.command + "'\n")
                   << usage;
         return 2;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,9 @@ struct ConsultArgs {
 };
 
 ConsultArgs parse_consult_args(const std::vector<std::string> &args);
+// The experts from `experts_file` (--experts), else from the config file
+// (--config, COE_CONFIG); nullopt when neither names any.
+std::optional<ExpertsConfig> find_experts(const std::string &experts_file, const CommandLine &cl);
 // The experts from --experts, else from the config file; throws UsageError
 // with a how-to when there are none.
 ExpertsConfig load_experts(const ConsultArgs &args, const CommandLine &cl);

@@ -35,21 +35,6 @@ in api_key_env, never from the file.  For example:
 Providers: openai (and every OpenAI-compatible server), ollama, anthropic, gemini.
 examples/experts.json lists every field.)";
 
-std::chrono::milliseconds parse_duration(const std::string &option, const std::string &text) {
-    std::size_t digits = 0;
-    while (digits < text.size() && (std::isdigit(static_cast<unsigned char>(text[digits])) || text[digits] == '.'))
-        ++digits;
-    const std::string unit = text.substr(digits);
-    double scale = 0;
-    if (unit == "ms") scale = 1;
-    else if (unit == "s" || unit.empty()) scale = 1000;
-    else if (unit == "m") scale = 60000;
-    if (digits == 0 || scale == 0)
-        throw UsageError(option + " expects a duration like 30s, 500ms or 2m, got '" + text + "'");
-    const double v = parse_number(option, text.substr(0, digits), 0, 1e7) * scale;
-    return std::chrono::milliseconds(static_cast<long long>(v));
-}
-
 }  // namespace
 
 ConsultArgs parse_consult_args(const std::vector<std::string> &args) {
@@ -115,8 +100,8 @@ ConsultArgs parse_consult_args(const std::vector<std::string> &args) {
     return a;
 }
 
-ExpertsConfig load_experts(const ConsultArgs &args, const CommandLine &cl) {
-    if (!args.experts_file.empty()) return load_experts_file(args.experts_file);
+std::optional<ExpertsConfig> find_experts(const std::string &experts_file, const CommandLine &cl) {
+    if (!experts_file.empty()) return load_experts_file(experts_file);
     std::filesystem::path config = cl.engine.config_file;
     if (config.empty())
         if (const char *env = std::getenv("COE_CONFIG"); env != nullptr && *env != '\0') config = env;
@@ -128,6 +113,11 @@ ExpertsConfig load_experts(const ConsultArgs &args, const CommandLine &cl) {
         if (text.str().find("\"experts\"") != std::string::npos)
             return parse_experts(text.str(), "config " + config.string(), config.parent_path());
     }
+    return std::nullopt;
+}
+
+ExpertsConfig load_experts(const ConsultArgs &args, const CommandLine &cl) {
+    if (auto experts = find_experts(args.experts_file, cl)) return std::move(*experts);
     throw UsageError(how_to_configure);
 }
 
