@@ -1,0 +1,360 @@
+// coe serve, in-process: every route, auth, limits, timeouts, many
+// keep-alive connections, graceful shutdown.  Experts are a fake provider on
+// 127.0.0.1; every client is local with bounded requests and time.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#include <boost/json.hpp>
+
+#include <chrono>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "coe/panel_json.hpp"
+#include "coe/report_format.hpp"
+#include "coe/server.hpp"
+#include "consult/consult_support.hpp"
+#include "serve_client.hpp"
+
+using namespace coe;
+using namespace coe::test;
+namespace json = boost::json;
+
+namespace {
+
+const std::string token = "test-token-0123456789abcdef";
+
+// A server on a free port with three experts (two agree, one dissents),
+// run on its own thread; stopped and joined at the end of the scope.
+struct RunningServer {
+    FakeProviderServer provider;
+    std::unique_ptr<Circle> circle;
+    std::unique_ptr<Server> server;
+    std::thread thread;
+    bool stopped = false;
+
+    explicit RunningServer(ServerOptions o = {}, std::vector<std::string> models = {"reply=cache_a", "reply=cache_b",
+                                                                                      "reply=rewrite"},
+                           bool with_experts = true) {
+        if (with_experts) {
+            std::vector<ExpertConfig> experts;
+            for (std::size_t i = 0; i < models.size(); ++i)
+                experts.push_back(fake_expert(provider, "e" + std::to_string(i + 1), ProviderKind::openai, models[i]));
+            circle = std::make_unique<Circle>(test_engine(), experts_of(std::move(experts)));
+        }
+        o.address = "127.0.0.1";
+        o.port = 0;
+        if (o.threads == 0) o.threads = 2;
+        server = std::make_unique<Server>(test_engine(), circle.get(), o);
+        thread = std::thread([this] { server->run(); });
+    }
+    std::uint16_t port() const { return server->port(); }
+    void stop_and_join() {
+        if (stopped) return;
+        stopped = true;
+        server->stop();
+        thread.join();
+    }
+    ~RunningServer() { stop_and_join(); }
+};
+
+std::string read_file(const std::filesystem::path &p) {
+    std::ifstream in(p);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+json::object error_of(const Reply &r) { return json::parse(r.body).at("error").as_object(); }
+
+std::vector<std::string> lines_of(const std::string &text) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string l; std::getline(in, l);)
+        if (!l.empty()) out.push_back(l);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("analyze: a panel gives the report of coe analyze; JSON Lines give a line each, bad lines as errors") {
+    RunningServer s;
+    HttpClient c(s.port());
+    const std::string panel = read_file(std::filesystem::path(COE_TEST_SOURCE_DIR) / "examples" / "panel.json");
+    const Reply r = c.post("/v1/analyze", panel);
+    REQUIRE(r.status == 200);
+    CHECK(r.headers.at("content-type") == "application/json");
+    const std::string expected = to_json(test_engine().analyze(parse_panel(panel, "panel.json").view()));
+    CHECK(without_timing(lines_of(r.body).at(0)) == without_timing(expected));
+
+    std::string compact = json::serialize(json::parse(panel));
+    const Reply lines = c.post("/v1/analyze", compact + "\n{\"responses\": 3}\n" + compact + "\n");
+    REQUIRE(lines.status == 200);
+    CHECK(lines.headers.at("content-type") == "application/x-ndjson");
+    const auto out = lines_of(lines.body);
+    REQUIRE(out.size() == 3);
+    CHECK(without_timing(out[0]) == without_timing(expected));
+    CHECK(json::parse(out[1]).at("line").as_int64() == 2);
+    CHECK(std::string(json::parse(out[1]).at("error").as_string()).find("responses") != std::string::npos);
+    CHECK(without_timing(out[2]) == without_timing(expected));
+}
+
+TEST_CASE("bad requests get the error shape with the problem named: 400, 404, 405, 413") {
+    ServerOptions o;
+    o.max_body_bytes = 4096;
+    RunningServer s(o);
+    HttpClient c(s.port());
+    Reply r = c.post("/v1/analyze", "{\"responses\": [{\"expert\": \"a\", \"content\": 5}]}");
+    CHECK(r.status == 400);
+    CHECK(std::string(error_of(r).at("message").as_string()).find("responses[0].content") != std::string::npos);
+    r = c.post("/v1/consult", "{\"question\": ");
+    CHECK(r.status == 400);
+    CHECK(std::string(error_of(r).at("message").as_string()).find("not valid JSON") != std::string::npos);
+    r = c.post("/v1/consult", "{\"question\": 3}");
+    CHECK(r.status == 400);
+    CHECK(error_of(r).at("param").as_string() == "question");
+    r = c.post("/v1/consult", "{\"question\": \"q\", \"temperature\": 1}");
+    CHECK(r.status == 400);
+    CHECK(error_of(r).at("param").as_string() == "temperature");
+    r = c.post("/v1/chat/completions", R"({"model": "gpt-4", "messages": [{"role": "user", "content": "hi"}]})");
+    CHECK(r.status == 404);
+    CHECK(error_of(r).at("code").as_string() == "model_not_found");
+    r = c.post("/v1/chat/completions", R"({"model": "circle", "messages": []})");
+    CHECK(r.status == 400);
+    CHECK(error_of(r).at("param").as_string() == "messages");
+    r = c.get("/v2/nothing");
+    CHECK(r.status == 404);
+    r = c.get("/v1/consult");
+    CHECK(r.status == 405);
+    CHECK(r.headers.at("allow") == "POST");
+    CHECK(r.keep_alive);  // none of these costs the connection
+
+    r = c.post("/v1/analyze", std::string(5000, ' '));
+    CHECK(r.status == 413);
+    CHECK(std::string(error_of(r).at("message").as_string()).find("4096 bytes") != std::string::npos);
+    CHECK(c.closed_by_server());
+}
+
+TEST_CASE("consult: JSON, and SSE events ending with final") {
+    RunningServer s;
+    HttpClient c(s.port());
+    Reply r = c.post("/v1/consult", R"({"question": "How do we make the API faster?", "id": "q1"})");
+    REQUIRE(r.status == 200);
+    json::object doc = json::parse(r.body).as_object();
+    CHECK(doc.at("id").as_string() == "q1");
+    CHECK(doc.at("answers").as_array().size() == 3);
+    CHECK(doc.at("consultation").at("answered").as_int64() == 3);
+
+    r = c.post("/v1/consult", R"({"question": "How do we make the API faster?"})", {{"Accept", "text/event-stream"}});
+    REQUIRE(r.status == 200);
+    CHECK(r.headers.at("content-type") == "text/event-stream");
+    std::vector<std::string> events;
+    for (const auto &l : lines_of(r.body))
+        if (l.rfind("event: ", 0) == 0) events.push_back(l.substr(7));
+    REQUIRE(!events.empty());
+    CHECK(events.back() == "final");
+    CHECK(std::count(events.begin(), events.end(), "expert_done") == 3);
+    CHECK(std::count(events.begin(), events.end(), "consensus") == 3);
+}
+
+TEST_CASE("OpenAI-compatible: chat completions answer with the majority's representative, streamed or not") {
+    RunningServer s;
+    HttpClient c(s.port());
+    const std::string request =
+        R"({"model": "circle", "messages": [{"role": "system", "content": "Be brief."},
+           {"role": "user", "content": [{"type": "text", "text": "How do we make the API faster?"}]}]})";
+    Reply r = c.post("/v1/chat/completions", request);
+    INFO(r.body);
+    REQUIRE(r.status == 200);
+    json::object doc = json::parse(r.body).as_object();
+    CHECK(doc.at("object").as_string() == "chat.completion");
+    const std::string answer(doc.at("choices").at(0).at("message").at("content").as_string());
+    CHECK(answer.find("Redis") != std::string::npos);  // one of the two that agree, not the dissent
+    CHECK(doc.at("choices").at(0).at("finish_reason").as_string() == "stop");
+    CHECK(doc.at("circle").at("answers").as_array().size() == 3);
+    CHECK(doc.at("usage").at("total_tokens").as_int64() > 0);
+    for (const auto &req : s.provider.requests())  // the system message reached the experts
+        CHECK(req.body.find("Be brief.") != std::string::npos);
+
+    std::string streamed = request;
+    streamed.insert(1, "\"stream\": true, ");
+    r = c.post("/v1/chat/completions", streamed);
+    REQUIRE(r.status == 200);
+    std::string text, finish;
+    bool done = false;
+    for (const auto &l : lines_of(r.body)) {
+        if (l.rfind("data: ", 0) != 0) continue;
+        if (l == "data: [DONE]") {
+            done = true;
+            continue;
+        }
+        const json::object chunk = json::parse(l.substr(6)).as_object();
+        CHECK(chunk.at("object").as_string() == "chat.completion.chunk");
+        const auto &choice = chunk.at("choices").at(0).as_object();
+        if (const auto *t = choice.at("delta").as_object().if_contains("content")) text += t->as_string().c_str();
+        if (choice.at("finish_reason").is_string()) finish = choice.at("finish_reason").as_string().c_str();
+    }
+    CHECK(done);
+    CHECK(finish == "stop");
+    CHECK(text == answer);
+
+    r = c.get("/v1/models");
+    REQUIRE(r.status == 200);
+    CHECK(json::parse(r.body).at("data").at(0).at("id").as_string() == "circle");
+}
+
+TEST_CASE("chat completions when no expert answers: 502 with the reasons; without experts: 503") {
+    {
+        RunningServer s({}, {"status=401", "status=400"});
+        HttpClient c(s.port());
+        const Reply r = c.post("/v1/chat/completions", R"({"model": "circle", "messages": [{"role": "user", "content": "q"}]})");
+        CHECK(r.status == 502);
+        CHECK(std::string(error_of(r).at("message").as_string()).find("e1: auth_error") != std::string::npos);
+    }
+    RunningServer none({}, {}, false);
+    HttpClient c(none.port());
+    CHECK(c.post("/v1/consult", R"({"question": "q"})").status == 503);
+    CHECK(c.get("/readyz").status == 200);
+}
+
+TEST_CASE("bearer tokens: 401 without or with a wrong one; probes stay open") {
+    ServerOptions o;
+    o.tokens = {token};
+    RunningServer s(o);
+    HttpClient c(s.port());
+    Reply r = c.get("/v1/models");
+    CHECK(r.status == 401);
+    CHECK(r.headers.at("www-authenticate") == "Bearer");
+    CHECK(error_of(r).at("type").as_string() == "authentication_error");
+    CHECK(c.get("/v1/models", {{"Authorization", "Bearer " + token + "x"}}).status == 401);
+    CHECK(c.get("/v1/models", {{"Authorization", "Basic " + token}}).status == 401);
+    CHECK(c.get("/v1/models", {{"Authorization", "Bearer " + token}}).status == 200);
+    CHECK(c.get("/metrics").status == 401);
+    CHECK(c.get("/healthz").status == 200);
+    CHECK(c.get("/readyz").status == 200);
+}
+
+TEST_CASE("per-client limit: 429 with Retry-After while the client's requests are in flight") {
+    ServerOptions o;
+    o.max_requests_per_client = 1;
+    RunningServer s(o, {"reply=cache_a,stall_first=1500"});
+    HttpClient slow(s.port());
+    std::thread first([&] { CHECK(slow.post("/v1/consult", R"({"question": "q"})").status == 200); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    HttpClient second(s.port());
+    const Reply r = second.post("/v1/analyze", read_file(std::filesystem::path(COE_TEST_SOURCE_DIR) / "examples" / "panel.json"));
+    CHECK(r.status == 429);
+    CHECK(r.headers.at("retry-after") == "1");
+    CHECK(second.get("/healthz").status == 200);  // probes are not limited
+    first.join();
+}
+
+TEST_CASE("slowloris: a client trickling its header is cut off by the request timeout") {
+    ServerOptions o;
+    o.request_timeout = std::chrono::milliseconds(600);
+    RunningServer s(o);
+    HttpClient c(s.port());
+    const auto start = std::chrono::steady_clock::now();
+    const std::string request = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
+    bool cut = false;
+    for (char ch : request) {
+        boost::system::error_code ec;
+        boost::asio::write(c.socket(), boost::asio::buffer(&ch, 1), ec);
+        if (ec) {
+            cut = true;
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        if (std::chrono::steady_clock::now() - start > std::chrono::seconds(3)) break;
+    }
+    CHECK((cut || c.closed_by_server()));
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(4));
+}
+
+TEST_CASE("200 concurrent keep-alive connections, two requests each") {
+    ServerOptions o;
+    o.max_requests_per_client = 1000;
+    RunningServer s(o);
+    const auto start = std::chrono::steady_clock::now();
+    std::vector<std::unique_ptr<HttpClient>> clients;
+    for (int i = 0; i < 200; ++i) clients.push_back(std::make_unique<HttpClient>(s.port()));
+    const std::string req = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    int ok = 0;
+    for (int round = 0; round < 2; ++round) {
+        for (auto &c : clients) c->send_raw(req);  // all 200 in flight at once
+        for (auto &c : clients) {
+            const Reply r = c->read();
+            ok += r.status == 200 && r.keep_alive;
+        }
+    }
+    CHECK(ok == 400);
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(20));
+    const Reply m = clients[0]->get("/metrics");
+    CHECK(m.body.find("coe_http_connections_open 200") != std::string::npos);
+}
+
+TEST_CASE("/metrics is Prometheus text with the HTTP counters beside the engine's") {
+    RunningServer s;
+    HttpClient c(s.port());
+    c.get("/healthz");
+    c.get("/nowhere");
+    const Reply r = c.get("/metrics");
+    REQUIRE(r.status == 200);
+    CHECK(r.headers.at("content-type").rfind("text/plain; version=0.0.4", 0) == 0);
+    const std::regex sample(R"(^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*"(,[a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*")*\})? [-+0-9.eEInfNa]+$)");
+    const std::regex comment(R"(^# (HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* .+$)");
+    for (const auto &l : lines_of(r.body)) {
+        INFO(l);
+        CHECK((std::regex_match(l, sample) || std::regex_match(l, comment)));
+    }
+    CHECK(r.body.find("coe_http_requests_total{route=\"/healthz\",status=\"200\"} 1") != std::string::npos);
+    CHECK(r.body.find("coe_http_requests_total{route=\"other\",status=\"404\"} 1") != std::string::npos);
+    CHECK(r.body.find("coe_expert_") != std::string::npos);
+}
+
+TEST_CASE("graceful shutdown: requests in flight finish, idle connections close, run() returns") {
+    ServerOptions o;
+    o.drain_timeout = std::chrono::seconds(10);
+    RunningServer s(o, {"reply=cache_a,stall_first=1000"});
+    HttpClient idle(s.port());
+    CHECK(idle.get("/healthz").status == 200);
+    HttpClient busy(s.port());
+    Reply in_flight;
+    std::thread t([&] { in_flight = busy.post("/v1/consult", R"({"question": "q"})"); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    const auto start = std::chrono::steady_clock::now();
+    s.stop_and_join();
+    t.join();
+    CHECK(in_flight.status == 200);
+    CHECK_FALSE(in_flight.keep_alive);  // told that the connection ends
+    CHECK(json::parse(in_flight.body).at("consultation").at("answered").as_int64() == 1);
+    CHECK(idle.closed_by_server());
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+    boost::system::error_code ec;
+    boost::asio::io_context ioc;
+    boost::asio::ip::tcp::socket late(ioc);
+    late.connect({boost::asio::ip::make_address("127.0.0.1"), s.port()}, ec);
+    CHECK(ec);  // no longer listening
+}
+
+TEST_CASE("the drain timeout cuts what is left and cancels its consultation") {
+    ServerOptions o;
+    o.drain_timeout = std::chrono::milliseconds(300);
+    RunningServer s(o, {"reply=cache_a,stall_first=8000"});
+    HttpClient busy(s.port());
+    std::thread t([&] {
+        boost::system::error_code ec;
+        http::request<http::string_body> req{http::verb::post, "/v1/consult", 11};
+        req.set(http::field::host, "127.0.0.1");
+        req.body() = R"({"question": "q"})";
+        req.prepare_payload();
+        http::write(busy.socket(), req, ec);
+        CHECK(busy.closed_by_server());
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    const auto start = std::chrono::steady_clock::now();
+    s.stop_and_join();
+    t.join();
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(4));
+}
