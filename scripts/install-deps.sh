@@ -7,7 +7,11 @@ packages=(g++ cmake ninja-build binutils pkg-config
           libboost1.81-dev libboost-json1.81-dev libxsimd-dev
           doctest-dev libbenchmark-dev libgomp1
           libcurl4-openssl-dev libssl-dev openssl ca-certificates
-          clang libclang-rt-14-dev libomp-dev)
+          clang libclang-rt-14-dev libomp-dev
+          nats-server libnats-dev)
+# Node.js and npm run a test client (the official openai package); a
+# machine that already has a node of its own keeps it.
+command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 
 missing=()
 for p in "${packages[@]}"; do

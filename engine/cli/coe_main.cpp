@@ -46,6 +46,14 @@ commands:
                         text/event-stream), OpenAI-compatible
                         /v1/chat/completions and /v1/models, /metrics,
                         /healthz, /readyz; SIGINT/SIGTERM drain, then exit 0
+  submit --nats URL FILE [--consult] [--batch ID] [--wait [--timeout D]]
+                        enqueue every line of FILE (panels, or with --consult
+                        questions) on NATS JetStream; prints the batch id
+  collect --nats URL --batch ID [--timeout D] [--status]
+                        the batch's results in input order, as analyze --json
+  worker --nats URL [--threads N] [--experts FILE] [--ack-wait D]
+         [--max-deliver N]
+                        do jobs from the queue until SIGINT/SIGTERM
   backends [--json]     detected CPU features and every backend candidate
   plugin check PATH [--timeout-ms N]
                         validate one plugin and run each operation it provides
@@ -89,6 +97,9 @@ int main(int argc, char **argv) {
         if (cl.command == "plugin") return run_plugin_command(cl);
         if (cl.command == "consult") return run_consult_command(cl);
         if (cl.command == "serve") return run_serve_command(cl);
+        if (cl.command == "submit") return run_submit_command(cl);
+        if (cl.command == "collect") return run_collect_command(cl);
+        if (cl.command == "worker") return run_worker_command(cl);
         std::cerr << (cl.command.empty() ? "coe: no command given\n" : "coe: unknown command '" + cl.command + "'\n")
                   << usage;
         return 2;

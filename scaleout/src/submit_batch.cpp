@@ -1,0 +1,65 @@
+// submit_batch: the manifest, then one job per line, each stored before the next.
+#include <unistd.h>
+
+#include <chrono>
+#include <random>
+
+#include <boost/json.hpp>
+
+#include "coe/error.hpp"
+#include "nats_session.hpp"
+
+namespace coe {
+
+using namespace detail;
+
+namespace {
+
+std::string new_batch_id() {
+    std::random_device rd;
+    const auto now = std::chrono::system_clock::now().time_since_epoch();
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "b%llx-%x-%08x", static_cast<unsigned long long>(
+                  std::chrono::duration_cast<std::chrono::milliseconds>(now).count()), static_cast<unsigned>(::getpid()), rd());
+    return buf;
+}
+
+void check_batch_id(const std::string &batch) {
+    if (batch.empty() || batch.size() > 128) throw Error("batch id '" + batch + "': 1 to 128 characters");
+    for (char c : batch)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'))
+            throw Error("batch id '" + batch + "': only letters, digits, '-' and '_'");
+}
+
+void publish(jsCtx *js, const std::string &subject, const std::string &id, const std::string &body,
+             const std::vector<std::pair<const char *, std::string>> &headers) {
+    natsMsg *m = nullptr;
+    nats_check(natsMsg_Create(&m, subject.c_str(), nullptr, body.data(), static_cast<int>(body.size())),
+               "message for " + subject);
+    MsgPtr owned(m);
+    natsMsgHeader_Set(m, "Nats-Msg-Id", id.c_str());
+    for (const auto &[k, v] : headers) natsMsgHeader_Set(m, k, v.c_str());
+    jsPubAck *ack = nullptr;
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    const natsStatus s = js_PublishMsg(&ack, js, m, nullptr, &jerr);
+    jsPubAck_Destroy(ack);
+    nats_check(s, "publish " + id + " to " + subject, jerr);
+}
+
+}  // namespace
+
+std::string submit_batch(const WorkQueueOptions &queue, JobKind kind, const std::vector<JobLine> &lines,
+                         std::string batch) {
+    if (batch.empty()) batch = new_batch_id();
+    check_batch_id(batch);
+    if (lines.empty()) throw Error("batch " + batch + ": nothing to submit");
+    NatsSession session(queue);
+    const boost::json::object manifest{{"count", lines.size()}, {"kind", kind_name(kind)}};
+    publish(session.js(), manifest_subject(batch), batch + ".manifest", boost::json::serialize(manifest), {});
+    for (std::size_t i = 0; i < lines.size(); ++i)
+        publish(session.js(), jobs_subject(kind, batch), message_id(batch, i), lines[i].text,
+                {{"Coe-Batch", batch}, {"Coe-Index", std::to_string(i)}, {"Coe-Line", std::to_string(lines[i].line)}});
+    return batch;
+}
+
+}  // namespace coe
