@@ -17,7 +17,8 @@ nats-server -js -a 127.0.0.1 -p -1 -sd "$WORK/store" >"$WORK/nats.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 1 100); do grep -q "Listening for client" "$WORK/nats.log" && break; sleep 0.1; done
 URL="nats://127.0.0.1:$(grep -o 'client connections on [0-9.:]*' "$WORK/nats.log" | grep -o '[0-9]*$')"
-while [ "$(wc -l <"$WORK/panels.jsonl" 2>/dev/null || echo 0)" -lt "$PANELS" ]; do cat "$CORPUS" >>"$WORK/panels.jsonl"; done
+: >"$WORK/panels.jsonl"
+while [ "$(wc -l <"$WORK/panels.jsonl")" -lt "$PANELS" ]; do cat "$CORPUS" >>"$WORK/panels.jsonl"; done
 head -n "$PANELS" "$WORK/panels.jsonl" >"$WORK/batch.jsonl"
 
 run() {  # WORKERS -> seconds for the whole batch

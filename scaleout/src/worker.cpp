@@ -80,13 +80,20 @@ private:
         while (!stopping_) {
             natsMsgList list{nullptr, 0};
             jsErrCode jerr = static_cast<jsErrCode>(0);
-            const natsStatus s = natsSubscription_Fetch(&list, sub, 1, 1000, &jerr);
+            // a few at a time: fewer round trips; a worker that dies holds them until ack_wait
+            const natsStatus s = natsSubscription_Fetch(&list, sub, 4, 1000, &jerr);
             if (s == NATS_TIMEOUT) continue;
             if (s != NATS_OK) {  // the server is away: the client reconnects; ask again soon
                 std::this_thread::sleep_for(std::chrono::milliseconds(200));
                 continue;
             }
-            for (int i = 0; i < list.Count; ++i) handle(kind, list.Msgs[i]);
+            for (int i = 0; i < list.Count; ++i) {
+                if (stopping_) {  // hand the rest back at once rather than after ack_wait
+                    natsMsg_Nak(list.Msgs[i], nullptr);
+                    continue;
+                }
+                handle(kind, list.Msgs[i]);
+            }
             natsMsgList_Destroy(&list);
         }
         natsSubscription_Unsubscribe(sub);
@@ -124,7 +131,9 @@ private:
             std::fprintf(stderr, "coe worker: %s\n", e.what());
             return;
         }
-        natsMsg_AckSync(msg, nullptr, nullptr);
+        // The result is stored: acknowledge.  Should the ack be lost, the job
+        // runs again and its second result is dropped as a duplicate.
+        natsMsg_Ack(msg, nullptr);
         if (options_.on_job) options_.on_job(batch, std::strtoull(index.c_str(), nullptr, 10), outcome.ok);
     }
 
