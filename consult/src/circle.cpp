@@ -76,27 +76,35 @@ boost::asio::any_io_executor Circle::executor() const { return impl_->io.get_exe
 std::function<void()> Circle::start(std::string question, ConsultOptions options, ConsultEventHandler on_event,
                                     Done done) {
     if (question.find_first_not_of(" \t\r\n") == std::string::npos) throw Error("consult: the question is empty");
+    auto find = [this](const std::string &name, const char *as) {
+        auto it = std::find_if(impl_->experts.begin(), impl_->experts.end(),
+                               [&](const auto &x) { return x->config.name == name; });
+        if (it == impl_->experts.end())
+            throw Error(std::string("consult: ") + as + ": no expert named '" + name + "' is configured");
+        return it->get();
+    };
     std::vector<detail::ExpertRuntime *> chosen;
     if (options.experts.empty()) {
         for (auto &x : impl_->experts) chosen.push_back(x.get());
     } else {
-        for (const std::string &name : options.experts) {
-            auto it = std::find_if(impl_->experts.begin(), impl_->experts.end(),
-                                   [&](const auto &x) { return x->config.name == name; });
-            if (it == impl_->experts.end()) throw Error("consult: no expert named '" + name + "' is configured");
-            chosen.push_back(it->get());
-        }
+        for (const std::string &name : options.experts) chosen.push_back(find(name, "experts"));
     }
+    detail::Deliberators deliberators;
+    for (const std::string &name : options.reviewers) deliberators.reviewers.push_back(find(name, "reviewers"));
+    if (!options.reviewers.empty() && !options.review) throw Error("consult: reviewers are named but review is off");
+    if (!options.synthesize.empty()) deliberators.chairman = find(options.synthesize, "synthesize");
     const std::uint64_t n = ++impl_->counter;
     if (options.id.empty()) options.id = "consultation-" + std::to_string(n);
     Impl *impl = impl_.get();
     auto holder = std::make_shared<std::weak_ptr<detail::Consultation>>();
     // The consultation is made and started on the network thread.
-    boost::asio::post(impl->io, [impl, holder, chosen = std::move(chosen), question = std::move(question),
+    boost::asio::post(impl->io, [impl, holder, chosen = std::move(chosen), deliberators = std::move(deliberators),
+                                 question = std::move(question),
                                  options = std::move(options), on_event = std::move(on_event),
                                  done = std::move(done), n]() mutable {
         auto c = std::make_shared<detail::Consultation>(
-            impl->io, *impl->client, impl->engine, std::move(chosen), impl->telemetry, std::move(question),
+            impl->io, *impl->client, impl->engine, std::move(chosen), std::move(deliberators), impl->telemetry,
+            std::move(question),
             std::move(options), std::move(on_event), Done{}, impl->seed + n * 7919);
         *holder = c;
         // Replace the completion so the circle forgets the consultation.

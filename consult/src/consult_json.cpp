@@ -1,4 +1,5 @@
 // A consultation as JSON (for programs), as a panel, and as text (for people).
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -19,6 +20,8 @@ const char *to_string(ConsultEvent::Type type) {
     case ConsultEvent::Type::expert_done: return "expert_done";
     case ConsultEvent::Type::expert_failed: return "expert_failed";
     case ConsultEvent::Type::consensus: return "consensus";
+    case ConsultEvent::Type::review_done: return "review_done";
+    case ConsultEvent::Type::synthesis_delta: return "synthesis_delta";
     case ConsultEvent::Type::final: return "final";
     }
     return "unknown";
@@ -64,6 +67,30 @@ json::object answer_json(const ExpertAnswer &a) {
 
 json::object report_object(const Report &r) { return json::parse(to_json(r)).as_object(); }
 
+json::object review_json(const ReviewOutcome::Review &r) {
+    json::array ranking;
+    for (const auto &e : r.ranking) ranking.emplace_back(e);
+    json::object o{{"reviewer", r.reviewer}, {"status", r.status}, {"ranking", std::move(ranking)}};
+    if (r.status != "ok") o["error"] = r.error;
+    return o;
+}
+
+json::object review_outcome_json(const ReviewOutcome &r) {
+    json::array reviews, answers, failed;
+    for (const auto &x : r.reviews) reviews.push_back(review_json(x));
+    for (const auto &s : r.answers)
+        answers.push_back(json::object{{"expert", s.expert},
+                                       {"borda", round3(s.borda)},
+                                       {"borda_rank", s.borda_rank},
+                                       {"schulze_rank", s.schulze_rank},
+                                       {"schulze_wins", s.schulze_wins},
+                                       {"times_ranked", s.times_ranked},
+                                       {"combined", round3(s.combined)},
+                                       {"combined_rank", s.combined_rank}});
+    for (const auto &f : r.failed_reviewers) failed.emplace_back(f);
+    return {{"answers", std::move(answers)}, {"reviews", std::move(reviews)}, {"failed_reviewers", std::move(failed)}};
+}
+
 json::object result_object(const ConsultationResult &r) {
     json::object o = r.report ? report_object(*r.report) : json::object{{"id", r.id}, {"question", r.question}};
     json::array answers;
@@ -75,6 +102,15 @@ json::object result_object(const ConsultationResult &r) {
                                      {"quorum_met", r.quorum_met},
                                      {"elapsed_ms", round3(r.elapsed_ms)}};
     if (!r.report) o["analysis_error"] = r.analysis_error;
+    if (r.review) o["review"] = review_outcome_json(*r.review);
+    if (r.synthesis) {
+        json::object s{{"chairman", r.synthesis->chairman}, {"status", r.synthesis->status}};
+        if (r.synthesis->status == "ok") s["content"] = r.synthesis->content;
+        else s["error"] = r.synthesis->error;
+        o["synthesis"] = std::move(s);
+    }
+    o["final_answer"] = r.final_answer;
+    o["final_answer_from"] = r.final_answer_from;
     return o;
 }
 
@@ -119,6 +155,15 @@ std::string to_json(const ConsultEvent &e) {
         o["total"] = e.total;
         if (e.report) o["report"] = report_object(*e.report);
         break;
+    case ConsultEvent::Type::review_done:
+        if (e.review)
+            for (auto &kv : review_json(*e.review)) o[kv.key()] = kv.value();
+        o["done"] = e.answered;
+        o["total"] = e.total;
+        break;
+    case ConsultEvent::Type::synthesis_delta:
+        o["delta"] = e.delta;
+        break;
     case ConsultEvent::Type::final:
         if (e.result)
             for (auto &kv : result_object(*e.result)) o[kv.key()] = kv.value();
@@ -159,6 +204,23 @@ std::string to_text(const ConsultationResult &r) {
         out << printable(to_text(*r.report));
     else
         out << "No consensus: " << printable(r.analysis_error) << "\n";
+    if (r.review) {
+        out << "\nPeer review (" << r.review->reviews.size() - r.review->failed_reviewers.size() << " of "
+            << r.review->reviews.size() << " reviews usable):\n";
+        std::vector<const ReviewOutcome::Score *> order;
+        for (const auto &s : r.review->answers) order.push_back(&s);
+        std::sort(order.begin(), order.end(), [](auto *a, auto *b) { return a->combined_rank < b->combined_rank; });
+        for (const auto *s : order)
+            out << "  " << s->combined_rank << ". " << printable(s->expert) << "  borda " << round3(s->borda)
+                << " (rank " << s->borda_rank << "), schulze rank " << s->schulze_rank << ", ranked by "
+                << s->times_ranked << "\n";
+        for (const auto &x : r.review->reviews)
+            if (x.status != "ok") out << "  review of " << printable(x.reviewer) << " failed: " << x.status << ": " << printable(x.error) << "\n";
+    }
+    if (!r.final_answer.empty())
+        out << "\nFinal answer (" << r.final_answer_from
+            << (r.synthesis && r.synthesis->status == "ok" ? ", by " + printable(r.synthesis->chairman) : std::string())
+            << "):\n" << printable(r.final_answer) << (r.final_answer.back() == '\n' ? "" : "\n");
     return out.str();
 }
 

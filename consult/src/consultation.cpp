@@ -1,5 +1,10 @@
 #include "consultation.hpp"
 
+#include <algorithm>
+#include <numeric>
+
+#include "deliberation/synthesis_prompt.hpp"
+
 namespace coe::detail {
 
 namespace {
@@ -12,9 +17,11 @@ constexpr const char *default_system_prompt =
 }  // namespace
 
 Consultation::Consultation(boost::asio::io_context &io, net::CurlMultiClient &client, const Engine &engine,
-                           std::vector<ExpertRuntime *> experts, ExpertTelemetry &telemetry, std::string question,
-                           ConsultOptions options, ConsultEventHandler on_event, Done done, std::uint64_t seed)
-    : io_(io), client_(client), engine_(engine), experts_(std::move(experts)), telemetry_(telemetry),
+                           std::vector<ExpertRuntime *> experts, Deliberators deliberators, ExpertTelemetry &telemetry,
+                           std::string question, ConsultOptions options, ConsultEventHandler on_event, Done done,
+                           std::uint64_t seed)
+    : io_(io), client_(client), engine_(engine), experts_(std::move(experts)), deliberators_(std::move(deliberators)),
+      telemetry_(telemetry),
       options_(std::move(options)), on_event_(std::move(on_event)), done_(std::move(done)), seed_(seed),
       deadline_timer_(io) {
     result_.id = options_.id;
@@ -41,10 +48,9 @@ void Consultation::emit(const ConsultEvent &event) {
 void Consultation::start() {
     started_ = Clock::now();
     pending_ = experts_.size();
-    const Clock::time_point deadline =
-        options_.deadline.count() > 0 ? started_ + options_.deadline : Clock::time_point::max();
+    deadline_ = options_.deadline.count() > 0 ? started_ + options_.deadline : Clock::time_point::max();
     if (options_.deadline.count() > 0) {
-        deadline_timer_.expires_at(deadline);
+        deadline_timer_.expires_at(deadline_);
         auto self = shared_from_this();
         deadline_timer_.async_wait([self](const boost::system::error_code &ec) {
             if (ec || self->completed_) return;
@@ -88,8 +94,7 @@ void Consultation::start() {
             self->emit(e);
         };
         hooks.on_done = [self, i](ExpertAnswer a) { self->expert_finished(i, std::move(a)); };
-        calls_.push_back(std::make_shared<ExpertCall>(io_, client_, x, telemetry_, std::move(prompt), deadline,
-                                                      seed_ + i * 0x9e3779b97f4a7c15ull, std::move(hooks)));
+        calls_.push_back(call(x, std::move(prompt), seed_ + i * 0x9e3779b97f4a7c15ull, std::move(hooks)));
     }
     // Start them only now, so that an expert that fails at once (no key)
     // cannot complete the consultation before the others exist.
@@ -98,10 +103,27 @@ void Consultation::start() {
     if (experts_.empty()) complete();
 }
 
+std::shared_ptr<ExpertCall> Consultation::call(ExpertRuntime &expert, net::ChatPrompt prompt, std::uint64_t seed,
+                                               ExpertCallHooks hooks) {
+    return std::make_shared<ExpertCall>(io_, client_, expert, telemetry_, std::move(prompt), deadline_, seed,
+                                        std::move(hooks));
+}
+
 void Consultation::cancel(const std::string &status, const std::string &message) {
-    if (completed_ || closing_) return;
+    if (completed_ || stopped_) return;
+    stopped_ = true;  // no further stage starts
+    stop_status_ = status;
+    stop_message_ = message;
+    if (stage_ == Stage::answers) return close_answers(status, message);
+    const auto calls = calls_;  // the stage's calls report, and the stage moves on
+    for (auto &c : calls) c->cancel(status, message);
+}
+
+void Consultation::close_answers(const std::string &status, const std::string &message) {
+    if (closing_) return;
     closing_ = true;
-    for (auto &c : calls_) c->cancel(status, message);
+    const auto calls = calls_;
+    for (auto &c : calls) c->cancel(status, message);
     complete();
 }
 
@@ -145,24 +167,169 @@ void Consultation::expert_finished(std::size_t index, ExpertAnswer answer) {
     }
     if (closing_) return;  // cancel() completes once every call has reported
     if (result_.answered >= result_.quorum && pending_ > 0) {
-        cancel("cancelled", "not needed: the quorum of " + std::to_string(result_.quorum) + " answers was reached first");
+        close_answers("cancelled",
+                      "not needed: the quorum of " + std::to_string(result_.quorum) + " answers was reached first");
         return;
     }
     if (pending_ == 0) complete();
 }
 
 void Consultation::complete() {
-    if (completed_) return;
-    completed_ = true;
-    deadline_timer_.cancel();
+    if (stage_ != Stage::answers) return;
+    stage_ = Stage::review;  // (or further): no answer is taken any more
     result_.quorum_met = result_.answered >= result_.quorum && result_.answered > 0;
-    result_.elapsed_ms = std::chrono::duration<double, std::milli>(Clock::now() - started_).count();
     // The consensus event's report already analysed exactly these answers
     // unless an answer came in after it (or none was computed).
     std::size_t in_latest = latest_ ? latest_->experts.size() : 0;
     if (!latest_ || in_latest != result_.answered) latest_ = analyze_answers(result_.analysis_error);
     result_.report = latest_;
     if (result_.report) result_.analysis_error.clear();
+    panel_ = result_.panel();
+    calls_.clear();
+    if (options_.review && !stopped_ && result_.report && panel_.responses.size() >= 2) return start_review();
+    start_synthesis();
+}
+
+void Consultation::start_review() {
+    stage_ = Stage::review;
+    std::vector<ExpertRuntime *> reviewers = deliberators_.reviewers;
+    if (reviewers.empty())
+        for (std::size_t i = 0; i < experts_.size(); ++i)
+            if (result_.answers[i].ok()) reviewers.push_back(experts_[i]);
+    std::vector<std::string> texts;
+    for (const auto &r : panel_.responses) texts.push_back(r.content);
+    result_.review.emplace();
+    for (std::size_t k = 0; k < reviewers.size(); ++k) {
+        std::uint32_t own = UINT32_MAX;
+        for (std::uint32_t i = 0; i < panel_.responses.size(); ++i)
+            if (panel_.responses[i].expert == reviewers[k]->config.name) own = i;
+        reviews_.push_back({reviewers[k], own,
+                            make_review_sheet(result_.question, texts, own, seed_ ^ ((k + 1) * 0xbf58476d1ce4e5b9ull))});
+        ReviewOutcome::Review r;
+        r.reviewer = reviewers[k]->config.name;
+        r.status = "pending";
+        result_.review->reviews.push_back(std::move(r));
+    }
+    reviews_pending_ = reviews_.size();
+    for (std::size_t k = 0; k < reviews_.size(); ++k) {
+        net::ChatPrompt prompt;
+        prompt.system = review_system_prompt();
+        prompt.question = reviews_[k].sheet.prompt;
+        ExpertCallHooks hooks;
+        auto self = shared_from_this();
+        hooks.on_done = [self, k](ExpertAnswer a) { self->review_finished(k, std::move(a)); };
+        calls_.push_back(call(*reviews_[k].reviewer, std::move(prompt), seed_ + 0x5eed + k, std::move(hooks)));
+    }
+    const auto calls = calls_;
+    for (auto &c : calls) c->start();
+    if (reviews_.empty()) start_synthesis();
+}
+
+void Consultation::review_finished(std::size_t k, ExpertAnswer answer) {
+    if (reviews_[k].finished) return;
+    reviews_[k].finished = true;
+    ReviewOutcome::Review &r = result_.review->reviews[k];
+    r.status = answer.status;
+    r.error = answer.error;
+    if (answer.ok()) {
+        std::string why;
+        if (auto ranking = parse_ranking(answer.content, reviews_[k].sheet, why)) {
+            for (std::uint32_t i : *ranking) r.ranking.push_back(panel_.responses[i].expert);
+            ballots_.push_back({std::move(*ranking), reviews_[k].own});
+        } else {
+            r.status = "unparseable";  // a failed review, never a guess
+            r.error = why;
+        }
+    }
+    if (r.status != "ok") result_.review->failed_reviewers.push_back(r.reviewer);
+    ConsultEvent e(ConsultEvent::Type::review_done);
+    e.expert = r.reviewer;
+    e.review = &r;
+    e.answered = static_cast<std::uint32_t>(reviews_.size() - reviews_pending_ + 1);
+    e.total = static_cast<std::uint32_t>(reviews_.size());
+    emit(e);
+    if (--reviews_pending_ > 0) return;
+    score_review();
+    start_synthesis();
+}
+
+void Consultation::score_review() {
+    const auto n = static_cast<std::uint32_t>(panel_.responses.size());
+    const std::vector<RankedAnswer> ranked = aggregate_ballots(ballots_, n);
+    // the consensus' view: position by centrality, most central first (ties: earlier answer)
+    std::vector<std::uint32_t> by_centrality(n);
+    std::iota(by_centrality.begin(), by_centrality.end(), 0u);
+    const auto &experts = result_.report->experts;
+    std::stable_sort(by_centrality.begin(), by_centrality.end(),
+                     [&](std::uint32_t a, std::uint32_t b) { return experts[a].centrality > experts[b].centrality; });
+    std::vector<double> central_score(n, 1.0);
+    for (std::uint32_t pos = 0; pos < n && n > 1; ++pos)
+        central_score[by_centrality[pos]] = static_cast<double>(n - 1 - pos) / static_cast<double>(n - 1);
+    auto &scores = result_.review->answers;
+    for (std::uint32_t i = 0; i < n; ++i) {
+        ReviewOutcome::Score s;
+        s.expert = panel_.responses[i].expert;
+        s.borda = ranked[i].borda;
+        s.times_ranked = ranked[i].times_ranked;
+        s.borda_rank = ranked[i].borda_rank;
+        s.schulze_rank = ranked[i].schulze_rank;
+        s.schulze_wins = ranked[i].schulze_wins;
+        s.combined = 0.5 * s.borda + 0.5 * central_score[i];
+        scores.push_back(std::move(s));
+    }
+    std::vector<std::uint32_t> order(n);
+    std::iota(order.begin(), order.end(), 0u);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::uint32_t a, std::uint32_t b) { return scores[a].combined > scores[b].combined; });
+    for (std::uint32_t pos = 0; pos < n; ++pos) scores[order[pos]].combined_rank = pos + 1;
+}
+
+void Consultation::start_synthesis() {
+    stage_ = Stage::synthesis;
+    calls_.clear();
+    if (!deliberators_.chairman || !result_.report) return finish();
+    result_.synthesis.emplace();
+    result_.synthesis->chairman = deliberators_.chairman->config.name;
+    if (stopped_) {
+        result_.synthesis->status = stop_status_;
+        result_.synthesis->error = "not started: " + stop_message_;
+        return finish();
+    }
+    net::ChatPrompt prompt;
+    prompt.system = chairman_system_prompt();
+    prompt.question = synthesis_prompt(result_.question, panel_, *result_.report,
+                                       result_.review ? &*result_.review : nullptr);
+    ExpertCallHooks hooks;
+    auto self = shared_from_this();
+    const std::string chairman = result_.synthesis->chairman;
+    hooks.on_delta = [self, chairman](std::string_view d) {
+        ConsultEvent e(ConsultEvent::Type::synthesis_delta);
+        e.expert = chairman;
+        e.delta = std::string(d);
+        self->emit(e);
+    };
+    hooks.on_done = [self](ExpertAnswer a) { self->synthesis_finished(std::move(a)); };
+    calls_.push_back(call(*deliberators_.chairman, std::move(prompt), seed_ + 0xc4a1, std::move(hooks)));
+    const auto calls = calls_;
+    calls[0]->start();
+}
+
+void Consultation::synthesis_finished(ExpertAnswer answer) {
+    if (stage_ != Stage::synthesis) return;
+    SynthesisOutcome &s = *result_.synthesis;
+    s.status = answer.status;
+    s.error = answer.error;
+    if (answer.ok()) s.content = std::move(answer.content);
+    finish();
+}
+
+void Consultation::finish() {
+    if (completed_) return;
+    completed_ = true;
+    stage_ = Stage::done;
+    deadline_timer_.cancel();
+    result_.elapsed_ms = std::chrono::duration<double, std::milli>(Clock::now() - started_).count();
+    choose_final_answer();
     ConsultEvent f(ConsultEvent::Type::final);
     f.report = result_.report ? &*result_.report : nullptr;
     f.result = &result_;
@@ -174,6 +341,37 @@ void Consultation::complete() {
     done_ = nullptr;
     on_event_ = nullptr;
     if (done) done(nullptr, std::move(result_));
+}
+
+void Consultation::choose_final_answer() {
+    if (!result_.report || panel_.responses.empty()) return;
+    if (result_.synthesis && result_.synthesis->status == "ok") {
+        result_.final_answer = result_.synthesis->content;
+        result_.final_answer_from = "synthesis";
+        return;
+    }
+    std::uint32_t chosen = 0;
+    if (result_.review && !result_.review->answers.empty()) {
+        for (std::uint32_t i = 0; i < result_.review->answers.size(); ++i)
+            if (result_.review->answers[i].combined_rank == 1) chosen = i;
+        result_.final_answer_from = "review";
+    } else {
+        const Report &r = *result_.report;
+        if (!r.clusters.empty())
+            chosen = r.clusters[std::min<std::size_t>(r.consensus.majority_cluster, r.clusters.size() - 1)]
+                         .representative_index;
+        result_.final_answer_from = "consensus";
+    }
+    result_.final_answer = panel_.responses.at(std::min<std::size_t>(chosen, panel_.responses.size() - 1)).content;
+    if (result_.synthesis) {  // the chairman failed: say so, and answer with the best answer there is
+        result_.report->degraded = true;
+        result_.report->events.push_back("synthesis: the chairman " + result_.synthesis->chairman + " failed (" +
+                                         result_.synthesis->status +
+                                         (result_.synthesis->error.empty() ? "" : ": " + result_.synthesis->error) +
+                                         "); the final answer is the " +
+                                         (result_.final_answer_from == "review" ? "top-ranked answer of the review"
+                                                                                : "majority's representative answer"));
+    }
 }
 
 }  // namespace coe::detail

@@ -12,16 +12,28 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "coe/consult.hpp"
+#include "deliberation/peer_review.hpp"
 #include "expert_call.hpp"
 
 namespace coe::detail {
 
+// Who deliberates after the answers (ConsultOptions::review, synthesize).
+struct Deliberators {
+    std::vector<ExpertRuntime *> reviewers;  // empty: every expert that answered
+    ExpertRuntime *chairman = nullptr;       // null: no synthesis
+};
+
+// Stages: the answers (quorum, deadline), then the peer review when asked
+// for (every reviewer at once), then the chairman's synthesis when asked
+// for, then `final`.  The deadline and cancel() cover every stage: what is
+// cut short counts as failed, and the result says so.
 class Consultation : public std::enable_shared_from_this<Consultation> {
 public:
     using Done = std::function<void(std::exception_ptr, ConsultationResult)>;
     Consultation(boost::asio::io_context &io, net::CurlMultiClient &client, const Engine &engine,
-                 std::vector<ExpertRuntime *> experts, ExpertTelemetry &telemetry, std::string question,
-                 ConsultOptions options, ConsultEventHandler on_event, Done done, std::uint64_t seed);
+                 std::vector<ExpertRuntime *> experts, Deliberators deliberators, ExpertTelemetry &telemetry,
+                 std::string question, ConsultOptions options, ConsultEventHandler on_event, Done done,
+                 std::uint64_t seed);
     void set_done(Done done) { done_ = std::move(done); }
     void start();
     // Cancels every expert still out; the result keeps what arrived.
@@ -29,8 +41,20 @@ public:
     bool done() const { return completed_; }
 
 private:
+    enum class Stage { answers, review, synthesis, done };
+
     void expert_finished(std::size_t index, ExpertAnswer answer);
-    void complete();
+    void complete();  // the answers are in: analyse, then deliberate or finish
+    void start_review();
+    void review_finished(std::size_t index, ExpertAnswer answer);
+    void score_review();
+    void start_synthesis();
+    void synthesis_finished(ExpertAnswer answer);
+    void finish();
+    void choose_final_answer();
+    void close_answers(const std::string &status, const std::string &message);
+    std::shared_ptr<ExpertCall> call(ExpertRuntime &expert, net::ChatPrompt prompt, std::uint64_t seed,
+                                     ExpertCallHooks hooks);
     std::optional<Report> analyze_answers(std::string &error) const;
     void emit(const ConsultEvent &event);
 
@@ -38,6 +62,7 @@ private:
     net::CurlMultiClient &client_;
     const Engine &engine_;
     std::vector<ExpertRuntime *> experts_;
+    Deliberators deliberators_;
     ExpertTelemetry &telemetry_;
     ConsultationResult result_;
     ConsultOptions options_;
@@ -49,8 +74,23 @@ private:
     std::size_t pending_ = 0;
     std::optional<Report> latest_;  // consensus of the answers so far
     boost::asio::steady_timer deadline_timer_;
-    Clock::time_point started_;
-    bool closing_ = false, completed_ = false;
+    Clock::time_point started_, deadline_;
+    bool closing_ = false;    // the answers stage is closing (quorum met, or stopped)
+    bool stopped_ = false;    // cancel() or the deadline: no further stage starts
+    bool completed_ = false;  // final was emitted
+    std::string stop_status_, stop_message_;
+    Stage stage_ = Stage::answers;
+    std::vector<Ballot> ballots_;
+    // the review in flight
+    struct PendingReview {
+        ExpertRuntime *reviewer;
+        std::uint32_t own;  // the reviewer's answer in the panel, or UINT32_MAX
+        ReviewSheet sheet;
+        bool finished = false;
+    };
+    std::vector<PendingReview> reviews_;
+    std::size_t reviews_pending_ = 0;
+    Panel panel_;  // the ok answers, as analysed
 };
 
 }  // namespace coe::detail

@@ -27,11 +27,15 @@ commands:
                         1024) are refused with a named error.
   consult "QUESTION" [--experts FILE] [--quorum K] [--deadline 30s] [--json]
           [--stream] [--deltas] [--expert NAME] [--save-panel FILE]
-          [--report FILE|-] [--prometheus]
+          [--report FILE|-] [--prometheus] [--review [--reviewer NAME]]
+          [--synthesize CHAIRMAN]
                         ask every configured expert at once (OpenAI-compatible,
                         Ollama, Anthropic, Gemini), print the answers and the
                         consensus; --stream prints JSON Lines events as they
                         happen (consensus after each answer, then final).
+                        --review: each expert ranks the others' anonymised
+                        answers (Borda and Schulze); --synthesize: one expert
+                        writes the final answer from all of it.
                         Exit 3 if the quorum was not met.
   consult --batch QUESTIONS.jsonl [--output OUT.jsonl | --resume OUT.jsonl]
           [--concurrency N]
@@ -41,6 +45,7 @@ commands:
         [--token-file FILE | --token-env VAR] [--max-body-mb N]
         [--max-per-client N] [--idle-timeout D] [--request-timeout D]
         [--drain-timeout D] [--quorum K] [--deadline D] [--model NAME]
+        [--review] [--synthesize CHAIRMAN]
                         serve the circle over HTTP (default 127.0.0.1:8080):
                         /v1/analyze, /v1/consult (SSE with Accept:
                         text/event-stream), OpenAI-compatible

@@ -1,5 +1,6 @@
 // `coe consult "question" [--experts FILE] [--quorum K] [--deadline 30s]
-//              [--stream] [--deltas] [--json] [--save-panel FILE]`
+//              [--stream] [--deltas] [--json] [--save-panel FILE]
+//              [--review [--reviewer NAME]...] [--synthesize CHAIRMAN]`
 //
 // Asks every configured expert at once and prints the answers and the
 // consensus: text by default, --json one report, --stream JSON Lines
@@ -64,6 +65,13 @@ ConsultArgs parse_consult_args(const std::vector<std::string> &args) {
             a.options.id = value();
         } else if (x == "--system") {
             a.options.system_prompt = value();
+        } else if (x == "--review") {
+            a.options.review = true;
+        } else if (x == "--reviewer") {
+            a.options.review = true;
+            a.options.reviewers.push_back(value());
+        } else if (x == "--synthesize") {
+            a.options.synthesize = value();
         } else if (x == "--save-panel") {
             a.save_panel = value();
         } else if (x == "--report") {

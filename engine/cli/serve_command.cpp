@@ -1,7 +1,8 @@
 // `coe serve [--listen HOST:PORT] [--experts FILE] [--threads N]
 //            [--token-file FILE | --token-env VAR] [--max-body-mb N]
 //            [--max-per-client N] [--idle-timeout D] [--request-timeout D]
-//            [--drain-timeout D] [--quorum K] [--deadline D] [--model NAME]`
+//            [--drain-timeout D] [--quorum K] [--deadline D] [--model NAME]
+//            [--review] [--synthesize CHAIRMAN]`
 //
 // Serves the circle over HTTP until SIGINT or SIGTERM, then drains and exits
 // 0.  Prints "coe serve: listening on http://HOST:PORT" on stderr once
@@ -90,6 +91,10 @@ int run_serve_command(const CommandLine &cl) {
             o.consult.quorum = static_cast<std::uint32_t>(parse_count(x, value(), 1, 100000));
         } else if (x == "--deadline") {
             o.consult.deadline = parse_duration(x, value());
+        } else if (x == "--review") {
+            o.consult.review = true;
+        } else if (x == "--synthesize") {
+            o.consult.synthesize = value();
         } else if (x == "--model") {
             o.model = value();
         } else {

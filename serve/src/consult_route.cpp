@@ -1,5 +1,6 @@
 // POST /v1/consult: {"question", "experts", "quorum", "deadline_ms", "id",
-// "system", "deltas"} -> the consultation as JSON, or its events as SSE.
+// "system", "review", "reviewers", "synthesize", "deltas"} -> the
+// consultation as JSON, or its events as SSE.
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/post.hpp>
@@ -93,11 +94,22 @@ void handle_consult(ServeContext &ctx, const std::shared_ptr<Exchange> &ex) {
                 options.id = string_field(value, field);
             } else if (field == "system") {
                 options.system_prompt = string_field(value, field);
+            } else if (field == "review") {
+                if (!value.is_bool()) throw bad_field(field, "must be true or false");
+                options.review = value.as_bool();
+            } else if (field == "reviewers") {
+                if (!value.is_array()) throw bad_field(field, "must be an array of expert names");
+                options.reviewers.clear();
+                for (const auto &n : value.as_array()) options.reviewers.push_back(string_field(n, field + "[]"));
+                options.review = true;
+            } else if (field == "synthesize") {
+                options.synthesize = string_field(value, field);
             } else if (field == "deltas") {
                 if (!value.is_bool()) throw bad_field(field, "must be true or false");
                 options.deltas = value.as_bool();
             } else {
-                throw bad_field(field, "unknown field (known: question, experts, quorum, deadline_ms, id, system, deltas)");
+                throw bad_field(field, "unknown field (known: question, experts, quorum, deadline_ms, id, system, review, reviewers, "
+                                       "synthesize, deltas)");
             }
         }
         if (question.find_first_not_of(" \t\r\n") == std::string::npos) throw bad_field("question", "is missing or empty");

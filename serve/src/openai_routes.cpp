@@ -1,7 +1,9 @@
 // The OpenAI-compatible routes: POST /v1/chat/completions and GET /v1/models.
-// The circle is one model (ServerOptions::model); its answer is the content
-// of the majority cluster's representative, and the whole consultation rides
-// along in the extra field "circle".  The experts receive the last user
+// The circle is one model (ServerOptions::model); its answer is the
+// consultation's final answer (the chairman's synthesis, the top-ranked
+// answer of a review, or the majority cluster's representative, as
+// ServerOptions::consult asks), and the whole consultation rides along in
+// the extra field "circle".  The experts receive the last user
 // message as the question and the system messages as the system prompt;
 // earlier turns are not passed on.
 #include <boost/json.hpp>
@@ -84,14 +86,7 @@ ChatRequest read_chat_request(const json::object &body, const std::string &model
     return r;  // other parameters (temperature, max_tokens, ...) belong to each expert's own config
 }
 
-// The circle's answer: the representative of the majority cluster.
-const std::string *circle_answer(const ConsultationResult &r, const Panel &panel) {
-    if (!r.report || r.report->clusters.empty()) return nullptr;
-    const auto &c = r.report->clusters.at(std::min<std::size_t>(r.report->consensus.majority_cluster,
-                                                                r.report->clusters.size() - 1));
-    if (c.representative_index >= panel.responses.size()) return nullptr;
-    return &panel.responses[c.representative_index].content;
-}
+const std::string *circle_answer(const ConsultationResult &r) { return r.final_answer.empty() ? nullptr : &r.final_answer; }
 
 std::string why_no_answer(const ConsultationResult &r) {
     std::string why = "the circle has no answer";
@@ -145,8 +140,7 @@ void handle_chat_completions(ServeContext &ctx, const std::shared_ptr<Exchange> 
 
     if (!chat.stream) {
         consult_for(ctx, ex, chat.question, std::move(options), {}, [ex, created, model](ConsultationResult r) {
-            const Panel panel = r.panel();
-            const std::string *answer = circle_answer(r, panel);
+            const std::string *answer = circle_answer(r);
             if (!answer) {
                 respond_error(*ex, http::status::bad_gateway, "upstream_error", why_no_answer(r));
                 return;
@@ -179,8 +173,7 @@ void handle_chat_completions(ServeContext &ctx, const std::shared_ptr<Exchange> 
     };
     consult_for(ctx, ex, chat.question, std::move(options), std::move(on_event),
                 [ex, id, created, model](ConsultationResult r) {
-                    const Panel panel = r.panel();
-                    if (const std::string *answer = circle_answer(r, panel)) {
+                    if (const std::string *answer = circle_answer(r)) {
                         ex->send(sse(chunk(id, created, model, {{"content", *answer}}, nullptr)));
                         json::object last = chunk(id, created, model, {}, "stop");
                         last["usage"] = usage(r);

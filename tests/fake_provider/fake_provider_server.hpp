@@ -20,6 +20,11 @@
 //                    cache, invalidated on write), rewrite (dissent: rewrite
 //                    in Rust), index (a database index), short ("Yes.");
 //                    default cache_a
+//   review=HOW       when the last user message is a peer review prompt
+//                    (it asks for "RANKING:"), answer with a ranking of its
+//                    answers: longest (default) or shortest first (the same
+//                    answers ranked the same whatever their labels),
+//                    alphabetical, none (no RANKING line), duplicate (a label twice)
 //   auth=KEY         require KEY in the provider's header (OpenAI, Ollama:
 //                    Authorization: Bearer; Anthropic: x-api-key with
 //                    anthropic-version, or Bearer; Gemini: x-goog-api-key);

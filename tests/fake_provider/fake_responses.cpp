@@ -17,6 +17,36 @@ namespace json = boost::json;
 
 namespace {
 
+// A peer review of the answers in a review prompt ("Answer A:\n...\n\n"):
+//   longest | shortest   rank by answer length (ties: earlier label), so the
+//                        ranking of the answers is the same whatever labels
+//                        and order they were shown under
+//   alphabetical         A > B > C ...
+//   none                 no RANKING line;   duplicate   the first label twice
+std::string review_of(const std::string &prompt, const std::string &how) {
+    std::vector<std::pair<char, std::size_t>> answers;  // label, length
+    for (std::size_t at = prompt.find("Answer "); at != std::string::npos; at = prompt.find("Answer ", at + 1)) {
+        if (at + 9 > prompt.size() || prompt[at + 8] != ':' || prompt[at + 9] != '\n') continue;
+        const char label = prompt[at + 7];
+        const std::size_t start = at + 10;
+        std::size_t end = prompt.find("\n\nAnswer ", start);
+        if (end == std::string::npos) end = prompt.find("\n\nRank the answers", start);
+        if (end == std::string::npos) end = prompt.size();
+        answers.emplace_back(label, end - start);
+    }
+    if (how == "none") return "They are all fine answers.";
+    std::stable_sort(answers.begin(), answers.end(), [&](const auto &x, const auto &y) {
+        if (how == "longest") return x.second > y.second;
+        if (how == "shortest") return x.second < y.second;
+        return x.first < y.first;
+    });
+    std::string ranking;
+    for (const auto &a : answers) ranking += std::string(ranking.empty() ? "" : " > ") + a.first;
+    if (how == "duplicate" && !answers.empty()) ranking += std::string(" > ") + answers.front().first;
+    return "I compared the answers on correctness and usefulness.\n\n**RANKING: " + ranking + "**\n";
+}
+
+
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
 struct Route {
@@ -272,6 +302,7 @@ std::vector<Step> plan_response(const ParsedRequest &r, const std::string &model
     const auto [prompt_words, last_user] = read_messages(provider, body);
     const std::string reply = d.text("reply", "cache_a");
     a.text = reply == "echo" ? last_user : *canned_reply(reply);
+    if (last_user.find("RANKING:") != std::string::npos) a.text = review_of(last_user, d.text("review", "longest"));
     if (fault("oversize")) {
         a.text.clear();
         const auto bytes = static_cast<std::size_t>(d.number("oversize"));

@@ -73,9 +73,49 @@ struct ConsultOptions {
     // cancelled with status "timeout".  Zero: none (each request's own
     // deadlines still apply).
     std::chrono::milliseconds deadline{120000};
+    // Peer review after the answers: every reviewer ranks the others'
+    // answers, anonymised and shuffled (see ReviewOutcome).  `reviewers`:
+    // expert names (configured, asked or not); empty: every expert that answered.
+    bool review = false;
+    std::vector<std::string> reviewers;
+    // The chairman: this expert (configured, asked or not) writes the final
+    // answer from the answers, the consensus, the dissent and the review.
+    // Empty: no synthesis.
+    std::string synthesize;
     bool deltas = false;           // emit expert_delta events (text as it streams)
     bool stream_consensus = true;  // emit a consensus event after each new answer
     AnalysisOptions analysis;
+};
+
+// The peer review: each reviewer saw the other answers under the labels A,
+// B, C... in an order of its own, and ended with "RANKING: C > A > B".
+struct ReviewOutcome {
+    struct Review {
+        std::string reviewer;
+        std::string status = "ok";        // ok, unparseable, or the expert's failure class
+        std::string error;                // why it failed
+        std::vector<std::string> ranking; // expert names of the answers, best first (ok only)
+    };
+    struct Score {                        // one per answer, in the panel's order
+        std::string expert;
+        double borda = 0;                 // mean over the reviews that ranked it of (m-1-position)/(m-1)
+        std::uint32_t times_ranked = 0;
+        std::uint32_t borda_rank = 0, schulze_rank = 0, schulze_wins = 0;  // ranks: 1 = best
+        // 0.5 * borda + 0.5 * (n-1-centrality position)/(n-1): peers' view
+        // and the consensus' view weigh the same
+        double combined = 0;
+        std::uint32_t combined_rank = 0;
+    };
+    std::vector<Review> reviews;
+    std::vector<Score> answers;
+    std::vector<std::string> failed_reviewers;
+};
+
+struct SynthesisOutcome {
+    std::string chairman;
+    std::string status = "ok";            // or the chairman's failure class
+    std::string error;
+    std::string content;                  // the chairman's answer (ok only)
 };
 
 struct ConsultationResult {
@@ -87,6 +127,14 @@ struct ConsultationResult {
     std::string analysis_error;         // why report is absent
     std::uint32_t answered = 0, quorum = 0;
     bool quorum_met = false;
+    std::optional<ReviewOutcome> review;       // when asked for and two answers or more came in
+    std::optional<SynthesisOutcome> synthesis; // when asked for and an answer came in
+    // The circle's answer: the chairman's synthesis; else the top answer of
+    // the combined ranking when reviewed; else the representative of the
+    // majority cluster.  `final_answer_from` says which ("synthesis",
+    // "review", "consensus"; "" when there is none).  A synthesis that
+    // failed marks the report degraded, with the reason in its events.
+    std::string final_answer, final_answer_from;
     double elapsed_ms = 0;
     // The ok answers as a panel (expert, content, confidence = weight when
     // below 1), the input of `coe analyze`.
@@ -94,7 +142,12 @@ struct ConsultationResult {
 };
 
 struct ConsultEvent {
-    enum class Type { expert_started, expert_delta, expert_retry, expert_done, expert_failed, consensus, final };
+    enum class Type {
+        expert_started, expert_delta, expert_retry, expert_done, expert_failed, consensus,
+        review_done,      // one reviewer's ranking, or why there is none (`review`)
+        synthesis_delta,  // the chairman's text as it streams (`delta`, `expert` = the chairman)
+        final
+    };
     explicit ConsultEvent(Type t) : type(t) {}
     Type type;
     std::string expert;                 // empty for consensus and final
@@ -103,6 +156,7 @@ struct ConsultEvent {
     double retry_in_ms = 0;             // expert_retry: the wait before the next attempt
     const ExpertAnswer *answer = nullptr;        // expert_done, expert_failed, expert_retry (the failed attempt)
     const Report *report = nullptr;              // consensus (of the answers so far), final
+    const ReviewOutcome::Review *review = nullptr;  // review_done
     const ConsultationResult *result = nullptr;  // final
     std::uint32_t answered = 0, total = 0;       // answers so far / experts asked
 };
@@ -181,8 +235,13 @@ private:
 // provider, model, status, content, finish_reason, latency_ms,
 // first_token_ms, tokens_in, tokens_out, cost, attempts, retries,
 // http_status, error}], "consultation": {asked, answered, quorum,
-// quorum_met, elapsed_ms}, and "analysis_error" when there is no report
-// (then id and question stand in for the report's fields).
+// quorum_met, elapsed_ms}, "final_answer" and "final_answer_from",
+// "review": {answers: [{expert, borda, borda_rank, schulze_rank,
+// schulze_wins, times_ranked, combined, combined_rank}], reviews:
+// [{reviewer, status, ranking, error?}], failed_reviewers} and "synthesis":
+// {chairman, status, content | error} when they ran, and "analysis_error"
+// when there is no report (then id and question stand in for the report's
+// fields).
 std::string to_json(const ConsultationResult &result);
 // A consultation event as one JSON line: {"type": ..., ...}.
 std::string to_json(const ConsultEvent &event);
