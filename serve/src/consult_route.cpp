@@ -6,6 +6,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/json.hpp>
 
+#include "coe/error.hpp"
 #include "routes.hpp"
 
 namespace coe::serve {
@@ -61,8 +62,15 @@ void consult_for(ServeContext &ctx, const std::shared_ptr<Exchange> &ex, std::st
             ex->finish();
         }
     };
-    ctx.circle->async_consult(std::move(question), std::move(options), std::move(on_event),
-                              net::bind_cancellation_slot(signal->slot(), std::move(done)));
+    try {
+        ctx.circle->async_consult(std::move(question), std::move(options), std::move(on_event),
+                                  net::bind_cancellation_slot(signal->slot(), std::move(done)));
+    } catch (const Error &e) {  // refused before it started: an unknown expert, reviewer or chairman
+        respond_error(*ex, http::status::bad_request, "invalid_request_error", e.what());
+        ex->send("event: error\ndata: " + error_body("invalid_request_error", e.what()) + "\n\n");
+        ex->finish();
+        return;
+    }
     // The client went away: stop asking (the signal lives on the network thread).
     ex->on_abort([signal, exec = ctx.circle->executor()] {
         net::post(exec, [signal] { signal->emit(net::cancellation_type::all); });

@@ -156,6 +156,16 @@ TEST_CASE("consult: JSON, and SSE events ending with final") {
     CHECK(events.back() == "final");
     CHECK(std::count(events.begin(), events.end(), "expert_done") == 3);
     CHECK(std::count(events.begin(), events.end(), "consensus") == 3);
+
+    r = c.post("/v1/consult", R"({"question": "How do we make the API faster?", "review": true, "synthesize": "e1"})");
+    REQUIRE(r.status == 200);
+    doc = json::parse(r.body).as_object();
+    CHECK(doc.at("review").at("reviews").as_array().size() == 3);
+    CHECK(doc.at("synthesis").at("chairman").as_string() == "e1");
+    CHECK(doc.at("final_answer_from").as_string() == "synthesis");
+    r = c.post("/v1/consult", R"({"question": "q", "synthesize": "nobody"})");
+    CHECK(r.status == 400);
+    CHECK(std::string(error_of(r).at("message").as_string()).find("no expert named 'nobody'") != std::string::npos);
 }
 
 TEST_CASE("OpenAI-compatible: chat completions answer with the majority's representative, streamed or not") {
