@@ -336,10 +336,13 @@ TEST_CASE("chaos: intermittent errors") { chaos("error:0.6", 0); }
 TEST_CASE("chaos: intermittent NaN") { chaos("nan:0.7", 0); }
 TEST_CASE("chaos: slow calls") {
     BreakerConfig b = small_breaker();
-    b.slow_call_duration_ms = 15;
+    // well above a normal call of these small panels even in a sanitizer
+    // build on a loaded machine (or healing would see slow calls), well
+    // below the injected delay
+    b.slow_call_duration_ms = 60;
     b.slow_call_rate_threshold = 0.5;
     b.slower_than_reference_calls = 0;  // the absolute limit alone
-    chaos("slow:1:25", 0, b);
+    chaos("slow:1:90", 0, b);
 }
 
 TEST_CASE("chaos: a backend slower than the scalar reference is demoted, however uniformly slow it is") {

@@ -20,6 +20,7 @@ public:
         : engine(e), config(std::move(cfg)), work(boost::asio::make_work_guard(io)),
           client(std::make_unique<net::CurlMultiClient>(io)),
           seed(static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count())) {
+        if (config.embedder) embedder = std::make_unique<detail::EmbeddingClient>(*client, *config.embedder);
         std::set<std::string> names;
         for (const ExpertConfig &x : config.experts) {
             if (!names.insert(x.name).second) throw Error("experts: the name '" + x.name + "' is used twice");
@@ -35,6 +36,7 @@ public:
             active.clear();
             // Free curl's and the rate limiters' timers and sockets here, on
             // their thread; what is left queued is dropped by stop().
+            embedder.reset();
             client.reset();
             experts.clear();
             work.reset();
@@ -48,6 +50,7 @@ public:
     boost::asio::io_context io;
     boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work;
     std::unique_ptr<net::CurlMultiClient> client;
+    std::unique_ptr<detail::EmbeddingClient> embedder;  // when the config has one
     std::vector<std::unique_ptr<detail::ExpertRuntime>> experts;
     detail::ExpertTelemetry telemetry;
     std::set<std::shared_ptr<detail::Consultation>> active;  // network thread only
@@ -90,6 +93,7 @@ std::function<void()> Circle::start(std::string question, ConsultOptions options
         for (const std::string &name : options.experts) chosen.push_back(find(name, "experts"));
     }
     detail::Deliberators deliberators;
+    deliberators.embedder = impl_->embedder.get();
     for (const std::string &name : options.reviewers) deliberators.reviewers.push_back(find(name, "reviewers"));
     if (!options.reviewers.empty() && !options.review) throw Error("consult: reviewers are named but review is off");
     if (!options.synthesize.empty()) deliberators.chairman = find(options.synthesize, "synthesize");

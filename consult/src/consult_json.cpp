@@ -37,6 +37,7 @@ Panel ConsultationResult::panel() const {
         r.expert = a.expert;
         r.content = a.content;
         if (a.weight < 1.0) r.confidence = a.weight;
+        r.embedding = a.embedding;
         p.responses.push_back(std::move(r));
     }
     return p;
@@ -109,6 +110,11 @@ json::object result_object(const ConsultationResult &r) {
         else s["error"] = r.synthesis->error;
         o["synthesis"] = std::move(s);
     }
+    if (!r.embedder.empty()) {
+        json::object e{{"embedder", r.embedder}, {"status", r.embedding_error.empty() ? "ok" : "failed"}};
+        if (!r.embedding_error.empty()) e["error"] = r.embedding_error;
+        o["embedding"] = std::move(e);
+    }
     o["final_answer"] = r.final_answer;
     o["final_answer_from"] = r.final_answer_from;
     return o;
@@ -180,6 +186,11 @@ std::string panel_json(const ConsultationResult &r) {
                        {"model", a.model},         {"latency_ms", round3(a.latency_ms)},
                        {"tokens_in", a.tokens_in}, {"tokens_out", a.tokens_out}};
         if (a.weight < 1.0) x["confidence"] = a.weight;
+        if (!a.embedding.empty()) {
+            json::array v;
+            for (float f : a.embedding) v.emplace_back(static_cast<double>(f));
+            x["embedding"] = std::move(v);
+        }
         responses.push_back(std::move(x));
     }
     return json::serialize(json::object{{"id", r.id}, {"question", r.question}, {"responses", std::move(responses)}});

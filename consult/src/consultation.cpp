@@ -178,12 +178,43 @@ void Consultation::complete() {
     if (stage_ != Stage::answers) return;
     stage_ = Stage::review;  // (or further): no answer is taken any more
     result_.quorum_met = result_.answered >= result_.quorum && result_.answered > 0;
+    if (deliberators_.embedder && result_.answered > 0 && !stopped_) return embed_answers();
+    analyse_and_deliberate();
+}
+
+void Consultation::embed_answers() {
+    std::vector<std::string> texts;
+    std::vector<std::size_t> which;
+    for (std::size_t i = 0; i < result_.answers.size(); ++i)
+        if (result_.answers[i].ok()) {
+            texts.push_back(result_.answers[i].content);
+            which.push_back(i);
+        }
+    result_.embedder = deliberators_.embedder->config().name;
+    auto self = shared_from_this();
+    deliberators_.embedder->embed(std::move(texts), [self, which](std::vector<std::vector<float>> vectors, std::string error) {
+        if (self->completed_) return;
+        if (error.empty())
+            for (std::size_t k = 0; k < which.size(); ++k) self->result_.answers[which[k]].embedding = std::move(vectors[k]);
+        else
+            self->result_.embedding_error = std::move(error);
+        self->latest_.reset();  // the streamed consensus compared words; the final one compares meanings
+        self->analyse_and_deliberate();
+    });
+}
+
+void Consultation::analyse_and_deliberate() {
     // The consensus event's report already analysed exactly these answers
     // unless an answer came in after it (or none was computed).
     std::size_t in_latest = latest_ ? latest_->experts.size() : 0;
     if (!latest_ || in_latest != result_.answered) latest_ = analyze_answers(result_.analysis_error);
     result_.report = latest_;
     if (result_.report) result_.analysis_error.clear();
+    if (result_.report && !result_.embedding_error.empty()) {
+        result_.report->degraded = true;
+        result_.report->events.push_back("embedding: the embedder " + result_.embedder + " failed (" +
+                                         result_.embedding_error + "); the answers were compared by TF-IDF instead");
+    }
     panel_ = result_.panel();
     calls_.clear();
     if (options_.review && !stopped_ && result_.report && panel_.responses.size() >= 2) return start_review();

@@ -13,17 +13,22 @@
 
 #include "coe/consult.hpp"
 #include "deliberation/peer_review.hpp"
+#include "embedding/embedding_client.hpp"
 #include "expert_call.hpp"
 
 namespace coe::detail {
 
-// Who deliberates after the answers (ConsultOptions::review, synthesize).
+// What works on the answers once they are in: the embedder (the circle's),
+// the reviewers and the chairman (ConsultOptions::review, synthesize).
 struct Deliberators {
+    EmbeddingClient *embedder = nullptr;     // null: TF-IDF
     std::vector<ExpertRuntime *> reviewers;  // empty: every expert that answered
     ExpertRuntime *chairman = nullptr;       // null: no synthesis
 };
 
-// Stages: the answers (quorum, deadline), then the peer review when asked
+// Stages: the answers (quorum, deadline), then their embeddings when the
+// circle has an embedder (a failure falls back to TF-IDF, marked degraded;
+// the consensus events while answers arrive stay TF-IDF), then the peer review when asked
 // for (every reviewer at once), then the chairman's synthesis when asked
 // for, then `final`.  The deadline and cancel() cover every stage: what is
 // cut short counts as failed, and the result says so.
@@ -44,7 +49,9 @@ private:
     enum class Stage { answers, review, synthesis, done };
 
     void expert_finished(std::size_t index, ExpertAnswer answer);
-    void complete();  // the answers are in: analyse, then deliberate or finish
+    void complete();  // the answers are in: embed, analyse, then deliberate or finish
+    void embed_answers();
+    void analyse_and_deliberate();
     void start_review();
     void review_finished(std::size_t index, ExpertAnswer answer);
     void score_review();

@@ -162,6 +162,37 @@ ExpertConfig read_expert(const json::value &v, const std::string &path, const st
     return e;
 }
 
+EmbedderConfig read_embedder(const json::value &v, const std::string &path, const std::filesystem::path &base_dir) {
+    if (!v.is_object()) throw Error(path + ": must be an object");
+    EmbedderConfig e;
+    for (const auto &[key, value] : v.get_object()) {
+        const std::string f = path + "." + std::string(key);
+        if (key == "name") e.name = string_field(value, f);
+        else if (key == "provider") {
+            e.provider = provider_kind(string_field(value, f), f);
+            if (e.provider != ProviderKind::openai && e.provider != ProviderKind::ollama)
+                throw Error(f + ": embeddings are spoken by openai and ollama only");
+        } else if (key == "base_url") {
+            e.base_url = string_field(value, f);
+            check_base_url(e.base_url, f);
+            while (!e.base_url.empty() && e.base_url.back() == '/') e.base_url.pop_back();
+        } else if (key == "model") e.model = string_field(value, f);
+        else if (key == "api_key_env") e.api_key_env = string_field(value, f);
+        else if (key == "api_key") throw Error(f + ": keys are never read from files; name a variable in api_key_env");
+        else if (key == "batch_size") e.batch_size = static_cast<std::uint32_t>(number_field(value, f, 1, 4096));
+        else if (key == "dimensions") e.dimensions = static_cast<std::uint32_t>(number_field(value, f, 0, 65536));
+        else if (key == "timeout_ms") e.timeout_ms = number_field(value, f, 1, 3.6e6);
+        else if (key == "ca_file") {
+            std::filesystem::path p(string_field(value, f));
+            e.ca_file = (p.is_absolute() || base_dir.empty() ? p : base_dir / p).string();
+        } else throw Error(f + ": unknown field");
+    }
+    if (e.name.empty()) throw Error(path + ".name: missing");
+    if (e.base_url.empty()) throw Error(path + ".base_url: missing");
+    if (e.model.empty()) throw Error(path + ".model: missing");
+    return e;
+}
+
 }  // namespace
 
 ExpertsConfig parse_experts(std::string_view text, const std::string &source, const std::filesystem::path &base_dir) {
@@ -184,10 +215,12 @@ ExpertsConfig parse_experts(std::string_view text, const std::string &source, co
             }
         } else if (key == "expert_breaker") {
             cfg.breaker = detail::read_breaker_config(value, f, cfg.breaker);
+        } else if (key == "embedder") {
+            cfg.embedder = read_embedder(value, source + ": embedder", base_dir);
         } else if (key == "backend" || key == "plugin_paths" || key == "resilience" || key == "faults") {
             // the engine's part of a shared config file
         } else {
-            throw Error(f + ": unknown field (known: experts, expert_breaker)");
+            throw Error(f + ": unknown field (known: experts, expert_breaker, embedder)");
         }
     }
     if (!has_experts) throw Error(source + ": no \"experts\" array");

@@ -16,6 +16,8 @@
 #include <sstream>
 
 #include "cli_options.hpp"
+#include "coe/embedder.hpp"
+#include "consult_cli.hpp"
 #include "coe/panel_json.hpp"
 #include "coe/report_format.hpp"
 
@@ -33,6 +35,7 @@ struct AnalyzeArgs {
     unsigned threads = 0;
     std::uint64_t max_input_bytes = 256ull << 20;
     AnalysisOptions options;
+    std::string embedder, experts_file;  // --embedder NAME: embed responses that have no embedding
 };
 
 AnalyzeArgs parse_args(const std::vector<std::string> &args) {
@@ -60,6 +63,10 @@ AnalyzeArgs parse_args(const std::vector<std::string> &args) {
             a.prometheus = true;
         } else if (x == "--merge-threshold") {
             a.options.item_merge_threshold = static_cast<float>(parse_number(x, value(), -1, 1));
+        } else if (x == "--embedder") {
+            a.embedder = value();
+        } else if (x == "--experts") {
+            a.experts_file = value();
         } else if (x == "--quorum") {
             a.options.quorum = static_cast<std::uint32_t>(parse_count(x, value(), 1, 1000000000));
         } else if (x == "-" || (!x.empty() && x[0] != '-')) {
@@ -115,6 +122,27 @@ private:
 
 }  // namespace
 
+// --embedder NAME: the embedder of that name in --experts FILE (or the config
+// file) embeds every response without an embedding; the analysis then
+// compares meanings.  A panel it cannot embed becomes an error line.
+static void embed_panels(std::vector<PanelLine> &lines, const AnalyzeArgs &args, const CommandLine &cl) {
+    const std::optional<ExpertsConfig> experts = find_experts(args.experts_file, cl);
+    if (!experts || !experts->embedder)
+        throw UsageError("--embedder " + args.embedder + ": no embedder is configured (an \"embedder\" object in "
+                         "--experts FILE or the config file)");
+    if (experts->embedder->name != args.embedder)
+        throw UsageError("--embedder " + args.embedder + ": the configured embedder is '" + experts->embedder->name + "'");
+    Embedder embedder(*experts->embedder);
+    for (auto &line : lines)
+        if (auto *p = std::get_if<Panel>(&line.panel_or_error)) {
+            try {
+                embedder.embed_panel(*p);
+            } catch (const Error &e) {
+                line.panel_or_error = std::string(e.what());
+            }
+        }
+}
+
 int run_analyze_command(const CommandLine &cl) {
     const AnalyzeArgs args = parse_args(cl.args);
     const std::string source = args.file.empty() ? "example-panel.json" : args.file == "-" ? "<stdin>" : args.file;
@@ -122,6 +150,7 @@ int run_analyze_command(const CommandLine &cl) {
     std::vector<PanelLine> lines = parse_panels(text, source);
     if (lines.empty()) throw Error(source + ": no panels in the input");
 
+    if (!args.embedder.empty()) embed_panels(lines, args, cl);
     Engine engine(cl.engine);
     std::vector<PanelView> views;
     std::vector<std::size_t> view_of_line(lines.size(), SIZE_MAX);

@@ -15,7 +15,7 @@ constexpr const char *usage = R"(usage: coe <command> [options]
 commands:
   analyze [FILE|-] [--json|--text] [--threads N] [--cluster-threshold X]
           [--merge-threshold X] [--quorum N] [--report FILE|-] [--prometheus]
-          [--max-input-mb N] [--max-experts N]
+          [--max-input-mb N] [--max-experts N] [--embedder NAME [--experts FILE]]
                         consensus report of each panel in FILE (one JSON panel,
                         or JSON Lines: one panel per line); without FILE, the
                         shipped example panel.  Text by default, --json gives
@@ -24,7 +24,10 @@ commands:
                         Prometheus text with --prometheus) after the run;
                         "-" prints it to stderr.  Inputs over --max-input-mb
                         (default 256) and panels over --max-experts (default
-                        1024) are refused with a named error.
+                        1024) are refused with a named error.  --embedder
+                        embeds responses without embeddings first (the
+                        embedder configured in the experts file), so the
+                        analysis compares meanings.
   consult "QUESTION" [--experts FILE] [--quorum K] [--deadline 30s] [--json]
           [--stream] [--deltas] [--expert NAME] [--save-panel FILE]
           [--report FILE|-] [--prometheus] [--review [--reviewer NAME]]

@@ -12,7 +12,7 @@ const std::map<std::string, long> &numeric() {
     static const std::map<std::string, long> limits = {
         {"fail", 1000000},       {"status", 599},       {"retry_after", 86400}, {"retry_after_ms", 86400000},
         {"stall_first", 600000}, {"stall_mid", 600000}, {"split", 1 << 20},     {"oversize", 64L << 20},
-        {"delay", 60000},
+        {"delay", 60000},        {"dims", 4096},
     };
     return limits;
 }

@@ -8,6 +8,9 @@
 //   .../v1/messages                              Anthropic Messages (named SSE events when "stream": true)
 //   .../v1beta/models/MODEL:generateContent      Gemini; MODEL is percent-decoded from the path
 //   .../v1beta/models/MODEL:streamGenerateContent[?alt=sse]   Gemini SSE
+//   .../v1/embeddings, .../api/embed             OpenAI and Ollama embeddings: each
+//                                                word hashed into one of `dims=N`
+//                                                (64) dimensions, normalised
 // Anything else is a 404 with a JSON error.  Usage counts words: prompt =
 // the words of every message text (system included), completion = the
 // words of the answer.

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
+#include <map>
 #include <ctime>
 #include <optional>
 #include <sstream>
@@ -46,11 +48,66 @@ std::string review_of(const std::string &prompt, const std::string &how) {
     return "I compared the answers on correctness and usefulness.\n\n**RANKING: " + ranking + "**\n";
 }
 
+// Embeddings that behave like meanings enough for tests: each lower-cased
+// word (with a few synonyms folded) adds 1 to the dimension its FNV hash
+// picks, then the vector is normalised.  `dims` dimensions (default 64).
+std::vector<double> fake_embedding(const std::string &text, std::size_t dims) {
+    static const std::map<std::string, std::string> same = {{"caching", "cache"}, {"cached", "cache"},
+                                                            {"redis", "cache"},   {"memcached", "cache"}};
+    std::vector<double> v(dims, 0.0);
+    std::string word;
+    auto flush = [&] {
+        if (word.empty()) return;
+        auto it = same.find(word);
+        const std::string &w = it == same.end() ? word : it->second;
+        std::uint64_t h = 0xcbf29ce484222325ull;
+        for (char c : w) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
+        v[h % dims] += 1.0;
+        word.clear();
+    };
+    for (char c : text) {
+        if (std::isalnum(static_cast<unsigned char>(c))) word += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        else flush();
+    }
+    flush();
+    double norm = 0;
+    for (double x : v) norm += x * x;
+    if (norm == 0) v[0] = norm = 1;
+    for (double &x : v) x /= std::sqrt(norm);
+    return v;
+}
+
+std::string embeddings_body(Provider provider, const json::value &request, const std::string &model, std::size_t dims) {
+    const json::value *input = request.is_object() ? request.as_object().if_contains("input") : nullptr;
+    std::vector<std::string> texts;
+    if (input && input->is_string()) texts.emplace_back(input->as_string());
+    if (input && input->is_array())
+        for (const auto &t : input->as_array())
+            if (t.is_string()) texts.emplace_back(t.as_string());
+    json::array vectors;
+    std::size_t words_in = 0;
+    for (const auto &t : texts) {
+        json::array v;
+        for (double x : fake_embedding(t, dims)) v.emplace_back(x);
+        vectors.push_back(std::move(v));
+        words_in += t.size() / 5 + 1;
+    }
+    if (provider == Provider::ollama) return json::serialize(json::object{{"model", model}, {"embeddings", std::move(vectors)}});
+    json::array data;
+    for (std::size_t i = 0; i < vectors.size(); ++i)
+        data.push_back(json::object{{"object", "embedding"}, {"index", i}, {"embedding", std::move(vectors[i])}});
+    return json::serialize(json::object{{"object", "list"},
+                                        {"data", std::move(data)},
+                                        {"model", model},
+                                        {"usage", {{"prompt_tokens", words_in}, {"total_tokens", words_in}}}});
+}
+
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
 struct Route {
     std::optional<Provider> provider;  // none: no such route
+    bool embeddings = false;           // OpenAI /v1/embeddings or Ollama /api/embed
     bool gemini_stream = false;
     std::string gemini_model;
 };
@@ -80,6 +137,8 @@ Route route_of(const ParsedRequest &r) {
     if (ends_with(path, "/v1/chat/completions")) route.provider = Provider::openai;
     if (ends_with(path, "/api/chat")) route.provider = Provider::ollama;
     if (ends_with(path, "/v1/messages")) route.provider = Provider::anthropic;
+    if (ends_with(path, "/v1/embeddings")) route.provider = Provider::openai, route.embeddings = true;
+    if (ends_with(path, "/api/embed")) route.provider = Provider::ollama, route.embeddings = true;
     const auto models = path.find("/v1beta/models/");
     if (models != std::string::npos) {
         const std::string rest = path.substr(models + 15);
@@ -296,6 +355,10 @@ std::vector<Step> plan_response(const ParsedRequest &r, const std::string &model
             steps.push_back(std::move(s));
         return steps;
     }
+
+    if (route.embeddings)
+        return plan.whole(200, "application/json", extra,
+                          embeddings_body(provider, body, model, static_cast<std::size_t>(d.number("dims", 64))));
 
     Answer a;
     a.model = model;

@@ -59,6 +59,7 @@ struct ExpertAnswer {
     double latency_ms = 0;         // first attempt start -> answer complete (retries included)
     double first_token_ms = -1;    // start of the answering attempt -> first text; -1: none
     std::uint32_t attempts = 0, retries = 0;
+    std::vector<float> embedding;  // from the circle's embedder, when it has one and it answered
     bool ok() const { return status == "ok"; }
 };
 
@@ -135,9 +136,12 @@ struct ConsultationResult {
     // "review", "consensus"; "" when there is none).  A synthesis that
     // failed marks the report degraded, with the reason in its events.
     std::string final_answer, final_answer_from;
+    // The embedder the answers were compared with (features "embedding"),
+    // or why not: then the analysis used TF-IDF and the report is degraded.
+    std::string embedder, embedding_error;
     double elapsed_ms = 0;
     // The ok answers as a panel (expert, content, confidence = weight when
-    // below 1), the input of `coe analyze`.
+    // below 1, embedding when there is one), the input of `coe analyze`.
     Panel panel() const;
 };
 

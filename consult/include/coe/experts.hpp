@@ -68,15 +68,33 @@ struct ExpertConfig {
     std::string anthropic_version = "2023-06-01";
 };
 
+// An embedding endpoint: every answer becomes a vector, and the analysis
+// compares meanings (dense cosine similarity) instead of words.
+struct EmbedderConfig {
+    std::string name;
+    ProviderKind provider = ProviderKind::openai;  // openai (POST /embeddings) or ollama (POST /api/embed)
+    std::string base_url;                   // as for experts: OpenAI's includes /v1
+    std::string model;
+    std::string api_key_env;                // the key is read from this variable at request time
+    std::uint32_t batch_size = 64;          // texts per request
+    std::uint32_t dimensions = 0;           // asked of OpenAI models that can shorten; 0: the model's own
+    double timeout_ms = 60000;              // per request
+    std::string ca_file;
+};
+
 struct ExpertsConfig {
     std::vector<ExpertConfig> experts;
+    // "embedder" in the file: when present, consultations analyse embeddings.
+    std::optional<EmbedderConfig> embedder;
     // Per-expert breaker (the same breaker as the backends'; "breaker" in
     // the file, with the BreakerConfig field names).
     BreakerConfig breaker = default_expert_breaker();
     static BreakerConfig default_expert_breaker();
 };
 
-// Parses {"experts": [...], "breaker"?: {...}} (other top-level keys of an
+// Parses {"experts": [...], "expert_breaker"?: {...}, "embedder"?: {name,
+// provider, base_url, model, api_key_env?, batch_size?, dimensions?,
+// timeout_ms?, ca_file?}} (other top-level keys of an
 // engine config file are left to the engine).  `source` names the file in
 // messages: "<source>: experts[2].timeout_ms: must be a number >= 0".
 // Relative ca_file paths are taken relative to `base_dir`.

@@ -171,11 +171,11 @@ ConfigFile read_config_file(const std::filesystem::path &file, ResilienceOptions
                     throw Error(where + ": faults: " + e.what());
                 }
             }
-        } else if (key == "experts" || key == "expert_breaker") {
+        } else if (key == "experts" || key == "expert_breaker" || key == "embedder") {
             // read by the consultation library (coe/experts.hpp)
         } else {
             throw Error(where + ": unknown field '" + std::string(key) +
-                        "' (known: backend, plugin_paths, plugin_probe, resilience, faults, experts, expert_breaker)");
+                        "' (known: backend, plugin_paths, plugin_probe, resilience, faults, experts, expert_breaker, embedder)");
         }
     }
     return cfg;

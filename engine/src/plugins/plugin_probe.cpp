@@ -11,6 +11,7 @@
 #include <system_error>
 #include <variant>
 
+#include "config/cache_folder.hpp"
 #include "elf_manifest.hpp"
 #include "plugin_discovery.hpp"
 #include "plugin_loader.hpp"
@@ -52,14 +53,8 @@ public:
     }
 
 private:
-    static std::filesystem::path folder() {
-        if (const char *d = std::getenv("COE_CACHE_DIR"); d && *d) return d;
-        if (const char *d = std::getenv("XDG_CACHE_HOME"); d && *d) return std::filesystem::path(d) / "coe";
-        if (const char *d = std::getenv("HOME"); d && *d) return std::filesystem::path(d) / ".cache" / "coe";
-        return {};
-    }
     static std::filesystem::path file() {
-        const auto f = folder();
+        const auto f = user_cache_folder();
         return f.empty() ? f : f / "plugin-probes-1.tsv";
     }
 
