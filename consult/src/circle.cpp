@@ -77,7 +77,7 @@ const ExpertsConfig &Circle::experts() const { return impl_->config; }
 boost::asio::any_io_executor Circle::executor() const { return impl_->io.get_executor(); }
 
 std::function<void()> Circle::start(std::string question, ConsultOptions options, ConsultEventHandler on_event,
-                                    Done done) {
+                                    Done done, const Panel *given) {
     if (question.find_first_not_of(" \t\r\n") == std::string::npos) throw Error("consult: the question is empty");
     auto find = [this](const std::string &name, const char *as) {
         auto it = std::find_if(impl_->experts.begin(), impl_->experts.end(),
@@ -87,7 +87,9 @@ std::function<void()> Circle::start(std::string question, ConsultOptions options
         return it->get();
     };
     std::vector<detail::ExpertRuntime *> chosen;
-    if (options.experts.empty()) {
+    if (given) {
+        if (given->responses.empty()) throw Error("deliberate: the panel has no responses");
+    } else if (options.experts.empty()) {
         for (auto &x : impl_->experts) chosen.push_back(x.get());
     } else {
         for (const std::string &name : options.experts) chosen.push_back(find(name, "experts"));
@@ -97,19 +99,23 @@ std::function<void()> Circle::start(std::string question, ConsultOptions options
     for (const std::string &name : options.reviewers) deliberators.reviewers.push_back(find(name, "reviewers"));
     if (!options.reviewers.empty() && !options.review) throw Error("consult: reviewers are named but review is off");
     if (!options.synthesize.empty()) deliberators.chairman = find(options.synthesize, "synthesize");
+    if (given && options.review && deliberators.reviewers.empty())  // the panel's authors are not ours
+        for (auto &x : impl_->experts) deliberators.reviewers.push_back(x.get());
+    std::optional<Panel> given_copy;
+    if (given) given_copy = *given;
     const std::uint64_t n = ++impl_->counter;
     if (options.id.empty()) options.id = "consultation-" + std::to_string(n);
     Impl *impl = impl_.get();
     auto holder = std::make_shared<std::weak_ptr<detail::Consultation>>();
     // The consultation is made and started on the network thread.
     boost::asio::post(impl->io, [impl, holder, chosen = std::move(chosen), deliberators = std::move(deliberators),
-                                 question = std::move(question),
+                                 question = std::move(question), given_copy = std::move(given_copy),
                                  options = std::move(options), on_event = std::move(on_event),
                                  done = std::move(done), n]() mutable {
         auto c = std::make_shared<detail::Consultation>(
             impl->io, *impl->client, impl->engine, std::move(chosen), std::move(deliberators), impl->telemetry,
             std::move(question),
-            std::move(options), std::move(on_event), Done{}, impl->seed + n * 7919);
+            std::move(options), std::move(on_event), Done{}, impl->seed + n * 7919, std::move(given_copy));
         *holder = c;
         // Replace the completion so the circle forgets the consultation.
         auto wrapped = [impl, weak = std::weak_ptr<detail::Consultation>(c), done = std::move(done)](
@@ -138,6 +144,24 @@ ConsultationResult Circle::consult(const std::string &question, const ConsultOpt
         else
             promise.set_value(std::move(r));
     });
+    return future.get();
+}
+
+ConsultationResult Circle::deliberate(const Panel &panel, ConsultOptions options, ConsultEventHandler on_event) {
+    if (options.id.empty()) options.id = panel.id;
+    options.experts.clear();
+    options.quorum = 0;
+    std::promise<ConsultationResult> promise;
+    auto future = promise.get_future();
+    const std::string question = panel.question.empty() ? std::string("(no question given)") : panel.question;
+    start(question, std::move(options), std::move(on_event),
+          [&promise](std::exception_ptr e, ConsultationResult r) {
+              if (e)
+                  promise.set_exception(e);
+              else
+                  promise.set_value(std::move(r));
+          },
+          &panel);
     return future.get();
 }
 

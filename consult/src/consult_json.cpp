@@ -196,6 +196,31 @@ std::string panel_json(const ConsultationResult &r) {
     return json::serialize(json::object{{"id", r.id}, {"question", r.question}, {"responses", std::move(responses)}});
 }
 
+std::string recording_json(const ConsultationResult &r) {
+    json::array responses, reviews;
+    for (const ExpertAnswer &a : r.answers) {
+        if (!a.ok()) continue;
+        json::object x{{"expert", a.expert}, {"content", a.content}};
+        if (!a.embedding.empty()) {
+            json::array v;
+            for (float f : a.embedding) v.emplace_back(static_cast<double>(f));
+            x["embedding"] = std::move(v);
+        }
+        responses.push_back(std::move(x));
+    }
+    if (r.review)
+        for (const auto &x : r.review->reviews) reviews.push_back(review_json(x));
+    json::object o{{"id", r.id}, {"question", r.question}, {"embedder", r.embedder}};
+    if (!r.question_embedding.empty()) {
+        json::array q;
+        for (float f : r.question_embedding) q.emplace_back(static_cast<double>(f));
+        o["question_embedding"] = std::move(q);
+    }
+    o["responses"] = std::move(responses);
+    o["reviews"] = std::move(reviews);
+    return json::serialize(o);
+}
+
 std::string to_text(const ConsultationResult &r) {
     std::ostringstream out;
     out << "Consultation " << printable(r.id) << ": " << printable(r.question) << "\n"

@@ -19,13 +19,25 @@ constexpr const char *default_system_prompt =
 Consultation::Consultation(boost::asio::io_context &io, net::CurlMultiClient &client, const Engine &engine,
                            std::vector<ExpertRuntime *> experts, Deliberators deliberators, ExpertTelemetry &telemetry,
                            std::string question, ConsultOptions options, ConsultEventHandler on_event, Done done,
-                           std::uint64_t seed)
+                           std::uint64_t seed, std::optional<Panel> given)
     : io_(io), client_(client), engine_(engine), experts_(std::move(experts)), deliberators_(std::move(deliberators)),
       telemetry_(telemetry),
       options_(std::move(options)), on_event_(std::move(on_event)), done_(std::move(done)), seed_(seed),
-      deadline_timer_(io) {
+      deadline_timer_(io), given_(std::move(given)) {
     result_.id = options_.id;
     result_.question = std::move(question);
+    if (given_) {  // the answers are in already
+        for (const Response &r : given_->responses) {
+            ExpertAnswer a;
+            a.expert = r.expert;
+            a.content = r.content;
+            a.embedding = r.embedding;
+            if (r.confidence) a.weight = *r.confidence;
+            result_.answers.push_back(std::move(a));
+        }
+        result_.answered = result_.quorum = static_cast<std::uint32_t>(result_.answers.size());
+        return;
+    }
     result_.answers.resize(experts_.size());
     for (std::size_t i = 0; i < experts_.size(); ++i) {  // not ok until it has answered
         result_.answers[i].expert = experts_[i]->config.name;
@@ -58,6 +70,7 @@ void Consultation::start() {
                                         std::to_string(self->options_.deadline.count()) + " ms");
         });
     }
+    if (given_) return complete();
     const std::uint32_t total = static_cast<std::uint32_t>(experts_.size());
     for (std::size_t i = 0; i < experts_.size(); ++i) {
         ExpertRuntime &x = *experts_[i];
@@ -186,17 +199,20 @@ void Consultation::embed_answers() {
     std::vector<std::string> texts;
     std::vector<std::size_t> which;
     for (std::size_t i = 0; i < result_.answers.size(); ++i)
-        if (result_.answers[i].ok()) {
+        if (result_.answers[i].ok() && result_.answers[i].embedding.empty()) {
             texts.push_back(result_.answers[i].content);
             which.push_back(i);
         }
     result_.embedder = deliberators_.embedder->config().name;
+    if (texts.empty()) return analyse_and_deliberate();  // every answer came with its embedding
+    texts.push_back(result_.question);                  // in the same request
     auto self = shared_from_this();
     deliberators_.embedder->embed(std::move(texts), [self, which](std::vector<std::vector<float>> vectors, std::string error) {
         if (self->completed_) return;
-        if (error.empty())
+        if (error.empty()) {
             for (std::size_t k = 0; k < which.size(); ++k) self->result_.answers[which[k]].embedding = std::move(vectors[k]);
-        else
+            self->result_.question_embedding = std::move(vectors.back());
+        } else
             self->result_.embedding_error = std::move(error);
         self->latest_.reset();  // the streamed consensus compared words; the final one compares meanings
         self->analyse_and_deliberate();

@@ -38,7 +38,7 @@ public:
     Consultation(boost::asio::io_context &io, net::CurlMultiClient &client, const Engine &engine,
                  std::vector<ExpertRuntime *> experts, Deliberators deliberators, ExpertTelemetry &telemetry,
                  std::string question, ConsultOptions options, ConsultEventHandler on_event, Done done,
-                 std::uint64_t seed);
+                 std::uint64_t seed, std::optional<Panel> given = std::nullopt);
     void set_done(Done done) { done_ = std::move(done); }
     void start();
     // Cancels every expert still out; the result keeps what arrived.
@@ -98,6 +98,7 @@ private:
     std::vector<PendingReview> reviews_;
     std::size_t reviews_pending_ = 0;
     Panel panel_;  // the ok answers, as analysed
+    std::optional<Panel> given_;  // answers given, not asked (Circle::deliberate)
 };
 
 }  // namespace coe::detail

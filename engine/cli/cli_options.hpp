@@ -45,6 +45,7 @@ int run_analyze_command(const CommandLine &cl);
 int run_plugin_command(const CommandLine &cl);
 int run_consult_command(const CommandLine &cl);
 int run_serve_command(const CommandLine &cl);
+int run_deliberate_command(const CommandLine &cl);
 int run_submit_command(const CommandLine &cl);
 int run_collect_command(const CommandLine &cl);
 int run_worker_command(const CommandLine &cl);

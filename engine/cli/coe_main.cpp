@@ -44,6 +44,11 @@ commands:
           [--concurrency N]
                         many questions, N at a time; results as JSON Lines in
                         input order; --resume skips ids OUT already answers
+  deliberate PANELS.jsonl --experts FILE [--review] [--reviewer NAME]
+          [--synthesize CHAIRMAN] [--record OUT.jsonl] [--json]
+                        the stages after the answers (embeddings, peer
+                        review, synthesis) on panels whose answers are given;
+                        --record keeps what bench/deliberation_accuracy replays
   serve [--listen HOST:PORT] [--experts FILE] [--threads N]
         [--token-file FILE | --token-env VAR] [--max-body-mb N]
         [--max-per-client N] [--idle-timeout D] [--request-timeout D]
@@ -105,6 +110,7 @@ int main(int argc, char **argv) {
         if (cl.command == "plugin") return run_plugin_command(cl);
         if (cl.command == "consult") return run_consult_command(cl);
         if (cl.command == "serve") return run_serve_command(cl);
+        if (cl.command == "deliberate") return run_deliberate_command(cl);
         if (cl.command == "submit") return run_submit_command(cl);
         if (cl.command == "collect") return run_collect_command(cl);
         if (cl.command == "worker") return run_worker_command(cl);

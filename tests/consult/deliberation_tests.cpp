@@ -178,3 +178,27 @@ TEST_CASE("naming an unknown reviewer or chairman is a caller mistake") {
     o.synthesize = "ghost";
     CHECK_THROWS_WITH_AS(circle.consult(question, o), doctest::Contains("synthesize: no expert named 'ghost'"), Error);
 }
+
+TEST_CASE("deliberate: answers given, not asked; every configured expert reviews all of them") {
+    FakeProviderServer server;
+    Circle circle(test_engine(), experts_of({fake_expert(server, "r1", ProviderKind::openai, "reply=short,review=longest"),
+                                             fake_expert(server, "r2", ProviderKind::ollama, "reply=short,review=shortest")}));
+    Panel p;
+    p.id = "given-1";
+    p.question = "How do we make the API faster?";
+    p.responses = {{"x", "Cache it.", std::nullopt, std::nullopt, std::nullopt, {}},
+                   {"y", "Put a Redis cache in front of the hot read endpoints.", std::nullopt, std::nullopt, std::nullopt, {}},
+                   {"z", "Add an index.", std::nullopt, std::nullopt, std::nullopt, {}}};
+    ConsultOptions o;
+    o.review = true;
+    const ConsultationResult r = circle.deliberate(p, o);
+    CHECK(r.id == "given-1");
+    CHECK(r.answers.size() == 3);
+    CHECK(server.request_count("reply=short,review=longest") == 1);  // a review only: nobody was asked to answer
+    REQUIRE(r.review);
+    REQUIRE(r.review->reviews.size() == 2);
+    CHECK(r.review->reviews[0].ranking == std::vector<std::string>{"y", "z", "x"});
+    CHECK(r.review->reviews[1].ranking == std::vector<std::string>{"x", "z", "y"});
+    const std::string line = recording_json(r);
+    CHECK(line.find("\"reviews\":[{\"reviewer\":\"r1\",\"status\":\"ok\",\"ranking\":[\"y\",\"z\",\"x\"]}") != std::string::npos);
+}

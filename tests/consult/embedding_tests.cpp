@@ -5,7 +5,10 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <cstdlib>
+#include <filesystem>
 
 #include "coe/embedder.hpp"
 #include "coe/panel_json.hpp"
@@ -18,6 +21,15 @@ using namespace coe::test;
 namespace {
 
 const std::string question = "How should we make our slow API faster?";
+
+// Request counts below assume nothing was cached before: a cache folder of this run's own.
+const bool fresh_cache = [] {
+    const auto dir = std::filesystem::temp_directory_path() / ("coe-embedding-tests-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    ::setenv("COE_CACHE_DIR", dir.c_str(), 1);
+    return true;
+}();
 
 EmbedderConfig fake_embedder(const FakeProviderServer &server, const std::string &model, ProviderKind provider = ProviderKind::openai) {
     EmbedderConfig e;
@@ -52,7 +64,8 @@ TEST_CASE("with an embedder the answers are compared by meaning, and the report 
         CHECK(r.report->features == "embedding");
         CHECK_FALSE(r.report->degraded);
         for (const auto &a : r.answers) CHECK(a.embedding.size() == 48);
-        CHECK(server.request_count(model) == 1);  // one batched request for the three answers
+        CHECK(r.question_embedding.size() == 48);
+        CHECK(server.request_count(model) == 1);  // one batched request: the three answers and the question
         // the saved panel carries the embeddings: coe analyze of it gives the same report
         const Panel saved = parse_panel(panel_json(r), "saved.json");
         CHECK(without_timing(to_json(test_engine().analyze(saved.view()))) == without_timing(to_json(*r.report)));

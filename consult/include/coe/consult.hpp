@@ -139,6 +139,9 @@ struct ConsultationResult {
     // The embedder the answers were compared with (features "embedding"),
     // or why not: then the analysis used TF-IDF and the report is degraded.
     std::string embedder, embedding_error;
+    // The question's embedding, asked in the same request as the answers'
+    // (recorded for relevance measures; the analysis does not use it yet).
+    std::vector<float> question_embedding;
     double elapsed_ms = 0;
     // The ok answers as a panel (expert, content, confidence = weight when
     // below 1, embedding when there is one), the input of `coe analyze`.
@@ -186,6 +189,15 @@ public:
     ConsultationResult consult(const std::string &question, const ConsultOptions &options = {},
                                ConsultEventHandler on_event = {});
 
+    // Deliberates on answers given instead of asked: `panel`'s responses are
+    // the answers (their authors need not be experts of this circle).  The
+    // stages after the answers run as in consult(): embeddings (for
+    // responses without one), the review (default reviewers: every
+    // configured expert, none of whom wrote an answer) and the synthesis.
+    // For re-running deliberation on recorded or labelled panels.
+    // options.experts and quorum do not apply.
+    ConsultationResult deliberate(const Panel &panel, ConsultOptions options = {}, ConsultEventHandler on_event = {});
+
     // Asks without waiting.  The completion handler receives
     // (std::exception_ptr, ConsultationResult) on its associated executor
     // (default: the network thread).  Emitting the handler's cancellation
@@ -229,7 +241,9 @@ public:
 private:
     using Done = std::function<void(std::exception_ptr, ConsultationResult)>;
     // Starts a consultation; returns a thread-safe function that cancels it.
-    std::function<void()> start(std::string question, ConsultOptions options, ConsultEventHandler on_event, Done done);
+    // `given`: answers to deliberate on instead of asking (deliberate()).
+    std::function<void()> start(std::string question, ConsultOptions options, ConsultEventHandler on_event, Done done,
+                                const Panel *given = nullptr);
 
     std::unique_ptr<Impl> impl_;
 };
@@ -249,6 +263,12 @@ private:
 std::string to_json(const ConsultationResult &result);
 // A consultation event as one JSON line: {"type": ..., ...}.
 std::string to_json(const ConsultEvent &event);
+// What replaying a deliberation offline needs, as one JSON line: {"id",
+// "question", "embedder", "question_embedding"?, "responses": [{expert,
+// content, embedding?}],
+// "reviews": [{reviewer, status, ranking}]} (bench/deliberation_accuracy).
+std::string recording_json(const ConsultationResult &result);
+
 // The answers as a panel JSON document (one line), with per-response
 // metadata (provider, model, latency_ms, tokens_in, tokens_out) that
 // `coe analyze` ignores.
