@@ -20,14 +20,8 @@ using coe::test::test_plugin;
 
 namespace {
 
-BackendInfo only(const Engine &e, const std::string &file_part) {
-    for (const auto &b : e.backends())
-        if (b.file.find(file_part) != std::string::npos) return b;
-    FAIL("no candidate whose file contains " << file_part);
-    throw std::logic_error("unreachable");
-}
-
-bool contains(const std::string &s, const std::string &part) { return s.find(part) != std::string::npos; }
+using coe::test::contains;
+constexpr auto only = &coe::test::backend_with_file;
 
 // The engine with one misbehaving plugin beside the built-in backends.
 EngineOptions beside_builtins(const std::string &plugin, std::chrono::milliseconds timeout = std::chrono::seconds(5)) {

@@ -11,6 +11,10 @@
 
 #include <sstream>
 
+#include <sys/wait.h>
+
+#include <cstdio>
+
 #include "coe/engine.hpp"
 #include "coe/panel_json.hpp"
 #include "coe/report_format.hpp"
@@ -91,6 +95,46 @@ inline bool is_mapped(const std::filesystem::path &file) {
     while (std::getline(maps, line))
         if (line.find(name) != std::string::npos) return true;
     return false;
+}
+
+inline bool contains(const std::string &s, const std::string &part) { return s.find(part) != std::string::npos; }
+
+// The candidate whose file path contains `file_part` (a copy: backends() is a snapshot).
+inline BackendInfo backend_with_file(const Engine &e, const std::string &file_part) {
+    for (const auto &b : e.backends())
+        if (b.file.find(file_part) != std::string::npos) return b;
+    throw std::runtime_error("no candidate whose file contains " + file_part);
+}
+
+inline std::string read_text(const std::filesystem::path &file) {
+    std::ifstream in(file, std::ios::binary);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+// The non-empty lines of `text`.
+inline std::vector<std::string> lines_of(const std::string &text) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string l; std::getline(in, l);)
+        if (!l.empty()) out.push_back(l);
+    return out;
+}
+
+// A shell command's exit status (-1 if it did not exit) and standard output.
+struct CommandResult {
+    int status;
+    std::string out;
+};
+inline CommandResult run_command(const std::string &command) {
+    FILE *p = ::popen(command.c_str(), "r");
+    if (p == nullptr) throw std::runtime_error("cannot run " + command);
+    std::string out;
+    char buf[65536];
+    while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+    const int rc = ::pclose(p);
+    return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, out};
 }
 
 }  // namespace coe::test

@@ -22,6 +22,8 @@
 namespace fs = std::filesystem;
 namespace json = boost::json;
 
+using coe::test::lines_of;
+
 namespace {
 
 // The fake provider server, in its own process, until destroyed.
@@ -81,15 +83,9 @@ struct Run {
 };
 
 Run run(const std::string &args, const std::string &env = "") {
-    const std::string cmd = "env -u COE_BACKEND -u COE_PLUGIN_PATH -u COE_CONFIG " + env + " " +
-                            coe::test::coe_tool().string() + " " + args + " 2>&1";
-    FILE *p = ::popen(cmd.c_str(), "r");
-    REQUIRE(p != nullptr);
-    std::string out;
-    char buf[4096];
-    while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-    const int rc = ::pclose(p);
-    return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, out};
+    const auto r = coe::test::run_command("env -u COE_BACKEND -u COE_PLUGIN_PATH -u COE_CONFIG " + env + " " +
+                                          coe::test::coe_tool().string() + " " + args + " 2>&1");
+    return {r.status, r.out};
 }
 
 std::string write_file(const std::string &name, const std::string &text) {
@@ -111,14 +107,6 @@ std::string experts_file(const ServerProcess &s, const std::string &name,
                 extra + "}";
     }
     return write_file(name, text + "]}");
-}
-
-std::vector<std::string> lines_of(const std::string &text) {
-    std::vector<std::string> out;
-    std::istringstream in(text);
-    for (std::string l; std::getline(in, l);)
-        if (!l.empty()) out.push_back(l);
-    return out;
 }
 
 json::object without(json::object o, std::initializer_list<const char *> keys) {

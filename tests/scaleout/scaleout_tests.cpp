@@ -22,6 +22,10 @@
 #include <thread>
 
 #include "fake_provider_server.hpp"
+#include "test_support.hpp"
+
+using coe::test::lines_of;
+using coe::test::read_text;
 
 extern char **environ;
 
@@ -35,13 +39,6 @@ std::string nats_server_path() {
     for (const char *p : {"/usr/bin/nats-server", "/usr/sbin/nats-server", "/usr/local/bin/nats-server"})
         if (::access(p, X_OK) == 0) return p;
     return {};
-}
-
-std::string read_file(const fs::path &p) {
-    std::ifstream in(p);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
 }
 
 fs::path temp_dir(const std::string &name) {
@@ -94,7 +91,7 @@ public:
         }
         return -1;
     }
-    std::string log() const { return read_file(log_); }
+    std::string log() const { return read_text(log_); }
     // Waits until the log contains `text`; its line, or "" on timeout.
     std::string wait_for(const std::string &text, std::chrono::milliseconds timeout = 20s) const {
         const auto end = std::chrono::steady_clock::now() + timeout;
@@ -135,22 +132,8 @@ struct Run {
 };
 
 Run run_coe(const std::string &args) {
-    const std::string cmd = std::string(COE_TEST_COE_TOOL) + " " + args + " 2>/dev/null";
-    FILE *p = ::popen(cmd.c_str(), "r");
-    REQUIRE(p != nullptr);
-    std::string out;
-    char buf[65536];
-    while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-    const int rc = ::pclose(p);
-    return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, out};
-}
-
-std::vector<std::string> lines_of(const std::string &text) {
-    std::vector<std::string> out;
-    std::istringstream in(text);
-    for (std::string l; std::getline(in, l);)
-        if (!l.empty()) out.push_back(l);
-    return out;
+    const auto r = coe::test::run_command(std::string(COE_TEST_COE_TOOL) + " " + args + " 2>/dev/null");
+    return {r.status, r.out};
 }
 
 // A report line without what differs between runs and processes.
@@ -189,7 +172,7 @@ TEST_CASE("three workers, one killed with SIGKILL mid-batch: 300 results, each e
     NatsServer nats;
     const fs::path dir = temp_dir("batch");
     // 300 panels (the MT-Bench panels, repeated) with one bad line among them
-    const auto corpus = lines_of(read_file(fs::path(COE_TEST_SHARED_DATA_DIR) / "mtbench-panels.jsonl"));
+    const auto corpus = lines_of(read_text(fs::path(COE_TEST_SHARED_DATA_DIR) / "mtbench-panels.jsonl"));
     REQUIRE(corpus.size() >= 80);
     std::ofstream(dir / "panels.jsonl") << "";
     {
@@ -243,7 +226,7 @@ TEST_CASE("three workers, one killed with SIGKILL mid-batch: 300 results, each e
 TEST_CASE("a job whose worker dies on every delivery ends as an error result, not a hole") {
     NatsServer nats;
     const fs::path dir = temp_dir("poison");
-    std::ofstream(dir / "one.jsonl") << lines_of(read_file(fs::path(COE_TEST_SHARED_DATA_DIR) / "mtbench-panels.jsonl")).at(0) << "\n";
+    std::ofstream(dir / "one.jsonl") << lines_of(read_text(fs::path(COE_TEST_SHARED_DATA_DIR) / "mtbench-panels.jsonl")).at(0) << "\n";
     {  // a worker that takes the job, and is killed with it in hand; max_deliver 1
         // each operation takes 3 s; probing is off, or the probe's smoke calls would take as long
         std::ofstream(dir / "no-probe.json") << R"({"plugin_probe": {"mode": "off"}})";

@@ -59,29 +59,14 @@ struct RunningServer {
     ~RunningServer() { stop_and_join(); }
 };
 
-std::string read_file(const std::filesystem::path &p) {
-    std::ifstream in(p);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
 json::object error_of(const Reply &r) { return json::parse(r.body).at("error").as_object(); }
-
-std::vector<std::string> lines_of(const std::string &text) {
-    std::vector<std::string> out;
-    std::istringstream in(text);
-    for (std::string l; std::getline(in, l);)
-        if (!l.empty()) out.push_back(l);
-    return out;
-}
 
 }  // namespace
 
 TEST_CASE("analyze: a panel gives the report of coe analyze; JSON Lines give a line each, bad lines as errors") {
     RunningServer s;
     HttpClient c(s.port());
-    const std::string panel = read_file(std::filesystem::path(COE_TEST_SOURCE_DIR) / "examples" / "panel.json");
+    const std::string panel = read_text(std::filesystem::path(COE_TEST_SOURCE_DIR) / "examples" / "panel.json");
     const Reply r = c.post("/v1/analyze", panel);
     REQUIRE(r.status == 200);
     CHECK(r.headers.at("content-type") == "application/json");
@@ -253,7 +238,7 @@ TEST_CASE("per-client limit: 429 with Retry-After while the client's requests ar
     std::thread first([&] { CHECK(slow.post("/v1/consult", R"({"question": "q"})").status == 200); });
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     HttpClient second(s.port());
-    const Reply r = second.post("/v1/analyze", read_file(std::filesystem::path(COE_TEST_SOURCE_DIR) / "examples" / "panel.json"));
+    const Reply r = second.post("/v1/analyze", read_text(std::filesystem::path(COE_TEST_SOURCE_DIR) / "examples" / "panel.json"));
     CHECK(r.status == 429);
     CHECK(r.headers.at("retry-after") == "1");
     CHECK(second.get("/healthz").status == 200);  // probes are not limited
