@@ -77,6 +77,21 @@ std::string manifest_subject(const std::string &batch) { return "coe.manifest." 
 std::string message_id(const std::string &batch, std::size_t index) { return batch + "." + std::to_string(index); }
 const char *kind_name(JobKind kind) { return kind == JobKind::analyze ? "analyze" : "consult"; }
 
+void publish_stored(jsCtx *js, const std::string &subject, const std::string &id, const std::string &body,
+                    const std::vector<std::pair<const char *, std::string>> &headers) {
+    natsMsg *m = nullptr;
+    nats_check(natsMsg_Create(&m, subject.c_str(), nullptr, body.data(), static_cast<int>(body.size())),
+               "message for " + subject);
+    MsgPtr owned(m);
+    natsMsgHeader_Set(m, "Nats-Msg-Id", id.c_str());
+    for (const auto &[k, v] : headers) natsMsgHeader_Set(m, k, v.c_str());
+    jsPubAck *ack = nullptr;
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    const natsStatus s = js_PublishMsg(&ack, js, m, nullptr, &jerr);
+    jsPubAck_Destroy(ack);
+    nats_check(s, "publish " + id + " to " + subject, jerr);
+}
+
 std::string header(natsMsg *msg, const char *key) {
     const char *v = nullptr;
     return natsMsgHeader_Get(msg, key, &v) == NATS_OK && v != nullptr ? std::string(v) : std::string();

@@ -7,6 +7,8 @@
 #include <nats/nats.h>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "coe/work_queue.hpp"
 
@@ -41,6 +43,12 @@ std::string results_subject(const std::string &batch);
 std::string manifest_subject(const std::string &batch);
 std::string message_id(const std::string &batch, std::size_t index);
 const char *kind_name(JobKind kind);
+
+// Publishes `body` to `subject` with Nats-Msg-Id `id` (the stream drops a
+// repeat within its duplicate window) and `headers`, and waits until the
+// stream has stored it; throws coe::Error naming the id otherwise.
+void publish_stored(jsCtx *js, const std::string &subject, const std::string &id, const std::string &body,
+                    const std::vector<std::pair<const char *, std::string>> &headers);
 
 // A header's value, or "" when absent.
 std::string header(natsMsg *msg, const char *key);

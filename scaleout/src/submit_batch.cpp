@@ -31,21 +31,6 @@ void check_batch_id(const std::string &batch) {
             throw Error("batch id '" + batch + "': only letters, digits, '-' and '_'");
 }
 
-void publish(jsCtx *js, const std::string &subject, const std::string &id, const std::string &body,
-             const std::vector<std::pair<const char *, std::string>> &headers) {
-    natsMsg *m = nullptr;
-    nats_check(natsMsg_Create(&m, subject.c_str(), nullptr, body.data(), static_cast<int>(body.size())),
-               "message for " + subject);
-    MsgPtr owned(m);
-    natsMsgHeader_Set(m, "Nats-Msg-Id", id.c_str());
-    for (const auto &[k, v] : headers) natsMsgHeader_Set(m, k, v.c_str());
-    jsPubAck *ack = nullptr;
-    jsErrCode jerr = static_cast<jsErrCode>(0);
-    const natsStatus s = js_PublishMsg(&ack, js, m, nullptr, &jerr);
-    jsPubAck_Destroy(ack);
-    nats_check(s, "publish " + id + " to " + subject, jerr);
-}
-
 }  // namespace
 
 std::string submit_batch(const WorkQueueOptions &queue, JobKind kind, const std::vector<JobLine> &lines,
@@ -55,9 +40,9 @@ std::string submit_batch(const WorkQueueOptions &queue, JobKind kind, const std:
     if (lines.empty()) throw Error("batch " + batch + ": nothing to submit");
     NatsSession session(queue);
     const boost::json::object manifest{{"count", lines.size()}, {"kind", kind_name(kind)}};
-    publish(session.js(), manifest_subject(batch), batch + ".manifest", boost::json::serialize(manifest), {});
+    publish_stored(session.js(), manifest_subject(batch), batch + ".manifest", boost::json::serialize(manifest), {});
     for (std::size_t i = 0; i < lines.size(); ++i)
-        publish(session.js(), jobs_subject(kind, batch), message_id(batch, i), lines[i].text,
+        publish_stored(session.js(), jobs_subject(kind, batch), message_id(batch, i), lines[i].text,
                 {{"Coe-Batch", batch}, {"Coe-Index", std::to_string(i)}, {"Coe-Line", std::to_string(lines[i].line)}});
     return batch;
 }

@@ -165,19 +165,7 @@ private:
     }
 
     void store(const std::string &batch, const std::string &index, const std::string &line) {
-        natsMsg *m = nullptr;
-        const std::string subject = results_subject(batch);
-        nats_check(natsMsg_Create(&m, subject.c_str(), nullptr, line.data(), static_cast<int>(line.size())),
-                   "result message");
-        MsgPtr owned(m);
-        const std::string id = batch + "." + index;
-        natsMsgHeader_Set(m, "Nats-Msg-Id", id.c_str());
-        natsMsgHeader_Set(m, "Coe-Index", index.c_str());
-        jsPubAck *ack = nullptr;
-        jsErrCode jerr = static_cast<jsErrCode>(0);
-        const natsStatus s = js_PublishMsg(&ack, session_.js(), m, nullptr, &jerr);
-        jsPubAck_Destroy(ack);
-        nats_check(s, "store result " + id, jerr);
+        publish_stored(session_.js(), results_subject(batch), batch + "." + index, line, {{"Coe-Index", index}});
     }
 
     // A job that reached max_deliver without being acknowledged (its workers
