@@ -47,6 +47,13 @@ namespace {
 
 double round3(double x) { return std::round(x * 1e3) / 1e3; }
 
+json::array vector_json(const std::vector<float> &v) {
+    json::array a;
+    a.reserve(v.size());
+    for (float f : v) a.emplace_back(static_cast<double>(f));
+    return a;
+}
+
 json::object answer_json(const ExpertAnswer &a) {
     json::object o{{"expert", a.expert},
                    {"provider", a.provider},
@@ -186,11 +193,7 @@ std::string panel_json(const ConsultationResult &r) {
                        {"model", a.model},         {"latency_ms", round3(a.latency_ms)},
                        {"tokens_in", a.tokens_in}, {"tokens_out", a.tokens_out}};
         if (a.weight < 1.0) x["confidence"] = a.weight;
-        if (!a.embedding.empty()) {
-            json::array v;
-            for (float f : a.embedding) v.emplace_back(static_cast<double>(f));
-            x["embedding"] = std::move(v);
-        }
+        if (!a.embedding.empty()) x["embedding"] = vector_json(a.embedding);
         responses.push_back(std::move(x));
     }
     return json::serialize(json::object{{"id", r.id}, {"question", r.question}, {"responses", std::move(responses)}});
@@ -201,21 +204,13 @@ std::string recording_json(const ConsultationResult &r) {
     for (const ExpertAnswer &a : r.answers) {
         if (!a.ok()) continue;
         json::object x{{"expert", a.expert}, {"content", a.content}};
-        if (!a.embedding.empty()) {
-            json::array v;
-            for (float f : a.embedding) v.emplace_back(static_cast<double>(f));
-            x["embedding"] = std::move(v);
-        }
+        if (!a.embedding.empty()) x["embedding"] = vector_json(a.embedding);
         responses.push_back(std::move(x));
     }
     if (r.review)
         for (const auto &x : r.review->reviews) reviews.push_back(review_json(x));
     json::object o{{"id", r.id}, {"question", r.question}, {"embedder", r.embedder}};
-    if (!r.question_embedding.empty()) {
-        json::array q;
-        for (float f : r.question_embedding) q.emplace_back(static_cast<double>(f));
-        o["question_embedding"] = std::move(q);
-    }
+    if (!r.question_embedding.empty()) o["question_embedding"] = vector_json(r.question_embedding);
     o["responses"] = std::move(responses);
     o["reviews"] = std::move(reviews);
     return json::serialize(o);
