@@ -80,7 +80,7 @@ int replay(const std::string &panels_file, const std::string &recording_file) {
             }
     }
     std::map<std::string, Tally> tally;
-    std::size_t reviews = 0, failed_reviews = 0;
+    std::size_t reviews = 0, failed_reviews = 0, labelled_correct = 0, labelled_total = 0;
     std::string embedder;
     std::istringstream lines(read_file(panels_file));
     for (std::string line; std::getline(lines, line);) {
@@ -95,6 +95,8 @@ int replay(const std::string &panels_file, const std::string &recording_file) {
         for (const auto &r : labelled.at("responses").as_array()) {
             index[std::string(r.at("expert").as_string())] = static_cast<std::uint32_t>(correct.size());
             correct.push_back(r.at("correct").as_bool());
+            ++labelled_total;  // the random pick's expectation: the share of correct answers
+            labelled_correct += correct.back();
         }
         const auto n = static_cast<std::uint32_t>(correct.size());
         const coe::Report lexical = engine.analyze(panel.view());
@@ -143,19 +145,6 @@ int replay(const std::string &panels_file, const std::string &recording_file) {
         tally["Borda winner"].add(correct[top_of(borda)]);
         tally["Schulze winner"].add(correct[top_of(schulze)]);
         tally["blend (Borda + centrality)"].add(correct[top_of(blend)]);
-    }
-    std::size_t labelled_correct = 0, labelled_total = 0;
-    {
-        std::istringstream again(read_file(panels_file));
-        for (std::string line; std::getline(again, line);) {
-            if (line.empty()) continue;
-            const json::value doc = json::parse(line);  // alive for the loop below
-            if (!recorded.count(std::string(doc.at("id").as_string()))) continue;
-            for (const auto &r : doc.at("responses").as_array()) {
-                ++labelled_total;
-                labelled_correct += r.at("correct").as_bool();
-            }
-        }
     }
     std::printf("panels replayed: %zu (embedder: %s; reviews: %zu, failed %zu)\n\n",
                 tally["lexical medoid (TF-IDF)"].panels, embedder.empty() ? "none" : embedder.c_str(), reviews,
