@@ -251,7 +251,8 @@ void Consultation::start_review() {
         for (std::uint32_t i = 0; i < panel_.responses.size(); ++i)
             if (panel_.responses[i].expert == reviewers[k]->config.name) own = i;
         reviews_.push_back({reviewers[k], own,
-                            make_review_sheet(result_.question, texts, own, seed_ ^ ((k + 1) * 0xbf58476d1ce4e5b9ull))});
+                            make_review_sheet(result_.question, texts, own, seed_ ^ ((k + 1) * 0xbf58476d1ce4e5b9ull)), false,
+                            std::nullopt});
         ReviewOutcome::Review r;
         r.reviewer = reviewers[k]->config.name;
         r.status = "pending";
@@ -282,13 +283,12 @@ void Consultation::review_finished(std::size_t k, ExpertAnswer answer) {
         std::string why;
         if (auto ranking = parse_ranking(answer.content, reviews_[k].sheet, why)) {
             for (std::uint32_t i : *ranking) r.ranking.push_back(panel_.responses[i].expert);
-            ballots_.push_back({std::move(*ranking), reviews_[k].own});
+            reviews_[k].ballot = Ballot{std::move(*ranking), reviews_[k].own};
         } else {
             r.status = "unparseable";  // a failed review, never a guess
             r.error = why;
         }
     }
-    if (r.status != "ok") result_.review->failed_reviewers.push_back(r.reviewer);
     ConsultEvent e(ConsultEvent::Type::review_done);
     e.expert = r.reviewer;
     e.review = &r;
@@ -302,7 +302,14 @@ void Consultation::review_finished(std::size_t k, ExpertAnswer answer) {
 
 void Consultation::score_review() {
     const auto n = static_cast<std::uint32_t>(panel_.responses.size());
-    const std::vector<RankedAnswer> ranked = aggregate_ballots(ballots_, n);
+    // in reviewer order, whatever order the reviews arrived in
+    std::vector<Ballot> ballots;
+    for (std::size_t k = 0; k < reviews_.size(); ++k) {
+        if (reviews_[k].ballot) ballots.push_back(*reviews_[k].ballot);
+        if (result_.review->reviews[k].status != "ok")
+            result_.review->failed_reviewers.push_back(result_.review->reviews[k].reviewer);
+    }
+    const std::vector<RankedAnswer> ranked = aggregate_ballots(ballots, n);
     // the consensus' view: position by centrality, most central first (ties: earlier answer)
     std::vector<std::uint32_t> by_centrality(n);
     std::iota(by_centrality.begin(), by_centrality.end(), 0u);

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -87,13 +88,13 @@ private:
     bool completed_ = false;  // final was emitted
     std::string stop_status_, stop_message_;
     Stage stage_ = Stage::answers;
-    std::vector<Ballot> ballots_;
     // the review in flight
     struct PendingReview {
         ExpertRuntime *reviewer;
         std::uint32_t own;  // the reviewer's answer in the panel, or UINT32_MAX
         ReviewSheet sheet;
         bool finished = false;
+        std::optional<Ballot> ballot;  // a parsed ranking
     };
     std::vector<PendingReview> reviews_;
     std::size_t reviews_pending_ = 0;
