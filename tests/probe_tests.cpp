@@ -67,14 +67,14 @@ TEST_CASE("a plugin whose entry point or an operation never returns is rejected 
     }
     {
         Engine e(beside_builtins("tp_hang_in_similarity", timeout));
-        CHECK(only(e, "tp_hang_in_similarity.so").reason == "timed out after 1.5 s in coe.similarity");
+        CHECK(only(e, "tp_hang_in_similarity.so").reason == "timed out after 1.5 s in coe.similarity/1");
         check_engine_survives(e, "tp_hang_in_similarity");
     }
 }
 
 TEST_CASE("a plugin that crashes in an operation is rejected naming the operation and the signal") {
     Engine e(beside_builtins("tp_crash_in_featurize"));
-    CHECK(only(e, "tp_crash_in_featurize.so").reason == "crashed with signal 6 (Aborted) in coe.featurize");
+    CHECK(only(e, "tp_crash_in_featurize.so").reason == "crashed with signal 6 (Aborted) in coe.featurize/1");
     check_engine_survives(e, "tp_crash_in_featurize");
 }
 
@@ -148,15 +148,18 @@ TEST_CASE("plugin check runs each operation in a child and names the one that cr
     probe.timeout = std::chrono::milliseconds(1500);
     const PluginCheck hang = check_plugin(test_plugin("tp_hang_in_similarity"), probe);
     CHECK(contains(hang.isolation, "child process"));
-    REQUIRE(hang.operations.size() == 5);
-    CHECK(hang.operations[0].passed);  // featurize
-    CHECK_FALSE(hang.operations[1].passed);
-    CHECK(hang.operations[1].detail == "timed out after 1.5 s in coe.similarity");
+    // featurize/2, featurize/1, similarity/1, cluster/1, consensus/1, aggregate/1
+    REQUIRE(hang.operations.size() == 6);
+    CHECK(hang.operations[0].operation == "coe.featurize/2");
+    CHECK_FALSE(hang.operations[0].provided);  // a plugin built for coe.featurize/1 only
+    CHECK(hang.operations[1].passed);
+    CHECK_FALSE(hang.operations[2].passed);
+    CHECK(hang.operations[2].detail == "timed out after 1.5 s in coe.similarity/1");
     CHECK_FALSE(hang.passed());
 
     const PluginCheck crash = check_plugin(test_plugin("tp_crash_in_featurize"), probe);
-    CHECK(crash.operations[0].detail == "crashed with signal 6 (Aborted) in coe.featurize");
-    CHECK(crash.operations[1].passed);
+    CHECK(crash.operations[1].detail == "crashed with signal 6 (Aborted) in coe.featurize/1");
+    CHECK(crash.operations[2].passed);
 
     const PluginCheck exits = check_plugin(test_plugin("tp_exit_on_load"), probe);
     CHECK(exits.plugin.status == BackendStatus::rejected);

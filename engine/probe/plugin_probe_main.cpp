@@ -44,7 +44,6 @@ void describe(const coe::BackendInfo &info) {
     say("info ops=" + ops);
 }
 
-bool provides(const coe::detail::Backend &b, const std::string &op) { return b.find(op, 1) != nullptr; }
 
 }  // namespace
 
@@ -67,7 +66,7 @@ int main(int argc, char **argv) {
     using coe::detail::SuiteMode;
     if (command == "check") {
         const std::string op = argv[3];
-        if (!provides(*loaded.backend, op)) {
+        if (!coe::detail::provides(*loaded.backend, op)) {
             say("fail not provided by this plugin");
             return 0;
         }
@@ -78,7 +77,7 @@ int main(int argc, char **argv) {
     }
     if (command == "probe") {
         for (const auto &op : coe::detail::suite_operations()) {
-            if (!provides(*loaded.backend, op)) continue;
+            if (!coe::detail::provides(*loaded.backend, op)) continue;
             announce(op.c_str());
             const std::string problem = coe::detail::exercise_operation(*loaded.backend, op, SuiteMode::smoke);
             if (!problem.empty()) {

@@ -27,9 +27,16 @@
 
 namespace {
 
-coe_status coe_backend_featurize(void *args, const coe_call *call) {
+coe_status coe_backend_featurize_v1(void *args, const coe_call *call) {
     return coe::sdk::guarded(call, [&] {
-        return coe::kernels::featurize(coe::sdk::args_as<coe_featurize_args>(args));
+        return coe::kernels::featurize<1>(coe::sdk::args_as<coe_featurize_args>(args));
+    });
+}
+
+coe_status coe_backend_featurize_v2(void *args, const coe_call *call) {
+    return coe::sdk::guarded(call, [&] {
+        return coe::kernels::featurize<2, !coe::kernels::is_scalar_v<COE_BACKEND_ARCH>>(
+            coe::sdk::args_as<coe_featurize_args>(args));
     });
 }
 
@@ -53,13 +60,14 @@ coe_status coe_backend_aggregate(void *args, const coe_call *call) {
                              [&] { return coe::kernels::aggregate(coe::sdk::args_as<coe_aggregate_args>(args)); });
 }
 
-constexpr coe_operation coe_backend_op_featurize = {sizeof(coe_operation), 1, COE_OP_FEATURIZE, &coe_backend_featurize, 0, 0};
+constexpr coe_operation coe_backend_op_featurize_v1 = {sizeof(coe_operation), 1, COE_OP_FEATURIZE, &coe_backend_featurize_v1, 0, 0};
+constexpr coe_operation coe_backend_op_featurize_v2 = {sizeof(coe_operation), 2, COE_OP_FEATURIZE, &coe_backend_featurize_v2, 0, 0};
 constexpr coe_operation coe_backend_op_similarity = {sizeof(coe_operation), 1, COE_OP_SIMILARITY, &coe_backend_similarity, 0, 0};
 constexpr coe_operation coe_backend_op_cluster = {sizeof(coe_operation), 1, COE_OP_CLUSTER, &coe_backend_cluster, 0, 0};
 constexpr coe_operation coe_backend_op_consensus = {sizeof(coe_operation), 1, COE_OP_CONSENSUS, &coe_backend_consensus, 0, 0};
 constexpr coe_operation coe_backend_op_aggregate = {sizeof(coe_operation), 1, COE_OP_AGGREGATE, &coe_backend_aggregate, 0, 0};
 constexpr const coe_operation *coe_backend_operations[] = {
-    &coe_backend_op_featurize, &coe_backend_op_similarity, &coe_backend_op_cluster, &coe_backend_op_consensus,
+    &coe_backend_op_featurize_v2, &coe_backend_op_featurize_v1, &coe_backend_op_similarity, &coe_backend_op_cluster, &coe_backend_op_consensus,
     &coe_backend_op_aggregate};
 
 constexpr coe_plugin_descriptor coe_backend_descriptor = {

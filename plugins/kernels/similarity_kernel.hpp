@@ -18,6 +18,7 @@
 #include "coe/coe_plugin.h"
 #include "coe/plugin_helper.hpp"
 #include "kernel_namespace.hpp"
+#include "radix_sort.hpp"
 
 namespace coe::kernels {
 // The portable reference: no SIMD types at all.
@@ -78,16 +79,6 @@ inline float dot1(const float *a, const float *b, std::uint64_t n) {
         s = xsimd::hadd(c);
     }
     for (; i < n; ++i) s += a[i] * b[i];
-    return s;
-}
-
-// Sum of dense[idx[k]] * val[k]: a sparse row against a scattered dense row.
-// Products of two floats are exact in double and the sum runs in index
-// order, so sparse similarities are bit-identical in every backend: the
-// clustering that follows sees exactly the same numbers everywhere.
-inline double sparse_dot(const float *dense, const std::uint32_t *idx, const float *val, std::uint64_t n) {
-    double s = 0.0;
-    for (std::uint64_t k = 0; k < n; ++k) s += static_cast<double>(dense[idx[k]]) * val[k];
     return s;
 }
 
@@ -199,36 +190,72 @@ inline void validate_sparse_rows(const coe_similarity_args &a) {
     }
 }
 
-// Not templated on the architecture: see sparse_dot.
+// Scratch of the sparse path, reused from call to call (grows to the
+// largest call, never shrinks).
+struct SparseScratch {
+    std::vector<std::uint64_t> postings, sorted;  // (index << 32) | entry
+    std::vector<std::uint32_t> row_of;            // row of each entry
+    std::vector<double> dots, norm;               // count x count, upper triangle
+};
+
+// Sparse rows through an inverted index: the entries of all rows sorted by
+// index (a stable radix sort: rows stay in order within an index), then
+// every pair of rows that shares an index adds the product of its two
+// values.  Products of two floats are exact in double and each pair's sum
+// runs in increasing index order, skipping only exact zero terms, so the
+// result is that of a sorted merge of the two rows, bit for bit in every
+// backend: the clustering that follows sees the same numbers everywhere.
+// Not templated on the architecture for that reason.  The cost follows the
+// pairs that share an index, never 2^bucket_bits.
 inline void similarity_sparse(const coe_similarity_args &a) {
     validate_sparse_rows(a);
     const std::uint32_t n = a.count;
-    auto len = [&](std::uint32_t i) { return a.row_offsets[i + 1] - a.row_offsets[i]; };
-    std::vector<double> norm(n);
+    const std::uint64_t total = a.row_offsets[n];
+    if (total > UINT32_MAX)
+        throw sdk::status_error(COE_ERR_INVALID_ARGUMENT, "more than 2^32 - 1 sparse entries in one call");
+    thread_local SparseScratch s;
+    s.norm.assign(n, 0.0);
+    s.postings.clear();
+    s.row_of.resize(total);
     for (std::uint32_t i = 0; i < n; ++i) {
-        const float *v = a.values + a.row_offsets[i];
         double sq = 0.0;
-        for (std::uint64_t k = 0; k < len(i); ++k) sq += static_cast<double>(v[k]) * v[k];
-        norm[i] = std::sqrt(sq);
-        check_finite_norm(static_cast<float>(norm[i]), i);
+        for (std::uint64_t k = a.row_offsets[i]; k < a.row_offsets[i + 1]; ++k) {
+            sq += static_cast<double>(a.values[k]) * a.values[k];
+            s.postings.push_back(static_cast<std::uint64_t>(a.indices[k]) << 32 | k);
+            s.row_of[k] = i;
+        }
+        s.norm[i] = std::sqrt(sq);
+        check_finite_norm(static_cast<float>(s.norm[i]), i);
     }
-    // Scratch of index_bound floats, all zero between calls; kept per thread
-    // so a batch does not pay for a fresh megabyte per panel.
-    thread_local std::vector<float> scattered;
-    if (scattered.size() < a.index_bound) scattered.assign(a.index_bound, 0.f);
+    unsigned bits = 1;
+    while (bits < 32 && (std::uint64_t{1} << bits) < a.index_bound) ++bits;
+    radix_sort_high32(s.postings, s.sorted, bits);
+
+    s.dots.assign(static_cast<std::size_t>(n) * n, 0.0);
+    const std::vector<std::uint64_t> &p = s.postings;
+    for (std::size_t run = 0; run < p.size();) {
+        std::size_t end = run + 1;
+        while (end < p.size() && (p[end] >> 32) == (p[run] >> 32)) ++end;
+        for (std::size_t x = run; x + 1 < end; ++x) {
+            const auto ex = static_cast<std::uint32_t>(p[x]);
+            const double vx = a.values[ex];
+            double *row = s.dots.data() + static_cast<std::size_t>(s.row_of[ex]) * n;
+            for (std::size_t y = x + 1; y < end; ++y) {
+                const auto ey = static_cast<std::uint32_t>(p[y]);
+                row[s.row_of[ey]] += vx * a.values[ey];
+            }
+        }
+        run = end;
+    }
     for (std::uint32_t i = 0; i < n; ++i) {
-        const std::uint64_t bi = a.row_offsets[i];
-        for (std::uint64_t k = bi; k < a.row_offsets[i + 1]; ++k) scattered[a.indices[k]] = a.values[k];
         float *out_i = a.out + static_cast<std::uint64_t>(i) * a.out_stride;
         out_i[i] = 1.f;
         for (std::uint32_t j = i + 1; j < n; ++j) {
-            const std::uint64_t bj = a.row_offsets[j];
-            const double dot = sparse_dot(scattered.data(), a.indices + bj, a.values + bj, len(j));
-            const double c = (norm[i] == 0.0 || norm[j] == 0.0) ? 0.0 : dot / (norm[i] * norm[j]);
+            const double dot = s.dots[static_cast<std::size_t>(i) * n + j];
+            const double c = (s.norm[i] == 0.0 || s.norm[j] == 0.0) ? 0.0 : dot / (s.norm[i] * s.norm[j]);
             out_i[j] = static_cast<float>(std::min(1.0, std::max(-1.0, c)));
             a.out[static_cast<std::uint64_t>(j) * a.out_stride + i] = out_i[j];
         }
-        for (std::uint64_t k = bi; k < a.row_offsets[i + 1]; ++k) scattered[a.indices[k]] = 0.f;
     }
 }
 

@@ -1,28 +1,17 @@
 // stop_words.hpp - the English stop-word list used by coe.featurize, kept as
-// a sorted table of 64-bit FNV-1a hashes built at compile time (no static
-// initialiser runs when a plugin is loaded).
+// open-addressed tables of token hashes (one per featurize revision) built at
+// compile time: no static initialiser runs when a plugin is loaded, and a
+// lookup is one or two loads.
 #pragma once
 
-#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <string_view>
 
 #include "kernel_namespace.hpp"
+#include "token_hash.hpp"
 
 COE_KERNELS_BEGIN
-
-constexpr std::uint64_t fnv1a_offset = 0xcbf29ce484222325ull;
-constexpr std::uint64_t fnv1a_prime = 0x100000001b3ull;
-
-constexpr std::uint64_t fnv1a(std::string_view s) {
-    std::uint64_t h = fnv1a_offset;
-    for (char c : s) {
-        h ^= static_cast<unsigned char>(c);
-        h *= fnv1a_prime;
-    }
-    return h;
-}
 
 // Words of two or more letters only: shorter tokens never reach the list.
 constexpr std::string_view stop_word_list[] = {
@@ -39,25 +28,46 @@ constexpr std::string_view stop_word_list[] = {
     "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will",
     "with", "would", "you", "your", "yours", "yourself", "yourselves"};
 
-constexpr std::size_t stop_word_count = sizeof(stop_word_list) / sizeof(stop_word_list[0]);
+// Tokens longer than this are never stop words (no hash lookup needed).
+constexpr std::size_t stop_word_max_length = 10;
 
-constexpr std::array<std::uint64_t, stop_word_count> sorted_stop_word_hashes() {
-    std::array<std::uint64_t, stop_word_count> h{};
-    for (std::size_t i = 0; i < stop_word_count; ++i) h[i] = fnv1a(stop_word_list[i]);
-    // insertion sort: constexpr-friendly in C++17
-    for (std::size_t i = 1; i < stop_word_count; ++i)
-        for (std::size_t j = i; j > 0 && h[j - 1] > h[j]; --j) {
-            std::uint64_t t = h[j];
-            h[j] = h[j - 1];
-            h[j - 1] = t;
+// 256 slots indexed by the hash's top byte, linear probing; 0 marks a free
+// slot (no list word hashes to 0 in either revision: checked below).
+struct StopWordTable {
+    std::array<std::uint64_t, 256> slots{};
+
+    constexpr bool contains(std::uint64_t h) const {
+        for (std::size_t i = h >> 56;; i = (i + 1) & 255) {
+            if (slots[i] == h) return true;
+            if (slots[i] == 0) return false;
         }
-    return h;
+    }
+};
+
+template <class Hash>
+constexpr StopWordTable make_stop_word_table(Hash hash) {
+    StopWordTable t{};
+    for (std::string_view w : stop_word_list) {
+        const std::uint64_t h = hash(w);
+        std::size_t i = h >> 56;
+        while (t.slots[i] != 0) i = (i + 1) & 255;
+        t.slots[i] = h;
+    }
+    return t;
 }
 
-constexpr std::array<std::uint64_t, stop_word_count> stop_word_hashes = sorted_stop_word_hashes();
+constexpr StopWordTable stop_words_fnv1a =
+    make_stop_word_table([](std::string_view w) { return fnv1a(w); });
+constexpr StopWordTable stop_words_block_hash =
+    make_stop_word_table([](std::string_view w) { return block_hash(w); });
 
-inline bool is_stop_word_hash(std::uint64_t h) {
-    return std::binary_search(stop_word_hashes.begin(), stop_word_hashes.end(), h);
+constexpr bool stop_word_tables_hold_every_word() {
+    for (std::string_view w : stop_word_list) {
+        if (w.size() > stop_word_max_length || fnv1a(w) == 0 || block_hash(w) == 0) return false;
+        if (!stop_words_fnv1a.contains(fnv1a(w)) || !stop_words_block_hash.contains(block_hash(w))) return false;
+    }
+    return true;
 }
+static_assert(stop_word_tables_hold_every_word());
 
 COE_KERNELS_END

@@ -74,7 +74,7 @@ using coe::sdk::args_as;
 namespace k = coe::kernels;
 
 coe_status op_featurize(void *args, const coe_call *call) {
-    return faulty(COE_OP_FEATURIZE, args, call, [&] { return k::featurize(args_as<coe_featurize_args>(args)); });
+    return faulty(COE_OP_FEATURIZE, args, call, [&] { return k::featurize<2>(args_as<coe_featurize_args>(args)); });
 }
 coe_status op_similarity(void *args, const coe_call *call) {
     return faulty(COE_OP_SIMILARITY, args, call,
@@ -91,7 +91,7 @@ coe_status op_aggregate(void *args, const coe_call *call) {
 }
 
 constexpr coe_operation ops[] = {
-    {sizeof(coe_operation), 1, COE_OP_FEATURIZE, &op_featurize, 0, 0},
+    {sizeof(coe_operation), 2, COE_OP_FEATURIZE, &op_featurize, 0, 0},
     {sizeof(coe_operation), 1, COE_OP_SIMILARITY, &op_similarity, 0, 0},
     {sizeof(coe_operation), 1, COE_OP_CLUSTER, &op_cluster, 0, 0},
     {sizeof(coe_operation), 1, COE_OP_CONSENSUS, &op_consensus, 0, 0},

@@ -79,7 +79,7 @@ coe_status tp_featurize(void *args, const coe_call *call) {
 #ifdef TP_CRASH_IN_FEATURIZE
     std::abort();
 #endif
-    return coe::sdk::guarded(call, [&] { return coe::kernels::featurize(coe::sdk::args_as<coe_featurize_args>(args)); });
+    return coe::sdk::guarded(call, [&] { return coe::kernels::featurize<1>(coe::sdk::args_as<coe_featurize_args>(args)); });
 }
 
 coe_status tp_similarity(void *args, const coe_call *call) {

@@ -11,17 +11,19 @@ namespace coe::detail {
 namespace {
 
 // Calls the operation, with the injected fault (if any) applied around it.
-void invoke(const Backend &backend, const char *op, void *args, const FaultDecision &fault) {
+void invoke(const Backend &backend, const char *op, void *args, const FaultDecision &fault,
+            std::uint32_t revision = 1) {
     switch (fault.kind) {
     case fault::Kind::error:
-        throw BackendCallError("backend '" + backend.name() + "' failed " + op + "/1: injected error",
+        throw BackendCallError("backend '" + backend.name() + "' failed " + op + "/" + std::to_string(revision) +
+                                   ": injected error",
                                COE_ERR_INTERNAL);
     case fault::Kind::slow:
         std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(fault.delay_ms));
         break;
     default: break;
     }
-    backend.invoke(op, 1, args);
+    backend.invoke(op, revision, args);
     if (fault.kind == fault::Kind::nan) fault::poison(op, args);
     if (fault.kind == fault::Kind::subtle) fault::nudge(op, args);
 }
@@ -37,6 +39,11 @@ void add_bytes(CallTrace *trace, std::uint64_t bytes) {
 }
 
 }  // namespace
+
+std::uint32_t BackendOps::featurize_revision() const {
+    if (chain_ != nullptr) return chain_->revision(COE_OP_FEATURIZE);
+    return featurize_revision_ != 0 ? featurize_revision_ : direct_->revision_of(COE_OP_FEATURIZE);
+}
 
 template <class R, class Attempt, class Check>
 R BackendOps::run(const char *op, Attempt &&attempt, Check &&check, CallTrace *trace) const {
@@ -81,6 +88,7 @@ SparseRows BackendOps::featurize(const std::vector<std::string_view> &texts, con
         capacity += texts[i].size();
     }
     add_bytes(trace, capacity * (sizeof(std::uint32_t) + sizeof(float)));
+    const std::uint32_t revision = featurize_revision();
     return run<SparseRows>(
         COE_OP_FEATURIZE,
         [&](const Backend &b, const FaultDecision &f) {
@@ -101,7 +109,7 @@ SparseRows BackendOps::featurize(const std::vector<std::string_view> &texts, con
             a.row_offsets = rows.row_offsets.data();
             a.indices = rows.indices.data();
             a.values = rows.values.data();
-            invoke(b, COE_OP_FEATURIZE, &a, f);
+            invoke(b, COE_OP_FEATURIZE, &a, f, revision);
             rows.indices.resize(std::min<std::uint64_t>(a.entry_count, capacity));
             rows.values.resize(rows.indices.size());
             return rows;

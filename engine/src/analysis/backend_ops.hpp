@@ -45,7 +45,12 @@ public:
     explicit BackendOps(BackendChain &chain) : chain_(&chain) {}
     // Every call goes to `backend` alone; an error or an invalid result
     // throws coe::Error.  For conformance checks of one plugin.
-    explicit BackendOps(const Backend &backend) : direct_(&backend) {}
+    // featurize_revision 0: the newest the backend provides.
+    explicit BackendOps(const Backend &backend, std::uint32_t featurize_revision = 0)
+        : direct_(&backend), featurize_revision_(featurize_revision) {}
+
+    // The revision of coe.featurize the calls use (see BackendChain::revision).
+    std::uint32_t featurize_revision() const;
 
     SparseRows featurize(const std::vector<std::string_view> &texts, const FeaturizeOptions &options,
                          CallTrace *trace = nullptr) const;
@@ -67,6 +72,7 @@ private:
 
     BackendChain *chain_ = nullptr;
     const Backend *direct_ = nullptr;
+    std::uint32_t featurize_revision_ = 0;
 };
 
 }  // namespace coe::detail

@@ -28,6 +28,10 @@ private:
     coe_status status_;
 };
 
+// The newest revision of an operation this host speaks: 2 for
+// coe.featurize, 1 for the others.  Older revisions are spoken too.
+std::uint32_t host_revision(std::string_view op_id);
+
 // Immutable after construction; invoke() is thread-safe (it serialises calls
 // itself when the plugin is not re-entrant).
 class Backend {
@@ -41,6 +45,9 @@ public:
     std::vector<std::string> operation_names() const;
     // The operation with this id and revision, or nullptr.
     const coe_operation *find(std::string_view op_id, std::uint32_t revision) const;
+    // The newest revision of `op_id` that this backend and the host both
+    // speak, or 0 when the backend does not provide the operation.
+    std::uint32_t revision_of(std::string_view op_id) const;
     // COE_OPERATION_* flags of an operation (0 for a 1.0 plugin, whose
     // operation structs end before the field).
     static std::uint32_t flags(const coe_operation &op);

@@ -22,7 +22,7 @@ using detail::SuiteMode;
 
 bool listed(const BackendInfo &info, const std::string &op) {
     for (const auto &o : info.operations)
-        if (o == op + "/1") return true;
+        if (o == op) return true;
     return false;
 }
 
@@ -46,7 +46,7 @@ PluginCheck check_plugin(const std::filesystem::path &file, const PluginProbeOpt
             if (listed(result.plugin, op))
                 result.operations.push_back(prober.check_operation(file, op));
             else
-                result.operations.push_back({op + "/1", false, false, "not provided"});
+                result.operations.push_back({op, false, false, "not provided"});
         }
         return result;
     }
@@ -57,11 +57,11 @@ PluginCheck check_plugin(const std::filesystem::path &file, const PluginProbeOpt
     result.plugin = loaded.info;
     if (!loaded.backend) return result;
     for (const auto &op : detail::suite_operations()) {
-        if (!loaded.backend->find(op, 1)) {
-            result.operations.push_back({op + "/1", false, false, "not provided"});
+        if (!detail::provides(*loaded.backend, op)) {
+            result.operations.push_back({op, false, false, "not provided"});
             continue;
         }
-        OperationCheck c{op + "/1", true, false, detail::exercise_operation(*loaded.backend, op, SuiteMode::conform)};
+        OperationCheck c{op, true, false, detail::exercise_operation(*loaded.backend, op, SuiteMode::conform)};
         c.passed = c.detail.empty();
         if (c.passed) c.detail = detail::passed_detail(*loaded.backend, op);
         result.operations.push_back(std::move(c));

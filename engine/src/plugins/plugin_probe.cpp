@@ -236,7 +236,7 @@ BackendInfo PluginProber::describe(const std::filesystem::path &file) const {
 
 OperationCheck PluginProber::check_operation(const std::filesystem::path &file, const std::string &operation) const {
     OperationCheck c;
-    c.operation = operation + "/1";
+    c.operation = operation;
     c.provided = true;
     const ChildOutcome o = run({"check", file.string(), operation});
     std::string rest;

@@ -74,12 +74,22 @@ std::string compare(const R &got, const R &want, const std::string &what, bool s
     return what + ": does not match the scalar reference";
 }
 
-std::string run_suite(const Backend &backend, std::string_view op, SuiteMode mode) {
+// "coe.featurize/2" -> ("coe.featurize", 2); a name without a revision is 1.
+std::pair<std::string_view, std::uint32_t> split_operation(std::string_view name) {
+    const std::size_t slash = name.rfind('/');
+    if (slash == std::string_view::npos) return {name, 1};
+    std::uint32_t revision = 0;
+    for (char c : name.substr(slash + 1)) revision = c >= '0' && c <= '9' ? revision * 10 + (c - '0') : UINT32_MAX;
+    return {name.substr(0, slash), revision};
+}
+
+std::string run_suite(const Backend &backend, std::string_view operation, SuiteMode mode) {
     const Suite &s = suite();
-    const BackendOps plugin(backend);
-    const BackendOps &ref = s.reference;
+    const auto [op, revision] = split_operation(operation);
+    const BackendOps plugin(backend, revision);
+    const BackendOps ref(*s.reference_backend, revision);  // the same revision of the reference
     const bool conform = mode == SuiteMode::conform;
-    const bool skip = !conform || backend.own_algorithm(op, 1);  // valid results are all that is asked
+    const bool skip = !conform || backend.own_algorithm(op, revision);  // valid results are all that is asked
 
     if (op == COE_OP_FEATURIZE) {
         for (const auto &opt : {FeaturizeOptions{}, s.small}) {
@@ -131,13 +141,23 @@ std::string run_suite(const Backend &backend, std::string_view op, SuiteMode mod
 }  // namespace
 
 const std::vector<std::string> &suite_operations() {
-    static const std::vector<std::string> ops = {COE_OP_FEATURIZE, COE_OP_SIMILARITY, COE_OP_CLUSTER,
-                                                 COE_OP_CONSENSUS, COE_OP_AGGREGATE};
+    static const std::vector<std::string> ops = [] {
+        std::vector<std::string> names;
+        for (const char *op : {COE_OP_FEATURIZE, COE_OP_SIMILARITY, COE_OP_CLUSTER, COE_OP_CONSENSUS, COE_OP_AGGREGATE})
+            for (std::uint32_t r = host_revision(op); r >= 1; --r) names.push_back(op + ("/" + std::to_string(r)));
+        return names;
+    }();
     return ops;
 }
 
+bool provides(const Backend &plugin, std::string_view operation) {
+    const auto [op, revision] = split_operation(operation);
+    return plugin.find(op, revision) != nullptr;
+}
+
 std::string passed_detail(const Backend &plugin, std::string_view operation) {
-    return plugin.own_algorithm(operation, 1) ? "own algorithm: valid results (numbers not compared with scalar)"
+    const auto [op, revision] = split_operation(operation);
+    return plugin.own_algorithm(op, revision) ? "own algorithm: valid results (numbers not compared with scalar)"
                                               : "matches the scalar reference";
 }
 

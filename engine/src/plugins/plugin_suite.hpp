@@ -11,8 +11,12 @@
 
 namespace coe::detail {
 
-// The operation ids of ABI 1 a plugin may provide, in pipeline order.
+// The operations of ABI 1 a plugin may provide, named "id/revision", in
+// pipeline order (every revision the host speaks, newest first).
 const std::vector<std::string> &suite_operations();
+
+// True when `plugin` provides the operation named "id/revision".
+bool provides(const Backend &plugin, std::string_view operation);
 
 enum class SuiteMode {
     smoke,    // each call once on real inputs; valid results are enough
@@ -20,7 +24,7 @@ enum class SuiteMode {
               // declares an algorithm of its own), and bad inputs are refused
 };
 
-// Runs `operation` (revision 1) of `plugin` on the suite.  Returns "" when it
+// Runs `operation` ("id/revision") of `plugin` on the suite.  Returns "" when it
 // passed, otherwise what went wrong; errors of the plugin are caught and
 // returned, never thrown.  The operation must be provided by `plugin`.
 std::string exercise_operation(const Backend &plugin, std::string_view operation, SuiteMode mode);

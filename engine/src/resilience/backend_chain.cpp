@@ -48,7 +48,7 @@ BackendChain::BackendChain(const BackendRegistry &registry, ResilienceOptions op
             // that replaces one stage), every available backend by score.
             order.push_back(registry.active_index());
             const Backend *active = registry.backend(registry.active_index());
-            const bool active_provides = active != nullptr && active->find(op, 1) != nullptr;
+            const bool active_provides = active != nullptr && active->revision_of(op) != 0;
             std::vector<std::size_t> rest;
             for (std::size_t i = 0; i < infos.size(); ++i)
                 if (i != registry.active_index() && registry.backend(i) &&
@@ -58,19 +58,26 @@ BackendChain::BackendChain(const BackendRegistry &registry, ResilienceOptions op
                              [&](std::size_t a, std::size_t b) { return infos[a].score > infos[b].score; });
             order.insert(order.end(), rest.begin(), rest.end());
         }
+        std::uint32_t revision = host_revision(op);
+        for (std::size_t i : order)
+            if (const Backend *b = registry.backend(i); b != nullptr && b->revision_of(op) != 0) {
+                revision = b->revision_of(op);
+                break;
+            }
+        if (std::string_view(op) == COE_OP_FEATURIZE) featurize_revision_ = revision;
         auto &links = links_[op];
         auto &chain = chains_[op];
         for (std::size_t i : order) {
             const Backend *b = registry.backend(i);
             // the scalar plugin file is replaced by the built-in floor below
-            if (b == nullptr || b->find(op, 1) == nullptr || b->id() == floor_id) continue;
+            if (b == nullptr || b->find(op, revision) == nullptr || b->id() == floor_id) continue;
             if (std::find(chain.begin(), chain.end(), b) != chain.end()) continue;
             auto &breaker = breakers_[{infos[i].name, op}];
             breaker = std::make_unique<CircuitBreaker>(breaker_config(options_, infos[i].name, op),
                                                        seed_ + breakers_.size());
             auto &shadow = shadow_states_[{infos[i].name, op}];
             shadow = std::make_unique<ShadowState>();
-            links.push_back({b, infos[i].name, breaker.get(), false, b->own_algorithm(op, 1), shadow.get()});
+            links.push_back({b, infos[i].name, breaker.get(), false, b->own_algorithm(op, revision), shadow.get()});
             chain.push_back(b);
         }
         BreakerConfig floor_config = breaker_config(options_, floor_->name(), op);
@@ -88,6 +95,10 @@ const std::vector<BackendChain::Link> &BackendChain::links(const std::string &op
     auto it = links_.find(op);
     if (it == links_.end()) throw Error("unknown operation " + op);
     return it->second;
+}
+
+std::uint32_t BackendChain::revision(const char *op) const {
+    return std::string_view(op) == COE_OP_FEATURIZE ? featurize_revision_ : 1;
 }
 
 const std::vector<const Backend *> &BackendChain::chain(const std::string &op) const {

@@ -43,12 +43,19 @@ class BackendChain {
 public:
     BackendChain(const BackendRegistry &registry, ResilienceOptions options, Telemetry &telemetry);
 
-    // Runs attempt(backend, fault) on the chain for `op` (revision 1) until a
-    // backend returns a valid result (check(result) empty).  Throws only
+    // Runs attempt(backend, fault) on the chain for `op` until a backend
+    // returns a valid result (check(result) empty); the attempt calls the
+    // operation at revision(op).  Throws only
     // when the scalar floor fails too, i.e. the caller's input was bad.
     template <class R>
     R run(const char *op, const std::function<R(const Backend &, const FaultDecision &)> &attempt,
           const std::function<std::string(const R &)> &check, CallTrace *trace);
+
+    // The revision every backend of `op`'s chain is called with: the newest
+    // one the head of the chain provides (so a plugin built for an older
+    // revision is still served, and shadow-checked against the same
+    // revision of the scalar reference); backends without it are left out.
+    std::uint32_t revision(const char *op) const;
 
     std::vector<BreakerView> breakers() const;
     const std::vector<const Backend *> &chain(const std::string &op) const;
@@ -81,6 +88,7 @@ private:
     FaultInjector faults_;
     std::map<std::string, std::vector<Link>> links_;                       // by operation
     std::map<std::string, std::vector<const Backend *>> chains_;           // by operation
+    std::uint32_t featurize_revision_ = 1;
     std::map<std::pair<std::string, std::string>, std::unique_ptr<CircuitBreaker>> breakers_;
     std::map<std::pair<std::string, std::string>, std::unique_ptr<ShadowState>> shadow_states_;
     std::shared_ptr<Backend> floor_;  // the built-in scalar backend: floor and shadow reference

@@ -46,10 +46,12 @@ extern "C" {
 /* ---------------------------------------------------------------- version */
 
 #define COE_ABI_MAJOR 1u
-#define COE_ABI_MINOR 1u
+#define COE_ABI_MINOR 2u
 /* History (append-only):
  *   1.0  first release
- *   1.1  coe_operation.flags (COE_OPERATION_OWN_ALGORITHM) */
+ *   1.1  coe_operation.flags (COE_OPERATION_OWN_ALGORITHM)
+ *   1.2  coe.featurize/2: a tokeniser and token hash designed for vectors
+ *        (same argument struct; /1 is still specified and served) */
 
 /* Name of the one exported function of a plugin. */
 #define COE_PLUGIN_ENTRY_SYMBOL "coe_plugin_entry"
@@ -112,9 +114,11 @@ typedef coe_status (*coe_operation_fn)(void *args, const coe_call *call);
 /* ------------------------------------------------------------- operations */
 
 /* An operation is named by a string id and a revision.  A revision changes
- * only when the argument struct changes incompatibly; the host asks for the
- * revision it speaks.  Adding an operation never breaks a plugin. */
-#define COE_OP_FEATURIZE   "coe.featurize"   /* revision 1: coe_featurize_args  */
+ * when the argument struct changes incompatibly or the specified results
+ * change; the host asks for the revision it speaks.  Adding an operation or
+ * a revision never breaks a plugin: a plugin that provides only an older
+ * revision keeps being called with it. */
+#define COE_OP_FEATURIZE   "coe.featurize"   /* revisions 1, 2: coe_featurize_args */
 #define COE_OP_SIMILARITY  "coe.similarity"  /* revision 1: coe_similarity_args */
 #define COE_OP_CLUSTER     "coe.cluster"     /* revision 1: coe_cluster_args    */
 #define COE_OP_CONSENSUS   "coe.consensus"   /* revision 1: coe_consensus_args  */
@@ -138,6 +142,18 @@ typedef coe_status (*coe_operation_fn)(void *args, const coe_call *call);
  * COE_FEATURIZE_IDF; each row scaled to unit L2 norm with
  * COE_FEATURIZE_L2_NORMALIZE.  The result must be bit-identical in every
  * backend.
+ *
+ * coe.featurize/2 (ABI 1.2) - the same arguments, flags and weighting; only
+ * tokens are hashed differently, so that a backend can classify, fold and
+ * split whole vectors of bytes and hash a token eight bytes per step.  The
+ * token bytes, folding, minimum length, stop-word list and stemming are those
+ * of revision 1.  A token of n folded bytes (after stemming) is hashed as
+ *   h = 0x9E3779B97F4A7C15 ^ (n * 0xC2B2AE3D27D4EB4F)
+ *   for each 8-byte block w (little-endian; the last one zero-filled):
+ *       h = (h ^ w) * 0xBF58476D1CE4E5B9;  h ^= h >> 31
+ * and a stop word is recognised by this hash of the whole token.  Buckets
+ * (mix, bigram pairing, mod 2^bucket_bits) are those of revision 1.  Results
+ * must be bit-identical in every backend; they differ from revision 1's.
  *
  * Output: row i occupies entries [row_offsets[i], row_offsets[i+1]) of
  * indices/values, with strictly increasing indices.  entry_capacity entries

@@ -1,0 +1,192 @@
+// text_tokens.hpp - tokens of coe.featurize: which bytes belong to a token,
+// ASCII case folding, stop words and stemming, and the two revisions'
+// tokenisers.  Both emit, per text, the hash of every kept token in order.
+//
+// Revision 1 walks the text a byte at a time (FNV-1a is byte-serial).
+// Revision 2 classifies and folds 64 bytes per step with the backend's
+// widest vectors, finds token boundaries from the resulting bit masks and
+// hashes eight bytes per step; its scalar path computes the same masks one
+// byte at a time, so every backend produces the same tokens and hashes.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+#include <vector>
+
+#if defined(__AVX2__) || defined(__AVX512BW__)
+#include <immintrin.h>
+#endif
+
+#include "coe/coe_plugin.h"
+#include "kernel_namespace.hpp"
+#include "stop_words.hpp"
+#include "token_hash.hpp"
+
+COE_KERNELS_BEGIN
+
+// fold_table[c]: 0 for a byte outside tokens, else the byte folded to lower
+// case (ASCII letters) or unchanged (digits, bytes >= 0x80).
+constexpr std::array<unsigned char, 256> make_fold_table() {
+    std::array<unsigned char, 256> t{};
+    for (unsigned c = 0; c < 256; ++c) {
+        if (c >= 'A' && c <= 'Z')
+            t[c] = static_cast<unsigned char>(c + ('a' - 'A'));
+        else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80)
+            t[c] = static_cast<unsigned char>(c);
+    }
+    return t;
+}
+constexpr std::array<unsigned char, 256> fold_table = make_fold_table();
+
+// Light suffix stripping of a folded ASCII token, so that inflections meet:
+// retry/retries/retried/retrying -> "retr", charge/charges/charged ->
+// "charg", failure/failures -> "failur".  Strips at most one of -ies/-ied,
+// -ing, -ed, -es, -s (not -ss/-us/-is), then one final -e or -y; never leaves
+// fewer than three letters.  Returns how many bytes of the token to keep.
+inline std::size_t stemmed_length(const unsigned char *t, std::size_t n) {
+    std::size_t k = n;
+    auto ends = [&](std::string_view suffix) {
+        return k >= suffix.size() && std::memcmp(t + k - suffix.size(), suffix.data(), suffix.size()) == 0;
+    };
+    if (k > 5 && (ends("ies") || ends("ied")))
+        k -= 3;
+    else if (k > 5 && ends("ing"))
+        k -= 3;
+    else if (k > 4 && (ends("ed") || ends("es")))
+        k -= 2;
+    else if (k > 3 && ends("s") && !ends("ss") && !ends("us") && !ends("is"))
+        k -= 1;
+    if (k > 3 && (t[k - 1] == 'e' || t[k - 1] == 'y')) k -= 1;
+    return k;
+}
+
+// ---------------------------------------------------------------- revision 1
+
+// Appends the FNV-1a hash of every kept token of the text to `hashes`.
+// `folded` is scratch of at least `length` bytes.
+inline void tokens_fnv1a(const unsigned char *p, std::uint64_t length, std::uint32_t flags, unsigned char *folded,
+                         std::vector<std::uint64_t> &hashes) {
+    std::uint64_t i = 0;
+    while (i < length) {
+        if (fold_table[p[i]] == 0) {
+            ++i;
+            continue;
+        }
+        std::size_t n = 0;
+        unsigned char high = 0;
+        for (; i < length; ++i) {
+            const unsigned char f = fold_table[p[i]];
+            if (f == 0) break;
+            folded[n++] = f;
+            high |= f;
+        }
+        if (n < 2) continue;
+        const std::size_t keep = ((flags & COE_FEATURIZE_STEM) && high < 0x80) ? stemmed_length(folded, n) : n;
+        const std::uint64_t h = fnv1a(folded, keep);
+        if ((flags & COE_FEATURIZE_STOP_WORDS) && n <= stop_word_max_length &&
+            stop_words_fnv1a.contains(fnv1a(folded + keep, n - keep, h)))
+            continue;
+        hashes.push_back(h);
+    }
+}
+
+// ---------------------------------------------------------------- revision 2
+
+// Classifies the 64 bytes at p: returns bit i set when byte i belongs to a
+// token, and stores the 64 bytes, folded, at out.  Bytes outside tokens may
+// be stored as anything.  `Vector` false: the portable byte loop.
+template <bool Vector>
+inline std::uint64_t classify64(const unsigned char *p, unsigned char *out) {
+#if defined(__AVX512BW__)
+    if constexpr (Vector) {
+        const __m512i c = _mm512_loadu_si512(p);
+        const __m512i lower = _mm512_or_si512(c, _mm512_set1_epi8(0x20));
+        const __mmask64 alpha =
+            _mm512_cmple_epu8_mask(_mm512_sub_epi8(lower, _mm512_set1_epi8('a')), _mm512_set1_epi8(25));
+        const __mmask64 digit =
+            _mm512_cmple_epu8_mask(_mm512_sub_epi8(c, _mm512_set1_epi8('0')), _mm512_set1_epi8(9));
+        const __mmask64 high = _mm512_movepi8_mask(c);
+        _mm512_storeu_si512(out, _mm512_mask_blend_epi8(alpha, c, lower));
+        return static_cast<std::uint64_t>(alpha | digit | high);
+    }
+#elif defined(__AVX2__)
+    if constexpr (Vector) {
+        std::uint64_t mask = 0;
+        for (int half = 0; half < 2; ++half) {
+            const __m256i c = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p + 32 * half));
+            const __m256i lower = _mm256_or_si256(c, _mm256_set1_epi8(0x20));
+            const __m256i ta = _mm256_sub_epi8(lower, _mm256_set1_epi8('a'));
+            const __m256i alpha = _mm256_cmpeq_epi8(_mm256_min_epu8(ta, _mm256_set1_epi8(25)), ta);
+            const __m256i td = _mm256_sub_epi8(c, _mm256_set1_epi8('0'));
+            const __m256i digit = _mm256_cmpeq_epi8(_mm256_min_epu8(td, _mm256_set1_epi8(9)), td);
+            const __m256i token = _mm256_or_si256(_mm256_or_si256(alpha, digit), c);  // top bit: token byte
+            _mm256_storeu_si256(reinterpret_cast<__m256i *>(out + 32 * half),
+                                _mm256_or_si256(c, _mm256_and_si256(alpha, _mm256_set1_epi8(0x20))));
+            mask |= static_cast<std::uint64_t>(static_cast<std::uint32_t>(_mm256_movemask_epi8(token))) << (32 * half);
+        }
+        return mask;
+    }
+#endif
+    std::uint64_t mask = 0;
+    for (int i = 0; i < 64; ++i) {
+        const unsigned char f = fold_table[p[i]];
+        out[i] = f;
+        mask |= static_cast<std::uint64_t>(f != 0) << i;
+    }
+    return mask;
+}
+
+// Scratch of the revision-2 tokeniser, reused from call to call.
+struct BlockTokenScratch {
+    std::vector<unsigned char> folded;       // the text folded, + 64 bytes of padding
+    std::vector<std::uint64_t> starts, ends;  // token spans
+};
+
+// Appends the block hash of every kept token of the text to `hashes`.
+template <bool Vector>
+inline void tokens_block_hash(const unsigned char *p, std::uint64_t length, std::uint32_t flags,
+                              BlockTokenScratch &s, std::vector<std::uint64_t> &hashes) {
+    const std::uint64_t blocks = (length + 63) / 64;
+    if (s.folded.size() < blocks * 64 + 64) s.folded.resize(blocks * 64 + 64);
+    s.starts.clear();
+    s.ends.clear();
+    unsigned char *folded = s.folded.data();
+    std::uint64_t carry = 0;  // 1 when the byte before this block is a token byte
+    for (std::uint64_t b = 0; b < blocks; ++b) {
+        const std::uint64_t base = b * 64;
+        std::uint64_t m;
+        if (base + 64 <= length) {
+            m = classify64<Vector>(p + base, folded + base);
+        } else {
+            unsigned char tail[64] = {};  // zero bytes are outside tokens
+            std::memcpy(tail, p + base, length - base);
+            m = classify64<Vector>(tail, folded + base);
+        }
+        const std::uint64_t before = (m << 1) | carry;
+        for (std::uint64_t starts = m & ~before; starts; starts &= starts - 1)
+            s.starts.push_back(base + static_cast<std::uint64_t>(__builtin_ctzll(starts)));
+        for (std::uint64_t ends = ~m & before; ends; ends &= ends - 1)
+            s.ends.push_back(base + static_cast<std::uint64_t>(__builtin_ctzll(ends)));
+        carry = m >> 63;
+    }
+    if (carry) s.ends.push_back(length);
+    for (std::size_t t = 0; t < s.starts.size(); ++t) {
+        const std::uint64_t n = s.ends[t] - s.starts[t];
+        if (n < 2) continue;
+        const unsigned char *token = folded + s.starts[t];
+        std::uint64_t high = 0;
+        const std::uint64_t full = block_hash(token, n, high);
+        if ((flags & COE_FEATURIZE_STOP_WORDS) && n <= stop_word_max_length && stop_words_block_hash.contains(full))
+            continue;
+        std::uint64_t h = full;
+        if ((flags & COE_FEATURIZE_STEM) && high == 0) {
+            const std::size_t keep = stemmed_length(token, n);
+            if (keep != n) h = block_hash(token, keep, high);
+        }
+        hashes.push_back(h);
+    }
+}
+
+COE_KERNELS_END

@@ -1,0 +1,118 @@
+// tfidf_rows.hpp - from the token hashes of each text to coe.featurize's CSR
+// rows: n-gram buckets, counting by a stable radix sort on the bucket (no
+// comparison sort, no table of 2^bucket_bits entries), document frequencies
+// from the same sorted runs, and the weights in a fixed order in double.
+// Shared by every revision and backend: integer work plus the exact same
+// floating-point operations, so rows are bit-identical everywhere.
+#pragma once
+
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "coe/coe_plugin.h"
+#include "coe/plugin_helper.hpp"
+#include "kernel_namespace.hpp"
+#include "radix_sort.hpp"
+#include "token_hash.hpp"
+
+COE_KERNELS_BEGIN
+
+// Scratch reused from call to call (grows to the largest call, never shrinks).
+struct TfidfScratch {
+    std::vector<std::uint64_t> ngrams, sorted;  // (bucket << 32) | text, in text order
+    std::vector<std::uint64_t> cursor;           // per text: its next entry
+    std::vector<double> row_sum_sq, weights, idf;
+    std::array<double, 64> tf{};  // 1 + ln(count) of small counts, computed once per call
+};
+
+// Appends the n-gram buckets of one text's token hashes, tagged with `text`.
+inline void add_ngrams(const std::vector<std::uint64_t> &hashes, std::uint32_t text, std::uint32_t flags,
+                       std::uint64_t mask, std::vector<std::uint64_t> &ngrams) {
+    const std::uint64_t tag = text;
+    for (std::size_t t = 0; t < hashes.size(); ++t) {
+        ngrams.push_back(static_cast<std::uint64_t>(unigram_bucket(hashes[t], mask)) << 32 | tag);
+        if ((flags & COE_FEATURIZE_BIGRAMS) && t + 1 < hashes.size())
+            ngrams.push_back(static_cast<std::uint64_t>(bigram_bucket(hashes[t], hashes[t + 1], mask)) << 32 | tag);
+    }
+}
+
+// Writes the rows of `text_count` texts whose n-grams are in s.ngrams.
+inline void write_tfidf_rows(coe_featurize_args &a, TfidfScratch &s) {
+    const std::uint32_t n = a.text_count;
+    radix_sort_high32(s.ngrams, s.sorted, a.bucket_bits);
+    const std::vector<std::uint64_t> &keys = s.ngrams;
+    auto bucket = [&](std::size_t k) { return static_cast<std::uint32_t>(keys[k] >> 32); };
+    auto text = [&](std::size_t k) { return static_cast<std::uint32_t>(keys[k]); };
+
+    // 1. entries per row: one per distinct (bucket, text)
+    s.cursor.assign(static_cast<std::size_t>(n) + 1, 0);
+    for (std::size_t k = 0; k < keys.size(); ++k)
+        if (k == 0 || keys[k] != keys[k - 1]) ++s.cursor[text(k) + 1];
+    std::uint64_t total = 0;
+    for (std::uint32_t t = 0; t <= n; ++t) {
+        total += s.cursor[t];
+        s.cursor[t] = total;
+    }
+    a.entry_count = total;
+    if (total > a.entry_capacity)
+        throw sdk::status_error(COE_ERR_BUFFER_TOO_SMALL, "featurize needs " + std::to_string(total) +
+                                                              " entries, capacity is " +
+                                                              std::to_string(a.entry_capacity));
+    if (total > 0 && (a.indices == nullptr || a.values == nullptr))
+        throw sdk::status_error(COE_ERR_INVALID_ARGUMENT, "indices or values is null");
+    for (std::uint32_t t = 0; t <= n; ++t) a.row_offsets[t] = s.cursor[t];
+
+    // 2. weights, bucket by bucket in increasing order: each row receives its
+    //    entries (and its sum of squares its terms) in increasing bucket order
+    const double texts = static_cast<double>(n);
+    s.idf.assign(static_cast<std::size_t>(n) + 1, -1.0);  // by document frequency, computed once
+    s.tf.fill(-1.0);
+    s.row_sum_sq.assign(n, 0.0);
+    s.weights.resize(total);
+    for (std::size_t run = 0; run < keys.size();) {
+        std::size_t end = run + 1;
+        std::uint32_t df = 1;
+        for (; end < keys.size() && bucket(end) == bucket(run); ++end) df += text(end) != text(end - 1);
+        double idf = 1.0;
+        if (a.flags & COE_FEATURIZE_IDF) {
+            if (s.idf[df] < 0) s.idf[df] = std::log((1.0 + texts) / (1.0 + static_cast<double>(df))) + 1.0;
+            idf = s.idf[df];
+        }
+        for (std::size_t k = run; k < end;) {
+            std::size_t same = k + 1;
+            while (same < end && keys[same] == keys[k]) ++same;
+            const std::size_t count = same - k;
+            double tf = static_cast<double>(count);
+            if (a.flags & COE_FEATURIZE_SUBLINEAR_TF) {
+                if (count >= s.tf.size())
+                    tf = 1.0 + std::log(tf);
+                else if (s.tf[count] >= 0)
+                    tf = s.tf[count];
+                else
+                    tf = s.tf[count] = 1.0 + std::log(tf);
+            }
+            const double w = tf * idf;
+            const std::uint32_t t = text(k);
+            const std::uint64_t at = s.cursor[t]++;
+            a.indices[at] = bucket(k);
+            s.weights[at] = w;
+            s.row_sum_sq[t] += w * w;
+            k = same;
+        }
+        run = end;
+    }
+
+    // 3. one rounding to float per entry
+    for (std::uint32_t t = 0; t < n; ++t) {
+        const double sum_sq = s.row_sum_sq[t];
+        const double scale = ((a.flags & COE_FEATURIZE_L2_NORMALIZE) && sum_sq > 0.0) ? 1.0 / std::sqrt(sum_sq) : 1.0;
+        for (std::uint64_t k = a.row_offsets[t]; k < a.row_offsets[t + 1]; ++k)
+            a.values[k] = static_cast<float>(s.weights[k] * scale);
+    }
+}
+
+COE_KERNELS_END
