@@ -43,7 +43,11 @@ inline coe_status cluster(coe_cluster_args &a) {
     const std::uint32_t n = a.count;
     // Cluster "slots" are named by their smallest member index; merging B
     // into A (min A < min B) keeps slot A.
-    std::vector<double> s(static_cast<std::size_t>(n) * n);
+    // the working matrix is kept per thread: item panels make it large, and a
+    // fresh one per call would cost a page fault per 4 KiB
+    thread_local std::vector<double> working;
+    std::vector<double> &s = working;
+    s.resize(static_cast<std::size_t>(n) * n);
     for (std::uint32_t i = 0; i < n; ++i)
         for (std::uint32_t j = 0; j < n; ++j)
             s[static_cast<std::size_t>(i) * n + j] = a.similarity[i * a.similarity_stride + j];

@@ -213,7 +213,8 @@ inline void similarity_sparse(const coe_similarity_args &a) {
     const std::uint64_t total = a.row_offsets[n];
     if (total > UINT32_MAX)
         throw sdk::status_error(COE_ERR_INVALID_ARGUMENT, "more than 2^32 - 1 sparse entries in one call");
-    thread_local SparseScratch s;
+    thread_local SparseScratch scratch;
+    SparseScratch &s = scratch;  // one TLS lookup per call
     s.norm.assign(n, 0.0);
     s.postings.clear();
     s.row_of.resize(total);

@@ -31,16 +31,15 @@ constexpr std::string_view stop_word_list[] = {
 // Tokens longer than this are never stop words (no hash lookup needed).
 constexpr std::size_t stop_word_max_length = 10;
 
-// 256 slots indexed by the hash's top byte, linear probing; 0 marks a free
-// slot (no list word hashes to 0 in either revision: checked below).
+// 2048 slots indexed by the top eleven bits of h * 0x9E3779B97F4A7C15; a word sits in its slot or
+// the next one (checked below), so a lookup is two compares and no loop.
+// 0 marks a free slot (no list word hashes to 0 in either revision).
 struct StopWordTable {
-    std::array<std::uint64_t, 256> slots{};
+    std::array<std::uint64_t, 2049> slots{};  // the last slot takes the overflow of slot 2047
 
     constexpr bool contains(std::uint64_t h) const {
-        for (std::size_t i = h >> 56;; i = (i + 1) & 255) {
-            if (slots[i] == h) return true;
-            if (slots[i] == 0) return false;
-        }
+        const std::size_t i = (h * 0x9E3779B97F4A7C15ull) >> 53;
+        return (slots[i] == h) | (slots[i + 1] == h);
     }
 };
 
@@ -49,9 +48,9 @@ constexpr StopWordTable make_stop_word_table(Hash hash) {
     StopWordTable t{};
     for (std::string_view w : stop_word_list) {
         const std::uint64_t h = hash(w);
-        std::size_t i = h >> 56;
-        while (t.slots[i] != 0) i = (i + 1) & 255;
-        t.slots[i] = h;
+        std::size_t i = (h * 0x9E3779B97F4A7C15ull) >> 53;
+        if (t.slots[i] != 0) ++i;  // a third word in a place fails the check below
+        if (t.slots[i] == 0) t.slots[i] = h;
     }
     return t;
 }

@@ -46,17 +46,21 @@ constexpr std::array<unsigned char, 256> fold_table = make_fold_table();
 // -ing, -ed, -es, -s (not -ss/-us/-is), then one final -e or -y; never leaves
 // fewer than three letters.  Returns how many bytes of the token to keep.
 inline std::size_t stemmed_length(const unsigned char *t, std::size_t n) {
-    std::size_t k = n;
-    auto ends = [&](std::string_view suffix) {
-        return k >= suffix.size() && std::memcmp(t + k - suffix.size(), suffix.data(), suffix.size()) == 0;
+    if (n <= 3) return n;
+    // the last four bytes, last byte lowest: "ies" ends as 's' | 'e' << 8 | 'i' << 16
+    const std::uint32_t tail = static_cast<std::uint32_t>(t[n - 1]) | static_cast<std::uint32_t>(t[n - 2]) << 8 |
+                               static_cast<std::uint32_t>(t[n - 3]) << 16 | static_cast<std::uint32_t>(t[n - 4]) << 24;
+    constexpr auto two = [](char a, char b) { return static_cast<std::uint32_t>(b) | static_cast<std::uint32_t>(a) << 8; };
+    constexpr auto three = [](char a, char b, char c) {
+        return static_cast<std::uint32_t>(c) | static_cast<std::uint32_t>(b) << 8 | static_cast<std::uint32_t>(a) << 16;
     };
-    if (k > 5 && (ends("ies") || ends("ied")))
+    const std::uint32_t last3 = tail & 0xFFFFFF, last2 = tail & 0xFFFF, last = tail & 0xFF;
+    std::size_t k = n;
+    if (k > 5 && (last3 == three('i', 'e', 's') || last3 == three('i', 'e', 'd') || last3 == three('i', 'n', 'g')))
         k -= 3;
-    else if (k > 5 && ends("ing"))
-        k -= 3;
-    else if (k > 4 && (ends("ed") || ends("es")))
+    else if (k > 4 && (last2 == two('e', 'd') || last2 == two('e', 's')))
         k -= 2;
-    else if (k > 3 && ends("s") && !ends("ss") && !ends("us") && !ends("is"))
+    else if (last == 's' && last2 != two('s', 's') && last2 != two('u', 's') && last2 != two('i', 's'))
         k -= 1;
     if (k > 3 && (t[k - 1] == 'e' || t[k - 1] == 'y')) k -= 1;
     return k;

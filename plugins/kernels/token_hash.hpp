@@ -76,6 +76,11 @@ inline std::uint64_t load_le64(const unsigned char *p) {
 // `high` collects the bytes' top bits (non-zero: the token is not ASCII).
 inline std::uint64_t block_hash(const unsigned char *p, std::uint64_t n, std::uint64_t &high) {
     std::uint64_t h = block_hash_seed(n);
+    if (n <= 8) {  // most words: one block
+        const std::uint64_t w = load_le64(p) & (~0ull >> (64 - 8 * n));
+        high |= w & 0x8080808080808080ull;
+        return block_hash_step(h, w);
+    }
     std::uint64_t o = 0;
     for (; o + 8 <= n; o += 8) {
         const std::uint64_t w = load_le64(p + o);
