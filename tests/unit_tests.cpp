@@ -9,6 +9,7 @@
 #include "coe/coe_plugin.h"
 #include "coe/cpu_features.hpp"
 #include "coe/error.hpp"
+#include "coe/json_text.hpp"
 #include "config/engine_config.hpp"
 #include "config/json_document.hpp"
 #include "plugins/descriptor_validation.hpp"
@@ -140,4 +141,25 @@ TEST_CASE("path lists split on colons and drop empty entries") {
     CHECK(v[0] == "a");
     CHECK(v[1] == "/b/c");
     CHECK(detail::split_path_list("").empty());
+}
+
+TEST_CASE("JSON text prints numbers as people write them, and reads back exactly") {
+    namespace json = boost::json;
+    CHECK(coe::json_text(json::value(0.0847)) == "0.0847");
+    CHECK(coe::json_text(json::value(1.0)) == "1");
+    CHECK(coe::json_text(json::value(336491.0)) == "336491");
+    CHECK(coe::json_text(json::value(-2.5)) == "-2.5");
+    CHECK(coe::json_text(json::value(1e-7)) == "1e-07");
+    CHECK(coe::json_text(json::value(std::nan(""))) == "null");
+    CHECK(coe::json_text(json::value(-HUGE_VAL)) == "null");
+    CHECK(coe::json_text(json::value(std::uint64_t{18446744073709551615ull})) == "18446744073709551615");
+    CHECK(coe::json_text(json::value(std::int64_t{-42})) == "-42");
+    for (double x : {0.1, 1.0 / 3.0, 123456.789, 5e-324, 1.7976931348623157e308, 0.084671})
+        CHECK(json::parse(coe::json_text(json::value(x))).to_number<double>() == x);
+    const json::value doc = {{"s", "quote \" backslash \\ tab \t nl \n ctl \x01 caf\xc3\xa9"},
+                             {"a", json::array{true, false, nullptr, 0.5}},
+                             {"o", json::object{}}};
+    const std::string text = coe::json_text(doc);
+    CHECK(text == R"({"s":"quote \" backslash \\ tab \t nl \n ctl \u0001 café","a":[true,false,null,0.5],"o":{}})");
+    CHECK(json::parse(text) == doc);
 }

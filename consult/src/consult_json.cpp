@@ -7,6 +7,7 @@
 
 #include "coe/consult.hpp"
 #include "coe/report_format.hpp"
+#include "coe/json_text.hpp"
 
 namespace coe {
 
@@ -140,7 +141,7 @@ std::string printable(std::string_view s) {
 
 }  // namespace
 
-std::string to_json(const ConsultationResult &result) { return json::serialize(result_object(result)); }
+std::string to_json(const ConsultationResult &result) { return coe::json_text(result_object(result)); }
 
 std::string to_json(const ConsultEvent &e) {
     json::object o{{"type", to_string(e.type)}};
@@ -182,7 +183,7 @@ std::string to_json(const ConsultEvent &e) {
             for (auto &kv : result_object(*e.result)) o[kv.key()] = kv.value();
         break;
     }
-    return json::serialize(o);
+    return coe::json_text(o);
 }
 
 std::string panel_json(const ConsultationResult &r) {
@@ -196,7 +197,7 @@ std::string panel_json(const ConsultationResult &r) {
         if (!a.embedding.empty()) x["embedding"] = vector_json(a.embedding);
         responses.push_back(std::move(x));
     }
-    return json::serialize(json::object{{"id", r.id}, {"question", r.question}, {"responses", std::move(responses)}});
+    return coe::json_text(json::object{{"id", r.id}, {"question", r.question}, {"responses", std::move(responses)}});
 }
 
 std::string recording_json(const ConsultationResult &r) {
@@ -213,7 +214,7 @@ std::string recording_json(const ConsultationResult &r) {
     if (!r.question_embedding.empty()) o["question_embedding"] = vector_json(r.question_embedding);
     o["responses"] = std::move(responses);
     o["reviews"] = std::move(reviews);
-    return json::serialize(o);
+    return coe::json_text(o);
 }
 
 std::string to_text(const ConsultationResult &r) {

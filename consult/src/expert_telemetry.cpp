@@ -1,4 +1,5 @@
 #include "expert_telemetry.hpp"
+#include "coe/json_text.hpp"
 
 #include <algorithm>
 #include <sstream>
@@ -96,7 +97,7 @@ std::string ExpertTelemetry::json(const std::map<std::string, const CircuitBreak
         }
         experts[name] = std::move(e);
     }
-    return boost::json::serialize(boost::json::object{{"experts", std::move(experts)}});
+    return coe::json_text(boost::json::object{{"experts", std::move(experts)}});
 }
 
 std::string ExpertTelemetry::prometheus(const std::map<std::string, const CircuitBreaker *> &breakers) const {

@@ -6,6 +6,7 @@
 
 #include "cli_options.hpp"
 #include "coe/cpu_features.hpp"
+#include "coe/json_text.hpp"
 
 namespace coe::cli {
 namespace {
@@ -44,7 +45,7 @@ void print_json(const Engine &engine) {
     }
     root["backends"] = std::move(list);
     root["active"] = engine.active_backend();
-    std::cout << boost::json::serialize(root) << "\n";
+    std::cout << coe::json_text(root) << "\n";
 }
 
 void print_text(const Engine &engine) {

@@ -30,6 +30,7 @@
 
 #include "consult_cli.hpp"
 #include "coe/report_format.hpp"
+#include "coe/json_text.hpp"
 
 namespace coe::cli {
 
@@ -130,7 +131,7 @@ std::map<std::string, std::string> read_previous(const std::string &file) {
 
 std::string error_line(const Question &q) {
     json::object o{{"line", q.line}, {"error", q.error}};
-    return json::serialize(o);
+    return coe::json_text(o);
 }
 
 class ProgressBar {

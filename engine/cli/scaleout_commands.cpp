@@ -23,6 +23,7 @@
 
 #include "consult_cli.hpp"
 #include "coe/work_queue.hpp"
+#include "coe/json_text.hpp"
 
 namespace coe::cli {
 namespace {
@@ -78,7 +79,7 @@ std::vector<JobLine> read_jobs(const std::string &file) {
     if (jobs.size() > 1) {
         boost::json::error_code ec;
         const auto doc = boost::json::parse(all, ec);
-        if (!ec) return {{1, boost::json::serialize(doc)}};
+        if (!ec) return {{1, coe::json_text(doc)}};
     }
     if (jobs.empty()) throw Error(file + ": no lines to submit");
     return jobs;

@@ -8,6 +8,7 @@
 
 #include "coe/error.hpp"
 #include "nats_session.hpp"
+#include "coe/json_text.hpp"
 
 namespace coe {
 
@@ -40,7 +41,7 @@ std::string submit_batch(const WorkQueueOptions &queue, JobKind kind, const std:
     if (lines.empty()) throw Error("batch " + batch + ": nothing to submit");
     NatsSession session(queue);
     const boost::json::object manifest{{"count", lines.size()}, {"kind", kind_name(kind)}};
-    publish_stored(session.js(), manifest_subject(batch), batch + ".manifest", boost::json::serialize(manifest), {});
+    publish_stored(session.js(), manifest_subject(batch), batch + ".manifest", coe::json_text(manifest), {});
     for (std::size_t i = 0; i < lines.size(); ++i)
         publish_stored(session.js(), jobs_subject(kind, batch), message_id(batch, i), lines[i].text,
                 {{"Coe-Batch", batch}, {"Coe-Index", std::to_string(i)}, {"Coe-Line", std::to_string(lines[i].line)}});

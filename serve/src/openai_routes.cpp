@@ -11,6 +11,7 @@
 #include <atomic>
 
 #include "routes.hpp"
+#include "coe/json_text.hpp"
 
 namespace coe::serve {
 
@@ -115,7 +116,7 @@ json::object chunk(const std::string &id, std::int64_t created, const std::strin
                                                  {"finish_reason", std::move(finish_reason)}}}}};
 }
 
-std::string sse(const json::object &o) { return "data: " + json::serialize(o) + "\n\n"; }
+std::string sse(const json::object &o) { return "data: " + coe::json_text(o) + "\n\n"; }
 
 }  // namespace
 
@@ -156,7 +157,7 @@ void handle_chat_completions(ServeContext &ctx, const std::shared_ptr<Exchange> 
                                            {"finish_reason", "stop"}}}},
                            {"usage", usage(r)},
                            {"circle", json::parse(to_json(r))}};
-            ex->respond(http::status::ok, "application/json", json::serialize(o) + "\n");
+            ex->respond(http::status::ok, "application/json", coe::json_text(o) + "\n");
         });
         return;
     }
@@ -193,7 +194,7 @@ void handle_models(ServeContext &ctx, const std::shared_ptr<Exchange> &ex) {
                        {"created", unix_seconds(ctx.started)},
                        {"owned_by", "coe"}};
     json::object o{{"object", "list"}, {"data", json::array{std::move(model)}}};
-    ex->respond(http::status::ok, "application/json", json::serialize(o) + "\n");
+    ex->respond(http::status::ok, "application/json", coe::json_text(o) + "\n");
 }
 
 }  // namespace coe::serve

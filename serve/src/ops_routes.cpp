@@ -2,6 +2,7 @@
 #include <boost/json.hpp>
 
 #include "routes.hpp"
+#include "coe/json_text.hpp"
 
 namespace coe::serve {
 
@@ -12,7 +13,7 @@ std::string error_body(const std::string &type, const std::string &message, cons
     json::object e{{"type", type}, {"message", message}};
     e["param"] = param.empty() ? json::value(nullptr) : json::value(param);
     e["code"] = code.empty() ? json::value(nullptr) : json::value(code);
-    return json::serialize(json::object{{"error", std::move(e)}}) + "\n";
+    return coe::json_text(json::object{{"error", std::move(e)}}) + "\n";
 }
 
 void respond_error(Exchange &ex, http::status status, const std::string &type, const std::string &message,
@@ -53,7 +54,7 @@ void handle_readyz(ServeContext &ctx, const std::shared_ptr<Exchange> &ex) {
     }
     o["status"] = ready ? "ready" : "not ready: every expert's breaker is open";
     ex->respond(ready ? http::status::ok : http::status::service_unavailable, "application/json",
-                json::serialize(o) + "\n");
+                coe::json_text(o) + "\n");
 }
 
 }  // namespace coe::serve

@@ -243,7 +243,7 @@ TEST_CASE("openai request: URL, headers, body; the key only in Authorization") {
     CHECK(b.at("stream") == true);
     CHECK(b.at("stream_options").at("include_usage") == true);
     CHECK(b.at("max_tokens") == 77);
-    CHECK(b.at("temperature").as_double() == 0.5);
+    CHECK(b.at("temperature").to_number<double>() == 0.5);
     const auto &messages = b.at("messages").as_array();
     REQUIRE(messages.size() == 2);
     CHECK(messages[0] == json::parse(R"({"role":"system","content":"Be brief."})"));
@@ -270,7 +270,7 @@ TEST_CASE("ollama request: /api/chat, options.num_predict; Authorization only wi
     CHECK(b.at("model") == "m-1");
     CHECK(b.at("stream") == false);
     CHECK(b.at("options").at("num_predict") == 77);
-    CHECK(b.at("options").at("temperature").as_double() == 0.5);
+    CHECK(b.at("options").at("temperature").to_number<double>() == 0.5);
     CHECK(b.at("messages").at(0).at("role") == "system");
     CHECK(b.at("messages").at(1).at("content") == "Why?");
     const HttpRequest keyed = request(e, prompt, true, "ol-key");
@@ -295,7 +295,7 @@ TEST_CASE("anthropic request: /v1/messages, version, x-api-key or bearer, top-le
     CHECK(b.at("max_tokens") == 77);
     CHECK(b.at("system") == "Be brief.");
     CHECK(b.at("stream") == true);
-    CHECK(b.at("temperature").as_double() == 0.5);
+    CHECK(b.at("temperature").to_number<double>() == 0.5);
     REQUIRE(b.at("messages").as_array().size() == 1);
     CHECK(b.at("messages").at(0) == json::parse(R"({"role":"user","content":"Why?"})"));
 
@@ -322,7 +322,7 @@ TEST_CASE("gemini request: model in the path, key in x-goog-api-key, systemInstr
     CHECK(b.at("contents") == json::parse(R"([{"role":"user","parts":[{"text":"Why?"}]}])"));
     CHECK(b.at("systemInstruction") == json::parse(R"({"parts":[{"text":"Be brief."}]})"));
     CHECK(b.at("generationConfig").at("maxOutputTokens") == 77);
-    CHECK(b.at("generationConfig").at("temperature").as_double() == 0.5);
+    CHECK(b.at("generationConfig").at("temperature").to_number<double>() == 0.5);
 
     r = request(e, {"", "Why?"}, false, "");
     CHECK(r.url == "https://g/v1beta/models/m-1:generateContent");

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "coe/report_format.hpp"
+#include "coe/json_text.hpp"
 
 namespace coe {
 
@@ -109,14 +110,14 @@ std::string to_json(const Report &r) {
                                           {"aggregate", round6(r.timing.aggregate)},
                                           {"total", round6(r.timing.total)}}},
     };
-    return boost::json::serialize(root);
+    return coe::json_text(root);
 }
 
 std::string error_json(std::size_t line, const std::string &message) {
     boost::json::object o;
     if (line > 0) o["line"] = line;
     o["error"] = message;
-    return boost::json::serialize(o);
+    return coe::json_text(o);
 }
 
 }  // namespace coe

@@ -1,4 +1,5 @@
 #include "performance_report.hpp"
+#include "coe/json_text.hpp"
 
 #include <sys/resource.h>
 
@@ -148,7 +149,7 @@ std::string performance_report_json(const Telemetry::Snapshot &s, const std::vec
         {"operations", std::move(ops)},
         {"breakers", std::move(breaker_list)},
     };
-    return boost::json::serialize(root);
+    return coe::json_text(root);
 }
 
 std::string performance_report_prometheus(const Telemetry::Snapshot &s, const std::vector<BreakerView> &breakers,
