@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <sstream>
 
 #include "cli_options.hpp"
@@ -80,114 +81,161 @@ AnalyzeArgs parse_args(const std::vector<std::string> &args) {
     return a;
 }
 
-// The whole input, at most `limit` bytes: a larger one (or an endless one,
+// `text` and the rest of `in`, at most `limit` bytes: a larger one (or an endless one,
 // such as /dev/zero) is an error, in bounded memory.
-std::string read_input(const std::string &file, std::uint64_t limit) {
-    std::ifstream opened;
-    std::istream *in = &std::cin;
-    if (file != "-") {
-        std::error_code ec;
-        if (std::filesystem::is_directory(file, ec)) throw Error(file + ": is a directory, not a file of panels");
-        opened.open(file, std::ios::binary);
-        if (!opened) throw Error(file + ": cannot open file");
-        in = &opened;
-    }
-    std::string text;
+std::string read_input(std::istream &in, const std::string &source, std::string text, std::uint64_t limit) {
     char buffer[1 << 16];
-    while (in->read(buffer, sizeof buffer) || in->gcount() > 0) {
-        text.append(buffer, static_cast<std::size_t>(in->gcount()));
-        if (text.size() > limit)
-            throw Error((file == "-" ? std::string("<stdin>") : file) + ": input exceeds " + std::to_string(limit >> 20) +
-                        " MiB (--max-input-mb)");
-    }
+    while (text.size() <= limit && (in.read(buffer, sizeof buffer) || in.gcount() > 0))
+        text.append(buffer, static_cast<std::size_t>(in.gcount()));
+    if (text.size() > limit)
+        throw Error(source + ": input exceeds " + std::to_string(limit >> 20) + " MiB (--max-input-mb)");
     return text;
 }
 
+// Progress on a terminal: "[####    ] 12/80 panels", or a count when the
+// total is not known (a stream).
 class ProgressBar {
 public:
-    explicit ProgressBar(std::size_t total) : enabled_(total > 1 && ::isatty(STDERR_FILENO)) {}
+    ProgressBar() : enabled_(::isatty(STDERR_FILENO)) {}
     void update(std::size_t done, std::size_t total) const {
-        if (!enabled_) return;
-        const int width = 40;
-        const int filled = static_cast<int>(width * done / total);
-        std::fprintf(stderr, "\r[%.*s%*s] %zu/%zu panels", filled, "########################################",
-                     width - filled, "", done, total);
-        if (done == total) std::fputc('\n', stderr);
+        if (!enabled_ || total == 1) return;
+        if (total == 0) {
+            if (done % 64 == 0) std::fprintf(stderr, "\r%zu panels", done);
+        } else {
+            const int width = 40;
+            const int filled = static_cast<int>(width * done / total);
+            std::fprintf(stderr, "\r[%.*s%*s] %zu/%zu panels", filled, "########################################",
+                         width - filled, "", done, total);
+            if (done == total) std::fputc('\n', stderr);
+        }
         std::fflush(stderr);
+    }
+    void finish(std::size_t done, std::size_t total) const {
+        if (enabled_ && total == 0 && done > 0) std::fprintf(stderr, "\r%zu panels\n", done);
     }
 
 private:
     bool enabled_;
 };
 
-}  // namespace
-
 // --embedder NAME: the embedder of that name in --experts FILE (or the config
 // file) embeds every response without an embedding; the analysis then
 // compares meanings.  A panel it cannot embed becomes an error line.
-static void embed_panels(std::vector<PanelLine> &lines, const AnalyzeArgs &args, const CommandLine &cl) {
+std::unique_ptr<Embedder> make_embedder(const AnalyzeArgs &args, const CommandLine &cl) {
+    if (args.embedder.empty()) return nullptr;
     const std::optional<ExpertsConfig> experts = find_experts(args.experts_file, cl);
     if (!experts || !experts->embedder)
         throw UsageError("--embedder " + args.embedder + ": no embedder is configured (an \"embedder\" object in "
                          "--experts FILE or the config file)");
     if (experts->embedder->name != args.embedder)
         throw UsageError("--embedder " + args.embedder + ": the configured embedder is '" + experts->embedder->name + "'");
-    Embedder embedder(*experts->embedder);
-    for (auto &line : lines)
-        if (auto *p = std::get_if<Panel>(&line.panel_or_error)) {
-            try {
-                embedder.embed_panel(*p);
-            } catch (const Error &e) {
-                line.panel_or_error = std::string(e.what());
-            }
-        }
+    return std::make_unique<Embedder>(*experts->embedder);
 }
 
+bool ends_with(const std::string &s, std::string_view suffix) {
+    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// The first non-blank line of `head` is a whole JSON value on its own.
+bool starts_with_a_json_line(const std::string &head) {
+    std::size_t start = 0;
+    while (start < head.size()) {
+        std::size_t end = head.find('\n', start);
+        if (end == std::string::npos) return false;  // not a whole line yet
+        const std::string_view line(head.data() + start, end - start);
+        start = end + 1;
+        if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+        const PanelLine parsed = parse_panel_line(line, "", 1);
+        const auto *error = std::get_if<std::string>(&parsed.panel_or_error);
+        return error == nullptr || error->find("invalid JSON") == std::string::npos;
+    }
+    return false;
+}
+
+}  // namespace
+
+// The input is read in bounded memory when it is JSON Lines (a FILE ending
+// in .jsonl, or an input longer than its first MiB whose first line is a
+// JSON value of its own): one line at a time, the reports written in input
+// order as soon as each and all earlier ones are done.  Anything else (one
+// panel, possibly pretty-printed) is read whole, up to --max-input-mb.
 int run_analyze_command(const CommandLine &cl) {
     const AnalyzeArgs args = parse_args(cl.args);
     const std::string source = args.file.empty() ? "example-panel.json" : args.file == "-" ? "<stdin>" : args.file;
-    const std::string text = args.file.empty() ? std::string(example_panel_json) : read_input(args.file, args.max_input_bytes);
-    std::vector<PanelLine> lines = parse_panels(text, source);
-    if (lines.empty()) throw Error(source + ": no panels in the input");
+    const std::unique_ptr<Embedder> embedder = make_embedder(args, cl);
 
-    if (!args.embedder.empty()) embed_panels(lines, args, cl);
-    Engine engine(cl.engine);
-    std::vector<PanelView> views;
-    std::vector<std::size_t> view_of_line(lines.size(), SIZE_MAX);
-    for (std::size_t i = 0; i < lines.size(); ++i)
-        if (auto *p = std::get_if<Panel>(&lines[i].panel_or_error)) {
-            view_of_line[i] = views.size();
-            views.push_back(p->view());
+    std::ifstream opened;
+    std::istream *in = &std::cin;
+    std::string head;  // the start of the input, to tell the format
+    std::vector<PanelLine> whole;  // the panels of an input read whole
+    std::optional<PanelLineReader> reader;
+    if (args.file.empty()) {
+        whole = parse_panels(example_panel_json, source);
+    } else {
+        if (args.file != "-") {
+            std::error_code ec;
+            if (std::filesystem::is_directory(args.file, ec))
+                throw Error(args.file + ": is a directory, not a file of panels");
+            opened.open(args.file, std::ios::binary);
+            if (!opened) throw Error(args.file + ": cannot open file");
+            in = &opened;
         }
-    ProgressBar bar(views.size());
-    auto results = engine.analyze_batch(views, args.options, args.threads,
-                                        [&bar](std::size_t done, std::size_t total) { bar.update(done, total); });
-
-    std::size_t failed = 0;
-    for (std::size_t i = 0; i < lines.size(); ++i) {
-        std::string error;
-        const Report *report = nullptr;
-        if (auto *e = std::get_if<std::string>(&lines[i].panel_or_error)) {
-            error = *e;
+        head.resize(1 << 20);
+        in->read(head.data(), static_cast<std::streamsize>(head.size()));
+        head.resize(static_cast<std::size_t>(in->gcount()));
+        const bool more = in->gcount() > 0 && !in->eof();
+        if (ends_with(source, ".jsonl") || (more && starts_with_a_json_line(head))) {
+            reader.emplace(*in, source, static_cast<std::size_t>(args.max_input_bytes), std::move(head));
         } else {
-            const auto &r = results[view_of_line[i]];
-            if (r.report)
-                report = &*r.report;
-            else
-                error = source + ":" + std::to_string(lines[i].line) + ": " + r.error;
-        }
-        if (report) {
-            std::cout << (args.json ? to_json(*report) + "\n" : to_text(*report) + (i + 1 < lines.size() ? "\n" : ""));
-        } else {
-            ++failed;
-            if (args.json)
-                std::cout << error_json(lines[i].line, error) << "\n";
-            else
-                std::cout << "error: " << error << "\n\n";
-            std::cerr << "coe analyze: " << error << "\n";
+            whole = parse_panels(read_input(*in, source, std::move(head), args.max_input_bytes), source);
         }
     }
-    std::cout.flush();
+    if (!reader && whole.empty()) throw Error(source + ": no panels in the input");
+
+    Engine engine(cl.engine);
+    std::size_t next_whole = 0, read = 0, done = 0, failed = 0;
+    const std::size_t total = reader ? 0 : whole.size();
+    ProgressBar bar;
+    auto next = [&]() -> std::optional<PanelLine> {
+        std::optional<PanelLine> line;
+        if (reader)
+            line = reader->next();
+        else if (next_whole < whole.size())
+            line = std::move(whole[next_whole++]);
+        if (!line) return line;
+        ++read;
+        if (auto *p = std::get_if<Panel>(&line->panel_or_error); p && embedder) {
+            try {
+                embedder->embed_panel(*p);
+            } catch (const Error &e) {
+                line->panel_or_error = std::string(e.what());
+            }
+        }
+        return line;
+    };
+    auto emit = [&](const PanelLine &line, const Engine::BatchResult &r) {
+        if (r.report) {
+            std::cout << (args.json ? to_json(*r.report) + "\n" : (done > 0 ? "\n" : "") + to_text(*r.report));
+        } else {
+            // errors of the input name their place already; analysis errors get it here
+            const std::string error = std::holds_alternative<std::string>(line.panel_or_error)
+                                          ? r.error
+                                          : source + ":" + std::to_string(line.line) + ": " + r.error;
+            ++failed;
+            if (args.json)
+                std::cout << error_json(line.line, error) << "\n";
+            else
+                std::cout << (done > 0 ? "\n" : "") << "error: " << error << "\n";
+            std::cerr << "coe analyze: " << error << "\n";
+        }
+        std::cout.flush();
+        bar.update(++done, total);
+    };
+    engine.analyze_stream(next, emit, args.options, args.threads);
+    bar.finish(done, total);
+    if (!std::cout) throw Error("cannot write the reports to the standard output");
+    if (done == 0) throw Error(source + ": no panels in the input");
+
     if (!args.report.empty()) {
         const std::string report =
             args.prometheus ? engine.performance_report_prometheus() : engine.performance_report() + "\n";
@@ -200,7 +248,7 @@ int run_analyze_command(const CommandLine &cl) {
         }
     }
     if (failed > 0) {
-        std::cerr << "coe analyze: " << failed << " of " << lines.size() << " panels failed\n";
+        std::cerr << "coe analyze: " << failed << " of " << done << " panels failed\n";
         return 3;
     }
     return 0;

@@ -27,6 +27,7 @@
 #include "coe/backend_info.hpp"
 #include "coe/error.hpp"
 #include "coe/panel.hpp"
+#include "coe/panel_json.hpp"
 #include "coe/plugin_probe.hpp"
 #include "coe/report.hpp"
 #include "coe/resilience.hpp"
@@ -116,6 +117,19 @@ public:
     // Analyses panels in parallel on `threads` OpenMP threads (0: all cores).
     std::vector<BatchResult> analyze_batch(const std::vector<PanelView> &panels, const AnalysisOptions &options = {},
                                            unsigned threads = 0, const Progress &progress = {}) const;
+
+    // Streams panels through the analysis with at most `window` of them in
+    // memory (0: four per thread), on `threads` worker threads (0: all
+    // cores; 1: on the calling thread).  `next` supplies the inputs until it
+    // returns nullopt; `emit` receives each input with its result, in input
+    // order, as soon as it and every earlier one are done; an input that is
+    // already an error passes through with that error.  Both are called on
+    // the calling thread only.  If either throws, the panels in flight
+    // finish and the exception is rethrown.
+    using NextPanel = std::function<std::optional<PanelLine>()>;
+    using EmitResult = std::function<void(const PanelLine &, const BatchResult &)>;
+    void analyze_stream(const NextPanel &next, const EmitResult &emit, const AnalysisOptions &options = {},
+                        unsigned threads = 0, std::size_t window = 0) const;
 
     // Discovers, validates and selects again (the config file is read again
     // too), then swaps the new set of plugins in atomically: new calls use

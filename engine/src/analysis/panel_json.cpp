@@ -2,6 +2,7 @@
 
 #include <cfloat>
 #include <cmath>
+#include <istream>
 #include <optional>
 
 #include <boost/json.hpp>
@@ -165,7 +166,9 @@ bool is_blank(std::string_view line) {
     return line.find_first_not_of(" \t\r") == std::string_view::npos;
 }
 
-PanelLine parse_line(std::string_view line, const std::string &source, std::size_t number) {
+}  // namespace
+
+PanelLine parse_panel_line(std::string_view line, const std::string &source, std::size_t number) {
     PanelLine out;
     out.line = number;
     try {
@@ -177,8 +180,6 @@ PanelLine parse_line(std::string_view line, const std::string &source, std::size
     }
     return out;
 }
-
-}  // namespace
 
 Panel parse_panel(std::string_view json, const std::string &where) {
     return read_panel(detail::parse_json(json, where), where);
@@ -195,9 +196,68 @@ std::vector<PanelLine> parse_panel_lines(std::string_view text, const std::strin
         start = end + 1;
         ++number;
         if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-        if (!is_blank(line)) out.push_back(parse_line(line, source, number));
+        if (!is_blank(line)) out.push_back(parse_panel_line(line, source, number));
     }
     return out;
+}
+
+PanelLineReader::PanelLineReader(std::istream &in, std::string source, std::size_t max_line_bytes,
+                                 std::string already_read)
+    : in_(in), source_(std::move(source)), max_line_(max_line_bytes), buffer_(std::move(already_read)) {}
+
+bool PanelLineReader::fill() {
+    if (end_) return false;
+    constexpr std::size_t chunk = 1 << 20;
+    if (pos_ > 0) {  // keep only the unread part
+        buffer_.erase(0, pos_);
+        pos_ = 0;
+    }
+    const std::size_t old = buffer_.size();
+    buffer_.resize(old + chunk);
+    in_.read(buffer_.data() + old, static_cast<std::streamsize>(chunk));
+    buffer_.resize(old + static_cast<std::size_t>(in_.gcount()));
+    if (in_.bad()) throw Error(source_ + ": read error after line " + std::to_string(line_));
+    if (in_.gcount() == 0) end_ = true;
+    return !end_;
+}
+
+std::optional<PanelLine> PanelLineReader::next() {
+    for (;;) {
+        std::size_t scanned = pos_;  // no newline in [pos_, scanned)
+        std::size_t newline;
+        bool too_long = false;
+        while ((newline = buffer_.find('\n', scanned)) == std::string::npos) {
+            if (buffer_.size() - pos_ > max_line_) {
+                too_long = true;
+                break;
+            }
+            scanned = buffer_.size() - pos_;  // relative: fill() moves the unread part to 0
+            if (!fill()) break;
+            scanned += pos_;
+        }
+        if (too_long) {
+            // skip to the end of the line in bounded memory
+            const std::size_t number = ++line_;
+            for (;;) {
+                newline = buffer_.find('\n', pos_);
+                if (newline != std::string::npos) {
+                    pos_ = newline + 1;
+                    break;
+                }
+                pos_ = buffer_.size();
+                if (!fill()) break;
+            }
+            return PanelLine{number, source_ + ":" + std::to_string(number) + ": the line is longer than " +
+                                         std::to_string(max_line_ >> 20) + " MiB (--max-input-mb)"};
+        }
+        if (newline == std::string::npos && pos_ >= buffer_.size()) return std::nullopt;
+        const std::size_t end = newline == std::string::npos ? buffer_.size() : newline;
+        std::string_view line(buffer_.data() + pos_, end - pos_);
+        pos_ = newline == std::string::npos ? buffer_.size() : newline + 1;
+        const std::size_t number = ++line_;
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        if (!is_blank(line)) return parse_panel_line(line, source_, number);
+    }
 }
 
 }  // namespace coe
