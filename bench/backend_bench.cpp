@@ -3,8 +3,14 @@
 //   similarity_sparse/<backend>/<n>          hashed TF-IDF rows of n MT-Bench responses
 //   similarity_dense/<backend>/<n>/<dim>     n random vectors of dim floats
 //   pipeline/<backend>                       Engine::analyze on the 80 MT-Bench panels, one thread;
-//                                            counters: bytes allocated and peak RSS per panel
+//                                            counters: bytes and allocations (operator new) per
+//                                            panel after a warm-up pass, peak RSS
 //   batch/<backend>/threads:<t>              analyze_batch of the 80 panels on t threads
+//   stage/<stage>[/<backend>]                one stage of the pipeline on each of the 80 panels
+//                                            (items = panels; counter budget_us: the budget per panel):
+//                                            parse (a JSON line to a Panel), featurize, similarity,
+//                                            cluster_consensus_aggregate (the engine's own stage timings
+//                                            of Engine::analyze, manual time), serialise (report to JSON)
 // Compare rows of one run as ratios; absolute numbers depend on the machine.
 // Shadow checks are off (shadow_rate 0) so that each row measures one backend.
 // COE_BENCH_CORPUS overrides the corpus path (default: ../shared/data).
@@ -23,14 +29,18 @@
 #include <boost/json.hpp>
 
 #include "coe/engine.hpp"
+#include "coe/panel_json.hpp"
+#include "coe/report_format.hpp"
 
 // ---- counting allocator: bytes the process allocates, for the per-panel counter
 namespace {
 std::atomic<std::uint64_t> g_allocated{0};
+std::atomic<std::uint64_t> g_allocations{0};
 }  // namespace
 
 void *operator new(std::size_t n) {
     g_allocated.fetch_add(n, std::memory_order_relaxed);
+    g_allocations.fetch_add(1, std::memory_order_relaxed);
     if (void *p = std::malloc(n ? n : 1)) return p;
     throw std::bad_alloc();
 }
@@ -38,6 +48,8 @@ void operator delete(void *p) noexcept { std::free(p); }
 void operator delete(void *p, std::size_t) noexcept { std::free(p); }
 
 namespace {
+
+std::vector<std::string> g_lines;  // filled by load_panels
 
 std::vector<std::vector<std::string>> load_panels() {
     const char *env = std::getenv("COE_BENCH_CORPUS");
@@ -51,6 +63,7 @@ std::vector<std::vector<std::string>> load_panels() {
     std::string line;
     while (std::getline(in, line)) {
         if (line.empty()) continue;
+        g_lines.push_back(line);
         auto doc = boost::json::parse(line);
         std::vector<std::string> texts;
         for (const auto &r : doc.at("responses").as_array()) texts.emplace_back(r.at("content").as_string());
@@ -75,6 +88,7 @@ double peak_rss_bytes() {
 }
 
 struct Corpus {
+    std::vector<std::string> lines;                // the JSON line of each panel
     std::vector<std::vector<std::string>> texts;  // by panel
     std::vector<std::string_view> pooled;         // every response of every panel
     std::vector<coe::Panel> panels;
@@ -118,14 +132,68 @@ void register_backend(const std::string &name, const std::shared_ptr<const Corpu
     }
 
     ms(benchmark::RegisterBenchmark(("pipeline/" + name).c_str(), [engine, corpus](benchmark::State &st) {
-        const std::uint64_t before = g_allocated.load();
+        for (const auto &v : corpus->views) benchmark::DoNotOptimize(engine->analyze(v));  // warm-up
+        const std::uint64_t before = g_allocated.load(), count_before = g_allocations.load();
         for (auto _ : st)
             for (const auto &v : corpus->views) benchmark::DoNotOptimize(engine->analyze(v));
         const double panels = static_cast<double>(st.iterations()) * static_cast<double>(corpus->views.size());
         st.SetItemsProcessed(static_cast<std::int64_t>(panels));
         st.counters["alloc_bytes_per_panel"] = static_cast<double>(g_allocated.load() - before) / panels;
+        st.counters["allocs_per_panel"] = static_cast<double>(g_allocations.load() - count_before) / panels;
         st.counters["peak_rss_bytes"] = peak_rss_bytes();
     }));
+
+    // ---- the stages of one panel, each on its own (per-panel budgets in µs)
+    auto per_panel = [corpus](benchmark::State &st, double budget_us) {
+        st.SetItemsProcessed(st.iterations() * static_cast<std::int64_t>(corpus->views.size()));
+        st.counters["budget_us"] = budget_us;
+    };
+    ms(benchmark::RegisterBenchmark(("stage/featurize/" + name).c_str(), [engine, corpus, per_panel](benchmark::State &st) {
+        std::vector<std::vector<std::string_view>> views;
+        for (const auto &t : corpus->texts) views.emplace_back(t.begin(), t.end());
+        for (auto _ : st)
+            for (const auto &v : views) benchmark::DoNotOptimize(engine->featurize(v));
+        per_panel(st, 30);
+    }));
+    {
+        auto rows = std::make_shared<std::vector<coe::SparseRows>>();
+        for (const auto &t : corpus->texts)
+            rows->push_back(engine->featurize(std::vector<std::string_view>(t.begin(), t.end())));
+        ms(benchmark::RegisterBenchmark(("stage/similarity/" + name).c_str(),
+                                        [engine, rows, per_panel](benchmark::State &st) {
+                                            for (auto _ : st)
+                                                for (const auto &r : *rows) benchmark::DoNotOptimize(engine->similarity(r));
+                                            per_panel(st, 15);
+                                        }));
+    }
+    ms(benchmark::RegisterBenchmark(("stage/cluster_consensus_aggregate/" + name).c_str(),
+                                    [engine, corpus, per_panel](benchmark::State &st) {
+                                        for (auto _ : st) {
+                                            double ms_total = 0;
+                                            for (const auto &v : corpus->views) {
+                                                const coe::Report r = engine->analyze(v);
+                                                ms_total += r.timing.cluster + r.timing.consensus + r.timing.aggregate;
+                                            }
+                                            st.SetIterationTime(ms_total / 1000.0);
+                                        }
+                                        per_panel(st, 20);
+                                    })
+           ->UseManualTime());
+    if (name == "scalar") {  // backend-independent stages, registered once
+        ms(benchmark::RegisterBenchmark("stage/parse", [corpus, per_panel](benchmark::State &st) {
+            for (auto _ : st)
+                for (std::size_t i = 0; i < corpus->lines.size(); ++i)
+                    benchmark::DoNotOptimize(coe::parse_panel_line(corpus->lines[i], "bench", i + 1));
+            per_panel(st, 20);
+        }));
+        auto reports = std::make_shared<std::vector<coe::Report>>();
+        for (const auto &v : corpus->views) reports->push_back(engine->analyze(v));
+        ms(benchmark::RegisterBenchmark("stage/serialise", [reports, per_panel](benchmark::State &st) {
+            for (auto _ : st)
+                for (const auto &r : *reports) benchmark::DoNotOptimize(coe::to_json(r));
+            per_panel(st, 15);
+        }));
+    }
 
     for (unsigned threads : {1u, 2u}) {
         ms(benchmark::RegisterBenchmark(("batch/" + name + "/threads:" + std::to_string(threads)).c_str(),
@@ -145,6 +213,7 @@ int main(int argc, char **argv) {
     benchmark::Initialize(&argc, argv);
     auto corpus = std::make_shared<Corpus>();
     corpus->texts = load_panels();
+    corpus->lines = g_lines;
     for (const auto &panel : corpus->texts) {
         coe::Panel p;
         for (std::size_t i = 0; i < panel.size(); ++i) {

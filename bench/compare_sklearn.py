@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """Throughput of `coe analyze` against the usual scikit-learn stack, one thread.
 
-Both sides get the same 80 MT-Bench panels (31 answers each, by default
-../shared/data/mtbench-panels.jsonl from the repository root) on the same
-machine, in one run of this script.
+Both sides get the same panels on the same machine, in one run of this
+script: by default the 80 MT-Bench panels (31 answers each,
+../shared/data/mtbench-panels.jsonl from the repository root) concatenated
+--copies 3 times, 240 panels.
 
 Engine: `coe analyze PANELS --json --threads 1`, wall time measured with
 time.perf_counter around the subprocess; one untimed warm-up run (whose output
@@ -14,8 +15,9 @@ the fixed start-up cost, the same command also runs (median of --repeats) on
 a file holding only the first panel.  With t1 and tN the two medians, a
 linear model start-up + N * per-panel gives
     per_panel = (tN - t1) / (N - 1),   start_up = t1 - per_panel,
-and the throughput is reported both with start-up (N / tN) and without it
-(1 / per_panel).
+and the throughput is reported both with start-up (N / tN, the whole process)
+and without it (1 / per_panel).  The engine's peak resident set on the whole
+file is reported too (the largest child, from getrusage).
 
 scikit-learn: for each panel, TfidfVectorizer(ngram_range=(1, 2),
 sublinear_tf=True, stop_words='english').fit_transform on the 31 answers,
@@ -47,7 +49,9 @@ Standard library, numpy, scipy and scikit-learn only.
 import argparse
 import json
 import os
+import atexit
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -71,6 +75,8 @@ def parse_args():
     ap.add_argument("--coe", help="coe binary (default: %s in the repository)" % DEFAULT_COE)
     ap.add_argument("--panels", help="JSON Lines panels (default: %s from the repository root)" % DEFAULT_PANELS)
     ap.add_argument("--repeats", type=int, default=5, help="timed repetitions, median taken (default 5)")
+    ap.add_argument("--copies", type=int, default=3,
+                    help="the panels file concatenated this many times (default 3: 240 MT-Bench panels)")
     ap.add_argument("--threshold", type=float, default=0.12,
                     help="cluster similarity threshold, both sides (default 0.12, the engine's default)")
     ap.add_argument("--peers", help="folder made by scripts/install-python-peers.sh: sets sys.path and "
@@ -142,7 +148,14 @@ def main():
     if not os.access(coe, os.X_OK):
         sys.exit("compare_sklearn: %s is missing or not executable (build the project first)" % coe)
     with open(panels_path, encoding="utf-8") as f:
-        lines = [l for l in f if l.strip()]
+        lines = [l if l.endswith("\n") else l + "\n" for l in f if l.strip()]
+    copies = max(1, args.copies)
+    if copies > 1:
+        lines = lines * copies
+        with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False, encoding="utf-8") as joined:
+            joined.writelines(lines)
+        atexit.register(os.unlink, joined.name)
+        panels_arg = joined.name
     panels = [json.loads(l) for l in lines]
     n = len(panels)
     if n < 2:
@@ -161,6 +174,7 @@ def main():
             reports[rep["id"]] = rep
             backend = backend or rep.get("backend")
     t_all, t_all_runs = median_wall(lambda: run_engine(cmd), repeats)
+    peak_rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
 
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False, encoding="utf-8") as one:
         one.write(lines[0] if lines[0].endswith("\n") else lines[0] + "\n")
@@ -212,7 +226,9 @@ def main():
     res = {
         "panels": n,
         "responses_per_panel": round(statistics.mean(len(t) for t in texts), 2),
-        "panels_file": panels_arg,
+        "panels_file": panels_arg if copies == 1 else "%s x %d" % (DEFAULT_PANELS if not args.panels else args.panels, copies),
+        "copies": copies,
+        "engine_peak_rss_mb": round(peak_rss_mb, 1),
         "repeats": repeats,
         "threshold": args.threshold,
         "engine_command": " ".join(cmd),

@@ -87,17 +87,24 @@ SparseRows BackendOps::featurize(const std::vector<std::string_view> &texts, con
         lengths[i] = texts[i].size();
         capacity += texts[i].size();
     }
-    add_bytes(trace, capacity * (sizeof(std::uint32_t) + sizeof(float)));
+    add_bytes(trace, capacity * (sizeof(std::uint32_t) + sizeof(float)));  // the buffers the plugin may fill
     const std::uint32_t revision = featurize_revision();
     return run<SparseRows>(
         COE_OP_FEATURIZE,
         [&](const Backend &b, const FaultDecision &f) {
-            // sum(lengths) + count entries always suffice (see coe.featurize/1)
+            // sum(lengths) + count entries always suffice (see coe.featurize/1);
+            // the plugin writes into scratch kept per thread (a fresh buffer of
+            // that size per call would cost its zeroing and page faults), and
+            // the result holds only the entries written
+            thread_local std::vector<std::uint32_t> scratch_indices;
+            thread_local std::vector<float> scratch_values;
+            if (scratch_indices.size() < capacity) {
+                scratch_indices.resize(capacity);
+                scratch_values.resize(capacity);
+            }
             SparseRows rows;
             rows.dimension = 1u << opt.bucket_bits;
             rows.row_offsets.assign(texts.size() + 1, 0);
-            rows.indices.resize(capacity);
-            rows.values.resize(capacity);
             coe_featurize_args a{};
             a.struct_size = sizeof a;
             a.text_count = static_cast<std::uint32_t>(texts.size());
@@ -107,11 +114,12 @@ SparseRows BackendOps::featurize(const std::vector<std::string_view> &texts, con
             a.flags = featurize_flags(opt);
             a.entry_capacity = capacity;
             a.row_offsets = rows.row_offsets.data();
-            a.indices = rows.indices.data();
-            a.values = rows.values.data();
+            a.indices = scratch_indices.data();
+            a.values = scratch_values.data();
             invoke(b, COE_OP_FEATURIZE, &a, f, revision);
-            rows.indices.resize(std::min<std::uint64_t>(a.entry_count, capacity));
-            rows.values.resize(rows.indices.size());
+            const auto written = static_cast<std::ptrdiff_t>(std::min<std::uint64_t>(a.entry_count, capacity));
+            rows.indices.assign(scratch_indices.begin(), scratch_indices.begin() + written);
+            rows.values.assign(scratch_values.begin(), scratch_values.begin() + written);
             return rows;
         },
         [&](const SparseRows &r) { return check_output(r, texts.size()); }, trace);
