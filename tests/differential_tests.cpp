@@ -16,6 +16,10 @@
 
 #include <sstream>
 
+#include <dlfcn.h>
+
+#include "coe/coe_plugin.h"
+
 #include "coe/cpu_features.hpp"
 #include "coe/engine.hpp"
 #include "coe/panel_json.hpp"
@@ -235,6 +239,97 @@ void require_same_report(const Report &a, const Report &b) {
 }
 
 }  // namespace
+
+namespace {
+
+// An operation of a plugin file, called directly (no engine in between).
+const coe_operation *plugin_operation(const std::string &backend, const char *id, std::uint32_t revision) {
+    const auto file = coe::test::backend_plugin_dir() / ("coe_backend_" + backend + ".so");
+    void *handle = ::dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);  // never closed: plugins are not unloaded
+    REQUIRE_MESSAGE(handle != nullptr, file.string());
+    auto entry = reinterpret_cast<coe_plugin_entry_fn>(::dlsym(handle, COE_PLUGIN_ENTRY_SYMBOL));
+    REQUIRE(reinterpret_cast<void *>(entry) != nullptr);
+    const coe_plugin_descriptor *d = entry(COE_ABI_MAJOR, COE_ABI_MINOR);
+    for (std::uint32_t i = 0; i < d->operation_count; ++i)
+        if (std::strcmp(d->operations[i]->id, id) == 0 && d->operations[i]->revision == revision)
+            return d->operations[i];
+    FAIL(backend << " does not provide " << id << "/" << revision);
+    return nullptr;
+}
+
+SparseRows call_featurize(const coe_operation *op, const std::vector<std::string> &texts, std::uint32_t flags,
+                          std::uint32_t bits) {
+    std::vector<const char *> ptrs;
+    std::vector<std::uint64_t> lengths;
+    std::uint64_t capacity = texts.size();
+    for (const auto &t : texts) {
+        ptrs.push_back(t.data());
+        lengths.push_back(t.size());
+        capacity += t.size();
+    }
+    SparseRows r;
+    r.row_offsets.resize(texts.size() + 1);
+    r.indices.resize(capacity);
+    r.values.resize(capacity);
+    coe_featurize_args a{};
+    a.struct_size = sizeof a;
+    a.text_count = static_cast<std::uint32_t>(texts.size());
+    a.texts = ptrs.data();
+    a.text_lengths = lengths.data();
+    a.bucket_bits = bits;
+    a.flags = flags;
+    a.entry_capacity = capacity;
+    a.row_offsets = r.row_offsets.data();
+    a.indices = r.indices.data();
+    a.values = r.values.data();
+    char message[256] = {};
+    coe_call call{sizeof call, sizeof message, message};
+    REQUIRE_MESSAGE(op->invoke(&a, &call) == COE_OK, message);
+    r.indices.resize(a.entry_count);
+    r.values.resize(a.entry_count);
+    return r;
+}
+
+}  // namespace
+
+TEST_CASE("both featurize revisions of the plugin file equal the scalar plugin's, bit for bit") {
+    if (g_backend == "scalar") return;  // the reference itself
+    const auto panels = coe::test::mtbench_panel_texts();
+    for (std::uint32_t revision : {1u, 2u}) {
+        CAPTURE(revision);
+        const coe_operation *candidate = plugin_operation(g_backend, COE_OP_FEATURIZE, revision);
+        const coe_operation *reference = plugin_operation("scalar", COE_OP_FEATURIZE, revision);
+        for (std::uint32_t flags : {0u, 63u, 59u, 34u})
+            for (std::size_t p = 0; p < panels.size(); p += 7)
+                require_identical(call_featurize(candidate, panels[p], flags, 18),
+                                  call_featurize(reference, panels[p], flags, 18));
+    }
+}
+
+TEST_CASE("scratch kept between calls: panels of growing and shrinking sizes give what a first call gives") {
+    // each call's result must not depend on what the thread ran before
+    // (under ASan this also catches a scratch buffer used past its size)
+    const auto panels = coe::test::mtbench_panel_texts();
+    std::mt19937 rng(3);
+    std::vector<std::vector<std::string>> inputs;
+    for (std::size_t p = 0; p < 12; ++p) {
+        auto texts = panels[p];
+        texts.resize(1 + rng() % texts.size());  // 1..31 answers
+        if (p % 3 == 0) texts.push_back(std::string(200000, 'a') + " tail words here");  // one long text
+        inputs.push_back(std::move(texts));
+    }
+    for (std::uint32_t revision : {1u, 2u}) {
+        const coe_operation *op = plugin_operation(g_backend, COE_OP_FEATURIZE, revision);
+        std::vector<SparseRows> forward;
+        for (const auto &t : inputs) forward.push_back(call_featurize(op, t, 63, 18));
+        for (std::size_t i = inputs.size(); i-- > 0;) require_identical(call_featurize(op, inputs[i], 63, 18), forward[i]);
+    }
+    // the same through the engine: featurize, similarity, and whole reports
+    std::vector<Matrix> sims;
+    for (const auto &t : inputs) sims.push_back(g_candidate->similarity(g_candidate->featurize(views(t))));
+    for (std::size_t i = inputs.size(); i-- > 0;)
+        require_close(g_candidate->similarity(g_candidate->featurize(views(inputs[i]))), sims[i], 0.f);
+}
 
 TEST_CASE("the whole report is the same as scalar's on all 80 MT-Bench panels") {
     std::ifstream in(coe::test::shared_data_dir() / "mtbench-panels.jsonl");

@@ -49,6 +49,18 @@ endif()
 message(STATUS "coe.cluster served by ${CMAKE_MATCH_1}")
 expect("\"degraded\":false")
 
+# a user plugin built for coe.featurize/1 only is still called, at /1
+run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/sdk/examples/word_features -B ${WORK_DIR}/words -G ${GENERATOR}
+    -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH=${prefix})
+run(${CMAKE_COMMAND} --build ${WORK_DIR}/words)
+run(${CMAKE_COMMAND} --install ${WORK_DIR}/words --prefix ${prefix})
+run(${prefix}/bin/coe plugin check ${prefix}/lib/coe/plugins/coe_word_features.so)
+expect("PASS coe.featurize/1: own algorithm")
+file(WRITE ${WORK_DIR}/words.json "{\"backend\": \"words\"}")
+run(${prefix}/bin/coe analyze --config ${WORK_DIR}/words.json --json)
+expect("\"coe.featurize\":\"words\"")
+expect("\"degraded\":false")
+
 # a host application built against the installed package
 run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/examples/host_app -B ${WORK_DIR}/host -G ${GENERATOR}
     -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH=${prefix})

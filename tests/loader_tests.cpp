@@ -114,6 +114,36 @@ TEST_CASE("a valid test plugin loads, reports its operations and can be forced")
     CHECK(m(0, 1) > 0.f);
 }
 
+TEST_CASE("coe.featurize /1 and /2 side by side: each chain calls the newest revision its head provides") {
+    // the built-in backends (/2 and /1) beside a plugin built for /1 only,
+    // every call shadow-checked against the scalar reference
+    EngineOptions o = isolated_options({test_plugin("tp_good_a"), coe::test::backend_plugin_dir()});
+    o.resilience.shadow_rate = 1;
+    Engine modern(o);  // the best built-in is active: /2; the /1-only plugin stays out of featurize
+    o.backend = "testgood";
+    Engine legacy(o);  // forced to the /1-only plugin: the featurize chain runs /1
+    Engine reference(isolated_options({}));
+
+    const auto panels = coe::test::mtbench_panel_texts();
+    REQUIRE(!panels.empty());
+    Panel p;
+    for (std::size_t i = 0; i < panels[0].size(); ++i)
+        p.responses.push_back({"e" + std::to_string(i), panels[0][i], std::nullopt, std::nullopt, std::nullopt, {}});
+    const Report a = modern.analyze(p.view()), b = legacy.analyze(p.view());
+    CHECK(a.served_by.at(COE_OP_FEATURIZE) == modern.active_backend());
+    CHECK(b.served_by.at(COE_OP_FEATURIZE) == "testgood");
+    CHECK_FALSE(a.degraded);
+    CHECK_FALSE(b.degraded);  // shadow checks compared /1 with scalar's /1: no mismatch
+    for (const auto &e : a.events) CHECK(e.find("shadow_mismatch") == std::string::npos);
+    for (const auto &e : b.events) CHECK(e.find("shadow_mismatch") == std::string::npos);
+
+    const std::vector<std::string_view> texts(panels[0].begin(), panels[0].end());
+    const SparseRows v2 = modern.featurize(texts), v1 = legacy.featurize(texts);
+    CHECK(v2.indices == reference.featurize(texts).indices);  // /2 everywhere the head provides it
+    CHECK(v1.indices != v2.indices);                          // the revisions hash tokens differently
+    CHECK(v1.row_offsets.size() == v2.row_offsets.size());
+}
+
 TEST_CASE("a plugin that provides one operation serves it; the others go to the best built-in backend") {
     Engine e(isolated_options({test_plugin("tp_partial"), coe::test::backend_plugin_dir()}, "partial"));
     CHECK(e.active_backend() == "partial");
