@@ -42,8 +42,7 @@ inline void validate_featurize(const coe_featurize_args &a) {
 }
 
 struct FeaturizeScratch {
-    std::vector<std::uint64_t> hashes;  // token hashes of the current text
-    BlockTokenScratch block;            // revision 2
+    std::vector<unsigned char> folded;  // the current text, folded
     TfidfScratch tfidf;
 };
 
@@ -62,14 +61,13 @@ coe_status featurize(coe_featurize_args &a) {
     s.tfidf.ngrams.clear();
     for (std::uint32_t t = 0; t < a.text_count; ++t) {
         const auto *text = reinterpret_cast<const unsigned char *>(a.texts[t]);
-        s.hashes.clear();
+        NgramSink sink{s.tfidf.ngrams, t, mask, (a.flags & COE_FEATURIZE_BIGRAMS) != 0};
         if constexpr (Revision == 1) {
-            if (s.block.folded.size() < a.text_lengths[t]) s.block.folded.resize(a.text_lengths[t]);
-            tokens_fnv1a(text, a.text_lengths[t], a.flags, s.block.folded.data(), s.hashes);
+            if (s.folded.size() < a.text_lengths[t]) s.folded.resize(a.text_lengths[t]);
+            tokens_fnv1a(text, a.text_lengths[t], a.flags, s.folded.data(), sink);
         } else {
-            tokens_block_hash<Vector>(text, a.text_lengths[t], a.flags, s.block, s.hashes);
+            tokens_block_hash<Vector>(text, a.text_lengths[t], a.flags, s.folded, sink);
         }
-        add_ngrams(s.hashes, t, a.flags, mask, s.tfidf.ngrams);
     }
     write_tfidf_rows(a, s.tfidf);
     return COE_OK;

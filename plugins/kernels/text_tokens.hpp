@@ -68,10 +68,11 @@ inline std::size_t stemmed_length(const unsigned char *t, std::size_t n) {
 
 // ---------------------------------------------------------------- revision 1
 
-// Appends the FNV-1a hash of every kept token of the text to `hashes`.
-// `folded` is scratch of at least `length` bytes.
+// Calls token(h) with the FNV-1a hash of every kept token of the text, in
+// order.  `folded` is scratch of at least `length` bytes.
+template <class Token>
 inline void tokens_fnv1a(const unsigned char *p, std::uint64_t length, std::uint32_t flags, unsigned char *folded,
-                         std::vector<std::uint64_t> &hashes) {
+                         Token &&token) {
     std::uint64_t i = 0;
     while (i < length) {
         if (fold_table[p[i]] == 0) {
@@ -92,7 +93,7 @@ inline void tokens_fnv1a(const unsigned char *p, std::uint64_t length, std::uint
         if ((flags & COE_FEATURIZE_STOP_WORDS) && n <= stop_word_max_length &&
             stop_words_fnv1a.contains(fnv1a(folded + keep, n - keep, h)))
             continue;
-        hashes.push_back(h);
+        token(h);
     }
 }
 
@@ -142,22 +143,34 @@ inline std::uint64_t classify64(const unsigned char *p, unsigned char *out) {
     return mask;
 }
 
-// Scratch of the revision-2 tokeniser, reused from call to call.
-struct BlockTokenScratch {
-    std::vector<unsigned char> folded;       // the text folded, + 64 bytes of padding
-    std::vector<std::uint64_t> starts, ends;  // token spans
-};
+// The kept token of n folded bytes at `t`, hashed (revision 2), or nothing.
+template <class Token>
+inline void block_hash_token(const unsigned char *t, std::uint64_t n, std::uint32_t flags, Token &token) {
+    if (n < 2) return;
+    std::uint64_t high = 0;
+    const std::uint64_t full = block_hash(t, n, high);
+    if ((flags & COE_FEATURIZE_STOP_WORDS) && n <= stop_word_max_length && stop_words_block_hash.contains(full))
+        return;
+    std::uint64_t h = full;
+    if ((flags & COE_FEATURIZE_STEM) && high == 0) {
+        const std::size_t keep = stemmed_length(t, n);
+        if (keep != n) h = block_hash(t, keep, high);
+    }
+    token(h);
+}
 
-// Appends the block hash of every kept token of the text to `hashes`.
-template <bool Vector>
+// Calls token(h) with the block hash of every kept token of the text, in
+// order.  A token is hashed as soon as the block holding its end is
+// classified (its bytes are folded by then; the hash reads whole words and
+// masks off what lies past the token).  `folded` is scratch, resized here.
+template <bool Vector, class Token>
 inline void tokens_block_hash(const unsigned char *p, std::uint64_t length, std::uint32_t flags,
-                              BlockTokenScratch &s, std::vector<std::uint64_t> &hashes) {
+                              std::vector<unsigned char> &folded_text, Token &&token) {
     const std::uint64_t blocks = (length + 63) / 64;
-    if (s.folded.size() < blocks * 64 + 64) s.folded.resize(blocks * 64 + 64);
-    s.starts.clear();
-    s.ends.clear();
-    unsigned char *folded = s.folded.data();
+    if (folded_text.size() < blocks * 64 + 64) folded_text.resize(blocks * 64 + 64);  // + padding for word reads
+    unsigned char *folded = folded_text.data();
     std::uint64_t carry = 0;  // 1 when the byte before this block is a token byte
+    std::uint64_t start = 0;  // of the token in progress
     for (std::uint64_t b = 0; b < blocks; ++b) {
         const std::uint64_t base = b * 64;
         std::uint64_t m;
@@ -169,28 +182,18 @@ inline void tokens_block_hash(const unsigned char *p, std::uint64_t length, std:
             m = classify64<Vector>(tail, folded + base);
         }
         const std::uint64_t before = (m << 1) | carry;
-        for (std::uint64_t starts = m & ~before; starts; starts &= starts - 1)
-            s.starts.push_back(base + static_cast<std::uint64_t>(__builtin_ctzll(starts)));
-        for (std::uint64_t ends = ~m & before; ends; ends &= ends - 1)
-            s.ends.push_back(base + static_cast<std::uint64_t>(__builtin_ctzll(ends)));
+        const std::uint64_t starts = m & ~before, ends = ~m & before;  // never the same bit
+        for (std::uint64_t events = starts | ends; events; events &= events - 1) {
+            const std::uint64_t bit = events & (0 - events);
+            const std::uint64_t at = base + static_cast<std::uint64_t>(__builtin_ctzll(events));
+            if (starts & bit)
+                start = at;
+            else
+                block_hash_token(folded + start, at - start, flags, token);
+        }
         carry = m >> 63;
     }
-    if (carry) s.ends.push_back(length);
-    for (std::size_t t = 0; t < s.starts.size(); ++t) {
-        const std::uint64_t n = s.ends[t] - s.starts[t];
-        if (n < 2) continue;
-        const unsigned char *token = folded + s.starts[t];
-        std::uint64_t high = 0;
-        const std::uint64_t full = block_hash(token, n, high);
-        if ((flags & COE_FEATURIZE_STOP_WORDS) && n <= stop_word_max_length && stop_words_block_hash.contains(full))
-            continue;
-        std::uint64_t h = full;
-        if ((flags & COE_FEATURIZE_STEM) && high == 0) {
-            const std::size_t keep = stemmed_length(token, n);
-            if (keep != n) h = block_hash(token, keep, high);
-        }
-        hashes.push_back(h);
-    }
+    if (carry) block_hash_token(folded + start, length - start, flags, token);
 }
 
 COE_KERNELS_END

@@ -29,16 +29,24 @@ struct TfidfScratch {
     std::array<double, 64> tf{};  // 1 + ln(count) of small counts, computed once per call
 };
 
-// Appends the n-gram buckets of one text's token hashes, tagged with `text`.
-inline void add_ngrams(const std::vector<std::uint64_t> &hashes, std::uint32_t text, std::uint32_t flags,
-                       std::uint64_t mask, std::vector<std::uint64_t> &ngrams) {
-    const std::uint64_t tag = text;
-    for (std::size_t t = 0; t < hashes.size(); ++t) {
-        ngrams.push_back(static_cast<std::uint64_t>(unigram_bucket(hashes[t], mask)) << 32 | tag);
-        if ((flags & COE_FEATURIZE_BIGRAMS) && t + 1 < hashes.size())
-            ngrams.push_back(static_cast<std::uint64_t>(bigram_bucket(hashes[t], hashes[t + 1], mask)) << 32 | tag);
+// Receives one text's token hashes in order and appends the buckets of its
+// unigrams and (with bigrams) adjacent pairs, tagged with the text.
+struct NgramSink {
+    std::vector<std::uint64_t> &ngrams;
+    std::uint64_t text;
+    std::uint64_t mask;
+    bool bigrams;
+    bool has_previous = false;
+    std::uint64_t previous = 0;
+
+    void operator()(std::uint64_t h) {
+        ngrams.push_back(static_cast<std::uint64_t>(unigram_bucket(h, mask)) << 32 | text);
+        if (bigrams && has_previous)
+            ngrams.push_back(static_cast<std::uint64_t>(bigram_bucket(previous, h, mask)) << 32 | text);
+        previous = h;
+        has_previous = true;
     }
-}
+};
 
 // Writes the rows of `text_count` texts whose n-grams are in s.ngrams.
 inline void write_tfidf_rows(coe_featurize_args &a, TfidfScratch &s) {
