@@ -6,7 +6,10 @@
 // only std::bad_alloc.  Needs the Boost.JSON headers (Boost 1.81).
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <boost/json/value.hpp>
 
@@ -17,5 +20,42 @@ std::string json_text(const boost::json::value &v);
 
 // Appends `v` as compact JSON text to `out`.
 void append_json(std::string &out, const boost::json::value &v);
+
+// Writes the same text straight into a string, without building a document
+// first: values are appended as they come and commas are placed for you.
+//   JsonWriter w(out);
+//   w.begin_object().key("id").value("q1").key("score").value(0.5).end_object();
+// Keys are only valid inside objects and values only after a key or inside
+// arrays; the writer does not check this (its caller's code decides the
+// shape).  Not thread-safe; `out` must outlive the writer.
+class JsonWriter {
+public:
+    explicit JsonWriter(std::string &out) : out_(out) {}
+    JsonWriter &begin_object();
+    JsonWriter &end_object();
+    JsonWriter &begin_array();
+    JsonWriter &end_array();
+    JsonWriter &key(std::string_view k);
+    JsonWriter &value(std::string_view s);
+    JsonWriter &value(const char *s) { return value(std::string_view(s)); }
+    JsonWriter &value(const std::string &s) { return value(std::string_view(s)); }
+    JsonWriter &value(double x);  // non-finite: null
+    JsonWriter &value(float x) = delete;  // say which precision: cast to double
+    JsonWriter &value(std::int64_t x);
+    JsonWriter &value(std::uint64_t x);
+    JsonWriter &value(std::uint32_t x) { return value(static_cast<std::uint64_t>(x)); }
+    JsonWriter &value(int x) { return value(static_cast<std::int64_t>(x)); }
+    JsonWriter &value(bool b);
+    JsonWriter &null();
+    // An array of strings, the first `limit` of them.
+    JsonWriter &strings(const std::vector<std::string> &v, std::size_t limit = SIZE_MAX);
+
+private:
+    void separate();  // a comma unless this is the first element of its container
+
+    std::string &out_;
+    std::vector<bool> first_;  // per open container: nothing written in it yet
+    bool after_key_ = false;
+};
 
 }  // namespace coe

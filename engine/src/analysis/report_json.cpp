@@ -22,95 +22,101 @@ namespace {
 
 double round6(double x) { return std::round(x * 1e6) / 1e6; }
 
-boost::json::array strings(const std::vector<std::string> &v, std::size_t limit = SIZE_MAX) {
-    boost::json::array a;
-    for (std::size_t i = 0; i < v.size() && i < limit; ++i) a.emplace_back(v[i]);
-    return a;
-}
-
 // Lists repeated per item are capped, so that output stays proportional to
 // the input: the count says how many were left out.
 constexpr std::size_t max_listed = 16;
 
-boost::json::array items(const std::vector<ItemResult> &list) {
-    boost::json::array a;
+void items(JsonWriter &w, const std::vector<ItemResult> &list) {
+    w.begin_array();
     for (const auto &r : list) {
-        boost::json::object o{{"text", r.text},
-                              {"support", r.support},
-                              {"supporters", strings(r.supporters, max_listed)},
-                              {"score", round6(r.score)},
-                              {"confidence", round6(r.confidence)},
-                              {"consensus", r.consensus}};
-        if (r.supporters.size() > max_listed) o["supporters_omitted"] = r.supporters.size() - max_listed;
-        if (r.variants.size() > 1) o["variants"] = strings(r.variants, max_listed);
-        if (r.variants.size() > max_listed) o["variants_omitted"] = r.variants.size() - max_listed;
-        a.push_back(std::move(o));
+        w.begin_object()
+            .key("text").value(r.text)
+            .key("support").value(r.support)
+            .key("supporters").strings(r.supporters, max_listed)
+            .key("score").value(round6(r.score))
+            .key("confidence").value(round6(r.confidence))
+            .key("consensus").value(r.consensus);
+        if (r.supporters.size() > max_listed) w.key("supporters_omitted").value(r.supporters.size() - max_listed);
+        if (r.variants.size() > 1) w.key("variants").strings(r.variants, max_listed);
+        if (r.variants.size() > max_listed) w.key("variants_omitted").value(r.variants.size() - max_listed);
+        w.end_object();
     }
-    return a;
+    w.end_array();
 }
 
 }  // namespace
 
+// Written straight into the string (no document is built): serialising a
+// report is on the path of every panel.
 std::string to_json(const Report &r) {
-    boost::json::object served;
-    for (const auto &[op, backend] : r.served_by) served[op] = backend;
-    boost::json::array clusters;
-    for (std::size_t k = 0; k < r.clusters.size(); ++k) {
-        const auto &c = r.clusters[k];
-        clusters.push_back(boost::json::object{{"id", k},
-                                               {"members", strings(c.members)},
-                                               {"representative", c.representative},
-                                               {"share", round6(c.share)},
-                                               {"cohesion", round6(c.cohesion)}});
-    }
-    boost::json::array experts;
-    for (const auto &e : r.experts)
-        experts.push_back(boost::json::object{{"expert", e.expert},
-                                              {"centrality", round6(e.centrality)},
-                                              {"robust_z", round6(e.robust_z)},
-                                              {"cluster", e.cluster},
-                                              {"outlier", e.outlier},
-                                              {"weight", round6(e.weight)}});
-    boost::json::array dissent;
-    for (const auto &d : r.dissent)
-        dissent.push_back(boost::json::object{{"cluster", d.cluster},
-                                              {"members", strings(d.members)},
-                                              {"representative", d.representative},
-                                              {"excerpt", d.excerpt}});
+    std::string out;
+    out.reserve(8192);
+    JsonWriter w(out);
+    w.begin_object()
+        .key("id").value(r.panel_id)
+        .key("question").value(r.question)
+        .key("backend").value(r.backend)
+        .key("served_by").begin_object();
+    for (const auto &[op, backend] : r.served_by) w.key(op).value(backend);
+    w.end_object()
+        .key("degraded").value(r.degraded)
+        .key("features").value(r.features);
     const auto &c = r.consensus;
-    boost::json::array events;
-    for (const auto &e : r.events) events.emplace_back(e);
-    boost::json::object root{
-        {"id", r.panel_id},
-        {"question", r.question},
-        {"backend", r.backend},
-        {"served_by", std::move(served)},
-        {"degraded", r.degraded},
-        {"features", r.features},
-        {"consensus",
-         boost::json::object{{"score", round6(c.score)},
-                             {"level", to_string(c.level)},
-                             {"majority_cluster", c.majority_cluster},
-                             {"majority_share", round6(c.majority_share)},
-                             {"margin", round6(c.margin)},
-                             {"entropy", round6(c.entropy)},
-                             {"medoid", c.medoid}}},
-        {"confidence", round6(r.confidence)},
-        {"quorum", r.quorum},
-        {"clusters", std::move(clusters)},
-        {"experts", std::move(experts)},
-        {"dissent", std::move(dissent)},
-        {"recommendations", items(r.recommendations)},
-        {"limitations", items(r.limitations)},
-        {"events", std::move(events)},
-        {"timing_ms", boost::json::object{{"featurize", round6(r.timing.featurize)},
-                                          {"similarity", round6(r.timing.similarity)},
-                                          {"cluster", round6(r.timing.cluster)},
-                                          {"consensus", round6(r.timing.consensus)},
-                                          {"aggregate", round6(r.timing.aggregate)},
-                                          {"total", round6(r.timing.total)}}},
-    };
-    return coe::json_text(root);
+    w.key("consensus").begin_object()
+        .key("score").value(round6(c.score))
+        .key("level").value(to_string(c.level))
+        .key("majority_cluster").value(c.majority_cluster)
+        .key("majority_share").value(round6(c.majority_share))
+        .key("margin").value(round6(c.margin))
+        .key("entropy").value(round6(c.entropy))
+        .key("medoid").value(c.medoid)
+        .end_object();
+    w.key("confidence").value(round6(r.confidence)).key("quorum").value(r.quorum);
+    w.key("clusters").begin_array();
+    for (std::size_t k = 0; k < r.clusters.size(); ++k) {
+        const auto &cl = r.clusters[k];
+        w.begin_object()
+            .key("id").value(k)
+            .key("members").strings(cl.members)
+            .key("representative").value(cl.representative)
+            .key("share").value(round6(cl.share))
+            .key("cohesion").value(round6(cl.cohesion))
+            .end_object();
+    }
+    w.end_array().key("experts").begin_array();
+    for (const auto &e : r.experts)
+        w.begin_object()
+            .key("expert").value(e.expert)
+            .key("centrality").value(round6(e.centrality))
+            .key("robust_z").value(round6(e.robust_z))
+            .key("cluster").value(e.cluster)
+            .key("outlier").value(e.outlier)
+            .key("weight").value(round6(e.weight))
+            .end_object();
+    w.end_array().key("dissent").begin_array();
+    for (const auto &d : r.dissent)
+        w.begin_object()
+            .key("cluster").value(d.cluster)
+            .key("members").strings(d.members)
+            .key("representative").value(d.representative)
+            .key("excerpt").value(d.excerpt)
+            .end_object();
+    w.end_array();
+    w.key("recommendations");
+    items(w, r.recommendations);
+    w.key("limitations");
+    items(w, r.limitations);
+    w.key("events").strings(r.events);
+    w.key("timing_ms").begin_object()
+        .key("featurize").value(round6(r.timing.featurize))
+        .key("similarity").value(round6(r.timing.similarity))
+        .key("cluster").value(round6(r.timing.cluster))
+        .key("consensus").value(round6(r.timing.consensus))
+        .key("aggregate").value(round6(r.timing.aggregate))
+        .key("total").value(round6(r.timing.total))
+        .end_object();
+    w.end_object();
+    return out;
 }
 
 std::string error_json(std::size_t line, const std::string &message) {

@@ -84,6 +84,96 @@ void append_json(std::string &out, const boost::json::value &v) {
     }
 }
 
+void JsonWriter::separate() {
+    if (after_key_) {
+        after_key_ = false;
+        return;
+    }
+    if (!first_.empty()) {
+        if (!first_.back()) out_ += ',';
+        first_.back() = false;
+    }
+}
+
+JsonWriter &JsonWriter::begin_object() {
+    separate();
+    out_ += '{';
+    first_.push_back(true);
+    return *this;
+}
+
+JsonWriter &JsonWriter::end_object() {
+    out_ += '}';
+    first_.pop_back();
+    return *this;
+}
+
+JsonWriter &JsonWriter::begin_array() {
+    separate();
+    out_ += '[';
+    first_.push_back(true);
+    return *this;
+}
+
+JsonWriter &JsonWriter::end_array() {
+    out_ += ']';
+    first_.pop_back();
+    return *this;
+}
+
+JsonWriter &JsonWriter::key(std::string_view k) {
+    separate();
+    append_string(out_, boost::json::string_view(k.data(), k.size()));
+    out_ += ':';
+    after_key_ = true;
+    return *this;
+}
+
+JsonWriter &JsonWriter::value(std::string_view s) {
+    separate();
+    append_string(out_, boost::json::string_view(s.data(), s.size()));
+    return *this;
+}
+
+JsonWriter &JsonWriter::value(double x) {
+    separate();
+    if (std::isfinite(x))
+        append_number(out_, x);
+    else
+        out_ += "null";
+    return *this;
+}
+
+JsonWriter &JsonWriter::value(std::int64_t x) {
+    separate();
+    append_number(out_, x);
+    return *this;
+}
+
+JsonWriter &JsonWriter::value(std::uint64_t x) {
+    separate();
+    append_number(out_, x);
+    return *this;
+}
+
+JsonWriter &JsonWriter::value(bool b) {
+    separate();
+    out_ += b ? "true" : "false";
+    return *this;
+}
+
+JsonWriter &JsonWriter::null() {
+    separate();
+    out_ += "null";
+    return *this;
+}
+
+JsonWriter &JsonWriter::strings(const std::vector<std::string> &v, std::size_t limit) {
+    begin_array();
+    for (std::size_t i = 0; i < v.size() && i < limit; ++i) value(v[i]);
+    return end_array();
+}
+
 std::string json_text(const boost::json::value &v) {
     std::string out;
     out.reserve(256);
