@@ -163,3 +163,21 @@ TEST_CASE("JSON text prints numbers as people write them, and reads back exactly
     CHECK(text == R"({"s":"quote \" backslash \\ tab \t nl \n ctl \u0001 café","a":[true,false,null,0.5],"o":{}})");
     CHECK(json::parse(text) == doc);
 }
+
+TEST_CASE("JsonWriter writes what json_text writes for the same document") {
+    std::string out;
+    coe::JsonWriter w(out);
+    w.begin_object()
+        .key("a").begin_array().value(1).value(0.25).value("x\"y").begin_object().end_object().begin_array().end_array().end_array()
+        .key("b").value(true)
+        .key("c").null()
+        .key("d").strings({"p", "q", "r"}, 2)
+        .key("e").value(std::nan(""))
+        .key("f").value(std::uint64_t{336491})
+        .end_object();
+    const boost::json::value doc = {{"a", boost::json::array{1, 0.25, "x\"y", boost::json::object{}, boost::json::array{}}},
+                                    {"b", true}, {"c", nullptr}, {"d", boost::json::array{"p", "q"}},
+                                    {"e", nullptr}, {"f", 336491}};
+    CHECK(out == coe::json_text(doc));
+    CHECK(out == R"({"a":[1,0.25,"x\"y",{},[]],"b":true,"c":null,"d":["p","q"],"e":null,"f":336491})");
+}
