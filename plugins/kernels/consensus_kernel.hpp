@@ -95,17 +95,38 @@ inline coe_status consensus(coe_consensus_args &a) {
     a.mean_agreement = static_cast<float>(n > 1 ? canonical_sum(terms) / pairs : 1.0);
 
     // clusters: share, cohesion, representative
+    // each cluster's members in index order: the sums below visit only them
+    // (canonical sums do not depend on the order of their terms)
+    std::vector<std::uint32_t> member_start(static_cast<std::size_t>(k) + 1, 0), member_list(n);
+    for (std::uint32_t i = 0; i < n; ++i) ++member_start[a.labels[i] + 1];
+    for (std::uint32_t c = 0; c < k; ++c) member_start[c + 1] += member_start[c];
+    {
+        std::vector<std::uint32_t> next(member_start.begin(), member_start.end() - 1);
+        for (std::uint32_t i = 0; i < n; ++i) member_list[next[a.labels[i]]++] = i;
+    }
     std::vector<double> share(k, 0.0);
     for (std::uint32_t c = 0; c < k; ++c) {
-        auto in_c = [&](std::uint32_t j) { return a.labels[j] == c; };
-        share[c] = weight_sum(in_c) / total_w;
+        const std::uint32_t *first = member_list.data() + member_start[c];
+        const std::uint32_t members = member_start[c + 1] - member_start[c];
+        weights_terms.clear();
+        for (std::uint32_t m = 0; m < members; ++m) weights_terms.push_back(a.weights[first[m]]);
+        share[c] = canonical_sum(weights_terms) / total_w;
         a.cluster_share[c] = static_cast<float>(share[c]);
         double best = -2.0;
-        std::uint32_t rep = n, members = 0;
-        for (std::uint32_t i = 0; i < n; ++i) {
-            if (!in_c(i)) continue;
-            ++members;
-            const double inner = weighted_mean(i, in_c, 1.0);
+        std::uint32_t rep = n;
+        for (std::uint32_t m = 0; m < members; ++m) {
+            const std::uint32_t i = first[m];
+            // weighted mean similarity to the other members (1 when alone)
+            terms.clear();
+            weights_terms.clear();
+            for (std::uint32_t q = 0; q < members; ++q) {
+                const std::uint32_t j = first[q];
+                if (j == i) continue;
+                terms.push_back(a.weights[j] * sim(i, j));
+                weights_terms.push_back(a.weights[j]);
+            }
+            const double den = canonical_sum(weights_terms);
+            const double inner = den > 0.0 ? canonical_sum(terms) / den : 1.0;
             if (rep == n || inner > best) {
                 best = inner;
                 rep = i;
@@ -113,9 +134,8 @@ inline coe_status consensus(coe_consensus_args &a) {
         }
         a.cluster_representative[c] = rep;
         terms.clear();
-        for (std::uint32_t i = 0; i < n; ++i)
-            for (std::uint32_t j = i + 1; j < n; ++j)
-                if (in_c(i) && in_c(j)) terms.push_back(sim(i, j));
+        for (std::uint32_t x = 0; x < members; ++x)
+            for (std::uint32_t y = x + 1; y < members; ++y) terms.push_back(sim(first[x], first[y]));
         const double cohesion_pairs = 0.5 * members * (members - 1.0);
         a.cluster_cohesion[c] = static_cast<float>(members > 1 ? canonical_sum(terms) / cohesion_pairs : 1.0);
     }
