@@ -7,6 +7,7 @@
 // inputs give equal labels.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -31,28 +32,13 @@ inline void validate_similarity_matrix(const float *m, std::uint64_t stride, std
                                                                  std::to_string(i) + ", " + std::to_string(j) + ")");
 }
 
-inline coe_status cluster(coe_cluster_args &a) {
-    using sdk::status_error;
-    if (a.method != COE_CLUSTER_AVERAGE_LINKAGE)
-        throw status_error(COE_ERR_UNSUPPORTED, "unknown clustering method " + std::to_string(a.method));
-    if (a.reserved0 != 0) throw status_error(COE_ERR_INVALID_ARGUMENT, "reserved0 must be 0");
-    if (!std::isfinite(a.threshold)) throw status_error(COE_ERR_INVALID_ARGUMENT, "threshold is not finite");
-    validate_similarity_matrix(a.similarity, a.similarity_stride, a.count, "similarity");
-    if (a.count > 0 && a.labels == nullptr) throw status_error(COE_ERR_INVALID_ARGUMENT, "labels is null");
-
-    const std::uint32_t n = a.count;
+// Average linkage over the n x n matrix `s` (double, row-major; modified):
+// parent[i] receives the slot item i was merged into (itself if never).
+inline void agglomerate(std::vector<double> &s, std::uint32_t n, double threshold, std::uint32_t *parent) {
     // Cluster "slots" are named by their smallest member index; merging B
     // into A (min A < min B) keeps slot A.
-    // the working matrix is kept per thread: item panels make it large, and a
-    // fresh one per call would cost a page fault per 4 KiB
-    thread_local std::vector<double> working;
-    std::vector<double> &s = working;
-    s.resize(static_cast<std::size_t>(n) * n);
-    for (std::uint32_t i = 0; i < n; ++i)
-        for (std::uint32_t j = 0; j < n; ++j)
-            s[static_cast<std::size_t>(i) * n + j] = a.similarity[i * a.similarity_stride + j];
     auto at = [&](std::uint32_t i, std::uint32_t j) -> double & { return s[static_cast<std::size_t>(i) * n + j]; };
-    std::vector<std::uint32_t> size(n, 1), parent(n);
+    std::vector<std::uint32_t> size(n, 1);
     std::vector<bool> alive(n, true);
     for (std::uint32_t i = 0; i < n; ++i) parent[i] = i;
 
@@ -73,7 +59,6 @@ inline coe_status cluster(coe_cluster_args &a) {
     };
     for (std::uint32_t i = 0; i < n; ++i) rescan(i);
 
-    const double threshold = a.threshold;
     for (;;) {
         std::uint32_t ia = none;
         for (std::uint32_t i = 0; i < n; ++i)
@@ -102,12 +87,74 @@ inline coe_status cluster(coe_cluster_args &a) {
             }
         }
     }
+}
+
+inline std::uint32_t find_root(std::vector<std::uint32_t> &up, std::uint32_t i) {
+    while (up[i] != i) i = up[i] = up[up[i]];
+    return i;
+}
+
+inline coe_status cluster(coe_cluster_args &a) {
+    using sdk::status_error;
+    if (a.method != COE_CLUSTER_AVERAGE_LINKAGE)
+        throw status_error(COE_ERR_UNSUPPORTED, "unknown clustering method " + std::to_string(a.method));
+    if (a.reserved0 != 0) throw status_error(COE_ERR_INVALID_ARGUMENT, "reserved0 must be 0");
+    if (!std::isfinite(a.threshold)) throw status_error(COE_ERR_INVALID_ARGUMENT, "threshold is not finite");
+    validate_similarity_matrix(a.similarity, a.similarity_stride, a.count, "similarity");
+    if (a.count > 0 && a.labels == nullptr) throw status_error(COE_ERR_INVALID_ARGUMENT, "labels is null");
+
+    const std::uint32_t n = a.count;
+    const double threshold = a.threshold;
+    auto sim = [&](std::uint32_t i, std::uint32_t j) { return a.similarity[i * a.similarity_stride + j]; };
+    // Two clusters merge only when their average similarity reaches the
+    // threshold, so only when some pair across them does: clusters never
+    // cross the connected components of the graph of such pairs, and merges
+    // in one component change no value another one reads.  Each component is
+    // clustered on its own (a panel's items are mostly singletons); the
+    // merges, ties included, are those of the whole matrix.
+    std::vector<std::uint32_t> component(n);
+    for (std::uint32_t i = 0; i < n; ++i) component[i] = i;
+    for (std::uint32_t i = 0; i < n; ++i)
+        for (std::uint32_t j = i + 1; j < n; ++j)
+            if (static_cast<double>(sim(i, j)) >= threshold) {
+                const std::uint32_t ri = find_root(component, i), rj = find_root(component, j);
+                if (ri != rj) component[std::max(ri, rj)] = std::min(ri, rj);
+            }
+    // the members of each component, in increasing index order (so that the
+    // slots keep their order), grouped by a counting pass over the roots
+    std::vector<std::uint32_t> start(static_cast<std::size_t>(n) + 1, 0), by_component(n);
+    for (std::uint32_t i = 0; i < n; ++i) ++start[find_root(component, i) + 1];
+    for (std::uint32_t i = 0; i < n; ++i) start[i + 1] += start[i];
+    {
+        std::vector<std::uint32_t> next(start.begin(), start.end() - 1);
+        for (std::uint32_t i = 0; i < n; ++i) by_component[next[component[i]]++] = i;  // component[i] is its root now
+    }
+    std::vector<std::uint32_t> parent(n), local_parent;
+    // the working matrix is kept per thread: item panels make it large, and a
+    // fresh one per call would cost a page fault per 4 KiB
+    thread_local std::vector<double> working;
+    std::vector<double> &s = working;
+    for (std::uint32_t root = 0; root < n; ++root) {
+        const std::uint32_t *members = by_component.data() + start[root];
+        const std::uint32_t m = start[root + 1] - start[root];
+        if (m == 0) continue;  // not a root
+        if (m == 1) {
+            parent[root] = root;
+            continue;
+        }
+        s.resize(static_cast<std::size_t>(m) * m);
+        for (std::uint32_t x = 0; x < m; ++x)
+            for (std::uint32_t y = 0; y < m; ++y) s[static_cast<std::size_t>(x) * m + y] = sim(members[x], members[y]);
+        local_parent.resize(m);
+        agglomerate(s, m, threshold, local_parent.data());
+        for (std::uint32_t x = 0; x < m; ++x) parent[members[x]] = members[local_parent[x]];
+    }
 
     // Labels numbered by smallest member index: slots are exactly that.
     std::vector<std::uint32_t> label_of_slot(n, 0);
     std::uint32_t next = 0;
     for (std::uint32_t i = 0; i < n; ++i)
-        if (alive[i]) label_of_slot[i] = next++;
+        if (parent[i] == i) label_of_slot[i] = next++;
     for (std::uint32_t i = 0; i < n; ++i) {
         std::uint32_t r = i;
         while (parent[r] != r) r = parent[r];

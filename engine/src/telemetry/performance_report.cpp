@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <sstream>
 
 #include <boost/json.hpp>
@@ -45,7 +46,18 @@ Derived derive(const OperationStats &s, double uptime_s) {
 
 double round3(double x) { return std::round(x * 1000.0) / 1000.0; }
 
+// The peak resident set of this process's own address space (VmHWM): unlike
+// getrusage's ru_maxrss it does not carry over what the parent had resident
+// when it forked the process that exec'd this program.
 std::uint64_t peak_rss_bytes() {
+    if (std::FILE *f = std::fopen("/proc/self/status", "r")) {
+        char line[256];
+        unsigned long long kib = 0;
+        bool found = false;
+        while (!found && std::fgets(line, sizeof line, f)) found = std::sscanf(line, "VmHWM: %llu kB", &kib) == 1;
+        std::fclose(f);
+        if (found) return static_cast<std::uint64_t>(kib) * 1024u;
+    }
     rusage u{};
     if (getrusage(RUSAGE_SELF, &u) != 0) return 0;
     return static_cast<std::uint64_t>(u.ru_maxrss) * 1024u;  // Linux reports KiB
