@@ -72,18 +72,29 @@ inline coe_status consensus(coe_consensus_args &a) {
         return canonical_sum(weights_terms);
     };
     const double total_w = weight_sum([](std::uint32_t) { return true; });
-    // weighted mean similarity of i to the experts `include` selects (not i)
-    auto weighted_mean = [&](std::uint32_t i, auto &&include, double if_none) {
-        terms.clear();
-        for (std::uint32_t j = 0; j < n; ++j)
-            if (j != i && include(j)) terms.push_back(a.weights[j] * sim(i, j));
-        const double den = weight_sum([&](std::uint32_t j) { return j != i && include(j); });
-        return den > 0.0 ? canonical_sum(terms) / den : if_none;
-    };
 
     // centrality, medoid, mean agreement
+    // centrality: the weights of the others are the sorted weights less one
+    // copy of w_i, summed in that order: the same terms in the same order as
+    // canonical_sum would add them, without a sort per expert
+    std::vector<double> sorted_w(a.weights, a.weights + n);
+    std::sort(sorted_w.begin(), sorted_w.end());
     std::vector<double> centrality(n, 0.0);
-    for (std::uint32_t i = 0; i < n; ++i) centrality[i] = weighted_mean(i, [](std::uint32_t) { return true; }, 0.0);
+    for (std::uint32_t i = 0; i < n; ++i) {
+        terms.clear();
+        for (std::uint32_t j = 0; j < n; ++j)
+            if (j != i) terms.push_back(a.weights[j] * sim(i, j));
+        double den = 0.0;
+        bool skipped = false;
+        for (double w : sorted_w) {
+            if (!skipped && w == static_cast<double>(a.weights[i])) {
+                skipped = true;
+                continue;
+            }
+            den += w;
+        }
+        centrality[i] = den > 0.0 ? canonical_sum(terms) / den : 0.0;
+    }
     std::uint32_t medoid = 0;
     for (std::uint32_t i = 1; i < n; ++i)
         if (centrality[i] > centrality[medoid]) medoid = i;

@@ -2,6 +2,8 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -43,6 +45,14 @@ bool has_embedding(const ResponseView &r) { return r.embedding_size > 0; }
 std::size_t invalid_utf8_at(std::string_view s) {
     std::size_t i = 0;
     while (i < s.size()) {
+        // ASCII, most of any text: eight bytes at a time
+        while (i + 8 <= s.size()) {
+            std::uint64_t w;
+            std::memcpy(&w, s.data() + i, 8);
+            if (w & 0x8080808080808080ull) break;
+            i += 8;
+        }
+        if (i >= s.size()) break;
         const auto b = static_cast<unsigned char>(s[i]);
         std::size_t n = 0;
         unsigned lo = 0x80, hi = 0xbf;  // the allowed range of the second byte
@@ -70,14 +80,20 @@ void check_utf8(std::string_view text, const std::string &path) {
     if (at != std::string_view::npos) throw Error(path + ": invalid UTF-8 at byte " + std::to_string(at));
 }
 
+// A field of response `index` (item `item` of a list, unless SIZE_MAX);
+// the path in its message is built only when the text is invalid.
+void check_utf8(std::string_view text, std::size_t index, const char *field, std::size_t item = SIZE_MAX) {
+    if (invalid_utf8_at(text) == std::string_view::npos) return;
+    check_utf8(text, detail::response_path(index, field) + (item == SIZE_MAX ? "" : "[" + std::to_string(item) + "]"));
+}
+
 void check_texts(const ResponseView &r, std::size_t index) {
-    check_utf8(r.expert, detail::response_path(index, "expert"));
-    check_utf8(r.content, detail::response_path(index, "content"));
+    check_utf8(r.expert, index, "expert");
+    check_utf8(r.content, index, "content");
     for (const auto *list : {&r.recommendations, &r.limitations}) {
         if (!*list) continue;
         const char *field = list == &r.recommendations ? "recommendations" : "limitations";
-        for (std::size_t k = 0; k < (*list)->size(); ++k)
-            check_utf8((**list)[k], detail::response_path(index, field) + "[" + std::to_string(k) + "]");
+        for (std::size_t k = 0; k < (*list)->size(); ++k) check_utf8((**list)[k], index, field, k);
     }
 }
 
