@@ -17,7 +17,7 @@ linear model start-up + N * per-panel gives
     per_panel = (tN - t1) / (N - 1),   start_up = t1 - per_panel,
 and the throughput is reported both with start-up (N / tN, the whole process)
 and without it (1 / per_panel).  The engine's peak resident set on the whole
-file is reported too (the largest child, from getrusage).
+file is reported too (VmHWM, from its performance report).
 
 scikit-learn: for each panel, TfidfVectorizer(ngram_range=(1, 2),
 sublinear_tf=True, stop_words='english').fit_transform on the 31 answers,
@@ -51,7 +51,6 @@ import json
 import os
 import atexit
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -174,7 +173,17 @@ def main():
             reports[rep["id"]] = rep
             backend = backend or rep.get("backend")
     t_all, t_all_runs = median_wall(lambda: run_engine(cmd), repeats)
-    peak_rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+    # the engine's own peak resident set (VmHWM, in its performance report):
+    # getrusage's maxrss of a child would include this Python process, which
+    # the child shares until it execs
+    with tempfile.NamedTemporaryFile("r", suffix=".json", delete=False) as perf:
+        pass
+    try:
+        run_engine(cmd + ["--report", perf.name])
+        with open(perf.name) as f:
+            peak_rss_mb = json.load(f)["peak_rss_bytes"] / float(1 << 20)
+    finally:
+        os.unlink(perf.name)
 
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False, encoding="utf-8") as one:
         one.write(lines[0] if lines[0].endswith("\n") else lines[0] + "\n")

@@ -38,12 +38,16 @@ def nominal_ghz(context):
 
 
 def index_benchmarks(doc):
-    """name -> benchmark entry (aggregates dropped)."""
+    """name -> benchmark entry: the median of the repetitions when the run
+    has them (a noisy neighbour then moves one repetition, not the table),
+    else the single run."""
     out = {}
     for b in doc["benchmarks"]:
         if b.get("run_type") == "aggregate":
+            if b.get("aggregate_name") == "median":
+                out[b["run_name"]] = b
             continue
-        out[b["name"]] = b
+        out.setdefault(b.get("run_name", b["name"]), b)
     return out
 
 

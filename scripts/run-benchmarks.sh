@@ -14,7 +14,7 @@ cmake --build build-bench
 mkdir -p bench/results
 
 echo "== backend benchmarks"
-build-bench/bin/backend_bench --benchmark_min_time=0.3 \
+build-bench/bin/backend_bench --benchmark_min_time=0.3 --benchmark_repetitions=3 \
   --benchmark_out=bench/results/backend_bench.json --benchmark_out_format=json
 
 echo "== Python peers"
