@@ -31,10 +31,10 @@ void append_json(std::string &out, const boost::json::value &v);
 class JsonWriter {
 public:
     explicit JsonWriter(std::string &out) : out_(out) {}
-    JsonWriter &begin_object();
-    JsonWriter &end_object();
-    JsonWriter &begin_array();
-    JsonWriter &end_array();
+    JsonWriter &begin_object() { return open('{'); }
+    JsonWriter &end_object() { return close('}'); }
+    JsonWriter &begin_array() { return open('['); }
+    JsonWriter &end_array() { return close(']'); }
     JsonWriter &key(std::string_view k);
     JsonWriter &value(std::string_view s);
     JsonWriter &value(const char *s) { return value(std::string_view(s)); }
@@ -51,6 +51,8 @@ public:
     JsonWriter &strings(const std::vector<std::string> &v, std::size_t limit = SIZE_MAX);
 
 private:
+    JsonWriter &open(char bracket);
+    JsonWriter &close(char bracket);
     void separate();  // a comma unless this is the first element of its container
 
     std::string &out_;
