@@ -91,7 +91,9 @@ public:
 
     // The operations below run through the backend chain like the pipeline
     // (breakers, demotion, shadow checks).
-    // coe.featurize/1 on the backend serving it.  Texts are read, not kept.
+    // coe.featurize on the backend serving it, at the revision its chain runs
+    // (/2 with the built-in backends; /1 when the head provides only that).
+    // Texts are read, not kept.
     SparseRows featurize(const std::vector<std::string_view> &texts,
                          const FeaturizeOptions &options = {}) const;
     // coe.similarity/1 of sparse rows (e.g. from featurize).
