@@ -38,8 +38,24 @@ const char *kind_name(const json::value &v) {
     throw Error(path + ": must be " + expected + ", got " + kind_name(got));
 }
 
-std::string field_path(const std::string &prefix, std::string_view key) {
-    return prefix.empty() ? std::string(key) : prefix + "." + std::string(key);
+// Where a value sits in the panel ("responses[2].recommendations[3]"),
+// written out only when there is an error to report: paths are built from
+// links on the stack, so reading a valid panel allocates none.
+struct Path {
+    const Path *parent = nullptr;
+    std::string_view key;          // a field name, or empty for an array element
+    std::size_t index = SIZE_MAX;  // the array element's index
+    Path field(std::string_view k) const { return {this, k, SIZE_MAX}; }
+    Path element(std::size_t i) const { return {this, {}, i}; }
+    std::string str() const {
+        std::string s = parent ? parent->str() : std::string();
+        if (index != SIZE_MAX) return s + "[" + std::to_string(index) + "]";
+        return s.empty() ? std::string(key) : s + "." + std::string(key);
+    }
+};
+
+[[noreturn]] void type_error(const Path &path, const char *expected, const json::value &got) {
+    type_error(path.str(), expected, got);
 }
 
 // An optional field: nullptr when absent or null.
@@ -48,20 +64,19 @@ const json::value *optional_field(const json::object &o, std::string_view key) {
     return v != nullptr && v->is_null() ? nullptr : v;
 }
 
-const json::value &required_field(const json::object &o, std::string_view key, const std::string &path) {
-    const json::value *v = o.if_contains(key);
-    if (v == nullptr) throw Error(path + ": missing");
+const json::value &required_field(const json::object &o, const Path &path) {
+    const json::value *v = o.if_contains(path.key);
+    if (v == nullptr) throw Error(path.str() + ": missing");
     return *v;
 }
 
-std::string read_string(const json::value &v, const std::string &path) {
+std::string read_string(const json::value &v, const Path &path) {
     if (!v.is_string()) type_error(path, "a string", v);
     return std::string(v.get_string());
 }
 
-std::string required_string(const json::object &o, std::string_view key, const std::string &prefix) {
-    const std::string path = field_path(prefix, key);
-    return read_string(required_field(o, key, path), path);
+std::string required_string(const json::object &o, const Path &path) {
+    return read_string(required_field(o, path), path);
 }
 
 double number_value(const json::value &v) {
@@ -72,71 +87,68 @@ double number_value(const json::value &v) {
 
 // A number id is kept as its decimal text; only integers are taken, since
 // other numbers have no single text.
-std::string read_id(const json::value &v, const std::string &path) {
+std::string read_id(const json::value &v, const Path &path) {
     if (v.is_int64()) return std::to_string(v.get_int64());
     if (v.is_uint64()) return std::to_string(v.get_uint64());
     if (!v.is_string()) type_error(path, "a string or an integer", v);
     return std::string(v.get_string());
 }
 
-std::vector<std::string> read_string_list(const json::value &v, const std::string &path) {
+std::vector<std::string> read_string_list(const json::value &v, const Path &path) {
     if (!v.is_array()) type_error(path, "an array of strings", v);
     const json::array &items = v.get_array();
     std::vector<std::string> out;
     out.reserve(items.size());
-    for (std::size_t i = 0; i < items.size(); ++i)
-        out.push_back(read_string(items[i], path + "[" + std::to_string(i) + "]"));
+    for (std::size_t i = 0; i < items.size(); ++i) out.push_back(read_string(items[i], path.element(i)));
     return out;
 }
 
-float read_float(const json::value &v, const std::string &path) {
+float read_float(const json::value &v, const Path &path) {
     if (!v.is_number()) type_error(path, "a number", v);
     const double d = number_value(v);
     // Boost.JSON reads numbers beyond the double range as infinities
-    if (!std::isfinite(d)) throw Error(path + ": must be a finite number, got " + detail::format_number(d));
+    if (!std::isfinite(d)) throw Error(path.str() + ": must be a finite number, got " + detail::format_number(d));
     if (std::fabs(d) > static_cast<double>(FLT_MAX))
-        throw Error(path + ": " + detail::format_number(d) + " does not fit in a float");
+        throw Error(path.str() + ": " + detail::format_number(d) + " does not fit in a float");
     return static_cast<float>(d);
 }
 
-std::vector<float> read_embedding(const json::value &v, const std::string &path) {
+std::vector<float> read_embedding(const json::value &v, const Path &path) {
     if (!v.is_array()) type_error(path, "an array of numbers", v);
     const json::array &items = v.get_array();
-    if (items.empty()) throw Error(path + ": empty");
+    if (items.empty()) throw Error(path.str() + ": empty");
     std::vector<float> out;
     out.reserve(items.size());
-    for (std::size_t i = 0; i < items.size(); ++i)
-        out.push_back(read_float(items[i], path + "[" + std::to_string(i) + "]"));
+    for (std::size_t i = 0; i < items.size(); ++i) out.push_back(read_float(items[i], path.element(i)));
     return out;
 }
 
-Response read_response(const json::value &v, const std::string &path) {
+Response read_response(const json::value &v, const Path &path) {
     if (!v.is_object()) type_error(path, "an object", v);
     const json::object &o = v.get_object();
     Response r;
-    r.expert = required_string(o, "expert", path);
-    r.content = required_string(o, "content", path);
+    r.expert = required_string(o, path.field("expert"));
+    r.content = required_string(o, path.field("content"));
     if (const json::value *c = optional_field(o, "confidence")) {
         // range and finiteness are checked by validate()
-        if (!c->is_number()) type_error(field_path(path, "confidence"), "a number", *c);
+        if (!c->is_number()) type_error(path.field("confidence"), "a number", *c);
         r.confidence = number_value(*c);
     }
     if (const json::value *list = optional_field(o, "recommendations"))
-        r.recommendations = read_string_list(*list, field_path(path, "recommendations"));
+        r.recommendations = read_string_list(*list, path.field("recommendations"));
     if (const json::value *list = optional_field(o, "limitations"))
-        r.limitations = read_string_list(*list, field_path(path, "limitations"));
-    if (const json::value *e = optional_field(o, "embedding"))
-        r.embedding = read_embedding(*e, field_path(path, "embedding"));
+        r.limitations = read_string_list(*list, path.field("limitations"));
+    if (const json::value *e = optional_field(o, "embedding")) r.embedding = read_embedding(*e, path.field("embedding"));
     return r;
 }
 
 std::vector<Response> read_responses(const json::value &v) {
-    if (!v.is_array()) type_error("responses", "an array", v);
+    const Path responses{nullptr, "responses"};
+    if (!v.is_array()) type_error(responses, "an array", v);
     const json::array &items = v.get_array();
     std::vector<Response> out;
     out.reserve(items.size());
-    for (std::size_t i = 0; i < items.size(); ++i)
-        out.push_back(read_response(items[i], detail::response_path(i, nullptr)));
+    for (std::size_t i = 0; i < items.size(); ++i) out.push_back(read_response(items[i], responses.element(i)));
     return out;
 }
 
@@ -144,9 +156,9 @@ Panel read_panel_object(const json::value &doc) {
     if (!doc.is_object()) throw Error(std::string("the top level must be a JSON object, got ") + kind_name(doc));
     const json::object &o = doc.get_object();
     Panel panel;
-    if (const json::value *id = optional_field(o, "id")) panel.id = read_id(*id, "id");
-    if (const json::value *q = optional_field(o, "question")) panel.question = read_string(*q, "question");
-    panel.responses = read_responses(required_field(o, "responses", "responses"));
+    if (const json::value *id = optional_field(o, "id")) panel.id = read_id(*id, Path{nullptr, "id"});
+    if (const json::value *q = optional_field(o, "question")) panel.question = read_string(*q, Path{nullptr, "question"});
+    panel.responses = read_responses(required_field(o, Path{nullptr, "responses"}));
     return panel;
 }
 

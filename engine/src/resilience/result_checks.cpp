@@ -99,12 +99,19 @@ std::string check_output(const AggregateOutputs &o, const Clustering &grouping,
         const std::uint32_t r = o.representative[g];
         if (r >= items || grouping.labels[r] != g) return "invalid_labels: aggregate representative outside its group";
     }
-    std::vector<std::vector<std::uint32_t>> experts(groups);  // distinct experts per group: the most supporters
-    for (std::size_t i = 0; i < items; ++i) experts[grouping.labels[i]].push_back(item_expert[i]);
+    // distinct experts per group (the most supporters it can have), from the
+    // sorted (group, expert) pairs
+    std::vector<std::uint64_t> pairs(items);
+    for (std::size_t i = 0; i < items; ++i) {
+        if (grouping.labels[i] >= groups) return "invalid_labels: an item's group is out of range";
+        pairs[i] = static_cast<std::uint64_t>(grouping.labels[i]) << 32 | item_expert[i];
+    }
+    std::sort(pairs.begin(), pairs.end());
+    std::vector<std::uint32_t> distinct_experts(groups, 0);
+    for (std::size_t k = 0; k < items; ++k)
+        if (k == 0 || pairs[k] != pairs[k - 1]) ++distinct_experts[pairs[k] >> 32];
     for (std::uint32_t g = 0; g < groups; ++g) {
-        auto &e = experts[g];
-        std::sort(e.begin(), e.end());
-        const auto distinct = static_cast<std::uint32_t>(std::unique(e.begin(), e.end()) - e.begin());
+        const std::uint32_t distinct = distinct_experts[g];
         if (o.supporters[g] < 1 || o.supporters[g] > distinct)
             return "out_of_range: aggregate supporters " + std::to_string(o.supporters[g]) + " for a group stated by " +
                    std::to_string(distinct) + " experts";
