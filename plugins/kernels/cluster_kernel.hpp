@@ -89,6 +89,23 @@ inline void agglomerate(std::vector<double> &s, std::uint32_t n, double threshol
     }
 }
 
+// Items 0..n-1 grouped by group[i] (< groups): group g's items, in
+// increasing order, are items[start[g]] .. items[start[g + 1] - 1].
+struct ItemGroups {
+    std::vector<std::uint32_t> start, items;
+    const std::uint32_t *first(std::uint32_t g) const { return items.data() + start[g]; }
+    std::uint32_t size(std::uint32_t g) const { return start[g + 1] - start[g]; }
+};
+
+inline ItemGroups group_items(const std::uint32_t *group, std::uint32_t n, std::uint32_t groups) {
+    ItemGroups out{std::vector<std::uint32_t>(static_cast<std::size_t>(groups) + 1, 0), std::vector<std::uint32_t>(n)};
+    for (std::uint32_t i = 0; i < n; ++i) ++out.start[group[i] + 1];
+    for (std::uint32_t g = 0; g < groups; ++g) out.start[g + 1] += out.start[g];
+    std::vector<std::uint32_t> next(out.start.begin(), out.start.end() - 1);
+    for (std::uint32_t i = 0; i < n; ++i) out.items[next[group[i]]++] = i;
+    return out;
+}
+
 inline std::uint32_t find_root(std::vector<std::uint32_t> &up, std::uint32_t i) {
     while (up[i] != i) i = up[i] = up[up[i]];
     return i;
@@ -121,22 +138,17 @@ inline coe_status cluster(coe_cluster_args &a) {
                 if (ri != rj) component[std::max(ri, rj)] = std::min(ri, rj);
             }
     // the members of each component, in increasing index order (so that the
-    // slots keep their order), grouped by a counting pass over the roots
-    std::vector<std::uint32_t> start(static_cast<std::size_t>(n) + 1, 0), by_component(n);
-    for (std::uint32_t i = 0; i < n; ++i) ++start[find_root(component, i) + 1];
-    for (std::uint32_t i = 0; i < n; ++i) start[i + 1] += start[i];
-    {
-        std::vector<std::uint32_t> next(start.begin(), start.end() - 1);
-        for (std::uint32_t i = 0; i < n; ++i) by_component[next[component[i]]++] = i;  // component[i] is its root now
-    }
+    // slots keep their order), grouped under their root
+    for (std::uint32_t i = 0; i < n; ++i) component[i] = find_root(component, i);
+    const ItemGroups by_component = group_items(component.data(), n, n);
     std::vector<std::uint32_t> parent(n), local_parent;
     // the working matrix is kept per thread: item panels make it large, and a
     // fresh one per call would cost a page fault per 4 KiB
     thread_local std::vector<double> working;
     std::vector<double> &s = working;
     for (std::uint32_t root = 0; root < n; ++root) {
-        const std::uint32_t *members = by_component.data() + start[root];
-        const std::uint32_t m = start[root + 1] - start[root];
+        const std::uint32_t *members = by_component.first(root);
+        const std::uint32_t m = by_component.size(root);
         if (m == 0) continue;  // not a root
         if (m == 1) {
             parent[root] = root;

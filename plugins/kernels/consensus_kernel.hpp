@@ -65,20 +65,13 @@ inline coe_status consensus(coe_consensus_args &a) {
     // Every sum over experts goes through canonical_sum: permuting the panel
     // must not change a single bit.
     std::vector<double> terms, weights_terms;
-    auto weight_sum = [&](auto &&include) {
-        weights_terms.clear();
-        for (std::uint32_t j = 0; j < n; ++j)
-            if (include(j)) weights_terms.push_back(a.weights[j]);
-        return canonical_sum(weights_terms);
-    };
-    const double total_w = weight_sum([](std::uint32_t) { return true; });
+    std::vector<double> sorted_w(a.weights, a.weights + n);
+    const double total_w = canonical_sum(sorted_w);  // leaves sorted_w sorted
 
     // centrality, medoid, mean agreement
     // centrality: the weights of the others are the sorted weights less one
     // copy of w_i, summed in that order: the same terms in the same order as
     // canonical_sum would add them, without a sort per expert
-    std::vector<double> sorted_w(a.weights, a.weights + n);
-    std::sort(sorted_w.begin(), sorted_w.end());
     std::vector<double> centrality(n, 0.0);
     for (std::uint32_t i = 0; i < n; ++i) {
         terms.clear();
@@ -108,17 +101,11 @@ inline coe_status consensus(coe_consensus_args &a) {
     // clusters: share, cohesion, representative
     // each cluster's members in index order: the sums below visit only them
     // (canonical sums do not depend on the order of their terms)
-    std::vector<std::uint32_t> member_start(static_cast<std::size_t>(k) + 1, 0), member_list(n);
-    for (std::uint32_t i = 0; i < n; ++i) ++member_start[a.labels[i] + 1];
-    for (std::uint32_t c = 0; c < k; ++c) member_start[c + 1] += member_start[c];
-    {
-        std::vector<std::uint32_t> next(member_start.begin(), member_start.end() - 1);
-        for (std::uint32_t i = 0; i < n; ++i) member_list[next[a.labels[i]]++] = i;
-    }
+    const ItemGroups members_of = group_items(a.labels, n, k);
     std::vector<double> share(k, 0.0);
     for (std::uint32_t c = 0; c < k; ++c) {
-        const std::uint32_t *first = member_list.data() + member_start[c];
-        const std::uint32_t members = member_start[c + 1] - member_start[c];
+        const std::uint32_t *first = members_of.first(c);
+        const std::uint32_t members = members_of.size(c);
         weights_terms.clear();
         for (std::uint32_t m = 0; m < members; ++m) weights_terms.push_back(a.weights[first[m]]);
         share[c] = canonical_sum(weights_terms) / total_w;
