@@ -49,9 +49,8 @@ void operator delete(void *p, std::size_t) noexcept { std::free(p); }
 
 namespace {
 
-std::vector<std::string> g_lines;  // filled by load_panels
-
-std::vector<std::vector<std::string>> load_panels() {
+// The non-blank lines of the corpus, and the texts of each panel's responses.
+void load_panels(std::vector<std::string> &lines, std::vector<std::vector<std::string>> &panels) {
     const char *env = std::getenv("COE_BENCH_CORPUS");
     const std::string file = env ? env : COE_BENCH_DEFAULT_CORPUS;
     std::ifstream in(file);
@@ -59,17 +58,15 @@ std::vector<std::vector<std::string>> load_panels() {
         std::cerr << "cannot open corpus " << file << " (set COE_BENCH_CORPUS)\n";
         std::exit(1);
     }
-    std::vector<std::vector<std::string>> panels;
     std::string line;
     while (std::getline(in, line)) {
         if (line.empty()) continue;
-        g_lines.push_back(line);
+        lines.push_back(line);
         auto doc = boost::json::parse(line);
         std::vector<std::string> texts;
         for (const auto &r : doc.at("responses").as_array()) texts.emplace_back(r.at("content").as_string());
         panels.push_back(std::move(texts));
     }
-    return panels;
 }
 
 std::shared_ptr<coe::Engine> engine_for(const std::string &backend) {
@@ -212,8 +209,7 @@ void register_backend(const std::string &name, const std::shared_ptr<const Corpu
 int main(int argc, char **argv) {
     benchmark::Initialize(&argc, argv);
     auto corpus = std::make_shared<Corpus>();
-    corpus->texts = load_panels();
-    corpus->lines = g_lines;
+    load_panels(corpus->lines, corpus->texts);
     for (const auto &panel : corpus->texts) {
         coe::Panel p;
         for (std::size_t i = 0; i < panel.size(); ++i) {
