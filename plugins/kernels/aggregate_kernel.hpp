@@ -36,29 +36,39 @@ inline coe_status aggregate(coe_aggregate_args &a) {
     if (g > 0 && (!a.supporters || !a.support || !a.confidence || !a.representative || !a.consensus || !a.ranking))
         throw status_error(COE_ERR_INVALID_ARGUMENT, "an output buffer is null");
 
-    std::vector<double> terms(a.expert_weights, a.expert_weights + a.expert_count);
+    // working vectors: per thread, capacity kept (see cluster_kernel.hpp)
+    thread_local std::vector<double> terms, weights, support;
+    thread_local std::vector<std::uint8_t> counted;
+    thread_local std::vector<std::uint32_t> first_item, order;
+    thread_local ItemGroups members_of;
+    terms.assign(a.expert_weights, a.expert_weights + a.expert_count);
     const double total_w = canonical_sum(terms);
 
-    std::vector<std::uint32_t> first_item(g, m);
-    std::vector<double> support(g, 0.0);
-    std::vector<bool> counted(a.expert_count);
+    // each group's items in increasing order (canonical sums do not depend
+    // on the order of their terms; the representative is the first best)
+    group_items(a.item_group, m, g, members_of);
+    first_item.assign(g, m);
+    support.assign(g, 0.0);
+    counted.resize(a.expert_count);
     for (std::uint32_t c = 0; c < g; ++c) {
-        std::fill(counted.begin(), counted.end(), false);
+        const std::uint32_t *items = members_of.first(c);
+        const std::uint32_t size = members_of.size(c);
+        std::fill(counted.begin(), counted.end(), 0);
         double best = -2.0;
-        std::vector<double> weights;
+        weights.clear();
         std::uint32_t people = 0, rep = m;
-        for (std::uint32_t i = 0; i < m; ++i) {
-            if (a.item_group[i] != c) continue;
-            if (first_item[c] == m) first_item[c] = i;
+        first_item[c] = items[0];  // groups are never empty (validated)
+        for (std::uint32_t x = 0; x < size; ++x) {
+            const std::uint32_t i = items[x];
             const std::uint32_t e = a.item_expert[i];
             if (!counted[e]) {
-                counted[e] = true;
+                counted[e] = 1;
                 ++people;
                 weights.push_back(a.expert_weights[e]);
             }
             terms.clear();
-            for (std::uint32_t j = 0; j < m; ++j)
-                if (j != i && a.item_group[j] == c) terms.push_back(a.similarity[i * a.similarity_stride + j]);
+            for (std::uint32_t y = 0; y < size; ++y)
+                if (items[y] != i) terms.push_back(a.similarity[i * a.similarity_stride + items[y]]);
             const double others = static_cast<double>(terms.size());
             const double mean = others > 0.0 ? canonical_sum(terms) / others : 1.0;
             if (rep == m || mean > best) {
@@ -74,7 +84,7 @@ inline coe_status aggregate(coe_aggregate_args &a) {
         a.representative[c] = rep;
         a.consensus[c] = people >= a.quorum ? 1 : 0;
     }
-    std::vector<std::uint32_t> order(g);
+    order.resize(g);
     std::iota(order.begin(), order.end(), 0u);
     std::sort(order.begin(), order.end(), [&](std::uint32_t x, std::uint32_t y) {
         if (support[x] != support[y]) return support[x] > support[y];

@@ -5,6 +5,10 @@
 // worst case); panels have tens of experts and a few hundred recommendation
 // items.  The same double-precision code runs in every backend, so equal
 // inputs give equal labels.
+//
+// Working vectors are thread_local and keep their capacity from call to call
+// (each is fully rewritten before it is read): steady-state calls allocate
+// nothing.  No kernel calls itself, so one set per function is enough.
 #pragma once
 
 #include <algorithm>
@@ -38,8 +42,10 @@ inline void agglomerate(std::vector<double> &s, std::uint32_t n, double threshol
     // Cluster "slots" are named by their smallest member index; merging B
     // into A (min A < min B) keeps slot A.
     auto at = [&](std::uint32_t i, std::uint32_t j) -> double & { return s[static_cast<std::size_t>(i) * n + j]; };
-    std::vector<std::uint32_t> size(n, 1);
-    std::vector<bool> alive(n, true);
+    thread_local std::vector<std::uint32_t> size;
+    thread_local std::vector<std::uint8_t> alive;
+    size.assign(n, 1);
+    alive.assign(n, 1);
     for (std::uint32_t i = 0; i < n; ++i) parent[i] = i;
 
     // Nearest-neighbour cache: for every live slot i, its best partner j > i
@@ -47,8 +53,10 @@ inline void agglomerate(std::vector<double> &s, std::uint32_t n, double threshol
     // best over all i, lowest i on ties: the lexicographically first of the
     // pairs with the highest similarity, exactly as a full scan would pick.
     constexpr std::uint32_t none = UINT32_MAX;
-    std::vector<std::uint32_t> best(n, none);
-    std::vector<double> best_value(n, 0.0);
+    thread_local std::vector<std::uint32_t> best;
+    thread_local std::vector<double> best_value;
+    best.assign(n, none);
+    best_value.assign(n, 0.0);
     auto rescan = [&](std::uint32_t i) {
         best[i] = none;
         for (std::uint32_t j = i + 1; j < n; ++j)
@@ -74,7 +82,7 @@ inline void agglomerate(std::vector<double> &s, std::uint32_t n, double threshol
             at(k, ia) = v;
         }
         size[ia] += size[ib];
-        alive[ib] = false;
+        alive[ib] = 0;
         parent[ib] = ia;
         // refresh the cache where the merge may have changed the answer
         for (std::uint32_t k = 0; k < n; ++k) {
@@ -97,13 +105,17 @@ struct ItemGroups {
     std::uint32_t size(std::uint32_t g) const { return start[g + 1] - start[g]; }
 };
 
-inline ItemGroups group_items(const std::uint32_t *group, std::uint32_t n, std::uint32_t groups) {
-    ItemGroups out{std::vector<std::uint32_t>(static_cast<std::size_t>(groups) + 1, 0), std::vector<std::uint32_t>(n)};
+// Rewrites `out` (its capacity is reused).
+inline void group_items(const std::uint32_t *group, std::uint32_t n, std::uint32_t groups, ItemGroups &out) {
+    out.start.assign(static_cast<std::size_t>(groups) + 1, 0);
+    out.items.resize(n);
     for (std::uint32_t i = 0; i < n; ++i) ++out.start[group[i] + 1];
     for (std::uint32_t g = 0; g < groups; ++g) out.start[g + 1] += out.start[g];
-    std::vector<std::uint32_t> next(out.start.begin(), out.start.end() - 1);
-    for (std::uint32_t i = 0; i < n; ++i) out.items[next[group[i]]++] = i;
-    return out;
+    // each item goes to its group's next free place; start[g] is advanced
+    // as group g fills, then the starts are shifted back
+    for (std::uint32_t i = 0; i < n; ++i) out.items[out.start[group[i]]++] = i;
+    for (std::uint32_t g = groups; g > 0; --g) out.start[g] = out.start[g - 1];
+    out.start[0] = 0;
 }
 
 inline std::uint32_t find_root(std::vector<std::uint32_t> &up, std::uint32_t i) {
@@ -129,7 +141,9 @@ inline coe_status cluster(coe_cluster_args &a) {
     // in one component change no value another one reads.  Each component is
     // clustered on its own (a panel's items are mostly singletons); the
     // merges, ties included, are those of the whole matrix.
-    std::vector<std::uint32_t> component(n);
+    thread_local std::vector<std::uint32_t> component, parent, local_parent, label_of_slot;
+    thread_local ItemGroups by_component;
+    component.resize(n);
     for (std::uint32_t i = 0; i < n; ++i) component[i] = i;
     for (std::uint32_t i = 0; i < n; ++i)
         for (std::uint32_t j = i + 1; j < n; ++j)
@@ -140,8 +154,8 @@ inline coe_status cluster(coe_cluster_args &a) {
     // the members of each component, in increasing index order (so that the
     // slots keep their order), grouped under their root
     for (std::uint32_t i = 0; i < n; ++i) component[i] = find_root(component, i);
-    const ItemGroups by_component = group_items(component.data(), n, n);
-    std::vector<std::uint32_t> parent(n), local_parent;
+    group_items(component.data(), n, n, by_component);
+    parent.resize(n);
     // the working matrix is kept per thread: item panels make it large, and a
     // fresh one per call would cost a page fault per 4 KiB
     thread_local std::vector<double> working;
@@ -163,7 +177,7 @@ inline coe_status cluster(coe_cluster_args &a) {
     }
 
     // Labels numbered by smallest member index: slots are exactly that.
-    std::vector<std::uint32_t> label_of_slot(n, 0);
+    label_of_slot.assign(n, 0);
     std::uint32_t next = 0;
     for (std::uint32_t i = 0; i < n; ++i)
         if (parent[i] == i) label_of_slot[i] = next++;

@@ -18,8 +18,11 @@
 
 COE_KERNELS_BEGIN
 
-inline double median_of(std::vector<double> v) {
-    if (v.empty()) return 0.0;
+// The median of `values`; `work` is overwritten.
+inline double median_of(const std::vector<double> &values, std::vector<double> &work) {
+    if (values.empty()) return 0.0;
+    std::vector<double> &v = work;
+    v.assign(values.begin(), values.end());
     std::sort(v.begin(), v.end());
     const std::size_t h = v.size() / 2;
     return v.size() % 2 ? v[h] : 0.5 * (v[h - 1] + v[h]);
@@ -36,12 +39,13 @@ inline void validate_weights(const float *w, std::uint32_t count, const char *wh
 
 inline void validate_labels(const std::uint32_t *labels, std::uint32_t count, std::uint32_t cluster_count) {
     if (count > 0 && labels == nullptr) throw sdk::status_error(COE_ERR_INVALID_ARGUMENT, "labels is null");
-    std::vector<bool> used(cluster_count, false);
+    thread_local std::vector<std::uint8_t> used;  // capacity kept per thread, as in cluster_kernel.hpp
+    used.assign(cluster_count, 0);
     for (std::uint32_t i = 0; i < count; ++i) {
         if (labels[i] >= cluster_count)
             throw sdk::status_error(COE_ERR_INVALID_ARGUMENT, "label " + std::to_string(labels[i]) + " of item " +
                                                                   std::to_string(i) + " >= cluster_count");
-        used[labels[i]] = true;
+        used[labels[i]] = 1;
     }
     for (std::uint32_t c = 0; c < cluster_count; ++c)
         if (!used[c]) throw sdk::status_error(COE_ERR_INVALID_ARGUMENT, "cluster " + std::to_string(c) + " is empty");
@@ -64,15 +68,17 @@ inline coe_status consensus(coe_consensus_args &a) {
     auto sim = [&](std::uint32_t i, std::uint32_t j) -> double { return a.similarity[i * a.similarity_stride + j]; };
     // Every sum over experts goes through canonical_sum: permuting the panel
     // must not change a single bit.
-    std::vector<double> terms, weights_terms;
-    std::vector<double> sorted_w(a.weights, a.weights + n);
+    // working vectors: per thread, capacity kept (see cluster_kernel.hpp)
+    thread_local std::vector<double> terms, weights_terms, sorted_w, centrality, share, dev;
+    thread_local ItemGroups members_of;
+    sorted_w.assign(a.weights, a.weights + n);
     const double total_w = canonical_sum(sorted_w);  // leaves sorted_w sorted
 
     // centrality, medoid, mean agreement
     // centrality: the weights of the others are the sorted weights less one
     // copy of w_i, summed in that order: the same terms in the same order as
     // canonical_sum would add them, without a sort per expert
-    std::vector<double> centrality(n, 0.0);
+    centrality.assign(n, 0.0);
     for (std::uint32_t i = 0; i < n; ++i) {
         terms.clear();
         for (std::uint32_t j = 0; j < n; ++j)
@@ -101,8 +107,8 @@ inline coe_status consensus(coe_consensus_args &a) {
     // clusters: share, cohesion, representative
     // each cluster's members in index order: the sums below visit only them
     // (canonical sums do not depend on the order of their terms)
-    const ItemGroups members_of = group_items(a.labels, n, k);
-    std::vector<double> share(k, 0.0);
+    group_items(a.labels, n, k, members_of);
+    share.assign(k, 0.0);
     for (std::uint32_t c = 0; c < k; ++c) {
         const std::uint32_t *first = members_of.first(c);
         const std::uint32_t members = members_of.size(c);
@@ -155,12 +161,12 @@ inline coe_status consensus(coe_consensus_args &a) {
     a.confidence = static_cast<float>(share[major] * total_w / (total_w + a.prior_weight));
 
     // robust z-scores of centrality (Iglewicz-Hoaglin modified z)
-    const double med = median_of(centrality);
-    std::vector<double> dev(n);
+    const double med = median_of(centrality, terms);
+    dev.resize(n);
     for (std::uint32_t i = 0; i < n; ++i) dev[i] = std::fabs(centrality[i] - med);
-    terms = dev;
+    terms.assign(dev.begin(), dev.end());
     const double mean_dev = canonical_sum(terms) / n;
-    const double mad = median_of(dev);
+    const double mad = median_of(dev, terms);
     const double scale = mad > 0.0 ? mad / 0.6745 : mean_dev * 1.2533;
     for (std::uint32_t i = 0; i < n; ++i) {
         const double z = scale > 0.0 ? (centrality[i] - med) / scale : 0.0;
