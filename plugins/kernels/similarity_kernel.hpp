@@ -102,7 +102,8 @@ inline const float *rescaled_rows(const coe_similarity_args &a, std::vector<floa
     constexpr float high = 0x1p50f, low = 0x1p-50f;
     const std::uint32_t n = a.count;
     const std::uint64_t d = a.dimension;
-    std::vector<int> exponent(n, 0);
+    thread_local std::vector<int> exponent;  // per thread, capacity kept (see cluster_kernel.hpp)
+    exponent.assign(n, 0);
     bool any = false;
     for (std::uint32_t i = 0; i < n; ++i) {
         const float *row = a.dense + static_cast<std::uint64_t>(i) * a.dense_stride;
@@ -132,11 +133,12 @@ template <class A>
 void similarity_dense(const coe_similarity_args &a) {
     const std::uint32_t n = a.count;
     const std::uint64_t d = a.dimension;
-    std::vector<float> scratch;
+    // per thread, capacity kept (see cluster_kernel.hpp)
+    thread_local std::vector<float> scratch, norm;
     std::uint64_t stride = 0;
     const float *data = rescaled_rows(a, scratch, stride);
     auto row = [&](std::uint32_t i) { return data + static_cast<std::uint64_t>(i) * stride; };
-    std::vector<float> norm(n);
+    norm.resize(n);
     for (std::uint32_t i = 0; i < n; ++i) norm[i] = std::sqrt(dot1<A>(row(i), row(i), d));
     auto put = [&](std::uint32_t i, std::uint32_t j, float dot) {
         const float c = cosine(dot, norm[i], norm[j]);

@@ -1,12 +1,12 @@
 #include "coe/panel.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <optional>
 #include <string>
-#include <unordered_map>
 
 #include "analysis/panel_messages.hpp"
 #include "coe/error.hpp"
@@ -97,12 +97,28 @@ void check_texts(const ResponseView &r, std::size_t index) {
     }
 }
 
-void check_expert(const ResponseView &r, std::size_t index,
-                  std::unordered_map<std::string_view, std::size_t> &first_index) {
+// The first response whose expert name an earlier one already has, and
+// that earlier one; {npos, npos} when the names are unique.  The names are
+// sorted in a vector kept per thread (validation runs on every panel and
+// allocates nothing).
+std::pair<std::size_t, std::size_t> first_repeated_expert(const PanelView &panel) {
+    thread_local std::vector<std::pair<std::string_view, std::size_t>> names;
+    names.clear();
+    for (std::size_t i = 0; i < panel.responses.size(); ++i) names.emplace_back(panel.responses[i].expert, i);
+    std::sort(names.begin(), names.end());
+    std::pair<std::size_t, std::size_t> repeat{std::string_view::npos, std::string_view::npos};
+    for (std::size_t k = 1; k < names.size(); ++k)
+        // the second of a run of equal names (the runs are sorted by index)
+        if (names[k].first == names[k - 1].first && (k < 2 || names[k - 2].first != names[k].first) &&
+            names[k].second < repeat.first)
+            repeat = {names[k].second, names[k - 1].second};
+    return repeat;
+}
+
+void check_expert(const ResponseView &r, std::size_t index, std::pair<std::size_t, std::size_t> repeat) {
     if (r.expert.empty()) fail(index, "expert", "empty");
-    auto [it, inserted] = first_index.emplace(r.expert, index);
-    if (!inserted)
-        fail(index, "expert", detail::quote(r.expert) + " repeats " + detail::response_path(it->second, nullptr));
+    if (index == repeat.first)
+        fail(index, "expert", detail::quote(r.expert) + " repeats " + detail::response_path(repeat.second, nullptr));
 }
 
 void check_confidence(const ResponseView &r, std::size_t index) {
@@ -189,12 +205,11 @@ void validate(const PanelView &panel) {
     if (panel.responses.empty()) throw Error("responses: empty");
     check_utf8(panel.id, "id");
     check_utf8(panel.question, "question");
-    std::unordered_map<std::string_view, std::size_t> first_index;
-    first_index.reserve(panel.responses.size());
+    const std::pair<std::size_t, std::size_t> repeat = first_repeated_expert(panel);
     const std::optional<std::size_t> reference = first_with_embedding(panel);
     for (std::size_t i = 0; i < panel.responses.size(); ++i) {
         check_texts(panel.responses[i], i);
-        check_expert(panel.responses[i], i, first_index);
+        check_expert(panel.responses[i], i, repeat);
         check_confidence(panel.responses[i], i);
         check_embedding(panel, i, reference);
     }

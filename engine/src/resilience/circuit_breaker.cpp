@@ -36,7 +36,10 @@ const char *to_string(BreakerState s) {
 }
 
 CircuitBreaker::CircuitBreaker(BreakerConfig config, std::uint64_t seed)
-    : config_(config), state_(initial_state(config.mode)), next_open_ms_(config.open_duration_ms), rng_(seed) {}
+    : config_(config), state_(initial_state(config.mode)), window_(std::max<std::uint32_t>(config.window_size, 1)),
+      next_open_ms_(config.open_duration_ms), rng_(seed) {}
+
+void CircuitBreaker::clear_window() { window_next_ = window_count_ = window_failures_ = window_slows_ = 0; }
 
 bool CircuitBreaker::try_acquire(Clock::time_point now) {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -102,22 +105,27 @@ void CircuitBreaker::record(bool failure, bool slow, const std::string &why, Clo
             open("half-open probe failed: " + why, now);
         } else if (++probes_succeeded_ >= std::max<std::uint32_t>(1, config_.half_open_calls)) {
             next_open_ms_ = config_.open_duration_ms;
-            window_.clear();
+            clear_window();
             mismatches_ = 0;
             transition(BreakerState::closed, "half-open probes succeeded", now);
         }
         return;
     }
-    window_.emplace_back(failure, slow);
-    if (window_.size() > std::max<std::uint32_t>(config_.window_size, 1)) window_.pop_front();
-    const std::size_t minimum = std::min(config_.minimum_calls, std::max<std::uint32_t>(config_.window_size, 1));
-    if (state_ == BreakerState::metrics_only || window_.size() < minimum) return;
-    double failures = 0, slows = 0;
-    for (const auto &[f, s] : window_) {
-        failures += f;
-        slows += s;
+    Outcome &slot = window_[window_next_];
+    if (window_count_ == window_.size()) {  // the oldest outcome leaves
+        window_failures_ -= slot.failed;
+        window_slows_ -= slot.slow;
+    } else {
+        ++window_count_;
     }
-    const double n = static_cast<double>(window_.size());
+    slot = {failure, slow};
+    window_failures_ += failure;
+    window_slows_ += slow;
+    window_next_ = (window_next_ + 1) % window_.size();
+    const std::size_t minimum = std::min<std::size_t>(config_.minimum_calls, window_.size());
+    if (state_ == BreakerState::metrics_only || window_count_ < minimum) return;
+    const auto failures = static_cast<double>(window_failures_), slows = static_cast<double>(window_slows_);
+    const double n = static_cast<double>(window_count_);
     if (failures / n >= config_.failure_rate_threshold)
         open("failure rate " + std::to_string(static_cast<int>(100 * failures / n)) + "% (last: " + why + ")", now);
     else if (slows / n >= config_.slow_call_rate_threshold)
@@ -128,7 +136,7 @@ void CircuitBreaker::open(const std::string &reason, Clock::time_point now) {
     std::uniform_real_distribution<double> jitter(-config_.jitter, config_.jitter);
     const double wait = std::max(0.0, next_open_ms_ * (1.0 + jitter(rng_)));
     open_until_ = now + ms(wait);
-    window_.clear();
+    clear_window();
     transition(BreakerState::open, reason, now);
 }
 

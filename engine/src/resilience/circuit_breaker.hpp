@@ -10,7 +10,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <mutex>
 #include <random>
 #include <string>
@@ -66,7 +65,15 @@ private:
     const BreakerConfig config_;
     mutable std::mutex mutex_;
     BreakerState state_;
-    std::deque<std::pair<bool, bool>> window_;  // (failed, slow) of the last calls
+    // The outcomes of the last window_size calls, as a ring sized once (a
+    // breaker records every call, and must not allocate to do it), with the
+    // failed and slow ones counted.
+    struct Outcome {
+        bool failed, slow;
+    };
+    std::vector<Outcome> window_;
+    std::size_t window_next_ = 0, window_count_ = 0, window_failures_ = 0, window_slows_ = 0;
+    void clear_window();
     std::uint32_t mismatches_ = 0;               // shadow mismatches since the breaker last closed
     Clock::time_point open_until_{};
     double next_open_ms_;

@@ -100,14 +100,18 @@ std::string check_output(const AggregateOutputs &o, const Clustering &grouping,
         if (r >= items || grouping.labels[r] != g) return "invalid_labels: aggregate representative outside its group";
     }
     // distinct experts per group (the most supporters it can have), from the
-    // sorted (group, expert) pairs
-    std::vector<std::uint64_t> pairs(items);
+    // sorted (group, expert) pairs; the working vectors are kept per thread
+    // (checks run on every call: they must not allocate)
+    thread_local std::vector<std::uint64_t> pairs;
+    thread_local std::vector<std::uint32_t> distinct_experts;
+    thread_local std::vector<std::uint8_t> seen;
+    pairs.resize(items);
     for (std::size_t i = 0; i < items; ++i) {
         if (grouping.labels[i] >= groups) return "invalid_labels: an item's group is out of range";
         pairs[i] = static_cast<std::uint64_t>(grouping.labels[i]) << 32 | item_expert[i];
     }
     std::sort(pairs.begin(), pairs.end());
-    std::vector<std::uint32_t> distinct_experts(groups, 0);
+    distinct_experts.assign(groups, 0);
     for (std::size_t k = 0; k < items; ++k)
         if (k == 0 || pairs[k] != pairs[k - 1]) ++distinct_experts[pairs[k] >> 32];
     for (std::uint32_t g = 0; g < groups; ++g) {
@@ -118,10 +122,10 @@ std::string check_output(const AggregateOutputs &o, const Clustering &grouping,
         if ((o.consensus[g] != 0) != (o.supporters[g] >= quorum))
             return "invalid_labels: aggregate consensus disagrees with supporters >= quorum";
     }
-    std::vector<bool> seen(groups, false);
+    seen.assign(groups, 0);
     for (std::uint32_t g : o.ranking) {
         if (g >= groups || seen[g]) return "invalid_labels: aggregate ranking is not a permutation";
-        seen[g] = true;
+        seen[g] = 1;
     }
     if (!all_finite(o.support) || !all_finite(o.confidence)) return "non_finite: aggregate support has NaN or Inf";
     for (float s : o.support)

@@ -35,7 +35,8 @@ Derived derive(const OperationStats &s, double uptime_s) {
     d.p95 = percentile(s.latency_ms, 0.95);
     d.p99 = percentile(s.latency_ms, 0.99);
     d.mean = s.successes ? s.total_ms / static_cast<double>(s.successes) : 0;
-    d.rate = static_cast<double>(s.recent.size()) / std::max(1e-3, std::min(Telemetry::rate_window_s, uptime_s));
+    const auto now_s = static_cast<std::int64_t>(uptime_s);  // whole seconds, as the window counts them
+    d.rate = static_cast<double>(s.recent.total(now_s)) / std::max(1e-3, std::min(Telemetry::rate_window_s, uptime_s));
     if (s.shadow_calls > 0 && s.shadow_backend_ms > 0) {
         d.has_shadow = true;
         d.speedup = s.shadow_scalar_ms / s.shadow_backend_ms;

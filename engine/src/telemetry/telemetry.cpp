@@ -4,6 +4,22 @@
 
 namespace coe::detail {
 
+void RateWindow::add(std::int64_t now_s) {
+    const auto slot = static_cast<std::size_t>(now_s % seconds);
+    if (second_plus_1[slot] != now_s + 1) {  // a bucket of an earlier minute: start it again
+        second_plus_1[slot] = now_s + 1;
+        count[slot] = 0;
+    }
+    ++count[slot];
+}
+
+std::uint64_t RateWindow::total(std::int64_t now_s) const {
+    std::uint64_t sum = 0;
+    for (std::size_t slot = 0; slot < count.size(); ++slot)
+        if (second_plus_1[slot] > now_s + 1 - seconds && second_plus_1[slot] <= now_s + 1) sum += count[slot];
+    return sum;
+}
+
 Telemetry::Telemetry() : start_(std::chrono::steady_clock::now()) {}
 
 OperationStats &Telemetry::stats(const std::string &backend, const std::string &op) {
@@ -18,6 +34,7 @@ void Telemetry::record_success(const std::string &backend, const std::string &op
     ++s.successes;
     s.slow += slow;
     if (s.latency_ms.size() < latency_samples) {
+        s.latency_ms.reserve(latency_samples);  // once: the ring never reallocates
         s.latency_ms.push_back(ms);
     } else {
         s.latency_ms[s.latency_next] = ms;
@@ -25,10 +42,7 @@ void Telemetry::record_success(const std::string &backend, const std::string &op
     }
     s.max_ms = std::max(s.max_ms, ms);
     s.total_ms += ms;
-    s.recent.push_back(now);
-    const auto horizon = now - std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                   std::chrono::duration<double>(rate_window_s));
-    while (!s.recent.empty() && s.recent.front() < horizon) s.recent.pop_front();
+    s.recent.add(std::chrono::duration_cast<std::chrono::seconds>(now - start_).count());
 }
 
 void Telemetry::record_failure(const std::string &backend, const std::string &op, const std::string &failure_class) {

@@ -3,9 +3,9 @@
 // takes one short lock.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <mutex>
 #include <string>
@@ -13,13 +13,25 @@
 
 namespace coe::detail {
 
+// Calls counted in one bucket per second over the last `seconds` seconds:
+// fixed memory, nothing allocated per call.
+struct RateWindow {
+    static constexpr std::int64_t seconds = 60;
+    std::array<std::uint64_t, seconds> count{};
+    std::array<std::int64_t, seconds> second_plus_1{};  // the second (since start) each bucket counts, + 1
+
+    void add(std::int64_t now_s);
+    // Calls in the seconds (now_s - seconds, now_s].
+    std::uint64_t total(std::int64_t now_s) const;
+};
+
 struct OperationStats {
     std::uint64_t calls = 0, successes = 0, slow = 0;
     std::map<std::string, std::uint64_t> failures;  // by class
     std::vector<double> latency_ms;                 // ring of the last samples
     std::size_t latency_next = 0;
     double max_ms = 0, total_ms = 0;
-    std::deque<std::chrono::steady_clock::time_point> recent;  // call times within the rate window
+    RateWindow recent;                              // successful calls in the last minute
     // shadow checks: this backend's time and the scalar reference's time
     std::uint64_t shadow_calls = 0;
     double shadow_backend_ms = 0, shadow_scalar_ms = 0;
@@ -46,7 +58,7 @@ public:
     Snapshot snapshot() const;
 
     static constexpr std::size_t latency_samples = 2048;
-    static constexpr double rate_window_s = 60;
+    static constexpr double rate_window_s = RateWindow::seconds;
 
 private:
     OperationStats &stats(const std::string &backend, const std::string &op);
