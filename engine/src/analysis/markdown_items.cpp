@@ -10,7 +10,6 @@ namespace coe::detail {
 
 namespace {
 
-constexpr std::size_t kMaxItemBytes = 1000;
 constexpr std::size_t kMaxLabelBytes = 80;
 constexpr std::size_t kTabWidth = 4;
 constexpr std::string_view kBullet = "\xE2\x80\xA2";  // U+2022 BULLET
@@ -41,18 +40,14 @@ std::string_view trim(std::string_view s) {
     return s;
 }
 
-// Lines without their "\n" or "\r\n".  A final line without "\n" still counts.
-std::vector<std::string_view> split_lines(std::string_view text) {
-    std::vector<std::string_view> lines;
-    while (!text.empty()) {
-        std::size_t end = text.find('\n');
-        std::string_view line = text.substr(0, end);
-        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-        lines.push_back(line);
-        if (end == std::string_view::npos) break;
-        text.remove_prefix(end + 1);
-    }
-    return lines;
+// The first line of `text` without its "\n" or "\r\n"; `text` moves past it.  A final line without "\n" still
+// counts; call only while `text` is not empty.
+std::string_view take_line(std::string_view &text) {
+    const std::size_t end = text.find('\n');
+    std::string_view line = text.substr(0, end);
+    text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    return line;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -175,10 +170,9 @@ std::optional<std::string_view> label_text(std::string_view rest) {
 // ---------------------------------------------------------------------------------------------------------------
 // Text cleanup and classification.
 
-// Drops `**`, `__` and backticks, collapses whitespace runs to one space, trims.
-std::string clean_text(std::string_view raw) {
-    std::string out;
-    out.reserve(raw.size());
+// Appends `raw` to `out` without `**`, `__` and backticks, whitespace runs collapsed to one space, trimmed.
+void append_clean_text(std::string_view raw, std::string &out) {
+    const std::size_t start = out.size();
     bool pending_space = false;
     for (std::size_t i = 0; i < raw.size(); ++i) {
         char c = raw[i];
@@ -188,24 +182,23 @@ std::string clean_text(std::string_view raw) {
             continue;
         }
         if (is_space(c)) {
-            pending_space = !out.empty();
+            pending_space = out.size() > start;
             continue;
         }
         if (pending_space) out.push_back(' ');
         pending_space = false;
         out.push_back(c);
     }
-    return out;
 }
 
-// Cuts to at most max_bytes without splitting a UTF-8 sequence: the cut moves back while it would land on a
-// continuation byte (10xxxxxx).
-void truncate_utf8(std::string &s, std::size_t max_bytes) {
-    if (s.size() <= max_bytes) return;
-    std::size_t cut = max_bytes;
-    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0U) == 0x80U) --cut;
+// Cuts the part of `s` from `start` on to at most max_bytes without splitting a UTF-8 sequence: the cut moves back
+// while it would land on a continuation byte (10xxxxxx).
+void truncate_utf8(std::string &s, std::size_t start, std::size_t max_bytes) {
+    if (s.size() - start <= max_bytes) return;
+    std::size_t cut = start + max_bytes;
+    while (cut > start && (static_cast<unsigned char>(s[cut]) & 0xC0U) == 0x80U) --cut;
     s.resize(cut);
-    while (!s.empty() && is_space(s.back())) s.pop_back();
+    while (s.size() > start && is_space(s.back())) s.pop_back();
 }
 
 bool contains_word(std::string_view text, std::string_view word) {
@@ -219,12 +212,13 @@ bool contains_word(std::string_view text, std::string_view word) {
 }
 
 // Substring match for the keywords, so "Risks", "Key concerns" and "Things to avoid" all count; "cons" must be a
-// whole word so that "Considerations" does not.
-bool is_limitations_heading(std::string_view heading) {
+// whole word so that "Considerations" does not.  `lower` is working space.
+bool is_limitations_heading(std::string_view heading, std::string &lower) {
     static constexpr std::string_view kKeywords[] = {
         "limitation", "caveat",    "risk",      "drawback",  "downside", "disadvantage",    "concern", "warning",
         "weakness",   "pitfall",   "challenge", "trade-off", "tradeoff", "not recommended", "avoid",   "trade off"};
-    std::string lower = clean_text(heading);
+    lower.clear();
+    append_clean_text(heading, lower);
     for (char &c : lower) c = to_lower(c);
     for (std::string_view keyword : kKeywords) {
         if (lower.find(keyword) != std::string::npos) return true;
@@ -237,49 +231,52 @@ bool is_limitations_heading(std::string_view heading) {
 
 class ItemCollector {
 public:
+    ItemCollector(ItemTexts &out, std::uint32_t owner, bool recommendations, bool limitations, std::string &raw,
+                  std::string &lower)
+        : out_(out), owner_(owner), keep_recommendations_(recommendations), keep_limitations_(limitations), raw_(raw),
+          lower_(lower) {}
+
     void heading(std::string_view text) {
         close_item();
-        in_limitations_ = is_limitations_heading(text);
+        in_limitations_ = is_limitations_heading(text, lower_);
     }
 
     void open_item(std::string_view content, std::size_t marker_column) {
         close_item();
-        open_ = OpenItem{std::string(content), marker_column, in_limitations_};
+        raw_.assign(content);
+        marker_column_ = marker_column;
+        limitation_ = in_limitations_;
+        open_ = true;
     }
 
     // Whether a line starting at this column would continue the open item.
-    bool continues_item(std::size_t column) const { return open_ && column > open_->marker_column; }
+    bool continues_item(std::size_t column) const { return open_ && column > marker_column_; }
 
     void append(std::string_view text) {
-        open_->raw.push_back(' ');
-        open_->raw.append(text);
+        raw_.push_back(' ');
+        raw_.append(text);
     }
 
     void close_item() {
         if (!open_) return;
-        std::string text = clean_text(open_->raw);
-        truncate_utf8(text, kMaxItemBytes);
-        if (!text.empty()) {
-            (open_->limitation ? items_.limitations : items_.recommendations).push_back(std::move(text));
-        }
-        open_.reset();
-    }
-
-    MarkdownItems take() {
-        close_item();
-        return std::move(items_);
+        open_ = false;
+        if (!(limitation_ ? keep_limitations_ : keep_recommendations_)) return;
+        const std::size_t start = out_.text.size();
+        append_clean_text(raw_, out_.text);
+        truncate_utf8(out_.text, start, kMaxMarkdownItemBytes);
+        if (out_.text.size() > start)
+            (limitation_ ? out_.limitations : out_.recommendations)
+                .push_back({start, out_.text.size() - start, owner_});
     }
 
 private:
-    struct OpenItem {
-        std::string raw;
-        std::size_t marker_column = 0;
-        bool limitation = false;
-    };
-
-    MarkdownItems items_;
-    std::optional<OpenItem> open_;
-    bool in_limitations_ = false;
+    ItemTexts &out_;
+    const std::uint32_t owner_;
+    const bool keep_recommendations_, keep_limitations_;
+    std::string &raw_;    // the open item's text so far
+    std::string &lower_;  // working space of is_limitations_heading
+    std::size_t marker_column_ = 0;
+    bool open_ = false, limitation_ = false, in_limitations_ = false;
 };
 
 // A line that is none of blank, fence, heading, break or item.  `next` is the following line, if any, for setext
@@ -304,14 +301,13 @@ bool handle_text_line(ItemCollector &items, const IndentedLine &line, const std:
 
 }  // namespace
 
-MarkdownItems extract_markdown_items(std::string_view markdown) {
+void MarkdownItemScanner::scan(std::string_view markdown, std::uint32_t owner, ItemTexts &out, bool recommendations,
+                               bool limitations) {
     if (starts_with(markdown, kBom)) markdown.remove_prefix(kBom.size());
-    const std::vector<std::string_view> lines = split_lines(markdown);
-
-    ItemCollector items;
+    ItemCollector items(out, owner, recommendations, limitations, raw_, lower_);
     std::optional<Fence> fence;
-    for (std::size_t i = 0; i < lines.size(); ++i) {
-        const IndentedLine line = split_indent(lines[i]);
+    while (!markdown.empty()) {
+        const IndentedLine line = split_indent(take_line(markdown));
         if (fence) {
             if (closes_fence(line.rest, *fence)) fence.reset();
             continue;
@@ -329,11 +325,21 @@ MarkdownItems extract_markdown_items(std::string_view markdown) {
             items.open_item(*content, line.column);
         } else {
             std::optional<IndentedLine> next;
-            if (i + 1 < lines.size()) next = split_indent(lines[i + 1]);
-            if (handle_text_line(items, line, next)) ++i;
+            std::string_view after = markdown;
+            if (!after.empty()) next = split_indent(take_line(after));
+            if (handle_text_line(items, line, next)) markdown = after;
         }
     }
-    return items.take();
+    items.close_item();
+}
+
+MarkdownItems extract_markdown_items(std::string_view markdown) {
+    ItemTexts texts;
+    MarkdownItemScanner().scan(markdown, 0, texts);
+    MarkdownItems out;
+    for (const ItemSpan &item : texts.recommendations) out.recommendations.emplace_back(texts.view(item));
+    for (const ItemSpan &item : texts.limitations) out.limitations.emplace_back(texts.view(item));
+    return out;
 }
 
 }  // namespace coe::detail

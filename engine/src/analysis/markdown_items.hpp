@@ -23,18 +23,55 @@
 //  * Fenced code blocks (``` or ~~~, any indentation; an unclosed fence runs to the end) are ignored entirely.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace coe::detail {
 
+// The longest item text extracted (longer ones are cut, see above).
+constexpr std::size_t kMaxMarkdownItemBytes = 1000;
+
+// Items of many texts in one buffer: each is a span of `text`.
+struct ItemSpan {
+    std::size_t offset = 0, length = 0;
+    std::uint32_t owner = 0;  // who stated it (the caller's number, e.g. a response index)
+};
+struct ItemTexts {
+    std::string text;
+    std::vector<ItemSpan> recommendations, limitations;  // in order of appearance
+
+    std::string_view view(const ItemSpan &item) const { return std::string_view(text).substr(item.offset, item.length); }
+    void clear() {  // keeps the capacity
+        text.clear();
+        recommendations.clear();
+        limitations.clear();
+    }
+};
+
+// Scans markdown by the rules above.  Keeps its working buffers from call to
+// call (and `out` keeps its own), so a scanner reused from panel to panel
+// allocates nothing once they are large enough.  One per thread; never
+// throws except std::bad_alloc.
+class MarkdownItemScanner {
+public:
+    // Appends the items of `markdown` to `out`, each with owner `owner`;
+    // recommendations only if `recommendations`, limitations only if
+    // `limitations`.
+    void scan(std::string_view markdown, std::uint32_t owner, ItemTexts &out, bool recommendations = true,
+              bool limitations = true);
+
+private:
+    std::string raw_, lower_;
+};
+
 struct MarkdownItems {
     std::vector<std::string> recommendations;  // in order of appearance
     std::vector<std::string> limitations;      // in order of appearance
 };
 
-// Pure function, thread-safe, never throws except std::bad_alloc.
+// The items of one text as strings.  Pure function, thread-safe, never throws except std::bad_alloc.
 MarkdownItems extract_markdown_items(std::string_view markdown);
 
 }  // namespace coe::detail
