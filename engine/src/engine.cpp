@@ -214,13 +214,19 @@ Matrix Engine::similarity(const float *vectors, std::uint32_t count, std::uint64
 }
 
 Report Engine::analyze(const PanelView &panel, const AnalysisOptions &options) const {
+    Report report;
+    analyze_into(panel, report, options);
+    return report;
+}
+
+void Engine::analyze_into(const PanelView &panel, Report &report, const AnalysisOptions &options) const {
     const std::shared_ptr<EngineState> state = impl_->state();  // the whole call runs on one set of plugins
-    detail::CallTrace trace;
+    thread_local detail::CallTrace trace;  // cleared per panel, its capacity kept
+    trace.clear();
     try {
-        Report r = detail::analyze_panel(state->ops, panel, options, trace);
-        r.backend = state->registry.active_name();
+        detail::analyze_panel(state->ops, panel, options, trace, report);
+        report.backend.assign(state->registry.active_name());
         impl_->telemetry_.record_panel(true, trace.buffer_bytes);
-        return r;
     } catch (...) {
         impl_->telemetry_.record_panel(false, trace.buffer_bytes);
         throw;

@@ -105,6 +105,14 @@ public:
     // texts are read during the call only.  Throws coe::Error naming the
     // field of an invalid panel, or the backend and operation that failed.
     Report analyze(const PanelView &panel, const AnalysisOptions &options = {}) const;
+    // The same into `report`, every field of which is rewritten while its
+    // storage (strings, vectors, their elements) is reused: a caller that
+    // keeps one Report per thread and analyses panel after panel allocates
+    // nothing once the largest panel has been seen, because the pipeline's
+    // intermediate results live in buffers each thread keeps (the thread
+    // holds on to them, sized by the largest panel it analysed).  On an
+    // error, `report` is valid but its contents are unspecified.
+    void analyze_into(const PanelView &panel, Report &report, const AnalysisOptions &options = {}) const;
 
     // One result per panel, in input order: the report, or the error that
     // panel raised (the others are still analysed).

@@ -46,22 +46,19 @@ std::uint32_t BackendOps::featurize_revision() const {
 }
 
 template <class R, class Attempt, class Check>
-R BackendOps::run(const char *op, Attempt &&attempt, Check &&check, CallTrace *trace) const {
-    if (chain_ != nullptr)
-        return chain_->run<R>(op, std::forward<Attempt>(attempt), std::forward<Check>(check), trace);
-    R result = attempt(*direct_, FaultDecision{});
-    if (std::string why = check(result); !why.empty())
+void BackendOps::run(const char *op, Attempt &&attempt, Check &&check, R &out, CallTrace *trace) const {
+    if (chain_ != nullptr) return chain_->run(op, std::forward<Attempt>(attempt), std::forward<Check>(check), out, trace);
+    attempt(*direct_, FaultDecision{}, out);
+    if (std::string why = check(out); !why.empty())
         throw Error("backend '" + direct_->name() + "' returned an invalid " + op + ": " + why);
-    return result;
 }
 
-Matrix BackendOps::run_similarity(const coe_similarity_args &prototype, CallTrace *trace) const {
+void BackendOps::run_similarity(const coe_similarity_args &prototype, Matrix &out, CallTrace *trace) const {
     const std::uint32_t n = prototype.count;
     add_bytes(trace, sizeof(float) * static_cast<std::uint64_t>(n) * n);
-    return run<Matrix>(
+    run(
         COE_OP_SIMILARITY,
-        [&](const Backend &b, const FaultDecision &f) {
-            Matrix m;
+        [&](const Backend &b, const FaultDecision &f, Matrix &m) {
             m.rows = m.cols = n;
             m.data.assign(static_cast<std::size_t>(n) * n, 0.f);
             coe_similarity_args a = prototype;
@@ -69,18 +66,19 @@ Matrix BackendOps::run_similarity(const coe_similarity_args &prototype, CallTrac
             a.out = m.data.data();
             a.out_stride = n;
             invoke(b, COE_OP_SIMILARITY, &a, f);
-            return m;
         },
-        [](const Matrix &m) { return check_output(m); }, trace);
+        [](const Matrix &m) { return check_output(m); }, out, trace);
 }
 
-SparseRows BackendOps::featurize(const std::vector<std::string_view> &texts, const FeaturizeOptions &opt,
-                                 CallTrace *trace) const {
+void BackendOps::featurize(const std::vector<std::string_view> &texts, const FeaturizeOptions &opt, SparseRows &out,
+                           CallTrace *trace) const {
     if (texts.size() > UINT32_MAX) throw Error("featurize: too many texts");
     if (opt.bucket_bits < COE_FEATURIZE_MIN_BUCKET_BITS || opt.bucket_bits > COE_FEATURIZE_MAX_BUCKET_BITS)
         throw Error("featurize: bucket_bits " + std::to_string(opt.bucket_bits) + " is outside 4..24");
-    std::vector<const char *> ptrs(texts.size());
-    std::vector<std::uint64_t> lengths(texts.size());
+    thread_local std::vector<const char *> ptrs;
+    thread_local std::vector<std::uint64_t> lengths;
+    ptrs.resize(texts.size());
+    lengths.resize(texts.size());
     std::uint64_t capacity = texts.size();
     for (std::size_t i = 0; i < texts.size(); ++i) {
         ptrs[i] = texts[i].data();
@@ -89,9 +87,9 @@ SparseRows BackendOps::featurize(const std::vector<std::string_view> &texts, con
     }
     add_bytes(trace, capacity * (sizeof(std::uint32_t) + sizeof(float)));  // the buffers the plugin may fill
     const std::uint32_t revision = featurize_revision();
-    return run<SparseRows>(
+    run(
         COE_OP_FEATURIZE,
-        [&](const Backend &b, const FaultDecision &f) {
+        [&](const Backend &b, const FaultDecision &f, SparseRows &rows) {
             // sum(lengths) + count entries always suffice (see coe.featurize/1);
             // the plugin writes into scratch kept per thread (a fresh buffer of
             // that size per call would cost its zeroing and page faults), and
@@ -102,7 +100,6 @@ SparseRows BackendOps::featurize(const std::vector<std::string_view> &texts, con
                 scratch_indices.resize(capacity);
                 scratch_values.resize(capacity);
             }
-            SparseRows rows;
             rows.dimension = 1u << opt.bucket_bits;
             rows.row_offsets.assign(texts.size() + 1, 0);
             coe_featurize_args a{};
@@ -120,12 +117,11 @@ SparseRows BackendOps::featurize(const std::vector<std::string_view> &texts, con
             const auto written = static_cast<std::ptrdiff_t>(std::min<std::uint64_t>(a.entry_count, capacity));
             rows.indices.assign(scratch_indices.begin(), scratch_indices.begin() + written);
             rows.values.assign(scratch_values.begin(), scratch_values.begin() + written);
-            return rows;
         },
-        [&](const SparseRows &r) { return check_output(r, texts.size()); }, trace);
+        [&](const SparseRows &r) { return check_output(r, texts.size()); }, out, trace);
 }
 
-Matrix BackendOps::similarity(const SparseRows &rows, CallTrace *trace) const {
+void BackendOps::similarity(const SparseRows &rows, Matrix &out, CallTrace *trace) const {
     if (rows.rows() > UINT32_MAX) throw Error("similarity: too many rows");
     // plugins trust the offsets to match the arrays; indices and values
     // they check themselves
@@ -141,11 +137,11 @@ Matrix BackendOps::similarity(const SparseRows &rows, CallTrace *trace) const {
     a.indices = rows.indices.data();
     a.values = rows.values.data();
     a.index_bound = rows.dimension;
-    return run_similarity(a, trace);
+    run_similarity(a, out, trace);
 }
 
-Matrix BackendOps::similarity(const float *vectors, std::uint32_t count, std::uint64_t dimension,
-                              CallTrace *trace) const {
+void BackendOps::similarity(const float *vectors, std::uint32_t count, std::uint64_t dimension, Matrix &out,
+                            CallTrace *trace) const {
     if (count > 0 && (vectors == nullptr || dimension == 0))
         throw Error("similarity: dense vectors need data and a dimension >= 1");
     coe_similarity_args a{};
@@ -154,15 +150,14 @@ Matrix BackendOps::similarity(const float *vectors, std::uint32_t count, std::ui
     a.dense = vectors;
     a.dimension = dimension;
     a.dense_stride = dimension;
-    return run_similarity(a, trace);
+    run_similarity(a, out, trace);
 }
 
-Clustering BackendOps::cluster(const Matrix &similarity, float threshold, CallTrace *trace) const {
+void BackendOps::cluster(const Matrix &similarity, float threshold, Clustering &out, CallTrace *trace) const {
     add_bytes(trace, sizeof(std::uint32_t) * similarity.rows);
-    return run<Clustering>(
+    run(
         COE_OP_CLUSTER,
-        [&](const Backend &b, const FaultDecision &f) {
-            Clustering c;
+        [&](const Backend &b, const FaultDecision &f, Clustering &c) {
             c.labels.assign(similarity.rows, 0);
             coe_cluster_args a{};
             a.struct_size = sizeof a;
@@ -174,26 +169,23 @@ Clustering BackendOps::cluster(const Matrix &similarity, float threshold, CallTr
             a.labels = c.labels.data();
             invoke(b, COE_OP_CLUSTER, &a, f);
             c.cluster_count = a.cluster_count;
-            return c;
         },
-        [&](const Clustering &c) { return check_output(c, similarity.rows); }, trace);
+        [&](const Clustering &c) { return check_output(c, similarity.rows); }, out, trace);
 }
 
-ConsensusOutputs BackendOps::consensus(const Matrix &similarity, const std::vector<float> &weights,
-                                       const Clustering &clusters, float outlier_z, float prior_weight,
-                                       CallTrace *trace) const {
+void BackendOps::consensus(const Matrix &similarity, const std::vector<float> &weights, const Clustering &clusters,
+                           float outlier_z, float prior_weight, ConsensusOutputs &out, CallTrace *trace) const {
     const std::uint32_t n = similarity.rows, k = clusters.cluster_count;
     add_bytes(trace, (sizeof(float) * 2 + 1) * n + (sizeof(float) * 2 + sizeof(std::uint32_t)) * k);
-    return run<ConsensusOutputs>(
+    run(
         COE_OP_CONSENSUS,
-        [&](const Backend &b, const FaultDecision &f) {
-            ConsensusOutputs o;
-            o.centrality.resize(n);
-            o.robust_z.resize(n);
-            o.outlier.resize(n);
-            o.cluster_share.resize(k);
-            o.cluster_cohesion.resize(k);
-            o.cluster_representative.resize(k);
+        [&](const Backend &b, const FaultDecision &f, ConsensusOutputs &o) {
+            o.centrality.assign(n, 0);
+            o.robust_z.assign(n, 0);
+            o.outlier.assign(n, 0);
+            o.cluster_share.assign(k, 0);
+            o.cluster_cohesion.assign(k, 0);
+            o.cluster_representative.assign(k, 0);
             coe_consensus_args a{};
             a.struct_size = sizeof a;
             a.count = n;
@@ -217,27 +209,24 @@ ConsensusOutputs BackendOps::consensus(const Matrix &similarity, const std::vect
             o.confidence = a.confidence;
             o.majority_cluster = a.majority_cluster;
             o.medoid = a.medoid;
-            return o;
         },
-        [&](const ConsensusOutputs &o) { return check_output(o, n, k); }, trace);
+        [&](const ConsensusOutputs &o) { return check_output(o, n, k); }, out, trace);
 }
 
-AggregateOutputs BackendOps::aggregate(const Matrix &item_similarity, const Clustering &groups,
-                                       const std::vector<std::uint32_t> &item_expert,
-                                       const std::vector<float> &expert_weights, std::uint32_t quorum,
-                                       float prior_weight, CallTrace *trace) const {
+void BackendOps::aggregate(const Matrix &item_similarity, const Clustering &groups,
+                           const std::vector<std::uint32_t> &item_expert, const std::vector<float> &expert_weights,
+                           std::uint32_t quorum, float prior_weight, AggregateOutputs &out, CallTrace *trace) const {
     const std::uint32_t g = groups.cluster_count;
     add_bytes(trace, (sizeof(std::uint32_t) * 3 + sizeof(float) * 2 + 1) * static_cast<std::uint64_t>(g));
-    return run<AggregateOutputs>(
+    run(
         COE_OP_AGGREGATE,
-        [&](const Backend &b, const FaultDecision &f) {
-            AggregateOutputs o;
-            o.supporters.resize(g);
-            o.representative.resize(g);
-            o.ranking.resize(g);
-            o.support.resize(g);
-            o.confidence.resize(g);
-            o.consensus.resize(g);
+        [&](const Backend &b, const FaultDecision &f, AggregateOutputs &o) {
+            o.supporters.assign(g, 0);
+            o.representative.assign(g, 0);
+            o.ranking.assign(g, 0);
+            o.support.assign(g, 0);
+            o.confidence.assign(g, 0);
+            o.consensus.assign(g, 0);
             coe_aggregate_args a{};
             a.struct_size = sizeof a;
             a.item_count = item_similarity.rows;
@@ -257,9 +246,8 @@ AggregateOutputs BackendOps::aggregate(const Matrix &item_similarity, const Clus
             a.consensus = o.consensus.data();
             a.ranking = o.ranking.data();
             invoke(b, COE_OP_AGGREGATE, &a, f);
-            return o;
         },
-        [&](const AggregateOutputs &o) { return check_output(o, groups, item_expert, quorum); }, trace);
+        [&](const AggregateOutputs &o) { return check_output(o, groups, item_expert, quorum); }, out, trace);
 }
 
 }  // namespace coe::detail

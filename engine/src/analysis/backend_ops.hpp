@@ -52,23 +52,59 @@ public:
     // The revision of coe.featurize the calls use (see BackendChain::revision).
     std::uint32_t featurize_revision() const;
 
-    SparseRows featurize(const std::vector<std::string_view> &texts, const FeaturizeOptions &options,
-                         CallTrace *trace = nullptr) const;
-    Matrix similarity(const SparseRows &rows, CallTrace *trace = nullptr) const;
-    Matrix similarity(const float *vectors, std::uint32_t count, std::uint64_t dimension,
-                      CallTrace *trace = nullptr) const;
-    Clustering cluster(const Matrix &similarity, float threshold, CallTrace *trace = nullptr) const;
-    ConsensusOutputs consensus(const Matrix &similarity, const std::vector<float> &weights,
-                               const Clustering &clusters, float outlier_z, float prior_weight,
-                               CallTrace *trace = nullptr) const;
+    // Each operation writes its result into `out`, reusing out's storage (a
+    // caller that keeps its results from call to call allocates nothing once
+    // they are large enough); the forms returning a value start from empty.
+    void featurize(const std::vector<std::string_view> &texts, const FeaturizeOptions &options, SparseRows &out,
+                   CallTrace *trace = nullptr) const;
+    void similarity(const SparseRows &rows, Matrix &out, CallTrace *trace = nullptr) const;
+    void similarity(const float *vectors, std::uint32_t count, std::uint64_t dimension, Matrix &out,
+                    CallTrace *trace = nullptr) const;
+    void cluster(const Matrix &similarity, float threshold, Clustering &out, CallTrace *trace = nullptr) const;
+    void consensus(const Matrix &similarity, const std::vector<float> &weights, const Clustering &clusters,
+                   float outlier_z, float prior_weight, ConsensusOutputs &out, CallTrace *trace = nullptr) const;
+    void aggregate(const Matrix &item_similarity, const Clustering &groups, const std::vector<std::uint32_t> &item_expert,
+                   const std::vector<float> &expert_weights, std::uint32_t quorum, float prior_weight,
+                   AggregateOutputs &out, CallTrace *trace = nullptr) const;
+
+    SparseRows featurize(const std::vector<std::string_view> &texts, const FeaturizeOptions &options) const {
+        SparseRows out;
+        featurize(texts, options, out);
+        return out;
+    }
+    Matrix similarity(const SparseRows &rows) const {
+        Matrix out;
+        similarity(rows, out);
+        return out;
+    }
+    Matrix similarity(const float *vectors, std::uint32_t count, std::uint64_t dimension) const {
+        Matrix out;
+        similarity(vectors, count, dimension, out);
+        return out;
+    }
+    Clustering cluster(const Matrix &similarity, float threshold) const {
+        Clustering out;
+        cluster(similarity, threshold, out);
+        return out;
+    }
+    ConsensusOutputs consensus(const Matrix &similarity, const std::vector<float> &weights, const Clustering &clusters,
+                               float outlier_z, float prior_weight) const {
+        ConsensusOutputs out;
+        consensus(similarity, weights, clusters, outlier_z, prior_weight, out);
+        return out;
+    }
     AggregateOutputs aggregate(const Matrix &item_similarity, const Clustering &groups,
                                const std::vector<std::uint32_t> &item_expert, const std::vector<float> &expert_weights,
-                               std::uint32_t quorum, float prior_weight, CallTrace *trace = nullptr) const;
+                               std::uint32_t quorum, float prior_weight) const {
+        AggregateOutputs out;
+        aggregate(item_similarity, groups, item_expert, expert_weights, quorum, prior_weight, out);
+        return out;
+    }
 
 private:
     template <class R, class Attempt, class Check>
-    R run(const char *op, Attempt &&attempt, Check &&check, CallTrace *trace) const;
-    Matrix run_similarity(const coe_similarity_args &prototype, CallTrace *trace) const;
+    void run(const char *op, Attempt &&attempt, Check &&check, R &out, CallTrace *trace) const;
+    void run_similarity(const coe_similarity_args &prototype, Matrix &out, CallTrace *trace) const;
 
     BackendChain *chain_ = nullptr;
     const Backend *direct_ = nullptr;

@@ -5,6 +5,7 @@
 
 #include "analysis/markdown_items.hpp"
 #include "analysis/panel_messages.hpp"
+#include "analysis/reuse.hpp"
 #include "resilience/backend_chain.hpp"
 #include "coe/error.hpp"
 
@@ -16,9 +17,9 @@ void check_limits(const PanelView &panel, const AnalysisOptions &o) {
     if (n > o.max_experts)
         throw Error("responses: " + std::to_string(n) + " experts exceed the limit of " + std::to_string(o.max_experts) +
                     " per panel (AnalysisOptions::max_experts, coe analyze --max-experts)");
-    auto text = [&](std::string_view t, std::size_t limit, std::size_t i, const std::string &field) {
+    auto text = [&](std::string_view t, std::size_t limit, std::size_t i, const char *field) {
         if (t.size() > limit)
-            throw Error(detail::response_path(i, field.c_str()) + ": " + std::to_string(t.size()) +
+            throw Error(detail::response_path(i, field) + ": " + std::to_string(t.size()) +
                         " bytes exceed the limit of " + std::to_string(limit) +
                         " (AnalysisOptions::max_text_bytes / max_name_bytes)");
     };
@@ -33,20 +34,18 @@ void check_limits(const PanelView &panel, const AnalysisOptions &o) {
     }
 }
 
-}  // namespace
-
-namespace {
-
 using clock_type = std::chrono::steady_clock;
 
 double ms_since(clock_type::time_point start) {
     return std::chrono::duration<double, std::milli>(clock_type::now() - start).count();
 }
 
-// The start of `text` on one line: whitespace runs become one space, cut at
-// a UTF-8 boundary to at most `bytes` bytes, with an ellipsis when cut.
-std::string excerpt(std::string_view text, std::size_t bytes) {
-    std::string out;
+// The start of `text` on one line into `out`: whitespace runs become one
+// space, cut at a UTF-8 boundary to at most `bytes` bytes, with an ellipsis
+// when cut.
+void excerpt(std::string_view text, std::size_t bytes, std::string &out) {
+    out.clear();
+    out.reserve(bytes + 4);  // the longest it gets (once per string)
     bool space = false;
     for (char ch : text) {
         const bool is_space = ch == ' ' || ch == '\n' || ch == '\t' || ch == '\r';
@@ -59,97 +58,219 @@ std::string excerpt(std::string_view text, std::size_t bytes) {
         out += ch;
         if (out.size() > bytes) break;
     }
-    if (out.size() <= bytes) return out;
+    if (out.size() <= bytes) return;
     std::size_t cut = bytes;
     while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;
     out.resize(cut);
-    return out + "...";
+    out += "...";
 }
 
-struct Item {
-    std::string text;
-    std::uint32_t expert;
+// Every intermediate result of one panel, kept per thread from panel to
+// panel: in steady state the pipeline allocates nothing (a thread keeps the
+// buffers of the largest panel it has analysed).
+struct Workspace {
+    std::vector<float> weights, dense;
+    std::vector<std::string_view> texts;
+    SparseRows rows;
+    Matrix similarity;
+    Clustering clusters;
+    ConsensusOutputs consensus;
+    MarkdownItemScanner markdown;
+    ItemTexts items;
+    // one list of items (recommendations or limitations) at a time
+    std::vector<std::uint32_t> owner;
+    std::vector<std::uint32_t> group_first, next_in_group;  // each group's items as a linked list
+    std::vector<std::uint32_t> named;                       // per expert: the last group that named it, plus 1
+    std::vector<std::uint32_t> distinct, supporters;        // one group's distinct wordings and its experts
+    SparseRows item_rows;
+    Matrix item_similarity;
+    Clustering groups;
+    AggregateOutputs aggregate;
 };
 
-// Each response's explicit list, or what its markdown yields.
-void collect_items(const PanelView &panel, std::vector<Item> &recommendations, std::vector<Item> &limitations) {
+Workspace &workspace() {
+    thread_local Workspace w;
+    return w;
+}
+
+void append_item(ItemTexts &items, std::vector<ItemSpan> &list, std::string_view text, std::uint32_t owner) {
+    list.push_back({items.text.size(), text.size(), owner});
+    items.text.append(text);
+}
+
+// Each response's explicit lists, or what its markdown yields, in panel order.
+void collect_items(const PanelView &panel, Workspace &w) {
+    w.items.clear();
     for (std::uint32_t e = 0; e < panel.responses.size(); ++e) {
         const ResponseView &r = panel.responses[e];
-        MarkdownItems extracted;
-        if (!r.recommendations || !r.limitations) extracted = extract_markdown_items(r.content);
+        if (!r.recommendations || !r.limitations)
+            w.markdown.scan(r.content, e, w.items, !r.recommendations, !r.limitations);
         if (r.recommendations)
-            for (auto t : *r.recommendations) recommendations.push_back({std::string(t), e});
-        else
-            for (auto &t : extracted.recommendations) recommendations.push_back({std::move(t), e});
+            for (std::string_view t : *r.recommendations) append_item(w.items, w.items.recommendations, t, e);
         if (r.limitations)
-            for (auto t : *r.limitations) limitations.push_back({std::string(t), e});
-        else
-            for (auto &t : extracted.limitations) limitations.push_back({std::move(t), e});
+            for (std::string_view t : *r.limitations) append_item(w.items, w.items.limitations, t, e);
     }
 }
 
-std::vector<ItemResult> aggregate_items(const BackendOps &ops, const PanelView &panel, const std::vector<Item> &items,
-                                        const std::vector<float> &weights, std::uint32_t quorum,
-                                        const AnalysisOptions &opt, CallTrace &trace) {
-    if (items.empty()) return {};
-    std::vector<std::string_view> texts;
-    std::vector<std::uint32_t> owner;
-    for (const auto &it : items) {
-        if (texts.size() == opt.max_items) break;
-        texts.push_back(it.text);
-        owner.push_back(it.expert);
+// Merges near-duplicate `items` into `out` (whose spare elements are `role`'s).
+void aggregate_items(const BackendOps &ops, const PanelView &panel, const std::vector<ItemSpan> &items,
+                     std::uint32_t quorum, const AnalysisOptions &opt, CallTrace &trace, Workspace &w,
+                     std::vector<ItemResult> &out, Spare role) {
+    const std::size_t m = std::min(items.size(), opt.max_items);
+    if (m == 0) {
+        resize_reusing(out, 0, role);
+        return;
     }
-    const Matrix sim = ops.similarity(ops.featurize(texts, opt.features, &trace), &trace);
-    const Clustering groups = ops.cluster(sim, opt.item_merge_threshold, &trace);
-    const AggregateOutputs agg = ops.aggregate(sim, groups, owner, weights, quorum, opt.prior_weight, &trace);
+    w.texts.clear();
+    w.owner.clear();
+    for (std::size_t i = 0; i < m; ++i) {
+        w.texts.push_back(w.items.view(items[i]));
+        w.owner.push_back(items[i].owner);
+    }
+    ops.featurize(w.texts, opt.features, w.item_rows, &trace);
+    ops.similarity(w.item_rows, w.item_similarity, &trace);
+    ops.cluster(w.item_similarity, opt.item_merge_threshold, w.groups, &trace);
+    ops.aggregate(w.item_similarity, w.groups, w.owner, w.weights, quorum, opt.prior_weight, w.aggregate, &trace);
+    const AggregateOutputs &agg = w.aggregate;
 
-    std::vector<ItemResult> out;
-    for (std::uint32_t g : agg.ranking) {
-        ItemResult r;
-        r.text = items[agg.representative[g]].text;
+    // each group's items, in increasing order
+    constexpr std::uint32_t none = UINT32_MAX;
+    const std::uint32_t groups = w.groups.cluster_count;
+    w.group_first.assign(groups, none);
+    w.next_in_group.resize(m);
+    for (std::size_t i = m; i-- > 0;) {
+        const std::uint32_t g = w.groups.labels[i];
+        w.next_in_group[i] = w.group_first[g];
+        w.group_first[g] = static_cast<std::uint32_t>(i);
+    }
+    w.named.assign(panel.responses.size(), 0);
+    resize_reusing(out, groups, role);
+    for (std::uint32_t k = 0; k < groups; ++k) {
+        const std::uint32_t g = agg.ranking[k];
+        ItemResult &r = out[k];
+        const std::string_view representative = w.texts[agg.representative[g]];
+        assign_text(r.text, representative, kMaxMarkdownItemBytes);
         r.support = agg.supporters[g];
         r.score = agg.support[g];
         r.confidence = agg.confidence[g];
         r.consensus = agg.consensus[g] != 0;
-        std::vector<bool> named(panel.responses.size(), false);
-        for (std::uint32_t i = 0; i < texts.size(); ++i) {
-            if (groups.labels[i] != g) continue;
-            named[items[i].expert] = true;
-            if (std::find(r.variants.begin(), r.variants.end(), items[i].text) == r.variants.end())
-                r.variants.push_back(items[i].text);
+        // every distinct wording, in item order; the experts who stated it
+        w.distinct.clear();
+        for (std::uint32_t i = w.group_first[g]; i != none; i = w.next_in_group[i]) {
+            w.named[w.owner[i]] = k + 1;
+            if (std::none_of(w.distinct.begin(), w.distinct.end(), [&](std::uint32_t j) { return w.texts[j] == w.texts[i]; }))
+                w.distinct.push_back(i);
         }
-        for (std::uint32_t e = 0; e < named.size(); ++e)
-            if (named[e]) r.supporters.emplace_back(panel.responses[e].expert);
-        out.push_back(std::move(r));
+        assign_texts(
+            r.variants, w.distinct.size(), [&](std::size_t v) { return w.texts[w.distinct[v]]; }, Spare::item_texts,
+            kMaxMarkdownItemBytes, 16);
+        w.supporters.clear();
+        for (std::uint32_t e = 0; e < w.named.size(); ++e)
+            if (w.named[e] == k + 1) w.supporters.push_back(e);
+        assign_texts(
+            r.supporters, w.supporters.size(), [&](std::size_t v) { return panel.responses[w.supporters[v]].expert; },
+            Spare::names, 64, panel.responses.size());
     }
-    return out;
 }
 
-Matrix expert_similarity(const BackendOps &ops, const PanelView &panel, const AnalysisOptions &opt, Report &report,
-                         CallTrace &trace) {
+// The experts' similarity matrix into w.similarity.
+void expert_similarity(const BackendOps &ops, const PanelView &panel, const AnalysisOptions &opt, Report &report,
+                       CallTrace &trace, Workspace &w) {
     const auto n = static_cast<std::uint32_t>(panel.responses.size());
     const bool embeddings = opt.use_embeddings && panel.responses[0].embedding_size > 0;
     if (embeddings) {
         const std::size_t d = panel.responses[0].embedding_size;
-        std::vector<float> dense(static_cast<std::size_t>(n) * d);
+        w.dense.resize(static_cast<std::size_t>(n) * d);
         for (std::uint32_t i = 0; i < n; ++i)
-            std::copy_n(panel.responses[i].embedding, d, dense.begin() + static_cast<std::ptrdiff_t>(i * d));
+            std::copy_n(panel.responses[i].embedding, d, w.dense.begin() + static_cast<std::ptrdiff_t>(i * d));
         report.features = "embedding";
         auto t = clock_type::now();
-        Matrix m = ops.similarity(dense.data(), n, d, &trace);
+        ops.similarity(w.dense.data(), n, d, w.similarity, &trace);
         report.timing.similarity = ms_since(t);
-        return m;
+        return;
     }
-    std::vector<std::string_view> texts;
-    for (const auto &r : panel.responses) texts.push_back(r.content);
+    w.texts.clear();
+    for (const auto &r : panel.responses) w.texts.push_back(r.content);
     report.features = "tfidf";
     auto t = clock_type::now();
-    SparseRows rows = ops.featurize(texts, opt.features, &trace);
+    ops.featurize(w.texts, opt.features, w.rows, &trace);
     report.timing.featurize = ms_since(t);
     t = clock_type::now();
-    Matrix m = ops.similarity(rows, &trace);
+    ops.similarity(w.rows, w.similarity, &trace);
     report.timing.similarity = ms_since(t);
-    return m;
+}
+
+// The report's per-expert, per-cluster and dissent parts, from w's clustering and consensus.
+void fill_experts_and_clusters(const PanelView &panel, const AnalysisOptions &opt, const Workspace &w,
+                               Report &report) {
+    const auto n = static_cast<std::uint32_t>(panel.responses.size());
+    const Clustering &clusters = w.clusters;
+    const ConsensusOutputs &c = w.consensus;
+    resize_reusing(report.experts, n, Spare::experts);
+    resize_reusing(report.clusters, clusters.cluster_count, Spare::clusters);
+    for (ClusterResult &cl : report.clusters) {
+        cl.member_indices.clear();
+        cl.member_indices.reserve(n);  // room for any cluster of this panel: grown once, not per cluster size
+    }
+    for (std::uint32_t i = 0; i < n; ++i) {
+        ExpertResult &e = report.experts[i];
+        assign_text(e.expert, panel.responses[i].expert);
+        e.index = i;
+        e.weight = w.weights[i];
+        e.centrality = c.centrality[i];
+        e.robust_z = c.robust_z[i];
+        e.cluster = clusters.labels[i];
+        e.outlier = c.outlier[i] != 0;
+        report.clusters[e.cluster].member_indices.push_back(i);
+    }
+    resize_reusing(report.dissent, clusters.cluster_count - 1, Spare::dissent);  // every cluster but the majority's
+    std::size_t dissent = 0;
+    for (std::uint32_t k = 0; k < clusters.cluster_count; ++k) {
+        ClusterResult &cl = report.clusters[k];
+        auto member_name = [&](std::size_t j) { return panel.responses[cl.member_indices[j]].expert; };
+        assign_texts(cl.members, cl.member_indices.size(), member_name, Spare::names, 64, n);
+        cl.representative_index = c.cluster_representative[k];
+        assign_text(cl.representative, panel.responses[cl.representative_index].expert);
+        cl.share = c.cluster_share[k];
+        cl.cohesion = c.cluster_cohesion[k];
+        if (k != c.majority_cluster) {
+            DissentResult &d = report.dissent[dissent++];
+            d.cluster = k;
+            assign_texts(d.members, cl.member_indices.size(), member_name, Spare::names, 64, n);
+            assign_text(d.representative, cl.representative);
+            excerpt(panel.responses[cl.representative_index].content, opt.excerpt_bytes, d.excerpt);
+        }
+    }
+}
+
+// The report's served_by, degraded and events from the trace.
+void fill_trace(const CallTrace &trace, Report &report) {
+    // operations not served this time are dropped, their nodes kept for
+    // the next ones (in steady state the same operations run on every panel)
+    using Node = std::map<std::string, std::string>::node_type;
+    thread_local std::vector<Node> spare_nodes;
+    for (auto it = report.served_by.begin(); it != report.served_by.end();) {
+        const auto next = std::next(it);
+        if (std::none_of(trace.served_by.begin(), trace.served_by.end(),
+                         [&](const auto &entry) { return it->first == entry.first; }))
+            spare_nodes.push_back(report.served_by.extract(it));
+        it = next;
+    }
+    for (const auto &[op, backend] : trace.served_by) {
+        if (const auto it = report.served_by.find(op); it != report.served_by.end()) {
+            it->second = backend;
+        } else if (!spare_nodes.empty()) {
+            Node node = std::move(spare_nodes.back());
+            spare_nodes.pop_back();
+            node.key() = op;
+            node.mapped() = backend;
+            report.served_by.insert(std::move(node));
+        } else {
+            report.served_by.emplace(op, backend);
+        }
+    }
+    report.degraded = trace.degraded;
+    report.events = trace.events;
 }
 
 }  // namespace
@@ -165,61 +286,34 @@ ConsensusLevel classify_consensus(std::uint32_t experts, std::uint32_t clusters,
     return ConsensusLevel::split;
 }
 
-Report analyze_panel(const BackendOps &ops, const PanelView &panel, const AnalysisOptions &opt, CallTrace &trace) {
+void analyze_panel(const BackendOps &ops, const PanelView &panel, const AnalysisOptions &opt, CallTrace &trace,
+                   Report &report) {
     check_limits(panel, opt);
     validate(panel);
     const auto start = clock_type::now();
     const auto n = static_cast<std::uint32_t>(panel.responses.size());
-    Report report;
-    report.panel_id = std::string(panel.id);
-    report.question = std::string(panel.question);
+    Workspace &w = workspace();
+    report.panel_id.assign(panel.id);
+    report.question.assign(panel.question);
+    report.timing = {};
 
-    std::vector<float> weights(n);
+    w.weights.resize(n);
     for (std::uint32_t i = 0; i < n; ++i)
-        weights[i] = static_cast<float>(std::max(opt.min_weight, panel.responses[i].confidence.value_or(1.0)));
+        w.weights[i] = static_cast<float>(std::max(opt.min_weight, panel.responses[i].confidence.value_or(1.0)));
 
-    const Matrix sim = expert_similarity(ops, panel, opt, report, trace);
+    expert_similarity(ops, panel, opt, report, trace, w);
     auto t = clock_type::now();
-    const Clustering clusters = ops.cluster(sim, opt.cluster_threshold, &trace);
+    ops.cluster(w.similarity, opt.cluster_threshold, w.clusters, &trace);
     report.timing.cluster = ms_since(t);
     t = clock_type::now();
-    const ConsensusOutputs c = ops.consensus(sim, weights, clusters, opt.outlier_z, opt.prior_weight, &trace);
+    ops.consensus(w.similarity, w.weights, w.clusters, opt.outlier_z, opt.prior_weight, w.consensus, &trace);
     report.timing.consensus = ms_since(t);
+    fill_experts_and_clusters(panel, opt, w, report);
 
-    // experts and clusters
-    report.clusters.resize(clusters.cluster_count);
-    for (std::uint32_t i = 0; i < n; ++i) {
-        ExpertResult e;
-        e.expert = std::string(panel.responses[i].expert);
-        e.index = i;
-        e.weight = weights[i];
-        e.centrality = c.centrality[i];
-        e.robust_z = c.robust_z[i];
-        e.cluster = clusters.labels[i];
-        e.outlier = c.outlier[i] != 0;
-        ClusterResult &cl = report.clusters[e.cluster];
-        cl.members.push_back(e.expert);
-        cl.member_indices.push_back(i);
-        report.experts.push_back(std::move(e));
-    }
+    const ConsensusOutputs &c = w.consensus;
     std::uint32_t largest = 0;
-    for (std::uint32_t k = 0; k < clusters.cluster_count; ++k) {
-        ClusterResult &cl = report.clusters[k];
-        cl.representative_index = c.cluster_representative[k];
-        cl.representative = std::string(panel.responses[cl.representative_index].expert);
-        cl.share = c.cluster_share[k];
-        cl.cohesion = c.cluster_cohesion[k];
-        largest = std::max(largest, static_cast<std::uint32_t>(cl.members.size()));
-        if (k != c.majority_cluster) {
-            DissentResult d;
-            d.cluster = k;
-            d.members = cl.members;
-            d.representative = cl.representative;
-            d.excerpt = excerpt(panel.responses[cl.representative_index].content, opt.excerpt_bytes);
-            report.dissent.push_back(std::move(d));
-        }
-    }
-
+    for (const ClusterResult &cl : report.clusters)
+        largest = std::max(largest, static_cast<std::uint32_t>(cl.member_indices.size()));
     ConsensusResult &cr = report.consensus;
     cr.score = c.mean_agreement;
     cr.majority_cluster = c.majority_cluster;
@@ -227,8 +321,8 @@ Report analyze_panel(const BackendOps &ops, const PanelView &panel, const Analys
     cr.margin = c.margin;
     cr.entropy = c.entropy;
     cr.medoid_index = c.medoid;
-    cr.medoid = std::string(panel.responses[c.medoid].expert);
-    cr.level = classify_consensus(n, clusters.cluster_count, largest,
+    assign_text(cr.medoid, panel.responses[c.medoid].expert);
+    cr.level = classify_consensus(n, w.clusters.cluster_count, largest,
                                   static_cast<std::uint32_t>(report.clusters[c.majority_cluster].members.size()),
                                   cr.majority_share, opt.strong_share);
     report.confidence = c.confidence;
@@ -236,20 +330,19 @@ Report analyze_panel(const BackendOps &ops, const PanelView &panel, const Analys
     // recommendations and limitations
     t = clock_type::now();
     report.quorum = opt.quorum > 0 ? opt.quorum : n / 2 + 1;
-    std::vector<Item> recommendations, limitations;
-    collect_items(panel, recommendations, limitations);
-    for (auto [list, name] : {std::pair{&recommendations, "recommendations"}, std::pair{&limitations, "limitations"}})
+    collect_items(panel, w);
+    for (auto [list, name] : {std::pair{&w.items.recommendations, "recommendations"},
+                              std::pair{&w.items.limitations, "limitations"}})
         if (list->size() > opt.max_items)
             trace.events.push_back(std::string(name) + ": " + std::to_string(list->size()) + " items, only the first " +
                                    std::to_string(opt.max_items) + " were aggregated");
-    report.recommendations = aggregate_items(ops, panel, recommendations, weights, report.quorum, opt, trace);
-    report.limitations = aggregate_items(ops, panel, limitations, weights, report.quorum, opt, trace);
+    aggregate_items(ops, panel, w.items.recommendations, report.quorum, opt, trace, w, report.recommendations,
+                    Spare::recommendations);
+    aggregate_items(ops, panel, w.items.limitations, report.quorum, opt, trace, w, report.limitations,
+                    Spare::limitations);
     report.timing.aggregate = ms_since(t);
     report.timing.total = ms_since(start);
-    report.served_by = trace.served_by;
-    report.degraded = trace.degraded;
-    report.events = trace.events;
-    return report;
+    fill_trace(trace, report);
 }
 
 }  // namespace coe::detail

@@ -10,11 +10,14 @@
 
 namespace coe::detail {
 
-// Validates the panel and runs the pipeline.  Reads the panel's texts only
-// during the call.  Throws coe::Error on invalid input.  The report's
-// served_by, degraded and events come from `trace`.
-Report analyze_panel(const BackendOps &ops, const PanelView &panel, const AnalysisOptions &options,
-                     CallTrace &trace);
+// Validates the panel and runs the pipeline into `report`, every field of
+// which is rewritten (its storage is reused; the intermediate results live
+// in buffers kept per thread, so a steady state allocates nothing).  Reads
+// the panel's texts only during the call.  Throws coe::Error on invalid
+// input, leaving `report` valid but unspecified.  The report's served_by,
+// degraded and events come from `trace`; its backend is the caller's.
+void analyze_panel(const BackendOps &ops, const PanelView &panel, const AnalysisOptions &options, CallTrace &trace,
+                   Report &report);
 
 // The level for a clustering, as documented with ConsensusLevel.
 ConsensusLevel classify_consensus(std::uint32_t experts, std::uint32_t clusters, std::uint32_t largest_cluster,

@@ -1,6 +1,7 @@
 #include "backend_chain.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 #include "coe/coe_plugin.h"
 #include "plugins/plugin_loader.hpp"
@@ -131,6 +132,22 @@ void BackendChain::judge_speed(const Link &link, const char *op, double ms, doub
     link.breaker->trip(why, Clock::now());
     telemetry_.record_failure(link.name, op, "slower_than_reference");
     note(trace, link.name + " " + op + ": " + why);
+}
+
+void CallTrace::serve(const char *op, const std::string &backend) {
+    for (auto &[served_op, name] : served_by)
+        if (std::strcmp(served_op, op) == 0) {
+            name = backend;
+            return;
+        }
+    served_by.emplace_back(op, backend);
+}
+
+void CallTrace::clear() {
+    served_by.clear();
+    degraded = false;
+    events.clear();
+    buffer_bytes = 0;
 }
 
 void BackendChain::note(CallTrace *trace, const std::string &text) const {

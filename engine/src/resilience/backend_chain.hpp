@@ -7,7 +7,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -23,12 +22,17 @@
 
 namespace coe::detail {
 
-// What one pipeline call went through, for its report.
+// What one pipeline call went through, for its report.  clear() keeps the
+// capacity, so a trace reused from panel to panel allocates nothing.
 struct CallTrace {
-    std::map<std::string, std::string> served_by;  // operation -> backend that produced the result
+    // operation (a COE_OP_* name) -> backend that produced its last result
+    std::vector<std::pair<const char *, std::string>> served_by;
     bool degraded = false;                         // some result came from below the first choice
     std::vector<std::string> events;               // "avx2 coe.similarity: non_finite: ..."
-    std::uint64_t buffer_bytes = 0;                // result buffers the engine allocated
+    std::uint64_t buffer_bytes = 0;                // result buffers the engine used
+
+    void serve(const char *op, const std::string &backend);
+    void clear();
 };
 
 struct BreakerView {
@@ -43,13 +47,14 @@ class BackendChain {
 public:
     BackendChain(const BackendRegistry &registry, ResilienceOptions options, Telemetry &telemetry);
 
-    // Runs attempt(backend, fault) on the chain for `op` until a backend
-    // returns a valid result (check(result) empty); the attempt calls the
-    // operation at revision(op).  Throws only
-    // when the scalar floor fails too, i.e. the caller's input was bad.
-    template <class R>
-    R run(const char *op, const std::function<R(const Backend &, const FaultDecision &)> &attempt,
-          const std::function<std::string(const R &)> &check, CallTrace *trace);
+    // Runs attempt(backend, fault, out) on the chain for `op` until a
+    // backend leaves a valid result in `out` (check(out) empty); the attempt
+    // calls the operation at revision(op) and rewrites all of `out`, whose
+    // storage is reused (as is the shadow reference's, kept per thread).
+    // Throws only when the scalar floor fails too, i.e. the caller's input
+    // was bad; `out` is then unspecified.
+    template <class R, class Attempt, class Check>
+    void run(const char *op, Attempt &&attempt, Check &&check, R &out, CallTrace *trace);
 
     // The revision every backend of `op`'s chain is called with: the newest
     // one the head of the chain provides (so a plugin built for an older
@@ -96,9 +101,8 @@ private:
     mutable std::atomic<std::uint64_t> draws_{0};
 };
 
-template <class R>
-R BackendChain::run(const char *op, const std::function<R(const Backend &, const FaultDecision &)> &attempt,
-                    const std::function<std::string(const R &)> &check, CallTrace *trace) {
+template <class R, class Attempt, class Check>
+void BackendChain::run(const char *op, Attempt &&attempt, Check &&check, R &out, CallTrace *trace) {
     const auto &chain = links(op);
     // Failures are committed only once the input is known to be good (some
     // later backend, at the latest the floor, accepted it); until then each
@@ -125,9 +129,8 @@ R BackendChain::run(const char *op, const std::function<R(const Backend &, const
         }
         const FaultDecision fault = link.floor ? FaultDecision{} : faults_.decide(link.name);
         const Time t0 = Clock::now();
-        R result;
         try {
-            result = attempt(*link.backend, fault);
+            attempt(*link.backend, fault, out);
         } catch (const BackendCallError &e) {
             if (link.floor) {
                 // the reference refuses it too: the caller's input is at fault
@@ -142,7 +145,7 @@ R BackendChain::run(const char *op, const std::function<R(const Backend &, const
             throw;
         }
         const double elapsed = ms_between(t0, Clock::now());
-        if (std::string why = check(result); !why.empty()) {
+        if (std::string why = check(out); !why.empty()) {
             if (link.floor) {
                 commit();
                 throw Error(std::string("the scalar reference produced an invalid ") + op + ": " + why);
@@ -151,9 +154,8 @@ R BackendChain::run(const char *op, const std::function<R(const Backend &, const
             continue;
         }
         commit();
-        R *served = &result;
-        R reference;
-        std::string served_name = link.name;
+        thread_local R reference;  // the shadow check's result, its storage reused
+        const std::string *served_name = &link.name;
         bool mismatch = false, checked = false;
         double scalar_ms = 0;
         const double slow_limit = link.breaker->slow_threshold_ms();
@@ -164,10 +166,10 @@ R BackendChain::run(const char *op, const std::function<R(const Backend &, const
             (link.shadow->probation.load(std::memory_order_relaxed) > 0 || slow || sample_shadow())) {
             const Time s0 = Clock::now();
             try {
-                reference = attempt(*floor_, FaultDecision{});
+                attempt(*floor_, FaultDecision{}, reference);
                 scalar_ms = ms_between(s0, Clock::now());
                 telemetry_.record_shadow(link.name, op, elapsed, scalar_ms);
-                mismatch = !same_result(result, reference);
+                mismatch = !same_result(out, reference);
                 checked = true;
             } catch (const Error &) {
                 // the check itself failed; keep the valid result unverified
@@ -178,19 +180,19 @@ R BackendChain::run(const char *op, const std::function<R(const Backend &, const
             link.breaker->record_shadow_mismatch(Clock::now());
             telemetry_.record_failure(link.name, op, "shadow_mismatch");
             note(trace, link.name + " " + op + ": shadow_mismatch: differs from the scalar reference");
-            served = &reference;
-            served_name = floor_->name();
+            std::swap(out, reference);
+            served_name = &chain.back().name;  // the floor is every chain's last link
         } else {
             link.breaker->record_success(elapsed, Clock::now());
             telemetry_.record_success(link.name, op, elapsed, slow);
             if (checked) judge_speed(link, op, elapsed, scalar_ms, trace);
         }
-        telemetry_.record_served(served_name != floor_->name());
+        telemetry_.record_served(!mismatch && !link.floor);
         if (trace) {
-            trace->served_by[op] = served_name;
-            if (served_name != chain.front().name) trace->degraded = true;
+            trace->serve(op, *served_name);
+            if (*served_name != chain.front().name) trace->degraded = true;
         }
-        return std::move(*served);
+        return;
     }
     throw Error(std::string("no backend could run ") + op + " (every breaker refused, the floor included)");
 }
