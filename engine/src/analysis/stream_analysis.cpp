@@ -6,6 +6,7 @@
 #include <exception>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "coe/engine.hpp"
 
@@ -18,20 +19,27 @@ struct Slot {
     bool done = false;
 };
 
-Engine::BatchResult analyze_one(const Engine &engine, const PanelLine &input, const AnalysisOptions &options) {
-    Engine::BatchResult r;
+// The result of `input` into `r`, whose report (if it holds one) is reused:
+// results are recycled from panel to panel, so the analysis allocates no
+// report storage in steady state.
+void analyze_one(const Engine &engine, const PanelLine &input, const AnalysisOptions &options,
+                 Engine::BatchResult &r) {
+    r.error.clear();
     if (const auto *error = std::get_if<std::string>(&input.panel_or_error)) {
+        r.report.reset();
         r.error = *error;
-        return r;
+        return;
     }
     try {
-        r.report = engine.analyze(std::get<Panel>(input.panel_or_error).view(), options);
+        if (!r.report) r.report.emplace();
+        engine.analyze_into(std::get<Panel>(input.panel_or_error).view(), *r.report, options);
     } catch (const std::exception &e) {
+        r.report.reset();
         r.error = e.what();
     } catch (...) {
+        r.report.reset();
         r.error = "unknown error";
     }
-    return r;
 }
 
 }  // namespace
@@ -40,7 +48,11 @@ void Engine::analyze_stream(const NextPanel &next, const EmitResult &emit, const
                             unsigned threads, std::size_t window) const {
     const unsigned workers = threads > 0 ? threads : std::max(1u, std::thread::hardware_concurrency());
     if (workers == 1) {
-        while (std::optional<PanelLine> input = next()) emit(*input, analyze_one(*this, *input, options));
+        Engine::BatchResult result;
+        while (std::optional<PanelLine> input = next()) {
+            analyze_one(*this, *input, options, result);
+            emit(*input, result);
+        }
         return;
     }
     if (window == 0) window = 4 * static_cast<std::size_t>(workers);
@@ -48,6 +60,7 @@ void Engine::analyze_stream(const NextPanel &next, const EmitResult &emit, const
     std::mutex mutex;
     std::condition_variable work_ready, slot_done;
     std::deque<Slot> slots;         // the window: slots.front() is the next to emit
+    std::vector<Engine::BatchResult> spare_results;  // emitted ones, for the next slots
     std::size_t first_pending = 0;  // index in `slots` of the first input no worker took yet
     bool closing = false;
     std::vector<std::thread> pool;
@@ -58,9 +71,9 @@ void Engine::analyze_stream(const NextPanel &next, const EmitResult &emit, const
             if (first_pending >= slots.size()) return;  // closing, nothing left
             Slot &slot = slots[first_pending++];       // deque: references survive push_back/pop_front
             lock.unlock();
-            Engine::BatchResult result = analyze_one(*this, slot.input, options);
+            // nobody else touches the slot's result until it is done
+            analyze_one(*this, slot.input, options, slot.result);
             lock.lock();
-            slot.result = std::move(result);
             slot.done = true;
             slot_done.notify_all();
         }
@@ -91,6 +104,10 @@ void Engine::analyze_stream(const NextPanel &next, const EmitResult &emit, const
                 }
                 std::lock_guard<std::mutex> lock(mutex);
                 slots.push_back(Slot{std::move(*input), {}, false});
+                if (!spare_results.empty()) {
+                    slots.back().result = std::move(spare_results.back());
+                    spare_results.pop_back();
+                }
                 work_ready.notify_one();
             }
             // hand back the head once it is done
@@ -102,6 +119,8 @@ void Engine::analyze_stream(const NextPanel &next, const EmitResult &emit, const
             --first_pending;  // every index shifts down by one (the head was taken: first_pending >= 1)
             lock.unlock();
             emit(head.input, head.result);
+            lock.lock();
+            spare_results.push_back(std::move(head.result));
         }
     } catch (...) {
         stop();
