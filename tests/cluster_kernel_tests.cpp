@@ -3,7 +3,9 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
+#include <limits>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "cluster_kernel.hpp"
@@ -75,4 +77,24 @@ TEST_CASE("the cached clustering picks exactly the merges of a full scan") {
         CAPTURE(round);
         CHECK(labels == reference_labels(s, n, threshold));
     }
+}
+
+TEST_CASE("a non-finite similarity is refused with its place, wherever it is") {
+    using coe::kernels::validate_similarity_matrix;
+    const std::uint32_t n = 37;  // rows longer than a vector, with a remainder
+    const float bad[] = {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
+                         -std::numeric_limits<float>::infinity()};
+    std::vector<float> m(n * n, 0.5f);
+    CHECK_NOTHROW(validate_similarity_matrix(m.data(), n, n, "similarity"));
+    m[3] = std::numeric_limits<float>::max();  // large, but finite
+    m[4] = -std::numeric_limits<float>::denorm_min();
+    CHECK_NOTHROW(validate_similarity_matrix(m.data(), n, n, "similarity"));
+    for (float value : bad)
+        for (std::uint32_t at : {0u, 7u, 36u, 5 * n + 33, n * n - 1}) {
+            std::vector<float> copy = m;
+            copy[at] = value;
+            const std::string where = "(" + std::to_string(at / n) + ", " + std::to_string(at % n) + ")";
+            CHECK_THROWS_WITH(validate_similarity_matrix(copy.data(), n, n, "similarity"),
+                              ("similarity has a non-finite value at " + where).c_str());
+        }
 }
