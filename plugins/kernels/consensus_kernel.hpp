@@ -51,6 +51,21 @@ inline void validate_labels(const std::uint32_t *labels, std::uint32_t count, st
         if (!used[c]) throw sdk::status_error(COE_ERR_INVALID_ARGUMENT, "cluster " + std::to_string(c) + " is empty");
 }
 
+// The sum, in order, of `sorted` (ascending) without one copy of `w`: the
+// canonical sum of the same terms less w, with no sort of its own.
+inline double sum_without_one(const std::vector<double> &sorted, float w) {
+    double sum = 0.0;
+    bool skipped = false;
+    for (double v : sorted) {
+        if (!skipped && v == static_cast<double>(w)) {
+            skipped = true;
+            continue;
+        }
+        sum += v;
+    }
+    return sum;
+}
+
 inline coe_status consensus(coe_consensus_args &a) {
     using sdk::status_error;
     const std::uint32_t n = a.count, k = a.cluster_count;
@@ -83,15 +98,7 @@ inline coe_status consensus(coe_consensus_args &a) {
         terms.clear();
         for (std::uint32_t j = 0; j < n; ++j)
             if (j != i) terms.push_back(a.weights[j] * sim(i, j));
-        double den = 0.0;
-        bool skipped = false;
-        for (double w : sorted_w) {
-            if (!skipped && w == static_cast<double>(a.weights[i])) {
-                skipped = true;
-                continue;
-            }
-            den += w;
-        }
+        const double den = sum_without_one(sorted_w, a.weights[i]);
         centrality[i] = den > 0.0 ? canonical_sum(terms) / den : 0.0;
     }
     std::uint32_t medoid = 0;
@@ -114,22 +121,21 @@ inline coe_status consensus(coe_consensus_args &a) {
         const std::uint32_t members = members_of.size(c);
         weights_terms.clear();
         for (std::uint32_t m = 0; m < members; ++m) weights_terms.push_back(a.weights[first[m]]);
-        share[c] = canonical_sum(weights_terms) / total_w;
+        share[c] = canonical_sum(weights_terms) / total_w;  // leaves weights_terms sorted
         a.cluster_share[c] = static_cast<float>(share[c]);
         double best = -2.0;
         std::uint32_t rep = n;
         for (std::uint32_t m = 0; m < members; ++m) {
             const std::uint32_t i = first[m];
-            // weighted mean similarity to the other members (1 when alone)
+            // weighted mean similarity to the other members (1 when alone);
+            // their weights summed as for centrality: the sorted weights of
+            // the cluster less one copy of w_i
             terms.clear();
-            weights_terms.clear();
             for (std::uint32_t q = 0; q < members; ++q) {
                 const std::uint32_t j = first[q];
-                if (j == i) continue;
-                terms.push_back(a.weights[j] * sim(i, j));
-                weights_terms.push_back(a.weights[j]);
+                if (j != i) terms.push_back(a.weights[j] * sim(i, j));
             }
-            const double den = canonical_sum(weights_terms);
+            const double den = sum_without_one(weights_terms, a.weights[i]);
             const double inner = den > 0.0 ? canonical_sum(terms) / den : 1.0;
             if (rep == n || inner > best) {
                 best = inner;

@@ -173,22 +173,26 @@ std::optional<std::string_view> label_text(std::string_view rest) {
 // Appends `raw` to `out` without `**`, `__` and backticks, whitespace runs collapsed to one space, trimmed.
 void append_clean_text(std::string_view raw, std::string &out) {
     const std::size_t start = out.size();
+    out.resize(start + raw.size());  // the most it can take; cut to what was written below
+    char *const first = &out[start];
+    char *o = first;
     bool pending_space = false;
     for (std::size_t i = 0; i < raw.size(); ++i) {
-        char c = raw[i];
+        const char c = raw[i];
         if (c == '`') continue;
         if ((c == '*' || c == '_') && i + 1 < raw.size() && raw[i + 1] == c) {
             ++i;
             continue;
         }
         if (is_space(c)) {
-            pending_space = out.size() > start;
+            pending_space = o > first;
             continue;
         }
-        if (pending_space) out.push_back(' ');
+        if (pending_space) *o++ = ' ';  // a space stands for at least one skipped byte: o stays behind i
         pending_space = false;
-        out.push_back(c);
+        *o++ = c;
     }
+    out.resize(start + static_cast<std::size_t>(o - first));
 }
 
 // Cuts the part of `s` from `start` on to at most max_bytes without splitting a UTF-8 sequence: the cut moves back
