@@ -47,7 +47,8 @@ std::uint32_t BackendOps::featurize_revision() const {
 
 template <class R, class Attempt, class Check>
 void BackendOps::run(const char *op, Attempt &&attempt, Check &&check, R &out, CallTrace *trace) const {
-    if (chain_ != nullptr) return chain_->run(op, std::forward<Attempt>(attempt), std::forward<Check>(check), out, trace);
+    if (chain_ != nullptr)
+        return chain_->run(op, std::forward<Attempt>(attempt), std::forward<Check>(check), out, trace);
     attempt(*direct_, FaultDecision{}, out);
     if (std::string why = check(out); !why.empty())
         throw Error("backend '" + direct_->name() + "' returned an invalid " + op + ": " + why);

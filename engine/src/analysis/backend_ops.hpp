@@ -63,9 +63,9 @@ public:
     void cluster(const Matrix &similarity, float threshold, Clustering &out, CallTrace *trace = nullptr) const;
     void consensus(const Matrix &similarity, const std::vector<float> &weights, const Clustering &clusters,
                    float outlier_z, float prior_weight, ConsensusOutputs &out, CallTrace *trace = nullptr) const;
-    void aggregate(const Matrix &item_similarity, const Clustering &groups, const std::vector<std::uint32_t> &item_expert,
-                   const std::vector<float> &expert_weights, std::uint32_t quorum, float prior_weight,
-                   AggregateOutputs &out, CallTrace *trace = nullptr) const;
+    void aggregate(const Matrix &item_similarity, const Clustering &groups,
+                   const std::vector<std::uint32_t> &item_expert, const std::vector<float> &expert_weights,
+                   std::uint32_t quorum, float prior_weight, AggregateOutputs &out, CallTrace *trace = nullptr) const;
 
     SparseRows featurize(const std::vector<std::string_view> &texts, const FeaturizeOptions &options) const {
         SparseRows out;

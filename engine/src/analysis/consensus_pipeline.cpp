@@ -158,18 +158,16 @@ void aggregate_items(const BackendOps &ops, const PanelView &panel, const std::v
         w.distinct.clear();
         for (std::uint32_t i = w.group_first[g]; i != none; i = w.next_in_group[i]) {
             w.named[w.owner[i]] = k + 1;
-            if (std::none_of(w.distinct.begin(), w.distinct.end(), [&](std::uint32_t j) { return w.texts[j] == w.texts[i]; }))
-                w.distinct.push_back(i);
+            const auto same_text = [&](std::uint32_t j) { return w.texts[j] == w.texts[i]; };
+            if (std::none_of(w.distinct.begin(), w.distinct.end(), same_text)) w.distinct.push_back(i);
         }
-        assign_texts(
-            r.variants, w.distinct.size(), [&](std::size_t v) { return w.texts[w.distinct[v]]; }, Spare::item_texts,
-            kMaxMarkdownItemBytes, 16);
+        const auto variant = [&](std::size_t v) { return w.texts[w.distinct[v]]; };
+        assign_texts(r.variants, w.distinct.size(), variant, Spare::item_texts, kMaxMarkdownItemBytes, 16);
         w.supporters.clear();
         for (std::uint32_t e = 0; e < w.named.size(); ++e)
             if (w.named[e] == k + 1) w.supporters.push_back(e);
-        assign_texts(
-            r.supporters, w.supporters.size(), [&](std::size_t v) { return panel.responses[w.supporters[v]].expert; },
-            Spare::names, 64, panel.responses.size());
+        const auto supporter = [&](std::size_t v) { return panel.responses[w.supporters[v]].expert; };
+        assign_texts(r.supporters, w.supporters.size(), supporter, Spare::names, 64, panel.responses.size());
     }
 }
 

@@ -42,7 +42,9 @@ struct ItemTexts {
     std::string text;
     std::vector<ItemSpan> recommendations, limitations;  // in order of appearance
 
-    std::string_view view(const ItemSpan &item) const { return std::string_view(text).substr(item.offset, item.length); }
+    std::string_view view(const ItemSpan &item) const {
+        return std::string_view(text).substr(item.offset, item.length);
+    }
     void clear() {  // keeps the capacity
         text.clear();
         recommendations.clear();

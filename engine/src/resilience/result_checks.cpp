@@ -61,7 +61,8 @@ std::string check_output(const Matrix &m) {
     std::uint32_t outside = 0;  // NaN fails the comparison too
     for (float v : m.data) outside += !(std::fabs(v) <= 1.f);
     if (outside > 0)
-        return all_finite(m.data) ? "out_of_range: similarity outside [-1, 1]" : "non_finite: similarity has NaN or Inf";
+        return all_finite(m.data) ? "out_of_range: similarity outside [-1, 1]"
+                                  : "non_finite: similarity has NaN or Inf";
     std::uint32_t asymmetric = 0;
     for (std::uint32_t i = 0; i < m.rows; ++i)
         for (std::uint32_t j = i + 1; j < m.rows; ++j) asymmetric += m(i, j) != m(j, i);
