@@ -41,6 +41,17 @@ void *operator new(std::size_t n) {
     throw std::bad_alloc();
 }
 void *operator new[](std::size_t n) { return operator new(n); }
+// the nothrow forms too (std::stable_sort's buffer): every delete below frees malloc'ed memory
+void *operator new(std::size_t n, const std::nothrow_t &) noexcept {
+    try {
+        return operator new(n);
+    } catch (const std::bad_alloc &) {
+        return nullptr;
+    }
+}
+void *operator new[](std::size_t n, const std::nothrow_t &tag) noexcept { return operator new(n, tag); }
+void operator delete(void *p, const std::nothrow_t &) noexcept { std::free(p); }
+void operator delete[](void *p, const std::nothrow_t &) noexcept { std::free(p); }
 void operator delete(void *p) noexcept { std::free(p); }
 void operator delete(void *p, std::size_t) noexcept { std::free(p); }
 void operator delete[](void *p) noexcept { std::free(p); }
