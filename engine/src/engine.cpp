@@ -213,24 +213,34 @@ Matrix Engine::similarity(const float *vectors, std::uint32_t count, std::uint64
     return impl_->state()->ops.similarity(vectors, count, dimension);
 }
 
+namespace {
+
+void analyze_with(const EngineState &state, detail::Telemetry &telemetry, const PanelView &panel,
+                  const AnalysisOptions &options, Report &report, detail::Fill fill) {
+    thread_local detail::CallTrace trace;  // cleared per panel, its capacity kept
+    trace.clear();
+    try {
+        detail::analyze_panel(state.ops, panel, options, trace, report, fill);
+        report.backend.assign(state.registry.active_name());
+        telemetry.record_panel(true, trace.buffer_bytes);
+    } catch (...) {
+        telemetry.record_panel(false, trace.buffer_bytes);
+        throw;
+    }
+}
+
+}  // namespace
+
+// state() hands out a shared_ptr that lives to the end of the call: the whole
+// call runs on one set of plugins.
 Report Engine::analyze(const PanelView &panel, const AnalysisOptions &options) const {
-    Report report;
-    analyze_into(panel, report, options);
+    Report report;  // sized to fit: callers keep many of these
+    analyze_with(*impl_->state(), impl_->telemetry_, panel, options, report, detail::Fill::fresh);
     return report;
 }
 
 void Engine::analyze_into(const PanelView &panel, Report &report, const AnalysisOptions &options) const {
-    const std::shared_ptr<EngineState> state = impl_->state();  // the whole call runs on one set of plugins
-    thread_local detail::CallTrace trace;  // cleared per panel, its capacity kept
-    trace.clear();
-    try {
-        detail::analyze_panel(state->ops, panel, options, trace, report);
-        report.backend.assign(state->registry.active_name());
-        impl_->telemetry_.record_panel(true, trace.buffer_bytes);
-    } catch (...) {
-        impl_->telemetry_.record_panel(false, trace.buffer_bytes);
-        throw;
-    }
+    analyze_with(*impl_->state(), impl_->telemetry_, panel, options, report, detail::Fill::reused);
 }
 
 std::string Engine::performance_report() const {

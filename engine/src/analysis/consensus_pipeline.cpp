@@ -43,9 +43,9 @@ double ms_since(clock_type::time_point start) {
 // The start of `text` on one line into `out`: whitespace runs become one
 // space, cut at a UTF-8 boundary to at most `bytes` bytes, with an ellipsis
 // when cut.
-void excerpt(std::string_view text, std::size_t bytes, std::string &out) {
+void excerpt(std::string_view text, std::size_t bytes, Fill fill, std::string &out) {
     out.clear();
-    out.reserve(bytes + 4);  // the longest it gets (once per string)
+    if (fill == Fill::reused) out.reserve(bytes + 4);  // the longest it gets (once per string)
     bool space = false;
     for (char ch : text) {
         const bool is_space = ch == ' ' || ch == '\n' || ch == '\t' || ch == '\r';
@@ -69,6 +69,7 @@ void excerpt(std::string_view text, std::size_t bytes, std::string &out) {
 // panel: in steady state the pipeline allocates nothing (a thread keeps the
 // buffers of the largest panel it has analysed).
 struct Workspace {
+    Fill fill = Fill::reused;  // how the report at hand is filled
     std::vector<float> weights, dense;
     std::vector<std::string_view> texts;
     SparseRows rows;
@@ -118,7 +119,7 @@ void aggregate_items(const BackendOps &ops, const PanelView &panel, const std::v
                      std::vector<ItemResult> &out, Spare role) {
     const std::size_t m = std::min(items.size(), opt.max_items);
     if (m == 0) {
-        resize_reusing(out, 0, role);
+        resize_reusing(out, 0, role, w.fill);
         return;
     }
     w.texts.clear();
@@ -144,12 +145,12 @@ void aggregate_items(const BackendOps &ops, const PanelView &panel, const std::v
         w.group_first[g] = static_cast<std::uint32_t>(i);
     }
     w.named.assign(panel.responses.size(), 0);
-    resize_reusing(out, groups, role);
+    resize_reusing(out, groups, role, w.fill);
     for (std::uint32_t k = 0; k < groups; ++k) {
         const std::uint32_t g = agg.ranking[k];
         ItemResult &r = out[k];
         const std::string_view representative = w.texts[agg.representative[g]];
-        assign_text(r.text, representative, kMaxMarkdownItemBytes);
+        assign_text(r.text, representative, w.fill, kMaxMarkdownItemBytes);
         r.support = agg.supporters[g];
         r.score = agg.support[g];
         r.confidence = agg.confidence[g];
@@ -162,12 +163,12 @@ void aggregate_items(const BackendOps &ops, const PanelView &panel, const std::v
             if (std::none_of(w.distinct.begin(), w.distinct.end(), same_text)) w.distinct.push_back(i);
         }
         const auto variant = [&](std::size_t v) { return w.texts[w.distinct[v]]; };
-        assign_texts(r.variants, w.distinct.size(), variant, Spare::item_texts, kMaxMarkdownItemBytes, 16);
+        assign_texts(r.variants, w.distinct.size(), variant, Spare::item_texts, w.fill, kMaxMarkdownItemBytes, 16);
         w.supporters.clear();
         for (std::uint32_t e = 0; e < w.named.size(); ++e)
             if (w.named[e] == k + 1) w.supporters.push_back(e);
         const auto supporter = [&](std::size_t v) { return panel.responses[w.supporters[v]].expert; };
-        assign_texts(r.supporters, w.supporters.size(), supporter, Spare::names, 64, panel.responses.size());
+        assign_texts(r.supporters, w.supporters.size(), supporter, Spare::names, w.fill, 64, panel.responses.size());
     }
 }
 
@@ -204,15 +205,15 @@ void fill_experts_and_clusters(const PanelView &panel, const AnalysisOptions &op
     const auto n = static_cast<std::uint32_t>(panel.responses.size());
     const Clustering &clusters = w.clusters;
     const ConsensusOutputs &c = w.consensus;
-    resize_reusing(report.experts, n, Spare::experts);
-    resize_reusing(report.clusters, clusters.cluster_count, Spare::clusters);
+    resize_reusing(report.experts, n, Spare::experts, w.fill);
+    resize_reusing(report.clusters, clusters.cluster_count, Spare::clusters, w.fill);
     for (ClusterResult &cl : report.clusters) {
         cl.member_indices.clear();
-        cl.member_indices.reserve(n);  // room for any cluster of this panel: grown once, not per cluster size
+        if (w.fill == Fill::reused) cl.member_indices.reserve(n);  // room for any cluster: grown once
     }
     for (std::uint32_t i = 0; i < n; ++i) {
         ExpertResult &e = report.experts[i];
-        assign_text(e.expert, panel.responses[i].expert);
+        assign_text(e.expert, panel.responses[i].expert, w.fill);
         e.index = i;
         e.weight = w.weights[i];
         e.centrality = c.centrality[i];
@@ -221,22 +222,22 @@ void fill_experts_and_clusters(const PanelView &panel, const AnalysisOptions &op
         e.outlier = c.outlier[i] != 0;
         report.clusters[e.cluster].member_indices.push_back(i);
     }
-    resize_reusing(report.dissent, clusters.cluster_count - 1, Spare::dissent);  // every cluster but the majority's
+    resize_reusing(report.dissent, clusters.cluster_count - 1, Spare::dissent, w.fill);  // all but the majority
     std::size_t dissent = 0;
     for (std::uint32_t k = 0; k < clusters.cluster_count; ++k) {
         ClusterResult &cl = report.clusters[k];
         auto member_name = [&](std::size_t j) { return panel.responses[cl.member_indices[j]].expert; };
-        assign_texts(cl.members, cl.member_indices.size(), member_name, Spare::names, 64, n);
+        assign_texts(cl.members, cl.member_indices.size(), member_name, Spare::names, w.fill, 64, n);
         cl.representative_index = c.cluster_representative[k];
-        assign_text(cl.representative, panel.responses[cl.representative_index].expert);
+        assign_text(cl.representative, panel.responses[cl.representative_index].expert, w.fill);
         cl.share = c.cluster_share[k];
         cl.cohesion = c.cluster_cohesion[k];
         if (k != c.majority_cluster) {
             DissentResult &d = report.dissent[dissent++];
             d.cluster = k;
-            assign_texts(d.members, cl.member_indices.size(), member_name, Spare::names, 64, n);
-            assign_text(d.representative, cl.representative);
-            excerpt(panel.responses[cl.representative_index].content, opt.excerpt_bytes, d.excerpt);
+            assign_texts(d.members, cl.member_indices.size(), member_name, Spare::names, w.fill, 64, n);
+            assign_text(d.representative, cl.representative, w.fill);
+            excerpt(panel.responses[cl.representative_index].content, opt.excerpt_bytes, w.fill, d.excerpt);
         }
     }
 }
@@ -285,12 +286,13 @@ ConsensusLevel classify_consensus(std::uint32_t experts, std::uint32_t clusters,
 }
 
 void analyze_panel(const BackendOps &ops, const PanelView &panel, const AnalysisOptions &opt, CallTrace &trace,
-                   Report &report) {
+                   Report &report, Fill fill) {
     check_limits(panel, opt);
     validate(panel);
     const auto start = clock_type::now();
     const auto n = static_cast<std::uint32_t>(panel.responses.size());
     Workspace &w = workspace();
+    w.fill = fill;
     report.panel_id.assign(panel.id);
     report.question.assign(panel.question);
     report.timing = {};
@@ -319,7 +321,7 @@ void analyze_panel(const BackendOps &ops, const PanelView &panel, const Analysis
     cr.margin = c.margin;
     cr.entropy = c.entropy;
     cr.medoid_index = c.medoid;
-    assign_text(cr.medoid, panel.responses[c.medoid].expert);
+    assign_text(cr.medoid, panel.responses[c.medoid].expert, w.fill);
     cr.level = classify_consensus(n, w.clusters.cluster_count, largest,
                                   static_cast<std::uint32_t>(report.clusters[c.majority_cluster].members.size()),
                                   cr.majority_share, opt.strong_share);

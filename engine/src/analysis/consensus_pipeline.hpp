@@ -4,6 +4,7 @@
 #pragma once
 
 #include "analysis/backend_ops.hpp"
+#include "analysis/reuse.hpp"
 #include "coe/analysis.hpp"
 #include "coe/panel.hpp"
 #include "coe/report.hpp"
@@ -11,13 +12,15 @@
 namespace coe::detail {
 
 // Validates the panel and runs the pipeline into `report`, every field of
-// which is rewritten (its storage is reused; the intermediate results live
-// in buffers kept per thread, so a steady state allocates nothing).  Reads
-// the panel's texts only during the call.  Throws coe::Error on invalid
-// input, leaving `report` valid but unspecified.  The report's served_by,
-// degraded and events come from `trace`; its backend is the caller's.
+// which is rewritten: with Fill::reused its storage is reused, and as the
+// intermediate results live in buffers kept per thread, a steady state
+// allocates nothing; Fill::fresh sizes a new report to fit (reuse.hpp).
+// Reads the panel's texts only during the call.  Throws coe::Error on
+// invalid input, leaving `report` valid but unspecified.  The report's
+// served_by, degraded and events come from `trace`; its backend is the
+// caller's.
 void analyze_panel(const BackendOps &ops, const PanelView &panel, const AnalysisOptions &options, CallTrace &trace,
-                   Report &report);
+                   Report &report, Fill fill);
 
 // The level for a clustering, as documented with ConsensusLevel.
 ConsensusLevel classify_consensus(std::uint32_t experts, std::uint32_t clusters, std::uint32_t largest_cluster,
