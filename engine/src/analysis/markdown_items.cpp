@@ -2,7 +2,9 @@
 // recommendations and limitations by the heading they sit under.  See the header for the rules.
 #include "analysis/markdown_items.hpp"
 
+#include <array>
 #include <cstddef>
+#include <cstring>
 #include <optional>
 #include <utility>
 
@@ -172,25 +174,42 @@ std::optional<std::string_view> label_text(std::string_view rest) {
 
 // Appends `raw` to `out` without `**`, `__` and backticks, whitespace runs collapsed to one space, trimmed.
 void append_clean_text(std::string_view raw, std::string &out) {
+    // bytes with a rule: backticks, emphasis markers and whitespace; runs of
+    // other bytes are copied whole
+    static const auto special = [] {
+        std::array<bool, 256> table{};
+        for (unsigned char c : std::string_view("`*_ \t\r\f\v\n")) table[c] = true;
+        return table;
+    }();
     const std::size_t start = out.size();
     out.resize(start + raw.size());  // the most it can take; cut to what was written below
     char *const first = &out[start];
     char *o = first;
     bool pending_space = false;
-    for (std::size_t i = 0; i < raw.size(); ++i) {
+    for (std::size_t i = 0; i < raw.size();) {
+        std::size_t end = i;
+        while (end < raw.size() && !special[static_cast<unsigned char>(raw[end])]) ++end;
+        if (end == i) end = i + 1;  // one special byte
         const char c = raw[i];
-        if (c == '`') continue;
-        if ((c == '*' || c == '_') && i + 1 < raw.size() && raw[i + 1] == c) {
+        if (end == i + 1 && c == '`') {
             ++i;
             continue;
         }
-        if (is_space(c)) {
-            pending_space = o > first;
+        if (end == i + 1 && (c == '*' || c == '_') && i + 1 < raw.size() && raw[i + 1] == c) {
+            i += 2;
             continue;
         }
-        if (pending_space) *o++ = ' ';  // a space stands for at least one skipped byte: o stays behind i
+        if (end == i + 1 && is_space(c)) {
+            pending_space = o > first;
+            ++i;
+            continue;
+        }
+        // a space stands for at least one skipped byte: o stays behind i
+        if (pending_space) *o++ = ' ';
         pending_space = false;
-        *o++ = c;
+        std::memcpy(o, raw.data() + i, end - i);
+        o += end - i;
+        i = end;
     }
     out.resize(start + static_cast<std::size_t>(o - first));
 }
