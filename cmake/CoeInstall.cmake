@@ -6,7 +6,7 @@ include(CMakePackageConfigHelpers)
 install(TARGETS coe_engine coe_sdk coe_consult EXPORT coeTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(TARGETS coe RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(TARGETS coe coe_full RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 # beside the plugin folder, where the engine looks for it (coe/plugin_probe.hpp)
 install(TARGETS coe_plugin_probe RUNTIME DESTINATION ${CMAKE_INSTALL_LIBDIR}/coe)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/engine/include/coe ${PROJECT_SOURCE_DIR}/sdk/include/coe

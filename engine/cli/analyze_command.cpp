@@ -12,13 +12,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <sstream>
 
 #include "cli_options.hpp"
-#include "coe/embedder.hpp"
-#include "consult_cli.hpp"
 #include "coe/panel_json.hpp"
 #include "coe/report_format.hpp"
 
@@ -118,19 +117,7 @@ private:
     bool enabled_;
 };
 
-// --embedder NAME: the embedder of that name in --experts FILE (or the config
-// file) embeds every response without an embedding; the analysis then
-// compares meanings.  A panel it cannot embed becomes an error line.
-std::unique_ptr<Embedder> make_embedder(const AnalyzeArgs &args, const CommandLine &cl) {
-    if (args.embedder.empty()) return nullptr;
-    const std::optional<ExpertsConfig> experts = find_experts(args.experts_file, cl);
-    if (!experts || !experts->embedder)
-        throw UsageError("--embedder " + args.embedder + ": no embedder is configured (an \"embedder\" object in "
-                         "--experts FILE or the config file)");
-    if (experts->embedder->name != args.embedder)
-        throw UsageError("--embedder " + args.embedder + ": the configured embedder is '" + experts->embedder->name + "'");
-    return std::make_unique<Embedder>(*experts->embedder);
-}
+
 
 bool ends_with(const std::string &s, std::string_view suffix) {
     return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -162,7 +149,8 @@ bool starts_with_a_json_line(const std::string &head) {
 int run_analyze_command(const CommandLine &cl) {
     const AnalyzeArgs args = parse_args(cl.args);
     const std::string source = args.file.empty() ? "example-panel.json" : args.file == "-" ? "<stdin>" : args.file;
-    const std::unique_ptr<Embedder> embedder = make_embedder(args, cl);
+    const std::function<void(Panel &)> embed =
+        args.embedder.empty() ? nullptr : make_embed_step(args.embedder, args.experts_file, cl);
 
     std::ifstream opened;
     std::istream *in = &std::cin;
@@ -204,9 +192,9 @@ int run_analyze_command(const CommandLine &cl) {
             line = std::move(whole[next_whole++]);
         if (!line) return line;
         ++read;
-        if (auto *p = std::get_if<Panel>(&line->panel_or_error); p && embedder) {
+        if (auto *p = std::get_if<Panel>(&line->panel_or_error); p && embed) {
             try {
-                embedder->embed_panel(*p);
+                embed(*p);
             } catch (const Error &e) {
                 line->panel_or_error = std::string(e.what());
             }

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,14 @@ bool take_format_flag(const std::string &arg, bool &json, bool &format_set);
 // Each returns the process exit status.
 int run_backends_command(const CommandLine &cl);
 int run_analyze_command(const CommandLine &cl);
+// analyze --embedder NAME: the embedder of that name in --experts FILE (or
+// the config file) embeds every response without an embedding, so the
+// analysis compares meanings; a panel it cannot embed becomes an error line.
+// It calls an embedding service: defined in analyze_embedder.cpp, which only
+// coe-full links (the analysis-only `coe` hands analyze --embedder to
+// coe-full, see full_tool.hpp).
+std::function<void(Panel &)> make_embed_step(const std::string &embedder, const std::string &experts_file,
+                                             const CommandLine &cl);
 int run_plugin_command(const CommandLine &cl);
 int run_consult_command(const CommandLine &cl);
 int run_serve_command(const CommandLine &cl);

@@ -1,11 +1,14 @@
 // coe - the command-line face of the engine.  Parses, calls the public API,
-// prints.  Exit status: 0 success, 1 failure, 2 usage error.
+// prints.  Exit status: 0 success, 1 failure, 2 usage error.  Built twice:
+// coe-full runs every command, coe (COE_CLI_ANALYSIS_ONLY) the analysis
+// commands, handing the others to coe-full (full_tool.hpp).
 #include <cstring>
 #include <iostream>
 #include <string>
 
 #include "cli_options.hpp"
 #include "coe/error.hpp"
+#include "full_tool.hpp"
 
 namespace coe::cli {
 namespace {
@@ -105,15 +108,20 @@ int main(int argc, char **argv) {
     try {
         CommandLine cl = parse_command_line(argc, argv);
         if (!cl.command.empty()) who += " " + cl.command;
+#ifdef COE_CLI_ANALYSIS_ONLY
+        if (!runs_without_network(cl)) exec_full_tool(argv, cl.command);
+#endif
         if (cl.command == "backends") return run_backends_command(cl);
         if (cl.command == "analyze") return run_analyze_command(cl);
         if (cl.command == "plugin") return run_plugin_command(cl);
+#ifndef COE_CLI_ANALYSIS_ONLY
         if (cl.command == "consult") return run_consult_command(cl);
         if (cl.command == "serve") return run_serve_command(cl);
         if (cl.command == "deliberate") return run_deliberate_command(cl);
         if (cl.command == "submit") return run_submit_command(cl);
         if (cl.command == "collect") return run_collect_command(cl);
         if (cl.command == "worker") return run_worker_command(cl);
+#endif
         std::cerr << (cl.command.empty() ? "coe: no command given\n" : "coe: unknown command '" + cl.command + "'\n")
                   << usage;
         return 2;
