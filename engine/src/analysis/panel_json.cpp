@@ -184,9 +184,10 @@ PanelLine parse_panel_line(std::string_view line, const std::string &source, std
     PanelLine out;
     out.line = number;
     try {
-        // parse_json adds its own line:column; the offset makes it the file's line
-        json::value doc = detail::parse_json(line, source, number - 1);
-        out.panel_or_error = read_panel(doc, source + ":" + std::to_string(number));
+        // read_json adds its own line:column; the offset makes it the file's line
+        out.panel_or_error = detail::read_json(line, source, number - 1, [&](const json::value &doc) {
+            return read_panel(doc, source + ":" + std::to_string(number));
+        });
     } catch (const Error &e) {
         out.panel_or_error = std::string(e.what());
     }
@@ -194,7 +195,7 @@ PanelLine parse_panel_line(std::string_view line, const std::string &source, std
 }
 
 Panel parse_panel(std::string_view json, const std::string &where) {
-    return read_panel(detail::parse_json(json, where), where);
+    return detail::read_json(json, where, 0, [&](const json::value &doc) { return read_panel(doc, where); });
 }
 
 std::vector<PanelLine> parse_panel_lines(std::string_view text, const std::string &source) {

@@ -1,5 +1,8 @@
 #include "json_document.hpp"
 
+#include <memory>
+
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/stream_parser.hpp>
 
 #include "coe/error.hpp"
@@ -22,9 +25,37 @@ std::string hint(std::string_view text, std::size_t at) {
 
 }  // namespace
 
+namespace {
+
+// One per thread: a monotonic arena over a first megabyte that is kept.
+struct ScratchArena {
+    std::unique_ptr<unsigned char[]> first{new unsigned char[1u << 20]};
+    boost::json::monotonic_resource resource{first.get(), 1u << 20};
+};
+
+ScratchArena &scratch_arena() {
+    thread_local ScratchArena arena;
+    return arena;
+}
+
+}  // namespace
+
+boost::json::storage_ptr json_scratch_arena() {
+    // not owning: the arena outlives every document made from it
+    return boost::json::storage_ptr(&scratch_arena().resource);
+}
+
+void release_json_scratch_arena() { scratch_arena().resource.release(); }
+
 boost::json::value parse_json(std::string_view text, const std::string &where, std::size_t line_offset) {
+    return parse_json_into(text, where, line_offset, {});
+}
+
+boost::json::value parse_json_into(std::string_view text, const std::string &where, std::size_t line_offset,
+                                   boost::json::storage_ptr storage) {
     if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);  // a UTF-8 byte order mark
-    boost::json::stream_parser parser;
+    boost::json::stream_parser parser(storage);  // its temporary storage
+    parser.reset(storage);                        // the document's
     boost::json::error_code ec;
     std::size_t consumed = parser.write_some(text.data(), text.size(), ec);
     if (!ec && consumed < text.size()) {

@@ -13,4 +13,27 @@ namespace coe::detail {
 // counted from 1 within `text` (line_offset is added to the line).
 boost::json::value parse_json(std::string_view text, const std::string &where, std::size_t line_offset = 0);
 
+// The same, the document's values taken from an arena this thread keeps and
+// reuses for each call: `read` sees the document, which is gone when it
+// returns (read it into values of your own).  For documents read once and
+// dropped, such as the panels of a JSON Lines file; the same errors.
+template <class Read>
+auto read_json(std::string_view text, const std::string &where, std::size_t line_offset, Read &&read);
+
+// The arena of read_json (implementation detail): released after each call,
+// its first megabyte kept.
+boost::json::storage_ptr json_scratch_arena();
+void release_json_scratch_arena();
+boost::json::value parse_json_into(std::string_view text, const std::string &where, std::size_t line_offset,
+                                   boost::json::storage_ptr storage);
+
+template <class Read>
+auto read_json(std::string_view text, const std::string &where, std::size_t line_offset, Read &&read) {
+    struct Release {
+        ~Release() { release_json_scratch_arena(); }
+    } release;
+    const boost::json::value doc = parse_json_into(text, where, line_offset, json_scratch_arena());
+    return read(doc);
+}
+
 }  // namespace coe::detail
