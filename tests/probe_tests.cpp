@@ -103,7 +103,22 @@ TEST_CASE("a good plugin passes the probe once per file version; the verdict is 
     const BackendInfo second = only(Engine(isolated_options({dir})), "tp_good.so");
     CHECK(second.version == "2.0.0");
     CHECK_FALSE(contains(second.probe, "cached"));
+    const std::string gone = std::filesystem::weakly_canonical(file).string() + "|";
     std::filesystem::remove_all(dir);
+
+    // The verdicts of a file that is gone are dropped when the cache is next written.
+    const auto other = dir.string() + "-other";
+    std::filesystem::create_directories(other);
+    std::filesystem::copy_file(test_plugin("tp_good_a"), other + "/tp_good.so");
+    CHECK(only(Engine(isolated_options({other})), "tp_good.so").status != BackendStatus::rejected);
+    if (const char *cache = std::getenv("COE_CACHE_DIR")) {
+        std::ifstream in(std::filesystem::path(cache) / "plugin-probes-1.tsv");
+        std::stringstream text;
+        text << in.rdbuf();
+        CHECK_FALSE(contains(text.str(), gone));
+        CHECK(contains(text.str(), std::filesystem::weakly_canonical(other + "/tp_good.so").string() + "|"));
+    }
+    std::filesystem::remove_all(other);
 }
 
 TEST_CASE("without the helper: 'auto' loads and says so, 'required' rejects, 'off' does not probe") {

@@ -30,6 +30,9 @@ bool is_executable(const std::filesystem::path &p) {
 // the process and on disk between processes.  The disk file is rewritten
 // whole (temporary file + rename), so readers never see half of it; two
 // processes writing at once may lose an entry, which is probed again later.
+// Verdicts of file versions that no longer exist (the file is gone, or is
+// another version now) are dropped when it is written, so that it does not
+// grow with every build ever probed.
 class VerdictCache {
 public:
     static VerdictCache &instance() {
@@ -85,6 +88,11 @@ private:
         const auto path = file();
         if (path.empty()) return;
         std::error_code ec;
+        for (auto it = verdicts_.begin(); it != verdicts_.end();) {
+            const std::string plugin = it->first.substr(0, it->first.find('|'));
+            const std::string version = plugin + "|" + file_identity(plugin) + "|";  // "missing" when gone
+            it = it->first.compare(0, version.size(), version) == 0 ? std::next(it) : verdicts_.erase(it);
+        }
         std::filesystem::create_directories(path.parent_path(), ec);
         const auto tmp = path.string() + "." + std::to_string(::getpid()) + ".tmp";
         {
