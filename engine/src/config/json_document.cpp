@@ -31,6 +31,7 @@ namespace {
 struct ScratchArena {
     std::unique_ptr<unsigned char[]> first{new unsigned char[1u << 20]};
     boost::json::monotonic_resource resource{first.get(), 1u << 20};
+    bool in_use = false;
 };
 
 ScratchArena &scratch_arena() {
@@ -40,12 +41,20 @@ ScratchArena &scratch_arena() {
 
 }  // namespace
 
-boost::json::storage_ptr json_scratch_arena() {
+boost::json::storage_ptr acquire_json_scratch_arena() {
+    ScratchArena &arena = scratch_arena();
+    if (arena.in_use) return {};
+    arena.in_use = true;
     // not owning: the arena outlives every document made from it
-    return boost::json::storage_ptr(&scratch_arena().resource);
+    return boost::json::storage_ptr(&arena.resource);
 }
 
-void release_json_scratch_arena() { scratch_arena().resource.release(); }
+void release_json_scratch_arena(const boost::json::storage_ptr &storage) {
+    ScratchArena &arena = scratch_arena();
+    if (storage.get() != &arena.resource) return;
+    arena.resource.release();
+    arena.in_use = false;
+}
 
 boost::json::value parse_json(std::string_view text, const std::string &where, std::size_t line_offset) {
     return parse_json_into(text, where, line_offset, {});

@@ -20,19 +20,21 @@ boost::json::value parse_json(std::string_view text, const std::string &where, s
 template <class Read>
 auto read_json(std::string_view text, const std::string &where, std::size_t line_offset, Read &&read);
 
-// The arena of read_json (implementation detail): released after each call,
-// its first megabyte kept.
-boost::json::storage_ptr json_scratch_arena();
-void release_json_scratch_arena();
+// The arena of read_json (implementation detail): released after each use,
+// its first megabyte kept.  A read_json inside another one's `read` gets the
+// default storage instead of the arena in use.
+boost::json::storage_ptr acquire_json_scratch_arena();
+void release_json_scratch_arena(const boost::json::storage_ptr &storage);
 boost::json::value parse_json_into(std::string_view text, const std::string &where, std::size_t line_offset,
                                    boost::json::storage_ptr storage);
 
 template <class Read>
 auto read_json(std::string_view text, const std::string &where, std::size_t line_offset, Read &&read) {
-    struct Release {
-        ~Release() { release_json_scratch_arena(); }
-    } release;
-    const boost::json::value doc = parse_json_into(text, where, line_offset, json_scratch_arena());
+    struct Arena {
+        boost::json::storage_ptr storage = acquire_json_scratch_arena();
+        ~Arena() { release_json_scratch_arena(storage); }
+    } arena;
+    const boost::json::value doc = parse_json_into(text, where, line_offset, arena.storage);
     return read(doc);
 }
 
