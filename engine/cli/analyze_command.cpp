@@ -117,12 +117,6 @@ private:
     bool enabled_;
 };
 
-
-
-bool ends_with(const std::string &s, std::string_view suffix) {
-    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 // The first non-blank line of `head` is a whole JSON value on its own.
 bool starts_with_a_json_line(const std::string &head) {
     std::size_t start = 0;
@@ -172,7 +166,7 @@ int run_analyze_command(const CommandLine &cl) {
         in->read(head.data(), static_cast<std::streamsize>(head.size()));
         head.resize(static_cast<std::size_t>(in->gcount()));
         const bool more = in->gcount() > 0 && !in->eof();
-        if (ends_with(source, ".jsonl") || (more && starts_with_a_json_line(head))) {
+        if (names_json_lines(source) || (more && starts_with_a_json_line(head))) {
             reader.emplace(*in, source, static_cast<std::size_t>(args.max_input_bytes), std::move(head));
         } else {
             whole = parse_panels(read_input(*in, source, std::move(head), args.max_input_bytes), source);
@@ -181,7 +175,7 @@ int run_analyze_command(const CommandLine &cl) {
     if (!reader && whole.empty()) throw Error(source + ": no panels in the input");
 
     Engine engine(cl.engine);
-    std::size_t next_whole = 0, read = 0, done = 0, failed = 0;
+    std::size_t next_whole = 0, done = 0, failed = 0;
     const std::size_t total = reader ? 0 : whole.size();
     ProgressBar bar;
     auto next = [&]() -> std::optional<PanelLine> {
@@ -191,7 +185,6 @@ int run_analyze_command(const CommandLine &cl) {
         else if (next_whole < whole.size())
             line = std::move(whole[next_whole++]);
         if (!line) return line;
-        ++read;
         if (auto *p = std::get_if<Panel>(&line->panel_or_error); p && embed) {
             try {
                 embed(*p);

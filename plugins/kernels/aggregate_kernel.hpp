@@ -39,7 +39,6 @@ inline coe_status aggregate(coe_aggregate_args &a) {
     // working vectors: per thread, capacity kept (see cluster_kernel.hpp)
     thread_local std::vector<double> terms, weights, support;
     thread_local std::vector<std::uint8_t> counted;
-    thread_local std::vector<std::uint32_t> first_item, order;
     thread_local ItemGroups members_of;
     terms.assign(a.expert_weights, a.expert_weights + a.expert_count);
     const double total_w = canonical_sum(terms);
@@ -47,7 +46,6 @@ inline coe_status aggregate(coe_aggregate_args &a) {
     // each group's items in increasing order (canonical sums do not depend
     // on the order of their terms; the representative is the first best)
     group_items(a.item_group, m, g, members_of);
-    first_item.assign(g, m);
     support.assign(g, 0.0);
     counted.resize(a.expert_count);
     for (std::uint32_t c = 0; c < g; ++c) {
@@ -57,7 +55,6 @@ inline coe_status aggregate(coe_aggregate_args &a) {
         double best = -2.0;
         weights.clear();
         std::uint32_t people = 0, rep = m;
-        first_item[c] = items[0];  // groups are never empty (validated)
         for (std::uint32_t x = 0; x < size; ++x) {
             const std::uint32_t i = items[x];
             const std::uint32_t e = a.item_expert[i];
@@ -84,14 +81,12 @@ inline coe_status aggregate(coe_aggregate_args &a) {
         a.representative[c] = rep;
         a.consensus[c] = people >= a.quorum ? 1 : 0;
     }
-    order.resize(g);
-    std::iota(order.begin(), order.end(), 0u);
-    std::sort(order.begin(), order.end(), [&](std::uint32_t x, std::uint32_t y) {
+    std::iota(a.ranking, a.ranking + g, 0u);
+    std::sort(a.ranking, a.ranking + g, [&](std::uint32_t x, std::uint32_t y) {
         if (support[x] != support[y]) return support[x] > support[y];
         if (a.supporters[x] != a.supporters[y]) return a.supporters[x] > a.supporters[y];
-        return first_item[x] < first_item[y];
+        return members_of.first(x)[0] < members_of.first(y)[0];  // groups are never empty (validated)
     });
-    std::copy(order.begin(), order.end(), a.ranking);
     return COE_OK;
 }
 

@@ -72,4 +72,8 @@ private:
 // mostly lines of JSON (a broken pretty-printed document) is one error.
 std::vector<PanelLine> parse_panels(std::string_view text, const std::string &source);
 
+// Whether `source` is named as JSON Lines (ends in ".jsonl"): such a file is
+// read line by line whatever its content.
+bool names_json_lines(std::string_view source);
+
 }  // namespace coe

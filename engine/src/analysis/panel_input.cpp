@@ -6,10 +6,6 @@
 namespace coe {
 namespace {
 
-bool ends_with(const std::string &s, std::string_view suffix) {
-    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 bool single_line(std::string_view text) {
     const auto first_break = text.find('\n');
     return first_break == std::string_view::npos ||
@@ -37,8 +33,13 @@ bool mostly_json_lines(std::string_view text) {
 
 }  // namespace
 
+bool names_json_lines(std::string_view source) {
+    constexpr std::string_view suffix = ".jsonl";
+    return source.size() >= suffix.size() && source.substr(source.size() - suffix.size()) == suffix;
+}
+
 std::vector<PanelLine> parse_panels(std::string_view text, const std::string &source) {
-    if (!ends_with(source, ".jsonl") && !single_line(text)) {
+    if (!names_json_lines(source) && !single_line(text)) {
         std::string document_error;
         try {
             detail::parse_json(text, source);

@@ -174,8 +174,12 @@ Panel read_panel(const json::value &doc, const std::string &where) {
     }
 }
 
-bool is_blank(std::string_view line) {
-    return line.find_first_not_of(" \t\r") == std::string_view::npos;
+// Line `number` of a JSON Lines input, without its "\n": its panel or
+// error, or nothing when it is blank (CR LF line ends are accepted).
+std::optional<PanelLine> line_entry(std::string_view line, const std::string &source, std::size_t number) {
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) return std::nullopt;
+    return parse_panel_line(line, source, number);
 }
 
 }  // namespace
@@ -205,11 +209,9 @@ std::vector<PanelLine> parse_panel_lines(std::string_view text, const std::strin
     while (start < text.size()) {
         std::size_t end = text.find('\n', start);
         if (end == std::string_view::npos) end = text.size();
-        std::string_view line = text.substr(start, end - start);
+        const std::string_view line = text.substr(start, end - start);
         start = end + 1;
-        ++number;
-        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-        if (!is_blank(line)) out.push_back(parse_panel_line(line, source, number));
+        if (auto entry = line_entry(line, source, ++number)) out.push_back(std::move(*entry));
     }
     return out;
 }
@@ -265,11 +267,9 @@ std::optional<PanelLine> PanelLineReader::next() {
         }
         if (newline == std::string::npos && pos_ >= buffer_.size()) return std::nullopt;
         const std::size_t end = newline == std::string::npos ? buffer_.size() : newline;
-        std::string_view line(buffer_.data() + pos_, end - pos_);
+        const std::string_view line(buffer_.data() + pos_, end - pos_);
         pos_ = newline == std::string::npos ? buffer_.size() : newline + 1;
-        const std::size_t number = ++line_;
-        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-        if (!is_blank(line)) return parse_panel_line(line, source_, number);
+        if (auto entry = line_entry(line, source_, ++line_)) return entry;
     }
 }
 

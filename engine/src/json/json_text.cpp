@@ -42,6 +42,14 @@ void append_number(std::string &out, Number x) {
     out.append(buffer, r.ptr);
 }
 
+// The shortest form that reads back exactly; null when not finite.
+void append_double(std::string &out, double x) {
+    if (std::isfinite(x))
+        append_number(out, x);
+    else
+        out += "null";
+}
+
 }  // namespace
 
 void append_json(std::string &out, const boost::json::value &v) {
@@ -50,12 +58,7 @@ void append_json(std::string &out, const boost::json::value &v) {
     case boost::json::kind::bool_: out += v.get_bool() ? "true" : "false"; break;
     case boost::json::kind::int64: append_number(out, v.get_int64()); break;
     case boost::json::kind::uint64: append_number(out, v.get_uint64()); break;
-    case boost::json::kind::double_:
-        if (std::isfinite(v.get_double()))
-            append_number(out, v.get_double());  // shortest form that reads back exactly
-        else
-            out += "null";
-        break;
+    case boost::json::kind::double_: append_double(out, v.get_double()); break;
     case boost::json::kind::string: append_string(out, v.get_string()); break;
     case boost::json::kind::array: {
         out += '[';
@@ -124,10 +127,7 @@ JsonWriter &JsonWriter::value(std::string_view s) {
 
 JsonWriter &JsonWriter::value(double x) {
     separate();
-    if (std::isfinite(x))
-        append_number(out_, x);
-    else
-        out_ += "null";
+    append_double(out_, x);
     return *this;
 }
 
