@@ -3,8 +3,6 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
-#include <fcntl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -31,37 +29,19 @@ struct Child {
 // Runs `coe analyze INPUT --json ARGS... --report REPORT` with stdout to OUTPUT.
 Child run_analyze(const fs::path &input, const fs::path &output, const std::vector<std::string> &args) {
     const fs::path report = output.string() + ".report.json";
-    std::vector<std::string> argv = {coe::test::coe_tool().string(), "analyze", input.string(), "--json",
-                                     "--report", report.string()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    const pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-        const int out = ::open(output.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        const int null = ::open("/dev/null", O_WRONLY);
-        if (out < 0 || null < 0) ::_exit(126);
-        ::dup2(out, 1);
-        ::dup2(null, 2);
-        ::unsetenv("COE_BACKEND");
-        ::unsetenv("COE_PLUGIN_PATH");
-        ::unsetenv("COE_CONFIG");
+    std::string command = "env -u COE_BACKEND -u COE_PLUGIN_PATH -u COE_CONFIG";
 #if defined(__SANITIZE_ADDRESS__)
-        // the default quarantine holds 256 MB of freed blocks: memory that the
-        // process no longer uses, so keep it small to measure what is in use
-        const char *asan = std::getenv("ASAN_OPTIONS");
-        const std::string options = std::string(asan ? asan : "") + (asan && *asan ? ":" : "") +
-                                    "quarantine_size_mb=8:thread_local_quarantine_size_kb=256";
-        ::setenv("ASAN_OPTIONS", options.c_str(), 1);
+    // the default quarantine holds 256 MB of freed blocks: memory that the
+    // process no longer uses, so keep it small to measure what is in use
+    const char *asan = std::getenv("ASAN_OPTIONS");
+    command += " ASAN_OPTIONS='" + std::string(asan ? asan : "") + (asan && *asan ? ":" : "") +
+               "quarantine_size_mb=8:thread_local_quarantine_size_kb=256'";
 #endif
-        std::vector<char *> c;
-        for (auto &a : argv) c.push_back(a.data());
-        c.push_back(nullptr);
-        ::execv(c[0], c.data());
-        ::_exit(127);
-    }
-    int status = 0;
-    REQUIRE(::waitpid(pid, &status, 0) == pid);
-    Child c{WIFEXITED(status) ? WEXITSTATUS(status) : -1, 0};
+    command += " '" + coe::test::coe_tool().string() + "' analyze '" + input.string() + "' --json --report '" +
+               report.string() + "'";
+    for (const auto &a : args) command += " '" + a + "'";
+    command += " > '" + output.string() + "' 2>/dev/null";
+    Child c{coe::test::run_command(command).status, 0};
     std::ifstream in(report);
     std::stringstream text;
     text << in.rdbuf();
