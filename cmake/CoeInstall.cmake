@@ -1,12 +1,12 @@
 # `cmake --install`: the engine library, the public and SDK headers, the
-# built-in plugins and their probe helper, the `coe` tool, and a CMake package:
+# built-in plugins and their probe helper, and a CMake package (the `coe` tool
+# installs itself, tools/coe/CMakeLists.txt):
 #   find_package(coe CONFIG)  ->  coe::engine, coe::sdk, coe::consult, coe_add_plugin()
 include(CMakePackageConfigHelpers)
 
 install(TARGETS coe_engine coe_sdk coe_consult EXPORT coeTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(TARGETS coe coe_full RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 # beside the plugin folder, where the engine looks for it (coe/plugin_probe.hpp)
 install(TARGETS coe_plugin_probe RUNTIME DESTINATION ${CMAKE_INSTALL_LIBDIR}/coe)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/engine/include/coe ${PROJECT_SOURCE_DIR}/sdk/include/coe

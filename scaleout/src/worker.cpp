@@ -1,10 +1,12 @@
 // Worker: pull a job, do it, store the result, acknowledge; see work_queue.hpp.
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <thread>
 
+#include "coe/batch_consultation.hpp"
 #include "coe/error.hpp"
 #include "coe/panel_json.hpp"
 #include "coe/report_format.hpp"
@@ -146,17 +148,17 @@ private:
         }
     }
 
+    // A consult job is a line of a `coe consult --batch` file (coe/batch_consultation.hpp).
     JobOutcome consult(const std::string &body, const std::string &batch, std::size_t line) {
-        const std::string where = batch + ":" + std::to_string(line);
-        boost::json::error_code ec;
-        const auto doc = boost::json::parse(body, ec);
-        const auto *o = !ec ? doc.if_object() : nullptr;
-        const auto *q = o ? o->if_contains("question") : nullptr;
-        if (!q || !q->is_string() || q->as_string().empty())
-            return {error_json(line, where + ": expected {\"id\"?, \"question\": \"...\"}"), false, 0};
-        ConsultOptions options = options_.consult;
-        if (const auto *id = o->if_contains("id"); id && id->is_string()) options.id = std::string(id->as_string());
-        const ConsultationResult r = circle_->consult(std::string(q->as_string()), options);
+        const BatchQuestion q = parse_batch_question(body, line);
+        const std::string where = batch + ":" + std::to_string(line) + ": ";
+        if (!q.error.empty()) return {error_json(line, where + q.error), false, 0};
+        const auto &configured = circle_->experts().experts;
+        for (const std::string &name : q.experts)  // the line's own fault: the same on every delivery
+            if (std::none_of(configured.begin(), configured.end(), [&](const auto &e) { return e.name == name; }))
+                return {error_json(line, where + "experts: no expert named '" + name + "' is configured"), false, 0};
+        const ConsultOptions options = batch_question_options(q, options_.consult);
+        const ConsultationResult r = circle_->consult(q.text, options);
         bool rate_limited = false;
         for (const auto &a : r.answers) rate_limited = rate_limited || a.status == "rate_limited";
         JobOutcome out{to_json(r), r.quorum_met, 0};

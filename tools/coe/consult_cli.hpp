@@ -36,6 +36,7 @@ ExpertsConfig load_experts(const ConsultArgs &args, const CommandLine &cl);
 // Writes the circle's (and engine's) performance report as --report asks.
 void write_consult_report(const ConsultArgs &args, const Circle &circle);
 
-int run_consult_batch(const ConsultArgs &args, const CommandLine &cl);
+// `coe consult --batch`, with the experts load_experts found.
+int run_consult_batch(const ConsultArgs &args, const CommandLine &cl, ExpertsConfig experts);
 
 }  // namespace coe::cli

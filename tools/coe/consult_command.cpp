@@ -145,7 +145,7 @@ void write_consult_report(const ConsultArgs &args, const Circle &circle) {
 int run_consult_command(const CommandLine &cl) {
     const ConsultArgs args = parse_consult_args(cl.args);
     ExpertsConfig experts = load_experts(args, cl);
-    if (!args.batch.empty()) return run_consult_batch(args, cl);
+    if (!args.batch.empty()) return run_consult_batch(args, cl, std::move(experts));
 
     Engine engine(cl.engine);
     Circle circle(engine, std::move(experts));
