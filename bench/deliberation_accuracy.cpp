@@ -116,19 +116,19 @@ int replay(const std::string &panels_file, const std::string &recording_file) {
         const coe::Report meaning = embedded ? engine.analyze(panel.view()) : lexical;
         if (embedded) tally["embedding medoid"].add(correct[meaning.consensus.medoid_index]);
         // the recorded rankings, aggregated afresh
-        std::vector<coe::detail::Ballot> ballots;
+        std::vector<coe::consult_detail::Ballot> ballots;
         for (const auto &r : rec->second.at("reviews").as_array()) {
             ++reviews;
             if (r.at("status").as_string() != "ok") {
                 ++failed_reviews;
                 continue;
             }
-            coe::detail::Ballot b;
+            coe::consult_detail::Ballot b;
             for (const auto &e : r.at("ranking").as_array()) b.ranking.push_back(index.at(std::string(e.as_string())));
             ballots.push_back(std::move(b));
         }
         if (ballots.empty()) continue;
-        const auto ranked = coe::detail::aggregate_ballots(ballots, n);
+        const auto ranked = coe::consult_detail::aggregate_ballots(ballots, n);
         std::vector<double> borda(n), schulze(n), blend(n);
         std::vector<std::uint32_t> by_centrality(n);
         std::iota(by_centrality.begin(), by_centrality.end(), 0u);

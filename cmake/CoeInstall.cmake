@@ -4,14 +4,15 @@
 #   find_package(coe CONFIG)  ->  coe::engine, coe::sdk, coe::consult, coe_add_plugin()
 include(CMakePackageConfigHelpers)
 
-install(TARGETS coe_engine coe_sdk coe_consult EXPORT coeTargets
+install(TARGETS coe_common coe_engine coe_sdk coe_consult EXPORT coeTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 # beside the plugin folder, where the engine looks for it (coe/plugin_probe.hpp)
 install(TARGETS coe_plugin_probe RUNTIME DESTINATION ${CMAKE_INSTALL_LIBDIR}/coe)
-install(DIRECTORY ${PROJECT_SOURCE_DIR}/engine/include/coe ${PROJECT_SOURCE_DIR}/sdk/include/coe
-                  ${PROJECT_SOURCE_DIR}/consult/include/coe
-        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/common/include/coe ${PROJECT_SOURCE_DIR}/engine/include/coe
+                  ${PROJECT_SOURCE_DIR}/sdk/include/coe ${PROJECT_SOURCE_DIR}/consult/include/coe
+        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
+        PATTERN internal EXCLUDE)  # coe/internal: the libraries' own, not for hosts
 
 set(COE_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/coe)
 install(EXPORT coeTargets NAMESPACE coe:: DESTINATION ${COE_CMAKE_DIR})

@@ -11,14 +11,14 @@
 #include "coe/engine.hpp"
 #include "coe/panel_json.hpp"
 #include "coe/report_format.hpp"
-#include "resilience/circuit_breaker.hpp"
+#include "coe/internal/circuit_breaker.hpp"
 #include "resilience/result_checks.hpp"
 #include "test_support.hpp"
 
 using namespace coe;
-using detail::BreakerState;
-using detail::CircuitBreaker;
-using detail::Clock;
+using internal::BreakerState;
+using internal::CircuitBreaker;
+using internal::Clock;
 using detail::AggregateOutputs;
 using detail::Clustering;
 using detail::check_output;

@@ -11,7 +11,7 @@
 #include "coe/error.hpp"
 #include "coe/json_text.hpp"
 #include "config/engine_config.hpp"
-#include "config/json_document.hpp"
+#include "coe/internal/json_document.hpp"
 #include "plugins/descriptor_validation.hpp"
 #include "plugins/elf_manifest.hpp"
 #include "test_support.hpp"
@@ -129,10 +129,10 @@ TEST_CASE("descriptor validation names what is wrong") {
 }
 
 TEST_CASE("JSON errors carry line and column") {
-    CHECK_THROWS_WITH_AS(detail::parse_json("{\"a\": 1,\n \"b\": }", "input"), doctest::Contains("input:2:7: invalid JSON"),
+    CHECK_THROWS_WITH_AS(internal::parse_json("{\"a\": 1,\n \"b\": }", "input"), doctest::Contains("input:2:7: invalid JSON"),
                          coe::Error);
-    CHECK_THROWS_WITH_AS(detail::parse_json("{} {}", "x", 41), doctest::Contains("x:42:4: invalid JSON"), coe::Error);
-    CHECK(detail::parse_json(" {\"a\": [1, 2]}\n", "ok").at("a").as_array().size() == 2);
+    CHECK_THROWS_WITH_AS(internal::parse_json("{} {}", "x", 41), doctest::Contains("x:42:4: invalid JSON"), coe::Error);
+    CHECK(internal::parse_json(" {\"a\": [1, 2]}\n", "ok").at("a").as_array().size() == 2);
 }
 
 TEST_CASE("path lists split on colons and drop empty entries") {

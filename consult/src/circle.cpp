@@ -20,11 +20,11 @@ public:
         : engine(e), config(std::move(cfg)), work(boost::asio::make_work_guard(io)),
           client(std::make_unique<net::CurlMultiClient>(io)),
           seed(static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count())) {
-        if (config.embedder) embedder = std::make_unique<detail::EmbeddingClient>(*client, *config.embedder);
+        if (config.embedder) embedder = std::make_unique<consult_detail::EmbeddingClient>(*client, *config.embedder);
         std::set<std::string> names;
         for (const ExpertConfig &x : config.experts) {
             if (!names.insert(x.name).second) throw Error("experts: the name '" + x.name + "' is used twice");
-            experts.push_back(std::make_unique<detail::ExpertRuntime>(io, x, config.breaker, seed ^ names.size()));
+            experts.push_back(std::make_unique<consult_detail::ExpertRuntime>(io, x, config.breaker, seed ^ names.size()));
         }
         thread = std::thread([this] { io.run(); });
     }
@@ -50,16 +50,16 @@ public:
     boost::asio::io_context io;
     boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work;
     std::unique_ptr<net::CurlMultiClient> client;
-    std::unique_ptr<detail::EmbeddingClient> embedder;  // when the config has one
-    std::vector<std::unique_ptr<detail::ExpertRuntime>> experts;
-    detail::ExpertTelemetry telemetry;
-    std::set<std::shared_ptr<detail::Consultation>> active;  // network thread only
+    std::unique_ptr<consult_detail::EmbeddingClient> embedder;  // when the config has one
+    std::vector<std::unique_ptr<consult_detail::ExpertRuntime>> experts;
+    consult_detail::ExpertTelemetry telemetry;
+    std::set<std::shared_ptr<consult_detail::Consultation>> active;  // network thread only
     std::uint64_t seed;
     std::atomic<std::uint64_t> counter{0};
     std::thread thread;
 
-    std::map<std::string, const detail::CircuitBreaker *> breakers() const {
-        std::map<std::string, const detail::CircuitBreaker *> out;
+    std::map<std::string, const internal::CircuitBreaker *> breakers() const {
+        std::map<std::string, const internal::CircuitBreaker *> out;
         for (const auto &x : experts) out[x->config.name] = &x->breaker;
         return out;
     }
@@ -86,7 +86,7 @@ std::function<void()> Circle::start(std::string question, ConsultOptions options
             throw Error(std::string("consult: ") + as + ": no expert named '" + name + "' is configured");
         return it->get();
     };
-    std::vector<detail::ExpertRuntime *> chosen;
+    std::vector<consult_detail::ExpertRuntime *> chosen;
     if (given) {
         if (given->responses.empty()) throw Error("deliberate: the panel has no responses");
     } else if (options.experts.empty()) {
@@ -94,7 +94,7 @@ std::function<void()> Circle::start(std::string question, ConsultOptions options
     } else {
         for (const std::string &name : options.experts) chosen.push_back(find(name, "experts"));
     }
-    detail::Deliberators deliberators;
+    consult_detail::Deliberators deliberators;
     deliberators.embedder = impl_->embedder.get();
     for (const std::string &name : options.reviewers) deliberators.reviewers.push_back(find(name, "reviewers"));
     if (!options.reviewers.empty() && !options.review) throw Error("consult: reviewers are named but review is off");
@@ -106,19 +106,19 @@ std::function<void()> Circle::start(std::string question, ConsultOptions options
     const std::uint64_t n = ++impl_->counter;
     if (options.id.empty()) options.id = "consultation-" + std::to_string(n);
     Impl *impl = impl_.get();
-    auto holder = std::make_shared<std::weak_ptr<detail::Consultation>>();
+    auto holder = std::make_shared<std::weak_ptr<consult_detail::Consultation>>();
     // The consultation is made and started on the network thread.
     boost::asio::post(impl->io, [impl, holder, chosen = std::move(chosen), deliberators = std::move(deliberators),
                                  question = std::move(question), given_copy = std::move(given_copy),
                                  options = std::move(options), on_event = std::move(on_event),
                                  done = std::move(done), n]() mutable {
-        auto c = std::make_shared<detail::Consultation>(
+        auto c = std::make_shared<consult_detail::Consultation>(
             impl->io, *impl->client, impl->engine, std::move(chosen), std::move(deliberators), impl->telemetry,
             std::move(question),
             std::move(options), std::move(on_event), Done{}, impl->seed + n * 7919, std::move(given_copy));
         *holder = c;
         // Replace the completion so the circle forgets the consultation.
-        auto wrapped = [impl, weak = std::weak_ptr<detail::Consultation>(c), done = std::move(done)](
+        auto wrapped = [impl, weak = std::weak_ptr<consult_detail::Consultation>(c), done = std::move(done)](
                            std::exception_ptr e, ConsultationResult r) {
             if (auto self = weak.lock()) impl->active.erase(self);
             done(e, std::move(r));

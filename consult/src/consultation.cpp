@@ -5,7 +5,7 @@
 
 #include "deliberation/synthesis_prompt.hpp"
 
-namespace coe::detail {
+namespace coe::consult_detail {
 
 namespace {
 
@@ -428,4 +428,4 @@ void Consultation::choose_final_answer() {
     }
 }
 
-}  // namespace coe::detail
+}  // namespace coe::consult_detail

@@ -17,7 +17,7 @@
 #include "embedding/embedding_client.hpp"
 #include "expert_call.hpp"
 
-namespace coe::detail {
+namespace coe::consult_detail {
 
 // What works on the answers once they are in: the embedder (the circle's),
 // the reviewers and the chairman (ConsultOptions::review, synthesize).
@@ -102,4 +102,4 @@ private:
     std::optional<Panel> given_;  // answers given, not asked (Circle::deliberate)
 };
 
-}  // namespace coe::detail
+}  // namespace coe::consult_detail

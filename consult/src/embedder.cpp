@@ -17,7 +17,7 @@ class Embedder::Impl {
 public:
     explicit Impl(EmbedderConfig c) : config(std::move(c)), work(boost::asio::make_work_guard(io)) {
         client = std::make_unique<net::CurlMultiClient>(io);
-        embedding = std::make_unique<detail::EmbeddingClient>(*client, config);
+        embedding = std::make_unique<consult_detail::EmbeddingClient>(*client, config);
         thread = std::thread([this] { io.run(); });
     }
     ~Impl() {
@@ -34,7 +34,7 @@ public:
     boost::asio::io_context io;
     boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work;
     std::unique_ptr<net::CurlMultiClient> client;
-    std::unique_ptr<detail::EmbeddingClient> embedding;
+    std::unique_ptr<consult_detail::EmbeddingClient> embedding;
     std::mutex one_at_a_time;
     std::thread thread;
 };

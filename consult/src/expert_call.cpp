@@ -2,7 +2,7 @@
 
 #include <cstdlib>
 
-namespace coe::detail {
+namespace coe::consult_detail {
 
 namespace {
 
@@ -250,4 +250,4 @@ void ExpertCall::finish(ExpertAnswer a) {
     if (done) done(std::move(a));
 }
 
-}  // namespace coe::detail
+}  // namespace coe::consult_detail

@@ -22,9 +22,9 @@
 #include "http/retry_policy.hpp"
 #include "http/curl_multi_client.hpp"
 #include "providers/provider.hpp"
-#include "resilience/circuit_breaker.hpp"
+#include "coe/internal/circuit_breaker.hpp"
 
-namespace coe::detail {
+namespace coe::consult_detail {
 
 // What the circle keeps per configured expert, across consultations.
 struct ExpertRuntime {
@@ -94,4 +94,4 @@ private:
     std::string last_error_;  // of the last failed attempt, for a breaker_open answer
 };
 
-}  // namespace coe::detail
+}  // namespace coe::consult_detail

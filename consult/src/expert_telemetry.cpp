@@ -6,7 +6,7 @@
 
 #include <boost/json.hpp>
 
-namespace coe::detail {
+namespace coe::consult_detail {
 
 namespace {
 
@@ -144,4 +144,4 @@ std::string ExpertTelemetry::prometheus(const std::map<std::string, const Circui
     return o.str();
 }
 
-}  // namespace coe::detail
+}  // namespace coe::consult_detail

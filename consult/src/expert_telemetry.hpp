@@ -9,9 +9,13 @@
 #include <vector>
 
 #include "coe/consult.hpp"
-#include "resilience/circuit_breaker.hpp"
+#include "coe/internal/circuit_breaker.hpp"
 
-namespace coe::detail {
+namespace coe::consult_detail {
+
+using internal::BreakerState;
+using internal::CircuitBreaker;
+using internal::Clock;
 
 class ExpertTelemetry {
 public:
@@ -36,4 +40,4 @@ private:
     std::map<std::string, Stats> experts_;
 };
 
-}  // namespace coe::detail
+}  // namespace coe::consult_detail

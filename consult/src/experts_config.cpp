@@ -7,8 +7,9 @@
 
 #include "coe/error.hpp"
 #include "coe/experts.hpp"
-#include "config/engine_config.hpp"
-#include "config/json_document.hpp"
+#include "coe/internal/breaker_config_json.hpp"
+#include "coe/internal/json_document.hpp"
+#include "coe/internal/json_fields.hpp"
 
 namespace coe {
 
@@ -40,22 +41,6 @@ BreakerConfig ExpertsConfig::default_expert_breaker() {
 
 namespace {
 
-std::string string_field(const json::value &v, const std::string &path) {
-    if (!v.is_string()) throw Error(path + ": must be a string");
-    return std::string(v.get_string());
-}
-
-double number_field(const json::value &v, const std::string &path, double lo, double hi) {
-    if (!v.is_number()) throw Error(path + ": must be a number");
-    const double d = v.to_number<double>();
-    if (!(d >= lo && d <= hi)) {
-        std::ostringstream m;
-        m << path << ": " << d << " is outside [" << lo << ", " << hi << "]";
-        throw Error(m.str());
-    }
-    return d;
-}
-
 ProviderKind provider_kind(const std::string &name, const std::string &path) {
     if (name == "openai") return ProviderKind::openai;
     if (name == "ollama") return ProviderKind::ollama;
@@ -80,72 +65,72 @@ ExpertConfig read_expert(const json::value &v, const std::string &path, const st
     for (const auto &[key, value] : o) {
         const std::string f = path + "." + std::string(key);
         if (key == "name") {
-            e.name = string_field(value, f);
+            e.name = internal::string_field(value, f);
             has_name = true;
         } else if (key == "provider") {
-            e.provider = provider_kind(string_field(value, f), f);
+            e.provider = provider_kind(internal::string_field(value, f), f);
             has_provider = true;
         } else if (key == "base_url") {
-            e.base_url = string_field(value, f);
+            e.base_url = internal::string_field(value, f);
             while (!e.base_url.empty() && e.base_url.back() == '/') e.base_url.pop_back();
             check_base_url(e.base_url, f);
             has_url = true;
         } else if (key == "model") {
-            e.model = string_field(value, f);
+            e.model = internal::string_field(value, f);
             has_model = true;
         } else if (key == "api_key_env") {
-            e.api_key_env = string_field(value, f);
+            e.api_key_env = internal::string_field(value, f);
         } else if (key == "api_key") {
             throw Error(f + ": keys are never read from a file; put the key in an environment variable and "
                             "name it in api_key_env");
         } else if (key == "system_prompt") {
-            e.system_prompt = string_field(value, f);
+            e.system_prompt = internal::string_field(value, f);
         } else if (key == "max_tokens") {
-            e.max_tokens = static_cast<std::uint32_t>(number_field(value, f, 1, 1e7));
+            e.max_tokens = static_cast<std::uint32_t>(internal::number_field(value, f, 1, 1e7));
         } else if (key == "temperature") {
-            e.temperature = number_field(value, f, 0, 2);
+            e.temperature = internal::number_field(value, f, 0, 2);
         } else if (key == "weight") {
-            e.weight = number_field(value, f, 0, 1);
+            e.weight = internal::number_field(value, f, 0, 1);
             if (e.weight == 0) throw Error(f + ": must be > 0");
         } else if (key == "cost_per_1k_input") {
-            e.cost_per_1k_input = number_field(value, f, 0, 1e6);
+            e.cost_per_1k_input = internal::number_field(value, f, 0, 1e6);
         } else if (key == "cost_per_1k_output") {
-            e.cost_per_1k_output = number_field(value, f, 0, 1e6);
+            e.cost_per_1k_output = internal::number_field(value, f, 0, 1e6);
         } else if (key == "stream") {
             if (!value.is_bool()) throw Error(f + ": must be true or false");
             e.stream = value.get_bool();
         } else if (key == "connect_timeout_ms") {
-            e.connect_timeout_ms = number_field(value, f, 0, 3.6e6);
+            e.connect_timeout_ms = internal::number_field(value, f, 0, 3.6e6);
         } else if (key == "first_byte_timeout_ms") {
-            e.first_byte_timeout_ms = number_field(value, f, 0, 3.6e6);
+            e.first_byte_timeout_ms = internal::number_field(value, f, 0, 3.6e6);
         } else if (key == "idle_timeout_ms") {
-            e.idle_timeout_ms = number_field(value, f, 0, 3.6e6);
+            e.idle_timeout_ms = internal::number_field(value, f, 0, 3.6e6);
         } else if (key == "timeout_ms") {
-            e.timeout_ms = number_field(value, f, 0, 3.6e6);
+            e.timeout_ms = internal::number_field(value, f, 0, 3.6e6);
         } else if (key == "max_retries") {
-            e.max_retries = static_cast<std::uint32_t>(number_field(value, f, 0, 100));
+            e.max_retries = static_cast<std::uint32_t>(internal::number_field(value, f, 0, 100));
         } else if (key == "backoff_initial_ms") {
-            e.backoff_initial_ms = number_field(value, f, 0, 3.6e6);
+            e.backoff_initial_ms = internal::number_field(value, f, 0, 3.6e6);
         } else if (key == "backoff_max_ms") {
-            e.backoff_max_ms = number_field(value, f, 0, 3.6e6);
+            e.backoff_max_ms = internal::number_field(value, f, 0, 3.6e6);
         } else if (key == "max_concurrent") {
-            e.max_concurrent = static_cast<std::uint32_t>(number_field(value, f, 1, 100000));
+            e.max_concurrent = static_cast<std::uint32_t>(internal::number_field(value, f, 1, 100000));
         } else if (key == "requests_per_minute") {
-            e.requests_per_minute = number_field(value, f, 0, 1e7);
+            e.requests_per_minute = internal::number_field(value, f, 0, 1e7);
             if (e.requests_per_minute > 0 && e.requests_per_minute < 1)
                 throw Error(f + ": must be 0 (unlimited) or at least 1");
         } else if (key == "max_response_bytes") {
-            e.max_response_bytes = static_cast<std::uint64_t>(number_field(value, f, 1, 1e10));
+            e.max_response_bytes = static_cast<std::uint64_t>(internal::number_field(value, f, 1, 1e10));
         } else if (key == "ca_file") {
-            std::filesystem::path p(string_field(value, f));
+            std::filesystem::path p(internal::string_field(value, f));
             e.ca_file = (p.is_absolute() || base_dir.empty() ? p : base_dir / p).string();
         } else if (key == "anthropic_auth") {
-            const std::string a = string_field(value, f);
+            const std::string a = internal::string_field(value, f);
             if (a == "x-api-key") e.anthropic_auth = AnthropicAuth::x_api_key;
             else if (a == "bearer") e.anthropic_auth = AnthropicAuth::bearer;
             else throw Error(f + ": must be \"x-api-key\" or \"bearer\", got '" + a + "'");
         } else if (key == "anthropic_version") {
-            e.anthropic_version = string_field(value, f);
+            e.anthropic_version = internal::string_field(value, f);
         } else {
             throw Error(f + ": unknown field");
         }
@@ -167,23 +152,23 @@ EmbedderConfig read_embedder(const json::value &v, const std::string &path, cons
     EmbedderConfig e;
     for (const auto &[key, value] : v.get_object()) {
         const std::string f = path + "." + std::string(key);
-        if (key == "name") e.name = string_field(value, f);
+        if (key == "name") e.name = internal::string_field(value, f);
         else if (key == "provider") {
-            e.provider = provider_kind(string_field(value, f), f);
+            e.provider = provider_kind(internal::string_field(value, f), f);
             if (e.provider != ProviderKind::openai && e.provider != ProviderKind::ollama)
                 throw Error(f + ": embeddings are spoken by openai and ollama only");
         } else if (key == "base_url") {
-            e.base_url = string_field(value, f);
+            e.base_url = internal::string_field(value, f);
             check_base_url(e.base_url, f);
             while (!e.base_url.empty() && e.base_url.back() == '/') e.base_url.pop_back();
-        } else if (key == "model") e.model = string_field(value, f);
-        else if (key == "api_key_env") e.api_key_env = string_field(value, f);
+        } else if (key == "model") e.model = internal::string_field(value, f);
+        else if (key == "api_key_env") e.api_key_env = internal::string_field(value, f);
         else if (key == "api_key") throw Error(f + ": keys are never read from files; name a variable in api_key_env");
-        else if (key == "batch_size") e.batch_size = static_cast<std::uint32_t>(number_field(value, f, 1, 4096));
-        else if (key == "dimensions") e.dimensions = static_cast<std::uint32_t>(number_field(value, f, 0, 65536));
-        else if (key == "timeout_ms") e.timeout_ms = number_field(value, f, 1, 3.6e6);
+        else if (key == "batch_size") e.batch_size = static_cast<std::uint32_t>(internal::number_field(value, f, 1, 4096));
+        else if (key == "dimensions") e.dimensions = static_cast<std::uint32_t>(internal::number_field(value, f, 0, 65536));
+        else if (key == "timeout_ms") e.timeout_ms = internal::number_field(value, f, 1, 3.6e6);
         else if (key == "ca_file") {
-            std::filesystem::path p(string_field(value, f));
+            std::filesystem::path p(internal::string_field(value, f));
             e.ca_file = (p.is_absolute() || base_dir.empty() ? p : base_dir / p).string();
         } else throw Error(f + ": unknown field");
     }
@@ -196,7 +181,7 @@ EmbedderConfig read_embedder(const json::value &v, const std::string &path, cons
 }  // namespace
 
 ExpertsConfig parse_experts(std::string_view text, const std::string &source, const std::filesystem::path &base_dir) {
-    const json::value doc = detail::parse_json(text, source);
+    const json::value doc = internal::parse_json(text, source);
     if (!doc.is_object()) throw Error(source + ": the top level must be a JSON object with an \"experts\" array");
     ExpertsConfig cfg;
     bool has_experts = false;
@@ -214,7 +199,7 @@ ExpertsConfig parse_experts(std::string_view text, const std::string &source, co
                 cfg.experts.push_back(std::move(x));
             }
         } else if (key == "expert_breaker") {
-            cfg.breaker = detail::read_breaker_config(value, f, cfg.breaker);
+            cfg.breaker = internal::read_breaker_config(value, f, cfg.breaker);
         } else if (key == "embedder") {
             cfg.embedder = read_embedder(value, source + ": embedder", base_dir);
         } else if (key == "backend" || key == "plugin_paths" || key == "resilience" || key == "faults") {

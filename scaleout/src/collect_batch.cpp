@@ -8,7 +8,7 @@
 
 namespace coe {
 
-using namespace detail;
+using namespace scaleout_detail;
 
 namespace {
 

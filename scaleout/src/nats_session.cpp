@@ -2,7 +2,7 @@
 
 #include "coe/error.hpp"
 
-namespace coe::detail {
+namespace coe::scaleout_detail {
 
 void nats_check(natsStatus s, const std::string &what, jsErrCode js_error) {
     if (s == NATS_OK) return;
@@ -97,4 +97,4 @@ std::string header(natsMsg *msg, const char *key) {
     return natsMsgHeader_Get(msg, key, &v) == NATS_OK && v != nullptr ? std::string(v) : std::string();
 }
 
-}  // namespace coe::detail
+}  // namespace coe::scaleout_detail

@@ -12,7 +12,7 @@
 
 #include "coe/work_queue.hpp"
 
-namespace coe::detail {
+namespace coe::scaleout_detail {
 
 // Throws coe::Error "<what>: <status text> (<last error>)" unless s is NATS_OK.
 void nats_check(natsStatus s, const std::string &what, jsErrCode js_error = static_cast<jsErrCode>(0));
@@ -62,4 +62,4 @@ struct MsgPtr {
     MsgPtr &operator=(const MsgPtr &) = delete;
 };
 
-}  // namespace coe::detail
+}  // namespace coe::scaleout_detail

@@ -12,7 +12,7 @@
 
 namespace coe {
 
-using namespace detail;
+using namespace scaleout_detail;
 
 namespace {
 

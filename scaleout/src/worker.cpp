@@ -14,7 +14,7 @@
 
 namespace coe {
 
-using namespace detail;
+using namespace scaleout_detail;
 
 namespace {
 

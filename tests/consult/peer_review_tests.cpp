@@ -7,7 +7,7 @@
 
 #include "deliberation/peer_review.hpp"
 
-using namespace coe::detail;
+using namespace coe::consult_detail;
 
 namespace {
 

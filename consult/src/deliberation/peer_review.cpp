@@ -5,7 +5,9 @@
 #include <numeric>
 #include <random>
 
-namespace coe::detail {
+#include "coe/internal/strings.hpp"
+
+namespace coe::consult_detail {
 
 const char *review_system_prompt() {
     return "You review anonymous answers to a question, written by other experts. Judge them on correctness "
@@ -36,14 +38,8 @@ ReviewSheet make_review_sheet(const std::string &question, const std::vector<std
 
 namespace {
 
-std::string trim(std::string_view s) {
-    std::size_t a = 0, b = s.size();
-    while (a < b && (std::isspace(static_cast<unsigned char>(s[a])) || s[a] == '*' || s[a] == '_' || s[a] == '`')) ++a;
-    while (b > a && (std::isspace(static_cast<unsigned char>(s[b - 1])) || s[b - 1] == '*' || s[b - 1] == '_' ||
-                     s[b - 1] == '`' || s[b - 1] == '.'))
-        --b;
-    return std::string(s.substr(a, b - a));
-}
+// Without the blanks and markdown emphasis around it (and a final period).
+std::string trim(std::string_view s) { return std::string(internal::trim(s, " \t\n\v\f\r*_`", " \t\n\v\f\r*_`.")); }
 
 std::string upper(std::string s) {
     for (char &c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -149,4 +145,4 @@ std::vector<RankedAnswer> aggregate_ballots(const std::vector<Ballot> &ballots, 
     return out;
 }
 
-}  // namespace coe::detail
+}  // namespace coe::consult_detail

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-namespace coe::detail {
+namespace coe::consult_detail {
 
 // What one reviewer is shown: answers[label k] = answer index shown as
 // letter 'A' + k.  A reviewer who answered never sees its own answer.
@@ -62,4 +62,4 @@ std::vector<RankedAnswer> aggregate_ballots(const std::vector<Ballot> &ballots, 
 std::vector<std::uint32_t> schulze_ranks(const std::vector<std::vector<std::uint32_t>> &d,
                                          std::vector<std::uint32_t> &wins);
 
-}  // namespace coe::detail
+}  // namespace coe::consult_detail

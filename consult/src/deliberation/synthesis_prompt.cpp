@@ -2,7 +2,7 @@
 
 #include "coe/report_format.hpp"
 
-namespace coe::detail {
+namespace coe::consult_detail {
 
 const char *chairman_system_prompt() {
     return "You chair a circle of experts. Several experts answered the same question independently; you are "
@@ -48,4 +48,4 @@ std::string synthesis_prompt(const std::string &question, const Panel &panel, co
     return p;
 }
 
-}  // namespace coe::detail
+}  // namespace coe::consult_detail

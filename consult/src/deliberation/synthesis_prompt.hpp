@@ -7,7 +7,7 @@
 
 #include "coe/consult.hpp"
 
-namespace coe::detail {
+namespace coe::consult_detail {
 
 const char *chairman_system_prompt();
 
@@ -15,4 +15,4 @@ const char *chairman_system_prompt();
 std::string synthesis_prompt(const std::string &question, const Panel &panel, const Report &report,
                              const ReviewOutcome *review);
 
-}  // namespace coe::detail
+}  // namespace coe::consult_detail

@@ -8,9 +8,9 @@
 #include <map>
 #include <mutex>
 
-#include "config/cache_folder.hpp"
+#include "coe/internal/cache_folder.hpp"
 
-namespace coe::detail {
+namespace coe::consult_detail {
 
 namespace {
 
@@ -45,7 +45,7 @@ public:
     std::size_t bytes = 0;
 
     std::filesystem::path file() const {
-        const auto folder = user_cache_folder();
+        const auto folder = internal::user_cache_folder();
         return folder.empty() ? folder : folder / "embeddings-1.bin";
     }
     void add(const Key &k, std::vector<float> v) {
@@ -129,4 +129,4 @@ void EmbeddingCache::store(const std::string &model, const std::vector<std::stri
     impl_->save();
 }
 
-}  // namespace coe::detail
+}  // namespace coe::consult_detail

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace coe::detail {
+namespace coe::consult_detail {
 
 class EmbeddingCache {
 public:
@@ -24,4 +24,4 @@ private:
     Impl *impl_;  // lives as long as the process
 };
 
-}  // namespace coe::detail
+}  // namespace coe::consult_detail

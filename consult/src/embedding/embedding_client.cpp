@@ -6,7 +6,7 @@
 #include "embedding_cache.hpp"
 #include "embedding_wire.hpp"
 
-namespace coe::detail {
+namespace coe::consult_detail {
 
 struct EmbeddingClient::Job {
     std::vector<std::string> texts;
@@ -87,4 +87,4 @@ void EmbeddingClient::next_batch(const std::shared_ptr<Job> &job) {
     client_.start(embeddings_request(config_, batch, job->api_key), limits, std::move(cb));
 }
 
-}  // namespace coe::detail
+}  // namespace coe::consult_detail

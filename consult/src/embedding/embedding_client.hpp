@@ -12,7 +12,7 @@
 #include "coe/experts.hpp"
 #include "http/curl_multi_client.hpp"
 
-namespace coe::detail {
+namespace coe::consult_detail {
 
 class EmbeddingClient {
 public:
@@ -30,4 +30,4 @@ private:
     EmbedderConfig config_;
 };
 
-}  // namespace coe::detail
+}  // namespace coe::consult_detail

@@ -6,7 +6,7 @@
 
 #include "coe/error.hpp"
 
-namespace coe::detail {
+namespace coe::consult_detail {
 
 namespace json = boost::json;
 
@@ -76,4 +76,4 @@ std::vector<std::vector<float>> parse_embeddings(const EmbedderConfig &e, std::s
     return out;
 }
 
-}  // namespace coe::detail
+}  // namespace coe::consult_detail

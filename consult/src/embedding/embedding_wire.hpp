@@ -9,7 +9,7 @@
 #include "coe/experts.hpp"
 #include "providers/provider.hpp"
 
-namespace coe::detail {
+namespace coe::consult_detail {
 
 // `api_key` may be empty (no Authorization header); it goes only into a header.
 net::HttpRequest embeddings_request(const EmbedderConfig &e, const std::vector<std::string> &texts,
@@ -19,4 +19,4 @@ net::HttpRequest embeddings_request(const EmbedderConfig &e, const std::vector<s
 // (not JSON, a count or dimension that does not match, a non-finite value).
 std::vector<std::vector<float>> parse_embeddings(const EmbedderConfig &e, std::string_view body, std::size_t expected);
 
-}  // namespace coe::detail
+}  // namespace coe::consult_detail

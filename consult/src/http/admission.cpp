@@ -4,9 +4,11 @@
 
 #include <boost/asio/post.hpp>
 
+#include "coe/internal/clock.hpp"
+
 namespace coe::net {
 
-using Clock = std::chrono::steady_clock;
+using internal::Clock;
 
 Admission::Admission(boost::asio::io_context &io, std::uint32_t max_concurrent, double requests_per_minute)
     : io_(io), max_concurrent_(max_concurrent == 0 ? 1 : max_concurrent), per_minute_(requests_per_minute), timer_(io),

@@ -11,28 +11,25 @@
 #include <boost/asio/post.hpp>
 #include <curl/curl.h>
 
+#include "coe/internal/clock.hpp"
+#include "coe/internal/strings.hpp"
+
 namespace coe::net {
 
 namespace asio = boost::asio;
-using Clock = std::chrono::steady_clock;
+using internal::Clock;
 
 namespace {
 
-double ms_since(Clock::time_point t) {
-    return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
-}
+using internal::ms_since;
 
 std::string lower(std::string s) {
     for (char &c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return s;
 }
 
-std::string trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-        s.remove_suffix(1);
-    return std::string(s);
-}
+// A header line's value: without the blanks around it and its line end.
+std::string trim(std::string_view s) { return std::string(internal::trim(s, " \t", " \t\r\n")); }
 
 Clock::duration ms(double v) {
     return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double, std::milli>(v));

@@ -8,6 +8,7 @@
 #include "analysis/reuse.hpp"
 #include "resilience/backend_chain.hpp"
 #include "coe/error.hpp"
+#include "coe/internal/clock.hpp"
 
 namespace coe::detail {
 namespace {
@@ -34,11 +35,8 @@ void check_limits(const PanelView &panel, const AnalysisOptions &o) {
     }
 }
 
-using clock_type = std::chrono::steady_clock;
-
-double ms_since(clock_type::time_point start) {
-    return std::chrono::duration<double, std::milli>(clock_type::now() - start).count();
-}
+using internal::Clock;
+using internal::ms_since;
 
 // The start of `text` on one line into `out`: whitespace runs become one
 // space, cut at a UTF-8 boundary to at most `bytes` bytes, with an ellipsis
@@ -183,7 +181,7 @@ void expert_similarity(const BackendOps &ops, const PanelView &panel, const Anal
         for (std::uint32_t i = 0; i < n; ++i)
             std::copy_n(panel.responses[i].embedding, d, w.dense.begin() + static_cast<std::ptrdiff_t>(i * d));
         report.features = "embedding";
-        auto t = clock_type::now();
+        auto t = Clock::now();
         ops.similarity(w.dense.data(), n, d, w.similarity, &trace);
         report.timing.similarity = ms_since(t);
         return;
@@ -191,10 +189,10 @@ void expert_similarity(const BackendOps &ops, const PanelView &panel, const Anal
     w.texts.clear();
     for (const auto &r : panel.responses) w.texts.push_back(r.content);
     report.features = "tfidf";
-    auto t = clock_type::now();
+    auto t = Clock::now();
     ops.featurize(w.texts, opt.features, w.rows, &trace);
     report.timing.featurize = ms_since(t);
-    t = clock_type::now();
+    t = Clock::now();
     ops.similarity(w.rows, w.similarity, &trace);
     report.timing.similarity = ms_since(t);
 }
@@ -289,7 +287,7 @@ void analyze_panel(const BackendOps &ops, const PanelView &panel, const Analysis
                    Report &report, Fill fill) {
     check_limits(panel, opt);
     validate(panel);
-    const auto start = clock_type::now();
+    const auto start = Clock::now();
     const auto n = static_cast<std::uint32_t>(panel.responses.size());
     Workspace &w = workspace();
     w.fill = fill;
@@ -302,10 +300,10 @@ void analyze_panel(const BackendOps &ops, const PanelView &panel, const Analysis
         w.weights[i] = static_cast<float>(std::max(opt.min_weight, panel.responses[i].confidence.value_or(1.0)));
 
     expert_similarity(ops, panel, opt, report, trace, w);
-    auto t = clock_type::now();
+    auto t = Clock::now();
     ops.cluster(w.similarity, opt.cluster_threshold, w.clusters, &trace);
     report.timing.cluster = ms_since(t);
-    t = clock_type::now();
+    t = Clock::now();
     ops.consensus(w.similarity, w.weights, w.clusters, opt.outlier_z, opt.prior_weight, w.consensus, &trace);
     report.timing.consensus = ms_since(t);
     fill_experts_and_clusters(panel, opt, w, report);
@@ -328,7 +326,7 @@ void analyze_panel(const BackendOps &ops, const PanelView &panel, const Analysis
     report.confidence = c.confidence;
 
     // recommendations and limitations
-    t = clock_type::now();
+    t = Clock::now();
     report.quorum = opt.quorum > 0 ? opt.quorum : n / 2 + 1;
     collect_items(panel, w);
     for (auto [list, name] : {std::pair{&w.items.recommendations, "recommendations"},

@@ -8,6 +8,8 @@
 #include <optional>
 #include <utility>
 
+#include "coe/internal/strings.hpp"
+
 namespace coe::detail {
 
 namespace {
@@ -36,11 +38,7 @@ bool ends_with(std::string_view s, std::string_view suffix) {
     return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-    while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-    return s;
-}
+using internal::trim;
 
 // The first line of `text` without its "\n" or "\r\n"; `text` moves past it.  A final line without "\n" still
 // counts; call only while `text` is not empty.

@@ -1,7 +1,7 @@
 // parse_panels: one JSON document or JSON Lines, told apart by content.
 #include "coe/error.hpp"
 #include "coe/panel_json.hpp"
-#include "config/json_document.hpp"
+#include "coe/internal/json_document.hpp"
 
 namespace coe {
 namespace {
@@ -23,7 +23,7 @@ bool mostly_json_lines(std::string_view text) {
         if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
         ++lines;
         try {
-            detail::parse_json(line, "");
+            internal::parse_json(line, "");
             ++json;
         } catch (const Error &) {
         }
@@ -42,7 +42,7 @@ std::vector<PanelLine> parse_panels(std::string_view text, const std::string &so
     if (!names_json_lines(source) && !single_line(text)) {
         std::string document_error;
         try {
-            detail::parse_json(text, source);
+            internal::parse_json(text, source);
         } catch (const Error &e) {
             document_error = e.what();
         }

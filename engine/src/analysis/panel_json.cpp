@@ -9,7 +9,7 @@
 
 #include "analysis/panel_messages.hpp"
 #include "coe/error.hpp"
-#include "config/json_document.hpp"
+#include "coe/internal/json_document.hpp"
 
 namespace coe {
 
@@ -189,7 +189,7 @@ PanelLine parse_panel_line(std::string_view line, const std::string &source, std
     out.line = number;
     try {
         // read_json adds its own line:column; the offset makes it the file's line
-        out.panel_or_error = detail::read_json(line, source, number - 1, [&](const json::value &doc) {
+        out.panel_or_error = internal::read_json(line, source, number - 1, [&](const json::value &doc) {
             return read_panel(doc, source + ":" + std::to_string(number));
         });
     } catch (const Error &e) {
@@ -199,7 +199,7 @@ PanelLine parse_panel_line(std::string_view line, const std::string &source, std
 }
 
 Panel parse_panel(std::string_view json, const std::string &where) {
-    return detail::read_json(json, where, 0, [&](const json::value &doc) { return read_panel(doc, where); });
+    return internal::read_json(json, where, 0, [&](const json::value &doc) { return read_panel(doc, where); });
 }
 
 std::vector<PanelLine> parse_panel_lines(std::string_view text, const std::string &source) {

@@ -7,72 +7,13 @@
 #include <boost/json.hpp>
 
 #include "coe/error.hpp"
-#include "json_document.hpp"
+#include "coe/internal/breaker_config_json.hpp"
+#include "coe/internal/json_document.hpp"
+#include "coe/internal/json_fields.hpp"
 
 namespace coe::detail {
 
-namespace {
 
-double number(const boost::json::value &v, const std::string &where, double lo, double hi) {
-    if (!v.is_number()) throw Error(where + " must be a number");
-    const double d = v.to_number<double>();
-    if (!(d >= lo && d <= hi)) {
-        std::ostringstream m;
-        m << where << " must be in [" << lo << ", " << hi << "]";
-        throw Error(m.str());
-    }
-    return d;
-}
-
-}  // namespace
-
-BreakerConfig read_breaker_config(const boost::json::value &v, const std::string &where, BreakerConfig c) {
-    if (!v.is_object()) throw Error(where + " must be an object");
-    for (const auto &[key, value] : v.as_object()) {
-        const std::string field = where + "." + std::string(key);
-        if (key == "mode") {
-            if (!value.is_string()) throw Error(field + " must be a string");
-            const std::string m(value.as_string());
-            if (m == "normal") c.mode = BreakerMode::normal;
-            else if (m == "disabled") c.mode = BreakerMode::disabled;
-            else if (m == "forced_open") c.mode = BreakerMode::forced_open;
-            else if (m == "metrics_only") c.mode = BreakerMode::metrics_only;
-            else throw Error(field + ": unknown mode '" + m + "' (normal, disabled, forced_open, metrics_only)");
-        } else if (key == "window_size") {
-            c.window_size = static_cast<std::uint32_t>(number(value, field, 1, 1e6));
-        } else if (key == "minimum_calls") {
-            c.minimum_calls = static_cast<std::uint32_t>(number(value, field, 1, 1e6));
-        } else if (key == "failure_rate_threshold") {
-            c.failure_rate_threshold = number(value, field, 0, 1);
-        } else if (key == "slow_call_rate_threshold") {
-            c.slow_call_rate_threshold = number(value, field, 0, 1);
-        } else if (key == "slow_call_duration_ms") {
-            c.slow_call_duration_ms = number(value, field, 0, 3.6e6);
-        } else if (key == "shadow_mismatches_to_open") {
-            c.shadow_mismatches_to_open = static_cast<std::uint32_t>(number(value, field, 0, 1e6));
-        } else if (key == "slower_than_reference_calls") {
-            c.slower_than_reference_calls = static_cast<std::uint32_t>(number(value, field, 0, 1e6));
-        } else if (key == "slower_factor") {
-            c.slower_factor = number(value, field, 1, 1e6);
-        } else if (key == "open_duration_ms") {
-            c.open_duration_ms = number(value, field, 0, 3.6e6);
-        } else if (key == "backoff_multiplier") {
-            c.backoff_multiplier = number(value, field, 1, 100);
-        } else if (key == "max_open_duration_ms") {
-            c.max_open_duration_ms = number(value, field, 0, 3.6e6);
-        } else if (key == "jitter") {
-            c.jitter = number(value, field, 0, 1);
-        } else if (key == "half_open_calls") {
-            c.half_open_calls = static_cast<std::uint32_t>(number(value, field, 1, 1e6));
-        } else {
-            throw Error(field + ": unknown field");
-        }
-    }
-    if (c.minimum_calls > c.window_size)
-        throw Error(where + ": minimum_calls " + std::to_string(c.minimum_calls) + " exceeds window_size " +
-                    std::to_string(c.window_size) + " (the breaker could never open)");
-    return c;
-}
 
 namespace {
 
@@ -81,11 +22,11 @@ void read_resilience(const boost::json::value &v, const std::string &where, Resi
     for (const auto &[key, value] : v.as_object()) {
         const std::string field = where + "." + std::string(key);
         if (key == "shadow_rate") {
-            r.shadow_rate = number(value, field, 0, 1);
+            r.shadow_rate = internal::bounded_number(value, field, 0, 1);
         } else if (key == "shadow_probation_calls") {
-            r.shadow_probation_calls = static_cast<std::uint32_t>(number(value, field, 0, 1e9));
+            r.shadow_probation_calls = static_cast<std::uint32_t>(internal::bounded_number(value, field, 0, 1e9));
         } else if (key == "seed") {
-            r.seed = static_cast<std::uint64_t>(number(value, field, 0, 9e15));
+            r.seed = static_cast<std::uint64_t>(internal::bounded_number(value, field, 0, 9e15));
         } else if (key == "chain") {
             if (!value.is_array()) throw Error(field + " must be an array of backend names");
             r.chain.clear();
@@ -94,11 +35,11 @@ void read_resilience(const boost::json::value &v, const std::string &where, Resi
                 r.chain.emplace_back(n.as_string());
             }
         } else if (key == "breaker") {
-            r.breaker = read_breaker_config(value, field, r.breaker);
+            r.breaker = internal::read_breaker_config(value, field, r.breaker);
         } else if (key == "breakers") {
             if (!value.is_object()) throw Error(field + " must be an object");
             for (const auto &[name, cfg] : value.as_object())
-                r.breakers[std::string(name)] = read_breaker_config(cfg, field + "." + std::string(name), r.breaker);
+                r.breakers[std::string(name)] = internal::read_breaker_config(cfg, field + "." + std::string(name), r.breaker);
         } else {
             throw Error(field + ": unknown field (known: shadow_rate, shadow_probation_calls, seed, chain, breaker, breakers)");
         }
@@ -117,7 +58,7 @@ void read_plugin_probe(const boost::json::value &v, const std::string &where, co
             else if (m == "off") p.mode = PluginProbeMode::off;
             else throw Error(field + " must be one of auto, required, off");
         } else if (key == "timeout_ms") {
-            p.timeout = std::chrono::milliseconds(static_cast<long long>(number(value, field, 1, 3.6e6)));
+            p.timeout = std::chrono::milliseconds(static_cast<long long>(internal::bounded_number(value, field, 1, 3.6e6)));
         } else if (key == "executable") {
             if (!value.is_string() || value.as_string().empty()) throw Error(field + " must be a non-empty string");
             const std::filesystem::path exe(std::string(value.as_string()));
@@ -140,7 +81,7 @@ ConfigFile read_config_file(const std::filesystem::path &file, ResilienceOptions
     std::stringstream buffer;
     buffer << in.rdbuf();
     const std::string where = "config " + file.string();
-    boost::json::value doc = parse_json(buffer.str(), where);
+    boost::json::value doc = internal::parse_json(buffer.str(), where);
     if (!doc.is_object()) throw Error(where + ": the top level must be a JSON object");
 
     ConfigFile cfg;

@@ -38,10 +38,6 @@ struct ConfigFile {
 ConfigFile read_config_file(const std::filesystem::path &file, ResilienceOptions &resilience,
                             PluginProbeOptions &probe);
 
-// A BreakerConfig object (the field names of coe/resilience.hpp) applied
-// onto `defaults`; throws coe::Error "<where>.<field> ..." on a bad field.
-BreakerConfig read_breaker_config(const boost::json::value &v, const std::string &where, BreakerConfig defaults);
-
 // Splits a PATH-like list ("a:b:c"), dropping empty entries.
 std::vector<std::filesystem::path> split_path_list(const std::string &list);
 

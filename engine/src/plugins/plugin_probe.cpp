@@ -11,7 +11,7 @@
 #include <system_error>
 #include <variant>
 
-#include "config/cache_folder.hpp"
+#include "coe/internal/cache_folder.hpp"
 #include "elf_manifest.hpp"
 #include "plugin_discovery.hpp"
 #include "plugin_loader.hpp"
@@ -57,7 +57,7 @@ public:
 
 private:
     static std::filesystem::path file() {
-        const auto f = user_cache_folder();
+        const auto f = internal::user_cache_folder();
         return f.empty() ? f : f / "plugin-probes-1.tsv";
     }
 

@@ -11,12 +11,14 @@
 #include <cstring>
 #include <thread>
 
+#include "coe/internal/clock.hpp"
+
 extern char **environ;
 
 namespace coe::detail {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using internal::Clock;
 
 // Owns the spawn attributes and file actions for one child.
 class SpawnSetup {

@@ -14,13 +14,18 @@
 #include <vector>
 
 #include "coe/resilience.hpp"
-#include "circuit_breaker.hpp"
+#include "coe/internal/circuit_breaker.hpp"
 #include "fault_injector.hpp"
 #include "plugins/backend_registry.hpp"
 #include "result_checks.hpp"
 #include "telemetry/telemetry.hpp"
 
 namespace coe::detail {
+
+using internal::BreakerState;
+using internal::BreakerTransition;
+using internal::CircuitBreaker;
+using internal::Clock;
 
 // What one pipeline call went through, for its report.  clear() keeps the
 // capacity, so a trace reused from panel to panel allocates nothing.

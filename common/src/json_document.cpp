@@ -1,4 +1,4 @@
-#include "json_document.hpp"
+#include "coe/internal/json_document.hpp"
 
 #include <memory>
 
@@ -7,7 +7,7 @@
 
 #include "coe/error.hpp"
 
-namespace coe::detail {
+namespace coe::internal {
 
 namespace {
 
@@ -93,4 +93,4 @@ boost::json::value parse_json_into(std::string_view text, const std::string &whe
     return parser.release();
 }
 
-}  // namespace coe::detail
+}  // namespace coe::internal

@@ -1,8 +1,8 @@
-#include "circuit_breaker.hpp"
+#include "coe/internal/circuit_breaker.hpp"
 
 #include <algorithm>
 
-namespace coe::detail {
+namespace coe::internal {
 namespace {
 
 constexpr std::size_t max_transitions = 256;  // history kept per breaker
@@ -162,4 +162,4 @@ std::vector<BreakerTransition> CircuitBreaker::transitions() const {
     return transitions_;
 }
 
-}  // namespace coe::detail
+}  // namespace coe::internal

@@ -1,8 +1,8 @@
-#include "cache_folder.hpp"
+#include "coe/internal/cache_folder.hpp"
 
 #include <cstdlib>
 
-namespace coe::detail {
+namespace coe::internal {
 
 std::filesystem::path user_cache_folder() {
     if (const char *d = std::getenv("COE_CACHE_DIR"); d && *d) return d;
@@ -11,4 +11,4 @@ std::filesystem::path user_cache_folder() {
     return {};
 }
 
-}  // namespace coe::detail
+}  // namespace coe::internal

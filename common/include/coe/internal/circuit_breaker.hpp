@@ -15,14 +15,13 @@
 #include <string>
 #include <vector>
 
-#include "coe/resilience.hpp"
+#include "coe/breaker_config.hpp"
+#include "coe/internal/clock.hpp"
 
-namespace coe::detail {
+namespace coe::internal {
 
 enum class BreakerState { closed, open, half_open, disabled, forced_open, metrics_only };
 const char *to_string(BreakerState s);
-
-using Clock = std::chrono::steady_clock;
 
 struct BreakerTransition {
     Clock::time_point at;
@@ -84,4 +83,4 @@ private:
     std::mt19937_64 rng_;
 };
 
-}  // namespace coe::detail
+}  // namespace coe::internal

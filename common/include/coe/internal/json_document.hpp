@@ -6,7 +6,7 @@
 
 #include <boost/json/value.hpp>
 
-namespace coe::detail {
+namespace coe::internal {
 
 // Parses one JSON document.  On failure throws coe::Error
 // "<where>:<line>:<column>: invalid JSON: <what>", where line and column are
@@ -38,4 +38,4 @@ auto read_json(std::string_view text, const std::string &where, std::size_t line
     return read(doc);
 }
 
-}  // namespace coe::detail
+}  // namespace coe::internal

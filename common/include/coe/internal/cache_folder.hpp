@@ -5,8 +5,8 @@
 
 #include <filesystem>
 
-namespace coe::detail {
+namespace coe::internal {
 
 std::filesystem::path user_cache_folder();
 
-}  // namespace coe::detail
+}  // namespace coe::internal
