@@ -3,7 +3,7 @@
 # runs every backend benchmark, the OpenBLAS sgemm and scikit-learn
 # comparisons (Python peers installed privately, see
 # scripts/install-python-peers.sh), then writes bench/results/RESULTS.md,
-# bench/results/speedup.svg and the results section of README.md.
+# bench/results/speedup.svg and the results section of docs/benchmarks.md.
 # Takes a few minutes; keep the machine otherwise idle.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -369,7 +369,7 @@ TEST_CASE("chaos: a backend slower than the scalar reference is demoted, however
 
 TEST_CASE("subtle faults at a low shadow rate: wrong reports that say nothing stay within the documented bound") {
     // 240 calls of the pipeline on MT-Bench panels, every result of the faulty
-    // backend subtly wrong, 5 % of calls shadow-checked.  README (Resilience)
+    // backend subtly wrong, 5 % of calls shadow-checked.  docs/resilience.md
     // promises: per (backend, operation), wrong results reach callers only
     // until its first shadow check, i.e. fewer than ln(1e-3)/ln(0.95) = 135
     // with probability 0.999; after it the breaker is open, and later probes

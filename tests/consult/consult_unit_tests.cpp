@@ -31,7 +31,7 @@ net::HttpHead head(long status, std::vector<std::pair<std::string, std::string>>
 
 }  // namespace
 
-TEST_CASE("the experts file of the README parses, with defaults for what it leaves out") {
+TEST_CASE("an experts file with every provider parses, with defaults for what it leaves out") {
     const ExpertsConfig c = parse_experts(R"({"experts": [
       {"name": "gpt", "provider": "openai", "base_url": "https://api.openai.com/v1/", "model": "gpt-4o-mini", "api_key_env": "OPENAI_API_KEY"},
       {"name": "local", "provider": "ollama", "base_url": "http://127.0.0.1:11434", "model": "llama3.2", "stream": false},

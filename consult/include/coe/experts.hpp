@@ -63,7 +63,7 @@ struct ExpertConfig {
     std::uint32_t max_concurrent = 4;       // requests in flight at once
     double requests_per_minute = 0;         // 0: unlimited
     std::uint64_t max_response_bytes = 8u << 20;  // a longer body is an error
-    std::string ca_file;                    // extra trusted CA (PEM); empty: the system store only
+    std::string ca_file;                    // CA file (PEM) used instead of libcurl's default bundle; empty: the default
     AnthropicAuth anthropic_auth = AnthropicAuth::x_api_key;
     std::string anthropic_version = "2023-06-01";
 };

@@ -11,7 +11,7 @@ struct AnalysisOptions {
     FeaturizeOptions features;            // text -> vectors (ignored with embeddings)
     bool use_embeddings = true;           // when every response carries one
     // Average-linkage threshold for grouping experts into agreeing clusters.
-    // Chosen by measurement on the shipped corpora (see README).
+    // Chosen by measurement on the shipped corpora (docs/analysis.md).
     float cluster_threshold = 0.12f;
     // Threshold for merging near-duplicate recommendations.
     float item_merge_threshold = 0.25f;

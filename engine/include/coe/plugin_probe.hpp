@@ -16,7 +16,7 @@
 // again).  `coe plugin check` never uses the cache.
 //
 // What a probe cannot contain: a plugin that crashes later, on real data,
-// still takes the process down (see README, Resilience).
+// still takes the process down (docs/resilience.md).
 #pragma once
 
 #include <chrono>

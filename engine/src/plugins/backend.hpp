@@ -14,7 +14,7 @@
 namespace coe::detail {
 
 // Keeps a loaded library mapped.  Handles are never closed during the
-// process lifetime (see DESIGN.md: never unload a plugin that may still run).
+// process lifetime (docs/architecture.md: never unload a plugin that may still run).
 struct LibraryHandle;
 
 // A failed operation: the plugin's status and message.  INVALID_ARGUMENT
