@@ -112,10 +112,15 @@ std::function<void()> Circle::start(std::string question, ConsultOptions options
                                  question = std::move(question), given_copy = std::move(given_copy),
                                  options = std::move(options), on_event = std::move(on_event),
                                  done = std::move(done), n]() mutable {
-        auto c = std::make_shared<consult_detail::Consultation>(
-            impl->io, *impl->client, impl->engine, std::move(chosen), std::move(deliberators), impl->telemetry,
-            std::move(question),
-            std::move(options), std::move(on_event), Done{}, impl->seed + n * 7919, std::move(given_copy));
+        consult_detail::ConsultationParams params(impl->io, *impl->client, impl->engine, impl->telemetry);
+        params.experts = std::move(chosen);
+        params.deliberators = std::move(deliberators);
+        params.question = std::move(question);
+        params.options = std::move(options);
+        params.on_event = std::move(on_event);
+        params.seed = impl->seed + n * 7919;
+        params.given = std::move(given_copy);
+        auto c = std::make_shared<consult_detail::Consultation>(std::move(params));
         *holder = c;
         // Replace the completion so the circle forgets the consultation.
         auto wrapped = [impl, weak = std::weak_ptr<consult_detail::Consultation>(c), done = std::move(done)](

@@ -16,16 +16,13 @@ constexpr const char *default_system_prompt =
 
 }  // namespace
 
-Consultation::Consultation(boost::asio::io_context &io, net::CurlMultiClient &client, const Engine &engine,
-                           std::vector<ExpertRuntime *> experts, Deliberators deliberators, ExpertTelemetry &telemetry,
-                           std::string question, ConsultOptions options, ConsultEventHandler on_event, Done done,
-                           std::uint64_t seed, std::optional<Panel> given)
-    : io_(io), client_(client), engine_(engine), experts_(std::move(experts)), deliberators_(std::move(deliberators)),
-      telemetry_(telemetry),
-      options_(std::move(options)), on_event_(std::move(on_event)), done_(std::move(done)), seed_(seed),
-      deadline_timer_(io), given_(std::move(given)) {
+Consultation::Consultation(ConsultationParams p)
+    : io_(p.io), client_(p.client), engine_(p.engine), experts_(std::move(p.experts)),
+      deliberators_(std::move(p.deliberators)), telemetry_(p.telemetry), options_(std::move(p.options)),
+      on_event_(std::move(p.on_event)), done_(std::move(p.done)), seed_(p.seed), deadline_timer_(p.io),
+      given_(std::move(p.given)) {
     result_.id = options_.id;
-    result_.question = std::move(question);
+    result_.question = std::move(p.question);
     if (given_) {  // the answers are in already
         for (const Response &r : given_->responses) {
             ExpertAnswer a;

@@ -27,6 +27,30 @@ struct Deliberators {
     ExpertRuntime *chairman = nullptr;       // null: no synthesis
 };
 
+// What one consultation is made of: Consultation's constructor takes one.
+// The four references are the circle's and outlive the consultation; the
+// rest is moved in.  Filled on the network thread, like the consultation.
+struct ConsultationParams {
+    using Done = std::function<void(std::exception_ptr, ConsultationResult)>;
+
+    ConsultationParams(boost::asio::io_context &network, net::CurlMultiClient &http, const Engine &analysis,
+                       ExpertTelemetry &counters)
+        : io(network), client(http), engine(analysis), telemetry(counters) {}
+
+    boost::asio::io_context &io;    // the network thread's: every call of the consultation runs there
+    net::CurlMultiClient &client;   // carries the requests to the experts
+    const Engine &engine;           // analyses the answers (the consensus)
+    ExpertTelemetry &telemetry;     // counts each expert's outcome
+    std::vector<ExpertRuntime *> experts;  // asked, in this order (the answers keep it); unused with `given`
+    Deliberators deliberators;      // embedder, reviewers, chairman
+    std::string question;
+    ConsultOptions options;         // quorum, deadline, review, synthesis, the events wanted, the id
+    ConsultEventHandler on_event;   // may be empty; runs on the network thread
+    Done done;                      // runs once with the result; may also be given later by set_done()
+    std::uint64_t seed = 0;         // the calls' jitter and the review's shuffles derive from it
+    std::optional<Panel> given;     // answers given, not asked (Circle::deliberate): no expert is called
+};
+
 // Stages: the answers (quorum, deadline), then their embeddings when the
 // circle has an embedder (a failure falls back to TF-IDF, marked degraded;
 // the consensus events while answers arrive stay TF-IDF), then the peer review when asked
@@ -35,11 +59,8 @@ struct Deliberators {
 // cut short counts as failed, and the result says so.
 class Consultation : public std::enable_shared_from_this<Consultation> {
 public:
-    using Done = std::function<void(std::exception_ptr, ConsultationResult)>;
-    Consultation(boost::asio::io_context &io, net::CurlMultiClient &client, const Engine &engine,
-                 std::vector<ExpertRuntime *> experts, Deliberators deliberators, ExpertTelemetry &telemetry,
-                 std::string question, ConsultOptions options, ConsultEventHandler on_event, Done done,
-                 std::uint64_t seed, std::optional<Panel> given = std::nullopt);
+    using Done = ConsultationParams::Done;
+    explicit Consultation(ConsultationParams params);
     void set_done(Done done) { done_ = std::move(done); }
     void start();
     // Cancels every expert still out; the result keeps what arrived.

@@ -35,7 +35,10 @@ std::string HttpMetrics::prometheus(std::size_t open_connections) const {
     o << "# HELP coe_http_requests_in_flight Requests being handled now\n# TYPE coe_http_requests_in_flight gauge\n"
       << "coe_http_requests_in_flight " << in_flight.load() << "\n"
       << "# HELP coe_http_connections_open Open client connections\n# TYPE coe_http_connections_open gauge\n"
-      << "coe_http_connections_open " << open_connections << "\n";
+      << "coe_http_connections_open " << open_connections << "\n"
+      << "# HELP coe_http_slow_client_disconnects_total Connections cut because the client read its responses too "
+         "slowly (output waiting over the limit)\n# TYPE coe_http_slow_client_disconnects_total counter\n"
+      << "coe_http_slow_client_disconnects_total " << slow_client_disconnects.load() << "\n";
     return o.str();
 }
 

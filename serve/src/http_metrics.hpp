@@ -1,5 +1,6 @@
 // http_metrics.hpp - requests by route and status, latency histograms by
-// route, connections and requests in flight; Prometheus text.  Thread-safe.
+// route, connections and requests in flight, slow readers disconnected;
+// Prometheus text.  Thread-safe.
 #pragma once
 
 #include <array>
@@ -16,6 +17,7 @@ public:
     // `route` is a known path or "other"; status 0: aborted.
     void record(const std::string &route, unsigned status, double seconds);
     std::atomic<std::int64_t> in_flight{0};
+    std::atomic<std::uint64_t> slow_client_disconnects{0};  // readers too slow for the output limit
     // The metrics in the Prometheus text format; `open_connections` as a gauge.
     std::string prometheus(std::size_t open_connections) const;
 

@@ -5,6 +5,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <iostream>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -117,8 +118,18 @@ private:
         p.max_connections = options_.max_connections;
         p.idle_timeout = options_.idle_timeout;
         p.request_timeout = options_.request_timeout;
+        p.max_output_bytes = options_.max_output_bytes;
         p.handle = [this](std::shared_ptr<Exchange> ex) { dispatch(ex); };
+        p.on_slow_client = [this](const std::string &reason) {
+            metrics_.slow_client_disconnects.fetch_add(1);
+            log("disconnected " + reason);
+        };
         return p;
+    }
+
+    void log(const std::string &line) {
+        if (options_.log) return options_.log(line);
+        std::cerr << ("coe serve: " + line + "\n") << std::flush;  // one write: lines from several threads stay whole
     }
 
     // Every 20 ms until the last connection is gone; past the drain

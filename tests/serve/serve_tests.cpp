@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 
 #include <chrono>
+#include <mutex>
 #include <regex>
 #include <sstream>
 #include <thread>
@@ -352,4 +353,94 @@ TEST_CASE("the drain timeout cuts what is left and cancels its consultation") {
     s.stop_and_join();
     t.join();
     CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(4));
+}
+
+TEST_CASE("a reader too slow for the output limit is cut off, logged and counted, its consultation cancelled; "
+          "other clients complete") {
+    struct Log {
+        std::mutex mutex;
+        std::vector<std::string> lines;
+    } log;
+    ServerOptions o;
+    o.max_output_bytes = 64u << 10;
+    o.log = [&log](const std::string &line) {
+        std::lock_guard<std::mutex> lock(log.mutex);
+        log.lines.push_back(line);
+    };
+    // e1 streams 7 MB in 16 KB pieces, 3 ms apart: more than the sockets'
+    // buffers hold, and still streaming when its reader is cut off.
+    RunningServer s(o, {"oversize=7000000,delay=3", "reply=cache_a", "reply=cache_b"});
+
+    // The slow reader: a small receive buffer, asks for e1's text as it comes, and reads nothing.
+    boost::asio::io_context ioc;
+    boost::asio::ip::tcp::socket slow(ioc);
+    slow.open(boost::asio::ip::tcp::v4());
+    slow.set_option(boost::asio::socket_base::receive_buffer_size(4096));
+    slow.connect({boost::asio::ip::make_address("127.0.0.1"), s.port()});
+    http::request<http::string_body> req{http::verb::post, "/v1/consult", 11};
+    req.set(http::field::host, "127.0.0.1");
+    req.set(http::field::accept, "text/event-stream");
+    req.set(http::field::content_type, "application/json");
+    req.body() = R"({"question": "q", "experts": ["e1"], "deltas": true})";
+    req.prepare_payload();
+    http::write(slow, req);
+
+    // Meanwhile other clients are served whole, streamed or not, until the slow one is cut off, and after.
+    HttpClient fast(s.port());
+    auto metrics = [&fast] { return fast.get("/metrics").body; };
+    auto consult_others = [&fast] {
+        const std::string question = R"({"question": "How do we make the API faster?", "experts": ["e2", "e3"]})";
+        const Reply streamed = fast.post("/v1/consult", question, {{"Accept", "text/event-stream"}});
+        CHECK(streamed.status == 200);
+        CHECK(streamed.body.find("event: final") != std::string::npos);
+        const Reply plain = fast.post("/v1/consult", question);
+        CHECK(plain.status == 200);
+        CHECK(json::parse(plain.body).at("consultation").at("answered").as_int64() == 2);
+    };
+    const auto start = std::chrono::steady_clock::now();
+    bool cut = false;
+    int rounds = 0;
+    while (!cut && std::chrono::steady_clock::now() - start < std::chrono::seconds(20)) {
+        consult_others();
+        ++rounds;
+        cut = metrics().find("coe_http_slow_client_disconnects_total 1\n") != std::string::npos;
+    }
+    REQUIRE(cut);
+    consult_others();
+    MESSAGE("the slow reader was cut off after " << rounds << " rounds of the others");
+
+    // Its consultation is cancelled, as when a client goes away.
+    std::string m;
+    for (int i = 0; i < 100; ++i) {
+        m = metrics();
+        if (m.find("coe_expert_answers_total{expert=\"e1\",status=\"cancelled\"} 1") != std::string::npos) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    CHECK(m.find("coe_expert_answers_total{expert=\"e1\",status=\"cancelled\"} 1") != std::string::npos);
+    CHECK(m.find("coe_http_requests_total{route=\"/v1/consult\",status=\"0\"} 1") != std::string::npos);
+    CHECK(m.find("# TYPE coe_http_slow_client_disconnects_total counter") != std::string::npos);
+    {
+        std::lock_guard<std::mutex> lock(log.mutex);
+        REQUIRE(log.lines.size() == 1);
+        INFO(log.lines[0]);
+        CHECK(log.lines[0].rfind("disconnected 127.0.0.1:", 0) == 0);
+        CHECK(log.lines[0].find("(POST /v1/consult): the client reads too slowly") != std::string::npos);
+        CHECK(log.lines[0].find("over the limit of 65536") != std::string::npos);
+    }
+
+    // What reached the slow reader is a stream cut short: events, then the end of the connection, no final.
+    std::string received;
+    boost::system::error_code ec;
+    std::vector<char> buf(1 << 16);
+    while (!ec && std::chrono::steady_clock::now() - start < std::chrono::seconds(40)) {
+        const std::size_t n = slow.read_some(boost::asio::buffer(buf), ec);
+        received.append(buf.data(), n);
+    }
+    CHECK((ec == boost::asio::error::eof || ec == boost::asio::error::connection_reset));
+    MESSAGE("the slow reader got " << received.size() << " bytes before the end");
+    CHECK(received.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+    CHECK(received.find("event: expert_delta") != std::string::npos);
+    CHECK(received.find("event: final") == std::string::npos);
+    CHECK(received.size() < 7000000u);
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(30));
 }

@@ -1,8 +1,8 @@
 // `coe serve [--listen HOST:PORT] [--experts FILE] [--threads N]
 //            [--token-file FILE | --token-env VAR] [--max-body-mb N]
-//            [--max-per-client N] [--idle-timeout D] [--request-timeout D]
-//            [--drain-timeout D] [--quorum K] [--deadline D] [--model NAME]
-//            [--review] [--synthesize CHAIRMAN]`
+//            [--max-output-mb N] [--max-per-client N] [--idle-timeout D]
+//            [--request-timeout D] [--drain-timeout D] [--quorum K]
+//            [--deadline D] [--model NAME] [--review] [--synthesize CHAIRMAN]`
 //
 // Serves the circle over HTTP until SIGINT or SIGTERM, then drains and exits
 // 0.  Prints "coe serve: listening on http://HOST:PORT" on stderr once
@@ -79,6 +79,8 @@ int run_serve_command(const CommandLine &cl) {
             o.tokens = tokens_from_env(value());
         } else if (x == "--max-body-mb") {
             o.max_body_bytes = static_cast<std::size_t>(parse_number(x, value(), 0.001, 4096) * (1 << 20));
+        } else if (x == "--max-output-mb") {  // output waiting for one client; a slower reader is disconnected
+            o.max_output_bytes = static_cast<std::size_t>(parse_number(x, value(), 0.001, 4096) * (1 << 20));
         } else if (x == "--max-per-client") {
             o.max_requests_per_client = static_cast<unsigned>(parse_count(x, value(), 1, 100000));
         } else if (x == "--idle-timeout") {

@@ -17,7 +17,8 @@
 //                              the majority cluster's representative answer;
 //                              "stream": true gives chat.completion.chunk SSE
 //   GET  /v1/models            OpenAI-compatible model list
-//   GET  /metrics              Prometheus text: engine, experts, HTTP
+//   GET  /metrics              Prometheus text: engine, experts, HTTP (slow
+//                              readers disconnected included)
 //   GET  /healthz, /readyz     liveness; readiness (503 when every expert's
 //                              breaker is open)
 // Every route but /healthz and /readyz needs `Authorization: Bearer <token>`
@@ -31,6 +32,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -46,6 +48,8 @@ struct ServerOptions {
     unsigned threads = 0;                       // 0: one per core
     std::vector<std::string> tokens;            // bearer tokens; empty: no authentication
     std::size_t max_body_bytes = 8u << 20;      // 413 beyond
+    std::size_t max_output_bytes = 8u << 20;    // output waiting for one connection's reader; a slower reader
+                                                // is disconnected (logged, counted, its consultation cancelled)
     unsigned max_requests_per_client = 16;      // in flight per client address; 429 beyond
     unsigned max_connections = 1024;            // further connections are closed at once
     std::chrono::milliseconds idle_timeout{30000};     // keep-alive wait for the next request
@@ -54,6 +58,10 @@ struct ServerOptions {
     ConsultOptions consult;                     // defaults for /v1/consult and chat completions
     std::string model = "circle";               // the model name of the OpenAI routes
     bool stop_on_signals = false;               // SIGINT/SIGTERM call stop() (for a program that is the server)
+    // Server events worth an operator's eye (a slow reader disconnected), one
+    // line each, called on the server's threads, possibly at once; empty:
+    // written to stderr as "coe serve: LINE".
+    std::function<void(const std::string &line)> log;
 };
 
 class Server {
