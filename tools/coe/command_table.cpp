@@ -54,7 +54,7 @@ const Command table[] = {
     {"serve", "serve the circle over HTTP (analysis, consultation, OpenAI-compatible chat)",
      "serve [--listen HOST:PORT] [--experts FILE] [--threads N] [--token-file FILE | --token-env VAR]\n"
      "      [--max-body-mb N] [--max-per-client N] [--idle-timeout D] [--request-timeout D]\n"
-     "      [--drain-timeout D] [--quorum K] [--deadline D] [--model NAME] [--review]\n"
+     "      [--drain-timeout D] [--max-output-mb N] [--quorum K] [--deadline D] [--model NAME] [--review]\n"
      "      [--synthesize CHAIRMAN]",
      "Listens on 127.0.0.1:8080 by default: /v1/analyze, /v1/consult (SSE with Accept:\n"
      "text/event-stream), OpenAI-compatible /v1/chat/completions and /v1/models, /metrics,\n"
