@@ -92,7 +92,7 @@ double peak_rss_bytes() {
 }
 
 struct Corpus {
-    std::vector<std::string> lines;                // the JSON line of each panel
+    std::vector<std::string> lines;               // the JSON line of each panel
     std::vector<std::vector<std::string>> texts;  // by panel
     std::vector<std::string_view> pooled;         // every response of every panel
     std::vector<coe::Panel> panels;
@@ -112,8 +112,8 @@ void register_backend(const std::string &name, const std::shared_ptr<const Corpu
     }));
 
     for (std::uint32_t n : {5u, 31u, 200u, 1000u}) {
-        auto rows = std::make_shared<coe::SparseRows>(engine->featurize(
-            std::vector<std::string_view>(corpus->pooled.begin(), corpus->pooled.begin() + n)));
+        auto rows = std::make_shared<coe::SparseRows>(
+            engine->featurize(std::vector<std::string_view>(corpus->pooled.begin(), corpus->pooled.begin() + n)));
         ms(benchmark::RegisterBenchmark(("similarity_sparse/" + name + "/" + std::to_string(n)).c_str(),
                                         [engine, rows](benchmark::State &st) {
                                             for (auto _ : st) benchmark::DoNotOptimize(engine->similarity(*rows));
@@ -161,13 +161,14 @@ void register_backend(const std::string &name, const std::shared_ptr<const Corpu
         st.SetItemsProcessed(st.iterations() * static_cast<std::int64_t>(corpus->views.size()));
         st.counters["budget_us"] = budget_us;
     };
-    ms(benchmark::RegisterBenchmark(("stage/featurize/" + name).c_str(), [engine, corpus, per_panel](benchmark::State &st) {
-        std::vector<std::vector<std::string_view>> views;
-        for (const auto &t : corpus->texts) views.emplace_back(t.begin(), t.end());
-        for (auto _ : st)
-            for (const auto &v : views) benchmark::DoNotOptimize(engine->featurize(v));
-        per_panel(st, 30);
-    }));
+    ms(benchmark::RegisterBenchmark(("stage/featurize/" + name).c_str(),
+                                    [engine, corpus, per_panel](benchmark::State &st) {
+                                        std::vector<std::vector<std::string_view>> views;
+                                        for (const auto &t : corpus->texts) views.emplace_back(t.begin(), t.end());
+                                        for (auto _ : st)
+                                            for (const auto &v : views) benchmark::DoNotOptimize(engine->featurize(v));
+                                        per_panel(st, 30);
+                                    }));
     {
         auto rows = std::make_shared<std::vector<coe::SparseRows>>();
         for (const auto &t : corpus->texts)
@@ -175,23 +176,23 @@ void register_backend(const std::string &name, const std::shared_ptr<const Corpu
         ms(benchmark::RegisterBenchmark(("stage/similarity/" + name).c_str(),
                                         [engine, rows, per_panel](benchmark::State &st) {
                                             for (auto _ : st)
-                                                for (const auto &r : *rows) benchmark::DoNotOptimize(engine->similarity(r));
+                                                for (const auto &r : *rows)
+                                                    benchmark::DoNotOptimize(engine->similarity(r));
                                             per_panel(st, 15);
                                         }));
     }
-    ms(benchmark::RegisterBenchmark(("stage/cluster_consensus_aggregate/" + name).c_str(),
-                                    [engine, corpus, per_panel](benchmark::State &st) {
-                                        for (auto _ : st) {
-                                            double ms_total = 0;
-                                            for (const auto &v : corpus->views) {
-                                                const coe::Report r = engine->analyze(v);
-                                                ms_total += r.timing.cluster + r.timing.consensus + r.timing.aggregate;
-                                            }
-                                            st.SetIterationTime(ms_total / 1000.0);
-                                        }
-                                        per_panel(st, 20);
-                                    })
-           ->UseManualTime());
+    ms(benchmark::RegisterBenchmark(("stage/cluster_consensus_aggregate/" + name).c_str(), [engine, corpus, per_panel](
+                                                                                               benchmark::State &st) {
+           for (auto _ : st) {
+               double ms_total = 0;
+               for (const auto &v : corpus->views) {
+                   const coe::Report r = engine->analyze(v);
+                   ms_total += r.timing.cluster + r.timing.consensus + r.timing.aggregate;
+               }
+               st.SetIterationTime(ms_total / 1000.0);
+           }
+           per_panel(st, 20);
+       })->UseManualTime());
     if (name == "scalar") {  // backend-independent stages, registered once
         ms(benchmark::RegisterBenchmark("stage/parse", [corpus, per_panel](benchmark::State &st) {
             for (auto _ : st)
@@ -209,13 +210,12 @@ void register_backend(const std::string &name, const std::shared_ptr<const Corpu
     }
 
     for (unsigned threads : {1u, 2u}) {
-        ms(benchmark::RegisterBenchmark(("batch/" + name + "/threads:" + std::to_string(threads)).c_str(),
-                                        [engine, corpus, threads](benchmark::State &st) {
-                                            for (auto _ : st)
-                                                benchmark::DoNotOptimize(engine->analyze_batch(corpus->views, {}, threads));
-                                            st.SetItemsProcessed(st.iterations() *
-                                                                 static_cast<std::int64_t>(corpus->views.size()));
-                                        })
+        ms(benchmark::RegisterBenchmark(
+               ("batch/" + name + "/threads:" + std::to_string(threads)).c_str(),
+               [engine, corpus, threads](benchmark::State &st) {
+                   for (auto _ : st) benchmark::DoNotOptimize(engine->analyze_batch(corpus->views, {}, threads));
+                   st.SetItemsProcessed(st.iterations() * static_cast<std::int64_t>(corpus->views.size()));
+               })
                ->UseRealTime());
     }
 }
@@ -231,7 +231,8 @@ int main(int argc, char **argv) {
         for (std::size_t i = 0; i < panel.size(); ++i) {
             corpus->pooled.push_back(panel[i]);
             corpus->bytes += static_cast<std::int64_t>(panel[i].size());
-            p.responses.push_back({"expert-" + std::to_string(i), panel[i], std::nullopt, std::nullopt, std::nullopt, {}});
+            p.responses.push_back(
+                {"expert-" + std::to_string(i), panel[i], std::nullopt, std::nullopt, std::nullopt, {}});
         }
         corpus->panels.push_back(std::move(p));
     }

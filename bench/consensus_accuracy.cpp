@@ -81,11 +81,13 @@ void run_mtbench(const coe::Engine &engine, const std::string &file) {
     }
     std::vector<coe::PanelView> views;
     for (const auto &p : panels) views.push_back(p.view());
-    std::printf("MT-Bench: %zu panels with a reference answer (31 responses each); cosine to the reference\n"
-                "(TF-IDF, reference included in the IDF) of the chosen response vs the average response\n\n",
-                panels.size());
-    std::printf("| cluster threshold | medoid closer | majority representative closer | mean gain of representative | "
-                "mean clusters | levels (unanimous/strong/majority/split/none) |\n");
+    std::printf(
+        "MT-Bench: %zu panels with a reference answer (31 responses each); cosine to the reference\n"
+        "(TF-IDF, reference included in the IDF) of the chosen response vs the average response\n\n",
+        panels.size());
+    std::printf(
+        "| cluster threshold | medoid closer | majority representative closer | mean gain of representative | "
+        "mean clusters | levels (unanimous/strong/majority/split/none) |\n");
     std::printf("|---|---|---|---|---|---|\n");
     for (float threshold : {0.0f, 0.05f, 0.08f, 0.1f, 0.12f, 0.15f, 0.2f, 0.25f, 0.3f}) {
         coe::AnalysisOptions o;
@@ -126,13 +128,17 @@ void run_mtbench(const coe::Engine &engine, const std::string &file) {
         agree.responses.back().expert = "agreeing-expert";
         contra.responses.push_back({"off-topic-expert",
                                     "Quantum chromodynamics predicts gluon confinement in hadrons at low energy.",
-                                    std::nullopt, std::nullopt, std::nullopt, {}});
+                                    std::nullopt,
+                                    std::nullopt,
+                                    std::nullopt,
+                                    {}});
         agree_lowered += engine.analyze(agree.view()).confidence < before.confidence;
         contra_raised += engine.analyze(contra.view()).confidence > before.confidence;
     }
-    std::printf("Confidence properties with TF-IDF (%zu panels cut to 9 experts): an agreeing expert lowered it in "
-                "%zu, an off-topic expert raised it in %zu.\n\n",
-                panels.size(), agree_lowered, contra_raised);
+    std::printf(
+        "Confidence properties with TF-IDF (%zu panels cut to 9 experts): an agreeing expert lowered it in "
+        "%zu, an off-topic expert raised it in %zu.\n\n",
+        panels.size(), agree_lowered, contra_raised);
 }
 
 }  // namespace

@@ -72,7 +72,8 @@ void concurrent_streams(benchmark::State &state) {
     coe::test::FakeProviderServer server;
     coe::ExpertsConfig cfg;
     for (int i = 0; i < k; ++i)
-        cfg.experts.push_back(expert(server, "e" + std::to_string(i), coe::ProviderKind::openai, "reply=cache_a,delay=100"));
+        cfg.experts.push_back(
+            expert(server, "e" + std::to_string(i), coe::ProviderKind::openai, "reply=cache_a,delay=100"));
     coe::Circle circle(engine(), cfg);
     coe::ConsultOptions options;
     options.stream_consensus = false;  // measure the transport, not k analyses
@@ -90,10 +91,15 @@ void concurrent_streams(benchmark::State &state) {
 
 }  // namespace
 
-BENCHMARK(consult_round_trip)
-    ->ArgsProduct({{0, 1, 2, 3}, {0, 1}})
-    ->Unit(benchmark::kMicrosecond)
-    ->UseRealTime();
-BENCHMARK(concurrent_streams)->Arg(1)->Arg(16)->Arg(64)->Arg(256)->Arg(1000)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(3);
+BENCHMARK(consult_round_trip)->ArgsProduct({{0, 1, 2, 3}, {0, 1}})->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(concurrent_streams)
+    ->Arg(1)
+    ->Arg(16)
+    ->Arg(64)
+    ->Arg(256)
+    ->Arg(1000)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->Iterations(3);
 
 BENCHMARK_MAIN();

@@ -47,8 +47,8 @@ int write_panels(int argc, char **argv) {
             responses.push_back(json::object{{"expert", tp.panel.responses[i].expert},
                                              {"content", tp.panel.responses[i].content},
                                              {"correct", static_cast<bool>(tp.correct[i])}});
-        std::cout << json::serialize(json::object{{"id", tp.panel.id}, {"question", tp.panel.question},
-                                                  {"responses", std::move(responses)}})
+        std::cout << json::serialize(json::object{
+                         {"id", tp.panel.id}, {"question", tp.panel.question}, {"responses", std::move(responses)}})
                   << "\n";
     }
     return 0;
@@ -132,11 +132,11 @@ int replay(const std::string &panels_file, const std::string &recording_file) {
         std::vector<double> borda(n), schulze(n), blend(n);
         std::vector<std::uint32_t> by_centrality(n);
         std::iota(by_centrality.begin(), by_centrality.end(), 0u);
-        std::stable_sort(by_centrality.begin(), by_centrality.end(), [&](auto a, auto b) {
-            return meaning.experts[a].centrality > meaning.experts[b].centrality;
-        });
+        std::stable_sort(by_centrality.begin(), by_centrality.end(),
+                         [&](auto a, auto b) { return meaning.experts[a].centrality > meaning.experts[b].centrality; });
         for (std::uint32_t pos = 0; pos < n; ++pos)
-            blend[by_centrality[pos]] = 0.5 * (n > 1 ? static_cast<double>(n - 1 - pos) / static_cast<double>(n - 1) : 1.0);
+            blend[by_centrality[pos]] =
+                0.5 * (n > 1 ? static_cast<double>(n - 1 - pos) / static_cast<double>(n - 1) : 1.0);
         for (std::uint32_t i = 0; i < n; ++i) {
             borda[i] = -static_cast<double>(ranked[i].borda_rank);
             schulze[i] = -static_cast<double>(ranked[i].schulze_rank);
@@ -156,7 +156,9 @@ int replay(const std::string &panels_file, const std::string &recording_file) {
                           "blend (Borda + centrality)"}) {
         const Tally &t = tally[m];
         if (t.panels == 0) std::printf("| %s | 0 | - |\n", m);
-        else std::printf("| %s | %zu | %.3f |\n", m, t.panels, static_cast<double>(t.correct) / static_cast<double>(t.panels));
+        else
+            std::printf("| %s | %zu | %.3f |\n", m, t.panels,
+                        static_cast<double>(t.correct) / static_cast<double>(t.panels));
     }
     return 0;
 }

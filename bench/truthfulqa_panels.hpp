@@ -112,8 +112,8 @@ inline std::vector<TruthfulPanel> truthfulqa_panels(const std::string &file, uns
         tp.panel.id = "truthfulqa-" + std::to_string(r);
         tp.panel.question = rows[r][q];
         for (std::size_t i = 0; i < answers.size(); ++i) {
-            tp.panel.responses.push_back({"expert-" + std::to_string(i), answers[i].first, std::nullopt, std::nullopt,
-                                          std::nullopt, {}});
+            tp.panel.responses.push_back(
+                {"expert-" + std::to_string(i), answers[i].first, std::nullopt, std::nullopt, std::nullopt, {}});
             tp.correct.push_back(answers[i].second);
         }
         panels.push_back(std::move(tp));

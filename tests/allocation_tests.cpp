@@ -73,8 +73,8 @@ std::vector<Panel> list_and_embedding_panels() {
             r.expert = "expert-" + std::to_string(e);
             r.content = "An answer of expert " + std::to_string(e) + " about caching and retries.";
             r.confidence = 0.5 + 0.05 * static_cast<double>(e);
-            r.recommendations = std::vector<std::string>{"Cache the results", "Retry with backoff " +
-                                                                                std::to_string(e % 3)};
+            r.recommendations =
+                std::vector<std::string>{"Cache the results", "Retry with backoff " + std::to_string(e % 3)};
             r.limitations = std::vector<std::string>{"Caches go stale"};
             for (int d = 0; d < 16; ++d) r.embedding.push_back(std::uniform_real_distribution<float>(-1, 1)(rng));
             p.responses.push_back(std::move(r));
@@ -144,7 +144,7 @@ TEST_CASE("analyze_into: the reports of analyze(), then no allocation per panel,
         for (int pass = 0; pass < 2; ++pass)
             for (const PanelView &v : views) engine.analyze_into(v, reused);
         g_counting = false;
-        CHECK_MESSAGE(g_allocations.load() == 0, g_allocations.load() << " allocations in "
-                                                                      << 2 * views.size() << " panels");
+        CHECK_MESSAGE(g_allocations.load() == 0, g_allocations.load()
+                                                     << " allocations in " << 2 * views.size() << " panels");
     }
 }

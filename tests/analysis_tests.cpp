@@ -33,7 +33,8 @@ Panel make_panel(std::vector<std::pair<std::string, std::string>> responses) {
     Panel p;
     p.id = "hand";
     p.question = "How should a web service store user passwords?";
-    for (auto &[name, text] : responses) p.responses.push_back({name, text, std::nullopt, std::nullopt, std::nullopt, {}});
+    for (auto &[name, text] : responses)
+        p.responses.push_back({name, text, std::nullopt, std::nullopt, std::nullopt, {}});
     return p;
 }
 
@@ -41,14 +42,18 @@ Panel make_panel(std::vector<std::pair<std::string, std::string>> responses) {
 // talks about something else entirely.
 Panel three_agree_one_dissents() {
     return make_panel({
-        {"ann", "Hash every password with bcrypt or argon2 using a unique random salt per user. Never store "
-                "plain text passwords; a slow salted hash makes brute force expensive."},
-        {"bob", "Store only a salted slow hash: argon2id or bcrypt with a per-user random salt. Plain text or fast "
-                "hashes like MD5 make brute force cheap."},
-        {"cat", "Use argon2 or bcrypt, a slow password hash with a random salt for each user, and never keep the "
-                "plain text password."},
-        {"dan", "Migrate the frontend to a single page application framework and cache static assets on a CDN "
-                "to cut page load times."},
+        {"ann",
+         "Hash every password with bcrypt or argon2 using a unique random salt per user. Never store "
+         "plain text passwords; a slow salted hash makes brute force expensive."},
+        {"bob",
+         "Store only a salted slow hash: argon2id or bcrypt with a per-user random salt. Plain text or fast "
+         "hashes like MD5 make brute force cheap."},
+        {"cat",
+         "Use argon2 or bcrypt, a slow password hash with a random salt for each user, and never keep the "
+         "plain text password."},
+        {"dan",
+         "Migrate the frontend to a single page application framework and cache static assets on a CDN "
+         "to cut page load times."},
     });
 }
 
@@ -103,9 +108,10 @@ TEST_CASE("stated confidences weigh experts") {
 }
 
 TEST_CASE("levels: unanimous, split and none") {
-    const Report unanimous = engine().analyze(make_panel({{"a", "use argon2 with a salt"},
-                                                          {"b", "use argon2 with a random salt"},
-                                                          {"c", "argon2 with a salt"}}).view());
+    const Report unanimous = engine().analyze(
+        make_panel(
+            {{"a", "use argon2 with a salt"}, {"b", "use argon2 with a random salt"}, {"c", "argon2 with a salt"}})
+            .view());
     CHECK(unanimous.consensus.level == ConsensusLevel::unanimous);
     CHECK(unanimous.clusters.size() == 1);
     CHECK(unanimous.dissent.empty());
@@ -113,7 +119,8 @@ TEST_CASE("levels: unanimous, split and none") {
     const Report split = engine().analyze(make_panel({{"a", "use argon2 with a salt"},
                                                       {"b", "use argon2 with a random salt"},
                                                       {"c", "deploy on kubernetes clusters"},
-                                                      {"d", "deploy kubernetes clusters"}}).view());
+                                                      {"d", "deploy kubernetes clusters"}})
+                                              .view());
     CHECK(split.consensus.level == ConsensusLevel::split);
     CHECK(split.consensus.margin == doctest::Approx(0.0));
     CHECK(split.consensus.entropy == doctest::Approx(std::log(2.0) / std::log(4.0)));
@@ -144,8 +151,8 @@ TEST_CASE("recommendations: explicit lists, near-duplicates merged, quorum decid
     Panel p = three_agree_one_dissents();
     p.responses[0].recommendations = std::vector<std::string>{"Use argon2id for password hashing", "Rotate keys"};
     p.responses[1].recommendations = std::vector<std::string>{"use Argon2id hashing for passwords"};
-    p.responses[2].recommendations = std::vector<std::string>{"Hash passwords with argon2id",
-                                                              "Use argon2id for password hashing"};
+    p.responses[2].recommendations =
+        std::vector<std::string>{"Hash passwords with argon2id", "Use argon2id for password hashing"};
     p.responses[3].recommendations = std::vector<std::string>{"Adopt a CDN"};
     p.responses[0].limitations = std::vector<std::string>{"argon2 needs memory tuning"};
     const Report r = engine().analyze(p.view());
@@ -321,7 +328,8 @@ TEST_CASE("asynchronous analysis on an Asio executor") {
 TEST_CASE("the JSON report has the documented fields") {
     const Report r = engine().analyze(three_agree_one_dissents().view());
     const auto doc = boost::json::parse(to_json(r));
-    for (const char *key : {"backend", "consensus", "clusters", "experts", "recommendations", "confidence", "timing_ms"})
+    for (const char *key :
+         {"backend", "consensus", "clusters", "experts", "recommendations", "confidence", "timing_ms"})
         CHECK_MESSAGE(doc.as_object().contains(key), key);
     CHECK(doc.at("consensus").at("level") == "strong");
     CHECK(doc.at("clusters").as_array().at(0).as_object().contains("representative"));
@@ -329,7 +337,8 @@ TEST_CASE("the JSON report has the documented fields") {
     CHECK(to_text(r).find("Consensus: strong") != std::string::npos);
 }
 
-TEST_CASE("limits: too many experts or too long texts are refused by name before any work; lists in the output are capped") {
+TEST_CASE(
+    "limits: too many experts or too long texts are refused by name before any work; lists in the output are capped") {
     Engine engine(coe::test::isolated_options({}));
     std::vector<std::string> names, texts;
     for (int i = 0; i < 1100; ++i) {

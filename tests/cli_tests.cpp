@@ -21,8 +21,8 @@ struct Run {
 };
 
 Run run_coe(const std::string &args) {
-    const std::string cmd = "env -u COE_BACKEND -u COE_PLUGIN_PATH -u COE_CONFIG " + coe::test::coe_tool().string() +
-                            " " + args + " 2>&1";
+    const std::string cmd =
+        "env -u COE_BACKEND -u COE_PLUGIN_PATH -u COE_CONFIG " + coe::test::coe_tool().string() + " " + args + " 2>&1";
     FILE *p = ::popen(cmd.c_str(), "r");
     REQUIRE(p != nullptr);
     std::string out;
@@ -134,10 +134,13 @@ TEST_CASE("coe analyze: a bad line yields an error record, the others are analys
     const auto file = std::filesystem::temp_directory_path() / "coe-cli-test-mixed.jsonl";
     {
         std::ofstream out(file);
-        out << R"({"id":"ok1","responses":[{"expert":"a","content":"x y"},{"expert":"b","content":"x z"}]})" << "\n"
-            << R"({"id":"bad","responses":[{"expert":"a","content":"x","confidence":2}]})" << "\n"
+        out << R"({"id":"ok1","responses":[{"expert":"a","content":"x y"},{"expert":"b","content":"x z"}]})"
+            << "\n"
+            << R"({"id":"bad","responses":[{"expert":"a","content":"x","confidence":2}]})"
+            << "\n"
             << "{not json\n"
-            << R"({"id":"ok2","responses":[{"expert":"a","content":"q"}]})" << "\n";
+            << R"({"id":"ok2","responses":[{"expert":"a","content":"q"}]})"
+            << "\n";
     }
     Run r = run_coe("analyze " + file.string() + " --json");
     CHECK(r.status == 3);
@@ -200,14 +203,21 @@ TEST_CASE("coe analyze names what is wrong with odd input, once, and keeps termi
         std::ofstream(dir / name, std::ios::binary) << text;
         return (dir / name).string();
     };
-    Run bom = run_coe("analyze " + write("coe-bom.json", "\xEF\xBB\xBF{\"responses\":[{\"expert\":\"a\",\"content\":\"x y\"}]}\n") + " --json");
+    Run bom = run_coe("analyze " +
+                      write("coe-bom.json", "\xEF\xBB\xBF{\"responses\":[{\"expert\":\"a\",\"content\":\"x y\"}]}\n") +
+                      " --json");
     CHECK(bom.status == 0);
-    Run surrogate = run_coe("analyze " + write("coe-surrogate.json", R"({"responses":[{"expert":"a","content":"x \ud800 y"}]})") + " --json");
+    Run surrogate =
+        run_coe("analyze " + write("coe-surrogate.json", R"({"responses":[{"expert":"a","content":"x \ud800 y"}]})") +
+                " --json");
     CHECK(surrogate.status == 3);
     CHECK(surrogate.out.find("surrogate escape") != std::string::npos);
-    Run utf8 = run_coe("analyze " + write("coe-utf8.json", "{\"responses\":[{\"expert\":\"a\",\"content\":\"x \xff y\"}]}") + " --json");
+    Run utf8 =
+        run_coe("analyze " + write("coe-utf8.json", "{\"responses\":[{\"expert\":\"a\",\"content\":\"x \xff y\"}]}") +
+                " --json");
     CHECK(utf8.out.find("invalid UTF-8") != std::string::npos);
-    Run esc = run_coe("analyze " + write("coe-esc.json", R"({"responses":[{"expert":"a\u001b[2J","content":"b \u001b[2J"}]})"));
+    Run esc = run_coe("analyze " +
+                      write("coe-esc.json", R"({"responses":[{"expert":"a\u001b[2J","content":"b \u001b[2J"}]})"));
     CHECK(esc.status == 0);
     CHECK(esc.out.find('\x1b') == std::string::npos);
     Run directory = run_coe("analyze " + dir.string());

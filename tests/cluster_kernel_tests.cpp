@@ -56,7 +56,7 @@ TEST_CASE("the cached clustering picks exactly the merges of a full scan") {
     for (int round = 0; round < 300; ++round) {
         const auto n = static_cast<std::uint32_t>(1 + rng() % 60);
         const int levels = (round % 3 == 0) ? 4 : 1000;  // few levels: many exact ties
-        const bool sparse = round % 4 == 1;                // mostly zeros, as a panel's items: many components
+        const bool sparse = round % 4 == 1;              // mostly zeros, as a panel's items: many components
         std::vector<float> m(n * n, 1.f);
         for (std::uint32_t i = 0; i < n; ++i)
             for (std::uint32_t j = i + 1; j < n; ++j)

@@ -69,7 +69,8 @@ TEST_CASE("threads analysing while breakers trip and recover: every report equal
     const auto doc = boost::json::parse(engine.performance_report());
     CHECK(doc.at("panels").at("availability").to_number<double>() == 1.0);
     int transitions = 0;
-    for (const auto &b : doc.at("breakers").as_array()) transitions += static_cast<int>(b.at("transitions").as_array().size());
+    for (const auto &b : doc.at("breakers").as_array())
+        transitions += static_cast<int>(b.at("transitions").as_array().size());
     CHECK(transitions > 0);
 }
 

@@ -30,8 +30,8 @@ using namespace coe;
 namespace {
 
 std::string g_backend;
-std::unique_ptr<Engine> g_candidate;   // forced to g_backend
-std::unique_ptr<Engine> g_reference;   // built-in scalar only
+std::unique_ptr<Engine> g_candidate;  // forced to g_backend
+std::unique_ptr<Engine> g_reference;  // built-in scalar only
 
 std::vector<std::string_view> views(const std::vector<std::string> &v) { return {v.begin(), v.end()}; }
 
@@ -39,8 +39,7 @@ void require_identical(const SparseRows &a, const SparseRows &b) {
     REQUIRE(a.row_offsets == b.row_offsets);
     REQUIRE(a.indices == b.indices);
     REQUIRE(a.values.size() == b.values.size());
-    if (!a.values.empty())
-        REQUIRE(std::memcmp(a.values.data(), b.values.data(), a.values.size() * sizeof(float)) == 0);
+    if (!a.values.empty()) REQUIRE(std::memcmp(a.values.data(), b.values.data(), a.values.size() * sizeof(float)) == 0);
 }
 
 void require_close(const Matrix &a, const Matrix &b, float tol = 1e-5f) {
@@ -62,9 +61,11 @@ void require_well_formed(const Matrix &m) {
 }
 
 std::vector<std::string> random_texts(std::mt19937 &rng, std::size_t count) {
-    static const char *words[] = {"Alpha", "beta", "GAMMA", "the", "and", "of", "x", "42", "data", "model",
-                                  "consensus", "caf\xc3\xa9", "na\xc3\xafve", "\xe6\x97\xa5\xe6\x9c\xac", "AI",
-                                  "expert", "don't", "e.g.", "co-operate", "1st", "\xf0\x9f\x98\x80", "Zebra"};
+    static const char *words[] = {
+        "Alpha", "beta",   "GAMMA", "the",       "and",         "of",           "x",
+        "42",    "data",   "model", "consensus", "caf\xc3\xa9", "na\xc3\xafve", "\xe6\x97\xa5\xe6\x9c\xac",
+        "AI",    "expert", "don't", "e.g.",      "co-operate",  "1st",          "\xf0\x9f\x98\x80",
+        "Zebra"};
     static const char *seps[] = {" ", "  ", ", ", ". ", "\n", "\t", "!", " - ", "**", "(", ") "};
     std::vector<std::string> texts(count);
     for (auto &t : texts) {
@@ -122,7 +123,8 @@ TEST_CASE("dense similarity within 1e-5 for every shape") {
     std::mt19937 rng(11);
     std::normal_distribution<float> normal(0.f, 1.f);
     for (std::uint32_t n : {1u, 2u, 5u, 31u, 64u})
-        for (std::uint64_t d : {1ull, 3ull, 7ull, 8ull, 15ull, 16ull, 17ull, 33ull, 100ull, 256ull, 1000ull, 1024ull, 4096ull}) {
+        for (std::uint64_t d :
+             {1ull, 3ull, 7ull, 8ull, 15ull, 16ull, 17ull, 33ull, 100ull, 256ull, 1000ull, 1024ull, 4096ull}) {
             CAPTURE(n);
             CAPTURE(d);
             std::vector<float> v(n * d);
@@ -182,7 +184,8 @@ TEST_CASE("permuting the vectors permutes the similarity matrix") {
     Matrix b = g_candidate->similarity(g_candidate->featurize(views(shuffled)));
     for (std::uint32_t i = 0; i < perm.size(); ++i)
         for (std::uint32_t j = 0; j < perm.size(); ++j)
-            CHECK(std::fabs(b(i, j) - a(static_cast<std::uint32_t>(perm[i]), static_cast<std::uint32_t>(perm[j]))) <= 1e-5f);
+            CHECK(std::fabs(b(i, j) - a(static_cast<std::uint32_t>(perm[i]), static_cast<std::uint32_t>(perm[j]))) <=
+                  1e-5f);
 }
 
 TEST_CASE("bad input is refused by every backend with a message") {
@@ -225,8 +228,8 @@ void require_same_report(const Report &a, const Report &b) {
         CHECK(a.experts[i].outlier == b.experts[i].outlier);
         CHECK(std::fabs(a.experts[i].centrality - b.experts[i].centrality) <= tol);
     }
-    for (auto lists : {std::make_pair(&a.recommendations, &b.recommendations),
-                       std::make_pair(&a.limitations, &b.limitations)}) {
+    for (auto lists :
+         {std::make_pair(&a.recommendations, &b.recommendations), std::make_pair(&a.limitations, &b.limitations)}) {
         REQUIRE(lists.first->size() == lists.second->size());
         for (std::size_t i = 0; i < lists.first->size(); ++i) {
             const auto &x = (*lists.first)[i], &y = (*lists.second)[i];
@@ -314,7 +317,7 @@ TEST_CASE("scratch kept between calls: panels of growing and shrinking sizes giv
     std::vector<std::vector<std::string>> inputs;
     for (std::size_t p = 0; p < 12; ++p) {
         auto texts = panels[p];
-        texts.resize(1 + rng() % texts.size());  // 1..31 answers
+        texts.resize(1 + rng() % texts.size());                                          // 1..31 answers
         if (p % 3 == 0) texts.push_back(std::string(200000, 'a') + " tail words here");  // one long text
         inputs.push_back(std::move(texts));
     }
@@ -322,7 +325,8 @@ TEST_CASE("scratch kept between calls: panels of growing and shrinking sizes giv
         const coe_operation *op = plugin_operation(g_backend, COE_OP_FEATURIZE, revision);
         std::vector<SparseRows> forward;
         for (const auto &t : inputs) forward.push_back(call_featurize(op, t, 63, 18));
-        for (std::size_t i = inputs.size(); i-- > 0;) require_identical(call_featurize(op, inputs[i], 63, 18), forward[i]);
+        for (std::size_t i = inputs.size(); i-- > 0;)
+            require_identical(call_featurize(op, inputs[i], 63, 18), forward[i]);
     }
     // the same through the engine: featurize, similarity, and whole reports
     std::vector<Matrix> sims;
@@ -388,7 +392,8 @@ int main(int argc, char **argv) {
         for (const auto &b : candidates)
             if (b.name == g_backend) info = &b;
         if (info == nullptr) {
-            std::cerr << "FAILED: backend '" << g_backend << "' not found in " << coe::test::backend_plugin_dir() << "\n";
+            std::cerr << "FAILED: backend '" << g_backend << "' not found in " << coe::test::backend_plugin_dir()
+                      << "\n";
             return 1;
         }
         if (info->status == BackendStatus::rejected) {

@@ -21,7 +21,9 @@ constexpr auto only = &coe::test::backend_with_file;
 // Sets an environment variable for one scope.
 struct ScopedEnv {
     std::string name;
-    ScopedEnv(std::string n, const std::string &value) : name(std::move(n)) { ::setenv(name.c_str(), value.c_str(), 1); }
+    ScopedEnv(std::string n, const std::string &value) : name(std::move(n)) {
+        ::setenv(name.c_str(), value.c_str(), 1);
+    }
     ~ScopedEnv() { ::unsetenv(name.c_str()); }
 };
 
@@ -287,8 +289,7 @@ TEST_CASE("bad config files are clear errors naming file, line and field") {
     o.config_file = write_config("unknown", R"({"backnd": "avx2"})");
     CHECK_THROWS_WITH_AS(Engine{o}, doctest::Contains("unknown field 'backnd'"), coe::Error);
     o.config_file = write_config("type", R"({"plugin_paths": "not-a-list"})");
-    CHECK_THROWS_WITH_AS(Engine{o}, doctest::Contains("field 'plugin_paths' must be an array of strings"),
-                         coe::Error);
+    CHECK_THROWS_WITH_AS(Engine{o}, doctest::Contains("field 'plugin_paths' must be an array of strings"), coe::Error);
     o.config_file = "/nonexistent/coe.json";
     CHECK_THROWS_WITH_AS(Engine{o}, "config /nonexistent/coe.json: cannot open file", coe::Error);
 }

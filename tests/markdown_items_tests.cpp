@@ -60,9 +60,7 @@ TEST_CASE("numbered items") {
 }
 
 TEST_CASE("not bullets") {
-    SUBCASE("marker without a following blank") {
-        CHECK(recs("-dash\n*star*\n1.5 is a number\n#hashtag\n").empty());
-    }
+    SUBCASE("marker without a following blank") { CHECK(recs("-dash\n*star*\n1.5 is a number\n#hashtag\n").empty()); }
     SUBCASE("thematic breaks") {
         CHECK(recs("---\n***\n___\n- - -\n* * *\n").empty());
         CHECK(recs("- a\n---\n- b\n") == Items{"a", "b"});
@@ -104,16 +102,12 @@ TEST_CASE("continuation lines") {
         const char *md = "- item\n\n  indented paragraph after a blank\n- next\n";
         CHECK(recs(md) == Items{"item", "next"});
     }
-    SUBCASE("a line at the margin ends the item") {
-        CHECK(recs("- item\nparagraph\n") == Items{"item"});
-    }
+    SUBCASE("a line at the margin ends the item") { CHECK(recs("- item\nparagraph\n") == Items{"item"}); }
     SUBCASE("continuation must be indented past the nested marker") {
         const char *md = "- top\n  - nested\n    more nested\n  not more than nested marker\n";
         CHECK(recs(md) == Items{"top", "nested more nested"});
     }
-    SUBCASE("emphasis spanning lines is stripped") {
-        CHECK(recs("1. **Scale\n   out**\n") == Items{"Scale out"});
-    }
+    SUBCASE("emphasis spanning lines is stripped") { CHECK(recs("1. **Scale\n   out**\n") == Items{"Scale out"}); }
     SUBCASE("a colon line indented under an item is text, not a label") {
         const char *md = "- Add these\n  settings to avoid trouble:\n  - timeout\n";
         CHECK(recs(md) == Items{"Add these settings to avoid trouble:", "timeout"});
@@ -166,10 +160,10 @@ TEST_CASE("headings choose the section") {
         CHECK(lims(md) == Items{"b more", "c"});
     }
     SUBCASE("keywords") {
-        for (const char *heading : {"## Potential Risks", "### Key concerns", "# Pros and Cons", "## Trade-offs",
-                                    "## Tradeoffs", "## Things to Avoid", "## Not recommended", "## Warnings",
-                                    "## WEAKNESSES", "## Common pitfalls", "## Challenges", "## Downsides",
-                                    "## Disadvantages", "## Drawbacks", "## Caveats", "#### Limitations"}) {
+        for (const char *heading :
+             {"## Potential Risks", "### Key concerns", "# Pros and Cons", "## Trade-offs", "## Tradeoffs",
+              "## Things to Avoid", "## Not recommended", "## Warnings", "## WEAKNESSES", "## Common pitfalls",
+              "## Challenges", "## Downsides", "## Disadvantages", "## Drawbacks", "## Caveats", "#### Limitations"}) {
             CAPTURE(heading);
             CHECK(lims(std::string(heading) + "\n- x\n") == Items{"x"});
         }
@@ -182,9 +176,7 @@ TEST_CASE("headings choose the section") {
         const char *md = "## Limitations\n- top\n  - nested\n    - deeper\n";
         CHECK(lims(md) == Items{"top", "nested", "deeper"});
     }
-    SUBCASE("items before any heading are recommendations") {
-        CHECK(recs("- a\n# Risks\n").size() == 1);
-    }
+    SUBCASE("items before any heading are recommendations") { CHECK(recs("- a\n# Risks\n").size() == 1); }
 }
 
 TEST_CASE("code fences are ignored") {
@@ -197,9 +189,7 @@ TEST_CASE("code fences are ignored") {
         const char *nested = "1. Run this\n   ```\n   - x\n   ```\n   then restart\n2. Done\n";
         CHECK(recs(nested) == Items{"Run this then restart", "Done"});
     }
-    SUBCASE("an unclosed fence runs to the end") {
-        CHECK(recs("- a\n```\n- b\n") == Items{"a"});
-    }
+    SUBCASE("an unclosed fence runs to the end") { CHECK(recs("- a\n```\n- b\n") == Items{"a"}); }
     SUBCASE("inline code at line start does not open a fence") {
         CHECK(recs("```x``` is inline\n- a\n") == Items{"a"});
     }
@@ -259,34 +249,35 @@ TEST_CASE("long items are truncated to 1000 bytes of valid UTF-8") {
 }
 
 TEST_CASE("a realistic chat-model answer") {
-    const char *md = "Great question! Choosing a database for this workload depends on a few factors. "
-                     "Here's what I'd recommend:\n"
-                     "\n"
-                     "## Recommendations\n"
-                     "\n"
-                     "1. **Use PostgreSQL as the primary store** - it handles relational data well and has\n"
-                     "   mature tooling.\n"
-                     "2. **Add a read replica:** offload reporting queries.\n"
-                     "   - Use `pg_stat_statements` to find slow queries first.\n"
-                     "3. **Cache hot reads** with Redis.\n"
-                     "\n"
-                     "```sql\n"
-                     "-- Example\n"
-                     "1. SELECT * FROM users;\n"
-                     "```\n"
-                     "\n"
-                     "---\n"
-                     "\n"
-                     "### Limitations\n"
-                     "\n"
-                     "- Replicas add **replication lag** (usually < 1s).\n"
-                     "- Redis adds another moving part to operate.\n"
-                     "\n"
-                     "**Next steps:**\n"
-                     "\n"
-                     "* Benchmark with production-like data.\n"
-                     "\n"
-                     "Let me know if you'd like more detail!\n";
+    const char *md =
+        "Great question! Choosing a database for this workload depends on a few factors. "
+        "Here's what I'd recommend:\n"
+        "\n"
+        "## Recommendations\n"
+        "\n"
+        "1. **Use PostgreSQL as the primary store** - it handles relational data well and has\n"
+        "   mature tooling.\n"
+        "2. **Add a read replica:** offload reporting queries.\n"
+        "   - Use `pg_stat_statements` to find slow queries first.\n"
+        "3. **Cache hot reads** with Redis.\n"
+        "\n"
+        "```sql\n"
+        "-- Example\n"
+        "1. SELECT * FROM users;\n"
+        "```\n"
+        "\n"
+        "---\n"
+        "\n"
+        "### Limitations\n"
+        "\n"
+        "- Replicas add **replication lag** (usually < 1s).\n"
+        "- Redis adds another moving part to operate.\n"
+        "\n"
+        "**Next steps:**\n"
+        "\n"
+        "* Benchmark with production-like data.\n"
+        "\n"
+        "Let me know if you'd like more detail!\n";
     MarkdownItems items = extract_markdown_items(md);
     CHECK(items.recommendations ==
           Items{"Use PostgreSQL as the primary store - it handles relational data well and has mature tooling.",

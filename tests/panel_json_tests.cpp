@@ -129,8 +129,8 @@ TEST_CASE("optional fields may be absent or null; a number id becomes its text")
 
     CHECK(parse_panel(R"({"id": 81, "responses": [{"expert": "e", "content": "c"}]})", "p.json").id == "81");
     CHECK(parse_panel(R"({"id": -7, "responses": [{"expert": "e", "content": "c"}]})", "p.json").id == "-7");
-    CHECK(parse_panel(R"({"id": 18446744073709551615, "responses": [{"expert": "e", "content": "c"}]})", "p.json")
-              .id == "18446744073709551615");
+    CHECK(parse_panel(R"({"id": 18446744073709551615, "responses": [{"expert": "e", "content": "c"}]})", "p.json").id ==
+          "18446744073709551615");
     CHECK(parse_panel(with_responses(R"([{"expert": "e", "content": "c", "confidence": 0}])"), "p.json")
               .responses[0]
               .confidence == 0.0);
@@ -254,8 +254,10 @@ TEST_CASE("JSON Lines: edges") {
     CHECK(parse_panel_lines("", "f").empty());
     CHECK(parse_panel_lines("\n\n  \n", "f").empty());
     // the last line needs no newline
-    const std::vector<PanelLine> lines =
-        parse_panel_lines("\n" R"({"responses": [{"expert": "e", "content": "c"}]})", "f");
+    const std::vector<PanelLine> lines = parse_panel_lines(
+        "\n"
+        R"({"responses": [{"expert": "e", "content": "c"}]})",
+        "f");
     REQUIRE(lines.size() == 1);
     CHECK(lines[0].line == 2);
     CHECK(std::holds_alternative<Panel>(lines[0].panel_or_error));

@@ -33,9 +33,10 @@ EngineOptions beside_builtins(const std::string &plugin, std::chrono::millisecon
 Panel small_panel() {
     Panel p;
     p.question = "How should we retry?";
-    p.responses = {{"a", "retry with exponential backoff and jitter", std::nullopt, std::nullopt, std::nullopt, {}},
-                   {"b", "use exponential backoff with jitter for retries", std::nullopt, std::nullopt, std::nullopt, {}},
-                   {"c", "switch vendors", std::nullopt, std::nullopt, std::nullopt, {}}};
+    p.responses = {
+        {"a", "retry with exponential backoff and jitter", std::nullopt, std::nullopt, std::nullopt, {}},
+        {"b", "use exponential backoff with jitter for retries", std::nullopt, std::nullopt, std::nullopt, {}},
+        {"c", "switch vendors", std::nullopt, std::nullopt, std::nullopt, {}}};
     return p;
 }
 
@@ -88,7 +89,8 @@ TEST_CASE("a good plugin passes the probe once per file version; the verdict is 
     CHECK(first.status != BackendStatus::rejected);
     CHECK(contains(first.probe, "passed a probe in a child process"));
     CHECK_FALSE(contains(first.probe, "cached"));
-    CHECK(contains(only(Engine(isolated_options({dir})), "tp_good.so").probe, "(cached verdict for this file version)"));
+    CHECK(
+        contains(only(Engine(isolated_options({dir})), "tp_good.so").probe, "(cached verdict for this file version)"));
 
     if (const char *cache = std::getenv("COE_CACHE_DIR")) {  // set by the test runner
         std::ifstream in(std::filesystem::path(cache) / "plugin-probes-1.tsv");
@@ -127,8 +129,9 @@ TEST_CASE("without the helper: 'auto' loads and says so, 'required' rejects, 'of
     {
         const BackendInfo b = only(Engine(o), "tp_good_a.so");
         CHECK(b.status != BackendStatus::rejected);
-        CHECK(b.probe == "loaded without a probe: the helper coe-plugin-probe was not found (looked at "
-                         "/nonexistent/coe-plugin-probe)");
+        CHECK(b.probe ==
+              "loaded without a probe: the helper coe-plugin-probe was not found (looked at "
+              "/nonexistent/coe-plugin-probe)");
     }
     o.plugin_probe.mode = PluginProbeMode::required;
     {
@@ -143,7 +146,8 @@ TEST_CASE("without the helper: 'auto' loads and says so, 'required' rejects, 'of
 TEST_CASE("the config file's plugin_probe applies, and its errors name the field") {
     const auto dir = std::filesystem::temp_directory_path();
     const auto config = dir / "coe-probe-test-config.json";
-    std::ofstream(config) << R"({"plugin_probe": {"mode": "required", "executable": "no-such-helper", "timeout_ms": 900}})";
+    std::ofstream(config)
+        << R"({"plugin_probe": {"mode": "required", "executable": "no-such-helper", "timeout_ms": 900}})";
     EngineOptions o = isolated_options({test_plugin("tp_good_a")});
     o.config_file = config;
     const BackendInfo b = only(Engine(o), "tp_good_a.so");

@@ -57,7 +57,7 @@ TEST_CASE("reload_plugins picks up a replaced plugin file; a failed reload keeps
     folder.install("tp_good_a");  // version 1.0.0
     Engine e(coe::test::isolated_options({folder.dir}, "testgood"));
     CHECK(version_of(e, "testgood") == "1.0.0");
-    folder.install("tp_good_b");  // version 2.0.0, same id and name
+    folder.install("tp_good_b");                  // version 2.0.0, same id and name
     CHECK(version_of(e, "testgood") == "1.0.0");  // nothing changes until asked
     e.reload_plugins();
     CHECK(version_of(e, "testgood") == "2.0.0");

@@ -16,17 +16,18 @@
 #include "test_support.hpp"
 
 using namespace coe;
+using detail::AggregateOutputs;
+using detail::check_output;
+using detail::Clustering;
 using internal::BreakerState;
 using internal::CircuitBreaker;
 using internal::Clock;
-using detail::AggregateOutputs;
-using detail::Clustering;
-using detail::check_output;
 
 namespace {
 
 Clock::time_point at_ms(double ms) {
-    return Clock::time_point{} + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double, std::milli>(ms));
+    return Clock::time_point{} +
+           std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double, std::milli>(ms));
 }
 
 BreakerConfig small_breaker() {
@@ -108,7 +109,7 @@ TEST_CASE("breaker: half-open probes, bounded; success closes, failure reopens w
     CHECK_FALSE(b.try_acquire(at_ms(99)));
     CHECK(b.try_acquire(at_ms(100)));  // half-open: probe 1
     CHECK(b.state() == BreakerState::half_open);
-    CHECK(b.try_acquire(at_ms(100)));   // probe 2
+    CHECK(b.try_acquire(at_ms(100)));        // probe 2
     CHECK_FALSE(b.try_acquire(at_ms(100)));  // no third probe
     b.record_failure("error_status", at_ms(101));
     CHECK(b.state() == BreakerState::open);
@@ -309,14 +310,12 @@ void chaos(const std::string &fault, double shadow_rate, BreakerConfig breaker =
             const auto &first = b.at("transitions").as_array().front();
             opened = first.at("to") == "open";
             CHECK(first.at("after_calls").as_int64() <= 2 * static_cast<std::int64_t>(breaker.window_size));
-            if (fault.find(":1") != std::string::npos)
-                CHECK(first.at("after_calls").as_int64() == opens_after);
+            if (fault.find(":1") != std::string::npos) CHECK(first.at("after_calls").as_int64() == opens_after);
         }
         CHECK(opened);
     }
     CHECK(reports == panels.size());
     CHECK(degraded > 0);
-
 
     // the fault is over; wait out the (capped) open duration, then probe
     std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(breaker.max_open_duration_ms * 1.3 + 20));
@@ -341,7 +340,9 @@ void chaos(const std::string &fault, double shadow_rate, BreakerConfig breaker =
 TEST_CASE("chaos: error status") { chaos("error:1", 0); }
 TEST_CASE("chaos: NaN output") { chaos("nan:1", 0); }
 // a shadow mismatch is proof: the first one opens the breaker
-TEST_CASE("chaos: subtly wrong numbers, caught only by shadow verification") { chaos("subtle:1", 1.0, small_breaker(), 1); }
+TEST_CASE("chaos: subtly wrong numbers, caught only by shadow verification") {
+    chaos("subtle:1", 1.0, small_breaker(), 1);
+}
 TEST_CASE("chaos: intermittent errors") { chaos("error:0.6", 0); }
 TEST_CASE("chaos: intermittent NaN") { chaos("nan:0.7", 0); }
 TEST_CASE("chaos: slow calls") {
@@ -396,8 +397,8 @@ TEST_CASE("subtle faults at a low shadow rate: wrong reports that say nothing st
     CHECK(last_wrong <= 135);  // none after the breakers opened
     for (const char *op : {"coe.similarity", "coe.consensus"})
         CHECK_MESSAGE(breaker_state(engine, "faulty", op) == "open", op);
-    MESSAGE("wrong reports before demotion: " << wrong_silent << " not degraded, " << wrong_degraded
-                                               << " degraded, of " << calls << "; the last at call " << last_wrong);
+    MESSAGE("wrong reports before demotion: " << wrong_silent << " not degraded, " << wrong_degraded << " degraded, of "
+                                              << calls << "; the last at call " << last_wrong);
 }
 
 TEST_CASE("subtle faults pass unnoticed without shadow checks: that is what shadows are for") {
@@ -412,7 +413,8 @@ TEST_CASE("subtle faults pass unnoticed without shadow checks: that is what shad
 TEST_CASE("bad input is the caller's fault: it opens no breaker") {
     Engine engine(faulty_engine(quick_breakers(0)));
     std::vector<float> v = {1.f, std::nanf(""), 0.f, 1.f};
-    for (int i = 0; i < 20; ++i) CHECK_THROWS_WITH_AS(engine.similarity(v.data(), 2, 2), doctest::Contains("non-finite"), coe::Error);
+    for (int i = 0; i < 20; ++i)
+        CHECK_THROWS_WITH_AS(engine.similarity(v.data(), 2, 2), doctest::Contains("non-finite"), coe::Error);
     CHECK(breaker_state(engine, "faulty", "coe.similarity") == "closed");
 }
 
@@ -475,7 +477,8 @@ TEST_CASE("the performance report, in JSON and Prometheus form") {
     CHECK(prom.find("# TYPE coe_operation_calls_total counter") != std::string::npos);
     CHECK(prom.find("coe_breaker_state{backend=\"faulty\",operation=\"coe.similarity\",state=\"open\"} 1") !=
           std::string::npos);
-    CHECK(prom.find("coe_operation_failures_total{backend=\"faulty\",operation=\"coe.similarity\",class=\"non_finite\"}") !=
+    CHECK(prom.find(
+              "coe_operation_failures_total{backend=\"faulty\",operation=\"coe.similarity\",class=\"non_finite\"}") !=
           std::string::npos);
     CHECK(prom.find("coe_availability_ratio 1") != std::string::npos);
 }

@@ -106,7 +106,8 @@ TEST_CASE("JSON Lines: a line over --max-input-mb is an error record and the lin
         std::getline(corpus, first);
         std::getline(corpus, second);
         std::ofstream out(input, std::ios::binary);
-        out << first << "\n{\"id\": \"huge\", \"question\": \"" << std::string(3 << 20, 'x') << "\"}\n" << second << "\n";
+        out << first << "\n{\"id\": \"huge\", \"question\": \"" << std::string(3 << 20, 'x') << "\"}\n"
+            << second << "\n";
     }
     CHECK(run_analyze(input, output, {"--max-input-mb", "1"}).status == 3);
     const auto r = reports(output);
@@ -124,9 +125,9 @@ TEST_CASE("JSON Lines: a generated input of ~256 MB runs in bounded memory, on o
     {
         // panels of three answers drawn from a small vocabulary: every line
         // differs, and each is analysed in full
-        const char *words[] = {"retry", "backoff", "circuit", "breaker", "timeout", "jitter", "idempotent",
-                               "queue", "vendor", "latency", "budget", "cache", "replica", "failover", "quorum",
-                               "the", "and", "with", "for", "service", "calls", "requests", "errors", "limit"};
+        const char *words[] = {"retry",  "backoff", "circuit", "breaker", "timeout", "jitter",   "idempotent", "queue",
+                               "vendor", "latency", "budget",  "cache",   "replica", "failover", "quorum",     "the",
+                               "and",    "with",    "for",     "service", "calls",   "requests", "errors",     "limit"};
         std::mt19937 rng(11);
         std::ofstream out(input, std::ios::binary);
         std::uintmax_t bytes = 0;

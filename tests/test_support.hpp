@@ -27,9 +27,7 @@ inline std::filesystem::path test_plugin_dir() { return COE_TEST_PLUGIN_DIR; }
 inline std::filesystem::path shared_data_dir() { return COE_TEST_SHARED_DATA_DIR; }
 inline std::filesystem::path coe_tool() { return COE_TEST_COE_TOOL; }
 
-inline std::filesystem::path test_plugin(const std::string &name) {
-    return test_plugin_dir() / name / (name + ".so");
-}
+inline std::filesystem::path test_plugin(const std::string &name) { return test_plugin_dir() / name / (name + ".so"); }
 
 // An engine that sees only the given plugin paths (no environment, no
 // default locations), optionally forced to one backend.
@@ -53,8 +51,7 @@ inline std::vector<std::vector<std::string>> mtbench_panel_texts() {
         if (line.empty()) continue;
         auto doc = boost::json::parse(line);
         std::vector<std::string> texts;
-        for (const auto &r : doc.at("responses").as_array())
-            texts.emplace_back(r.at("content").as_string());
+        for (const auto &r : doc.at("responses").as_array()) texts.emplace_back(r.at("content").as_string());
         panels.push_back(std::move(texts));
     }
     return panels;

@@ -94,8 +94,8 @@ TEST_CASE("the manifest is read from the file of every built-in plugin") {
 TEST_CASE("descriptor validation names what is wrong") {
     coe_operation op{sizeof(coe_operation), 1, COE_OP_SIMILARITY, &noop_op, 0, 0};
     const coe_operation *ops[] = {&op, &op};
-    coe_plugin_descriptor d{sizeof d, COE_ABI_MAJOR, COE_ABI_MINOR, "x.id", "x", "1.0", "test", 0,
-                            COE_THREAD_SAFETY_REENTRANT, 1, ops};
+    coe_plugin_descriptor d{
+        sizeof d, COE_ABI_MAJOR, COE_ABI_MINOR, "x.id", "x", "1.0", "test", 0, COE_THREAD_SAFETY_REENTRANT, 1, ops};
     CHECK(detail::validate_descriptor(&d, nullptr).empty());
 
     auto broken = [&](auto change) {
@@ -103,11 +103,18 @@ TEST_CASE("descriptor validation names what is wrong") {
         change(copy);
         return detail::validate_descriptor(&copy, nullptr);
     };
-    CHECK(detail::validate_descriptor(nullptr, nullptr) == "entry point returned no descriptor (the plugin refused this host)");
+    CHECK(detail::validate_descriptor(nullptr, nullptr) ==
+          "entry point returned no descriptor (the plugin refused this host)");
     CHECK(broken([](auto &c) { c.struct_size = 4; }).find("struct_size 4") != std::string::npos);
     CHECK(broken([](auto &c) { c.struct_size = 1u << 30; }).find("malformed descriptor") == 0);
-    CHECK(broken([](auto &c) { c.abi_major = 2; c.abi_minor = 0; }) == "abi 2.0 > host 1." + std::to_string(COE_ABI_MINOR));
-    CHECK(broken([](auto &c) { c.abi_major = 0; c.abi_minor = 3; }) == "abi 0.3 < host 1." + std::to_string(COE_ABI_MINOR));
+    CHECK(broken([](auto &c) {
+              c.abi_major = 2;
+              c.abi_minor = 0;
+          }) == "abi 2.0 > host 1." + std::to_string(COE_ABI_MINOR));
+    CHECK(broken([](auto &c) {
+              c.abi_major = 0;
+              c.abi_minor = 3;
+          }) == "abi 0.3 < host 1." + std::to_string(COE_ABI_MINOR));
     CHECK(broken([](auto &c) { c.name = nullptr; }).find("id, name or version") != std::string::npos);
     CHECK(broken([](auto &c) { c.thread_safety = 9; }).find("thread_safety") != std::string::npos);
     CHECK(broken([](auto &c) { c.operation_count = 0; }).find("operation table") != std::string::npos);
@@ -129,8 +136,8 @@ TEST_CASE("descriptor validation names what is wrong") {
 }
 
 TEST_CASE("JSON errors carry line and column") {
-    CHECK_THROWS_WITH_AS(internal::parse_json("{\"a\": 1,\n \"b\": }", "input"), doctest::Contains("input:2:7: invalid JSON"),
-                         coe::Error);
+    CHECK_THROWS_WITH_AS(internal::parse_json("{\"a\": 1,\n \"b\": }", "input"),
+                         doctest::Contains("input:2:7: invalid JSON"), coe::Error);
     CHECK_THROWS_WITH_AS(internal::parse_json("{} {}", "x", 41), doctest::Contains("x:42:4: invalid JSON"), coe::Error);
     CHECK(internal::parse_json(" {\"a\": [1, 2]}\n", "ok").at("a").as_array().size() == 2);
 }
@@ -168,16 +175,34 @@ TEST_CASE("JsonWriter writes what json_text writes for the same document") {
     std::string out;
     coe::JsonWriter w(out);
     w.begin_object()
-        .key("a").begin_array().value(1).value(0.25).value("x\"y").begin_object().end_object().begin_array().end_array().end_array()
-        .key("b").value(true)
-        .key("c").null()
-        .key("d").strings({"p", "q", "r"}, 2)
-        .key("e").value(std::nan(""))
-        .key("f").value(std::uint64_t{336491})
+        .key("a")
+        .begin_array()
+        .value(1)
+        .value(0.25)
+        .value("x\"y")
+        .begin_object()
+        .end_object()
+        .begin_array()
+        .end_array()
+        .end_array()
+        .key("b")
+        .value(true)
+        .key("c")
+        .null()
+        .key("d")
+        .strings({"p", "q", "r"}, 2)
+        .key("e")
+        .value(std::nan(""))
+        .key("f")
+        .value(std::uint64_t{336491})
         .end_object();
-    const boost::json::value doc = {{"a", boost::json::array{1, 0.25, "x\"y", boost::json::object{}, boost::json::array{}}},
-                                    {"b", true}, {"c", nullptr}, {"d", boost::json::array{"p", "q"}},
-                                    {"e", nullptr}, {"f", 336491}};
+    const boost::json::value doc = {
+        {"a", boost::json::array{1, 0.25, "x\"y", boost::json::object{}, boost::json::array{}}},
+        {"b", true},
+        {"c", nullptr},
+        {"d", boost::json::array{"p", "q"}},
+        {"e", nullptr},
+        {"f", 336491}};
     CHECK(out == coe::json_text(doc));
     CHECK(out == R"({"a":[1,0.25,"x\"y",{},[]],"b":true,"c":null,"d":["p","q"],"e":null,"f":336491})");
 }

@@ -36,8 +36,11 @@ const char *to_string(BreakerState s) {
 }
 
 CircuitBreaker::CircuitBreaker(BreakerConfig config, std::uint64_t seed)
-    : config_(config), state_(initial_state(config.mode)), window_(std::max<std::uint32_t>(config.window_size, 1)),
-      next_open_ms_(config.open_duration_ms), rng_(seed) {}
+    : config_(config),
+      state_(initial_state(config.mode)),
+      window_(std::max<std::uint32_t>(config.window_size, 1)),
+      next_open_ms_(config.open_duration_ms),
+      rng_(seed) {}
 
 void CircuitBreaker::clear_window() { window_next_ = window_count_ = window_failures_ = window_slows_ = 0; }
 

@@ -63,8 +63,8 @@ boost::json::value parse_json(std::string_view text, const std::string &where, s
 boost::json::value parse_json_into(std::string_view text, const std::string &where, std::size_t line_offset,
                                    boost::json::storage_ptr storage) {
     if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);  // a UTF-8 byte order mark
-    boost::json::stream_parser parser(storage);  // its temporary storage
-    parser.reset(storage);                        // the document's
+    boost::json::stream_parser parser(storage);                      // its temporary storage
+    parser.reset(storage);                                           // the document's
     boost::json::error_code ec;
     std::size_t consumed = parser.write_some(text.data(), text.size(), ec);
     if (!ec && consumed < text.size()) {

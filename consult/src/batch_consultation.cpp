@@ -65,13 +65,13 @@ std::map<std::string, std::string> read_previous(const BatchOptions &options) {
         json::value v = json::parse(line, ec);
         if (ec || !v.is_object() || !v.get_object().contains("id") || v.get_object().contains("error")) {
             if (ec && options.on_notice)
-                options.on_notice(options.output + ":" + std::to_string(n) + ": dropped an incomplete line (asked again)");
+                options.on_notice(options.output + ":" + std::to_string(n) +
+                                  ": dropped an incomplete line (asked again)");
             continue;
         }
         try {
             done[id_of(v.get_object().at("id"))] = line;
-        } catch (const Error &) {
-        }
+        } catch (const Error &) {}
     }
     return done;
 }
@@ -249,8 +249,7 @@ BatchSummary run_batch(Circle &circle, std::vector<BatchQuestion> questions, con
             start_one(circle, run, i, options);
         }
         emit_in_order();
-        if (run.summary.finished < n && !stop_requested(options))
-            run.cv.wait_for(lock, std::chrono::milliseconds(200));
+        if (run.summary.finished < n && !stop_requested(options)) run.cv.wait_for(lock, std::chrono::milliseconds(200));
     }
     if (stop_requested(options)) {  // cancel what is still out and wait for its handlers
         run.summary.interrupted = true;

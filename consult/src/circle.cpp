@@ -17,14 +17,17 @@ namespace coe {
 class Circle::Impl {
 public:
     Impl(const Engine &e, ExpertsConfig cfg)
-        : engine(e), config(std::move(cfg)), work(boost::asio::make_work_guard(io)),
+        : engine(e),
+          config(std::move(cfg)),
+          work(boost::asio::make_work_guard(io)),
           client(std::make_unique<net::CurlMultiClient>(io)),
           seed(static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count())) {
         if (config.embedder) embedder = std::make_unique<consult_detail::EmbeddingClient>(*client, *config.embedder);
         std::set<std::string> names;
         for (const ExpertConfig &x : config.experts) {
             if (!names.insert(x.name).second) throw Error("experts: the name '" + x.name + "' is used twice");
-            experts.push_back(std::make_unique<consult_detail::ExpertRuntime>(io, x, config.breaker, seed ^ names.size()));
+            experts.push_back(
+                std::make_unique<consult_detail::ExpertRuntime>(io, x, config.breaker, seed ^ names.size()));
         }
         thread = std::thread([this] { io.run(); });
     }
@@ -108,30 +111,30 @@ std::function<void()> Circle::start(std::string question, ConsultOptions options
     Impl *impl = impl_.get();
     auto holder = std::make_shared<std::weak_ptr<consult_detail::Consultation>>();
     // The consultation is made and started on the network thread.
-    boost::asio::post(impl->io, [impl, holder, chosen = std::move(chosen), deliberators = std::move(deliberators),
-                                 question = std::move(question), given_copy = std::move(given_copy),
-                                 options = std::move(options), on_event = std::move(on_event),
-                                 done = std::move(done), n]() mutable {
-        consult_detail::ConsultationParams params(impl->io, *impl->client, impl->engine, impl->telemetry);
-        params.experts = std::move(chosen);
-        params.deliberators = std::move(deliberators);
-        params.question = std::move(question);
-        params.options = std::move(options);
-        params.on_event = std::move(on_event);
-        params.seed = impl->seed + n * 7919;
-        params.given = std::move(given_copy);
-        auto c = std::make_shared<consult_detail::Consultation>(std::move(params));
-        *holder = c;
-        // Replace the completion so the circle forgets the consultation.
-        auto wrapped = [impl, weak = std::weak_ptr<consult_detail::Consultation>(c), done = std::move(done)](
-                           std::exception_ptr e, ConsultationResult r) {
-            if (auto self = weak.lock()) impl->active.erase(self);
-            done(e, std::move(r));
-        };
-        c->set_done(std::move(wrapped));
-        impl->active.insert(c);
-        c->start();
-    });
+    boost::asio::post(
+        impl->io, [impl, holder, chosen = std::move(chosen), deliberators = std::move(deliberators),
+                   question = std::move(question), given_copy = std::move(given_copy), options = std::move(options),
+                   on_event = std::move(on_event), done = std::move(done), n]() mutable {
+            consult_detail::ConsultationParams params(impl->io, *impl->client, impl->engine, impl->telemetry);
+            params.experts = std::move(chosen);
+            params.deliberators = std::move(deliberators);
+            params.question = std::move(question);
+            params.options = std::move(options);
+            params.on_event = std::move(on_event);
+            params.seed = impl->seed + n * 7919;
+            params.given = std::move(given_copy);
+            auto c = std::make_shared<consult_detail::Consultation>(std::move(params));
+            *holder = c;
+            // Replace the completion so the circle forgets the consultation.
+            auto wrapped = [impl, weak = std::weak_ptr<consult_detail::Consultation>(c), done = std::move(done)](
+                               std::exception_ptr e, ConsultationResult r) {
+                if (auto self = weak.lock()) impl->active.erase(self);
+                done(e, std::move(r));
+            };
+            c->set_done(std::move(wrapped));
+            impl->active.insert(c);
+            c->start();
+        });
     return [impl, holder] {
         boost::asio::post(impl->io, [holder] {
             if (auto c = holder->lock()) c->cancel("cancelled", "the consultation was cancelled");
@@ -144,10 +147,8 @@ ConsultationResult Circle::consult(const std::string &question, const ConsultOpt
     std::promise<ConsultationResult> promise;
     auto future = promise.get_future();
     start(question, options, std::move(on_event), [&promise](std::exception_ptr e, ConsultationResult r) {
-        if (e)
-            promise.set_exception(e);
-        else
-            promise.set_value(std::move(r));
+        if (e) promise.set_exception(e);
+        else promise.set_value(std::move(r));
     });
     return future.get();
 }
@@ -159,14 +160,13 @@ ConsultationResult Circle::deliberate(const Panel &panel, ConsultOptions options
     std::promise<ConsultationResult> promise;
     auto future = promise.get_future();
     const std::string question = panel.question.empty() ? std::string("(no question given)") : panel.question;
-    start(question, std::move(options), std::move(on_event),
-          [&promise](std::exception_ptr e, ConsultationResult r) {
-              if (e)
-                  promise.set_exception(e);
-              else
-                  promise.set_value(std::move(r));
-          },
-          &panel);
+    start(
+        question, std::move(options), std::move(on_event),
+        [&promise](std::exception_ptr e, ConsultationResult r) {
+            if (e) promise.set_exception(e);
+            else promise.set_value(std::move(r));
+        },
+        &panel);
     return future.get();
 }
 

@@ -175,9 +175,7 @@ std::string to_json(const ConsultEvent &e) {
         o["done"] = e.answered;
         o["total"] = e.total;
         break;
-    case ConsultEvent::Type::synthesis_delta:
-        o["delta"] = e.delta;
-        break;
+    case ConsultEvent::Type::synthesis_delta: o["delta"] = e.delta; break;
     case ConsultEvent::Type::final:
         if (e.result)
             for (auto &kv : result_object(*e.result)) o[kv.key()] = kv.value();
@@ -190,9 +188,13 @@ std::string panel_json(const ConsultationResult &r) {
     json::array responses;
     for (const ExpertAnswer &a : r.answers) {
         if (!a.ok()) continue;
-        json::object x{{"expert", a.expert},       {"content", a.content},   {"provider", a.provider},
-                       {"model", a.model},         {"latency_ms", round3(a.latency_ms)},
-                       {"tokens_in", a.tokens_in}, {"tokens_out", a.tokens_out}};
+        json::object x{{"expert", a.expert},
+                       {"content", a.content},
+                       {"provider", a.provider},
+                       {"model", a.model},
+                       {"latency_ms", round3(a.latency_ms)},
+                       {"tokens_in", a.tokens_in},
+                       {"tokens_out", a.tokens_out}};
         if (a.weight < 1.0) x["confidence"] = a.weight;
         if (!a.embedding.empty()) x["embedding"] = vector_json(a.embedding);
         responses.push_back(std::move(x));
@@ -225,17 +227,15 @@ std::string to_text(const ConsultationResult &r) {
     for (const ExpertAnswer &a : r.answers) {
         out << "== " << printable(a.expert) << " (" << a.provider << " " << printable(a.model) << "): ";
         if (a.ok()) {
-            out << static_cast<long>(a.latency_ms) << " ms, " << a.tokens_in << " tokens in, " << a.tokens_out
-                << " out" << (a.retries ? ", " + std::to_string(a.retries) + " retries" : "") << "\n"
+            out << static_cast<long>(a.latency_ms) << " ms, " << a.tokens_in << " tokens in, " << a.tokens_out << " out"
+                << (a.retries ? ", " + std::to_string(a.retries) + " retries" : "") << "\n"
                 << printable(a.content) << (a.content.empty() || a.content.back() != '\n' ? "\n" : "") << "\n";
         } else {
             out << a.status << ": " << printable(a.error) << "\n\n";
         }
     }
-    if (r.report)
-        out << printable(to_text(*r.report));
-    else
-        out << "No consensus: " << printable(r.analysis_error) << "\n";
+    if (r.report) out << printable(to_text(*r.report));
+    else out << "No consensus: " << printable(r.analysis_error) << "\n";
     if (r.review) {
         out << "\nPeer review (" << r.review->reviews.size() - r.review->failed_reviewers.size() << " of "
             << r.review->reviews.size() << " reviews usable):\n";
@@ -247,12 +247,15 @@ std::string to_text(const ConsultationResult &r) {
                 << " (rank " << s->borda_rank << "), schulze rank " << s->schulze_rank << ", ranked by "
                 << s->times_ranked << "\n";
         for (const auto &x : r.review->reviews)
-            if (x.status != "ok") out << "  review of " << printable(x.reviewer) << " failed: " << x.status << ": " << printable(x.error) << "\n";
+            if (x.status != "ok")
+                out << "  review of " << printable(x.reviewer) << " failed: " << x.status << ": " << printable(x.error)
+                    << "\n";
     }
     if (!r.final_answer.empty())
         out << "\nFinal answer (" << r.final_answer_from
             << (r.synthesis && r.synthesis->status == "ok" ? ", by " + printable(r.synthesis->chairman) : std::string())
-            << "):\n" << printable(r.final_answer) << (r.final_answer.back() == '\n' ? "" : "\n");
+            << "):\n"
+            << printable(r.final_answer) << (r.final_answer.back() == '\n' ? "" : "\n");
     return out.str();
 }
 

@@ -17,9 +17,17 @@ constexpr const char *default_system_prompt =
 }  // namespace
 
 Consultation::Consultation(ConsultationParams p)
-    : io_(p.io), client_(p.client), engine_(p.engine), experts_(std::move(p.experts)),
-      deliberators_(std::move(p.deliberators)), telemetry_(p.telemetry), options_(std::move(p.options)),
-      on_event_(std::move(p.on_event)), done_(std::move(p.done)), seed_(p.seed), deadline_timer_(p.io),
+    : io_(p.io),
+      client_(p.client),
+      engine_(p.engine),
+      experts_(std::move(p.experts)),
+      deliberators_(std::move(p.deliberators)),
+      telemetry_(p.telemetry),
+      options_(std::move(p.options)),
+      on_event_(std::move(p.on_event)),
+      done_(std::move(p.done)),
+      seed_(p.seed),
+      deadline_timer_(p.io),
       given_(std::move(p.given)) {
     result_.id = options_.id;
     result_.question = std::move(p.question);
@@ -40,8 +48,9 @@ Consultation::Consultation(ConsultationParams p)
         result_.answers[i].expert = experts_[i]->config.name;
         result_.answers[i].status = "pending";
     }
-    result_.quorum = options_.quorum == 0 ? static_cast<std::uint32_t>(experts_.size())
-                                          : std::min<std::uint32_t>(options_.quorum, static_cast<std::uint32_t>(experts_.size()));
+    result_.quorum = options_.quorum == 0
+                         ? static_cast<std::uint32_t>(experts_.size())
+                         : std::min<std::uint32_t>(options_.quorum, static_cast<std::uint32_t>(experts_.size()));
     finished_.assign(experts_.size(), false);
 }
 
@@ -72,7 +81,7 @@ void Consultation::start() {
     for (std::size_t i = 0; i < experts_.size(); ++i) {
         ExpertRuntime &x = *experts_[i];
         net::ChatPrompt prompt;
-        prompt.system = !x.config.system_prompt.empty() ? x.config.system_prompt
+        prompt.system = !x.config.system_prompt.empty()   ? x.config.system_prompt
                         : !options_.system_prompt.empty() ? options_.system_prompt
                                                           : default_system_prompt;
         prompt.question = result_.question;
@@ -202,18 +211,19 @@ void Consultation::embed_answers() {
         }
     result_.embedder = deliberators_.embedder->config().name;
     if (texts.empty()) return analyse_and_deliberate();  // every answer came with its embedding
-    texts.push_back(result_.question);                  // in the same request
+    texts.push_back(result_.question);                   // in the same request
     auto self = shared_from_this();
-    deliberators_.embedder->embed(std::move(texts), [self, which](std::vector<std::vector<float>> vectors, std::string error) {
-        if (self->completed_) return;
-        if (error.empty()) {
-            for (std::size_t k = 0; k < which.size(); ++k) self->result_.answers[which[k]].embedding = std::move(vectors[k]);
-            self->result_.question_embedding = std::move(vectors.back());
-        } else
-            self->result_.embedding_error = std::move(error);
-        self->latest_.reset();  // the streamed consensus compared words; the final one compares meanings
-        self->analyse_and_deliberate();
-    });
+    deliberators_.embedder->embed(
+        std::move(texts), [self, which](std::vector<std::vector<float>> vectors, std::string error) {
+            if (self->completed_) return;
+            if (error.empty()) {
+                for (std::size_t k = 0; k < which.size(); ++k)
+                    self->result_.answers[which[k]].embedding = std::move(vectors[k]);
+                self->result_.question_embedding = std::move(vectors.back());
+            } else self->result_.embedding_error = std::move(error);
+            self->latest_.reset();  // the streamed consensus compared words; the final one compares meanings
+            self->analyse_and_deliberate();
+        });
 }
 
 void Consultation::analyse_and_deliberate() {
@@ -248,8 +258,8 @@ void Consultation::start_review() {
         for (std::uint32_t i = 0; i < panel_.responses.size(); ++i)
             if (panel_.responses[i].expert == reviewers[k]->config.name) own = i;
         reviews_.push_back({reviewers[k], own,
-                            make_review_sheet(result_.question, texts, own, seed_ ^ ((k + 1) * 0xbf58476d1ce4e5b9ull)), false,
-                            std::nullopt});
+                            make_review_sheet(result_.question, texts, own, seed_ ^ ((k + 1) * 0xbf58476d1ce4e5b9ull)),
+                            false, std::nullopt});
         ReviewOutcome::Review r;
         r.reviewer = reviewers[k]->config.name;
         r.status = "pending";
@@ -348,8 +358,8 @@ void Consultation::start_synthesis() {
     }
     net::ChatPrompt prompt;
     prompt.system = chairman_system_prompt();
-    prompt.question = synthesis_prompt(result_.question, panel_, *result_.report,
-                                       result_.review ? &*result_.review : nullptr);
+    prompt.question =
+        synthesis_prompt(result_.question, panel_, *result_.report, result_.review ? &*result_.review : nullptr);
     ExpertCallHooks hooks;
     auto self = shared_from_this();
     const std::string chairman = result_.synthesis->chairman;
@@ -416,12 +426,11 @@ void Consultation::choose_final_answer() {
     result_.final_answer = panel_.responses.at(std::min<std::size_t>(chosen, panel_.responses.size() - 1)).content;
     if (result_.synthesis) {  // the chairman failed: say so, and answer with the best answer there is
         result_.report->degraded = true;
-        result_.report->events.push_back("synthesis: the chairman " + result_.synthesis->chairman + " failed (" +
-                                         result_.synthesis->status +
-                                         (result_.synthesis->error.empty() ? "" : ": " + result_.synthesis->error) +
-                                         "); the final answer is the " +
-                                         (result_.final_answer_from == "review" ? "top-ranked answer of the review"
-                                                                                : "majority's representative answer"));
+        result_.report->events.push_back(
+            "synthesis: the chairman " + result_.synthesis->chairman + " failed (" + result_.synthesis->status +
+            (result_.synthesis->error.empty() ? "" : ": " + result_.synthesis->error) + "); the final answer is the " +
+            (result_.final_answer_from == "review" ? "top-ranked answer of the review"
+                                                   : "majority's representative answer"));
     }
 }
 

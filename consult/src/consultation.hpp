@@ -37,18 +37,18 @@ struct ConsultationParams {
                        ExpertTelemetry &counters)
         : io(network), client(http), engine(analysis), telemetry(counters) {}
 
-    boost::asio::io_context &io;    // the network thread's: every call of the consultation runs there
-    net::CurlMultiClient &client;   // carries the requests to the experts
-    const Engine &engine;           // analyses the answers (the consensus)
-    ExpertTelemetry &telemetry;     // counts each expert's outcome
+    boost::asio::io_context &io;           // the network thread's: every call of the consultation runs there
+    net::CurlMultiClient &client;          // carries the requests to the experts
+    const Engine &engine;                  // analyses the answers (the consensus)
+    ExpertTelemetry &telemetry;            // counts each expert's outcome
     std::vector<ExpertRuntime *> experts;  // asked, in this order (the answers keep it); unused with `given`
-    Deliberators deliberators;      // embedder, reviewers, chairman
+    Deliberators deliberators;             // embedder, reviewers, chairman
     std::string question;
-    ConsultOptions options;         // quorum, deadline, review, synthesis, the events wanted, the id
-    ConsultEventHandler on_event;   // may be empty; runs on the network thread
-    Done done;                      // runs once with the result; may also be given later by set_done()
-    std::uint64_t seed = 0;         // the calls' jitter and the review's shuffles derive from it
-    std::optional<Panel> given;     // answers given, not asked (Circle::deliberate): no expert is called
+    ConsultOptions options;        // quorum, deadline, review, synthesis, the events wanted, the id
+    ConsultEventHandler on_event;  // may be empty; runs on the network thread
+    Done done;                     // runs once with the result; may also be given later by set_done()
+    std::uint64_t seed = 0;        // the calls' jitter and the review's shuffles derive from it
+    std::optional<Panel> given;    // answers given, not asked (Circle::deliberate): no expert is called
 };
 
 // Stages: the answers (quorum, deadline), then their embeddings when the
@@ -119,7 +119,7 @@ private:
     };
     std::vector<PendingReview> reviews_;
     std::size_t reviews_pending_ = 0;
-    Panel panel_;  // the ok answers, as analysed
+    Panel panel_;                 // the ok answers, as analysed
     std::optional<Panel> given_;  // answers given, not asked (Circle::deliberate)
 };
 

@@ -28,8 +28,15 @@ net::HttpLimits limits_of(const ExpertConfig &e) {
 ExpertCall::ExpertCall(boost::asio::io_context &io, net::CurlMultiClient &client, ExpertRuntime &expert,
                        ExpertTelemetry &telemetry, net::ChatPrompt prompt, Clock::time_point deadline,
                        std::uint64_t seed, ExpertCallHooks hooks)
-    : io_(io), client_(client), expert_(expert), telemetry_(telemetry), prompt_(std::move(prompt)),
-      deadline_(deadline), hooks_(std::move(hooks)), rng_(seed), retry_timer_(io) {}
+    : io_(io),
+      client_(client),
+      expert_(expert),
+      telemetry_(telemetry),
+      prompt_(std::move(prompt)),
+      deadline_(deadline),
+      hooks_(std::move(hooks)),
+      rng_(seed),
+      retry_timer_(io) {}
 
 std::string ExpertCall::redact(std::string text) const {
     if (api_key_.size() < 4) return text;  // nothing meaningful to look for
@@ -135,10 +142,8 @@ bool ExpertCall::decode_step(std::string &reason, const std::function<void()> &s
 void ExpertCall::attempt_done(net::HttpResult r) {
     if (finished_) return;
     if (!r.failure.empty()) {
-        if (r.failure == "aborted" && !abort_kind_.empty())
-            failed(abort_kind_, r.message, r.head, abort_retryable_);
-        else
-            failed(r.failure, r.message, r.head, false);
+        if (r.failure == "aborted" && !abort_kind_.empty()) failed(abort_kind_, r.message, r.head, abort_retryable_);
+        else failed(r.failure, r.message, r.head, false);
         return;
     }
     if (!success_status_) {
@@ -177,7 +182,8 @@ void ExpertCall::failed(std::string status, std::string message, const net::Http
     if (attempts_ <= c.max_retries && net::should_retry(a.status, head, provider_retryable)) {
         const double delay = net::retry_delay_ms(retries_, c.backoff_initial_ms, c.backoff_max_ms,
                                                  net::server_retry_after_ms(head), rng_);
-        const auto resume = now + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double, std::milli>(delay));
+        const auto resume =
+            now + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double, std::milli>(delay));
         if (resume < deadline_) {
             ++retries_;
             a.expert = c.name;

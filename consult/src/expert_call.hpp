@@ -29,7 +29,8 @@ namespace coe::consult_detail {
 // What the circle keeps per configured expert, across consultations.
 struct ExpertRuntime {
     ExpertRuntime(boost::asio::io_context &io, ExpertConfig c, const BreakerConfig &breaker_config, std::uint64_t seed)
-        : config(std::move(c)), breaker(breaker_config, seed),
+        : config(std::move(c)),
+          breaker(breaker_config, seed),
           admission(io, config.max_concurrent, config.requests_per_minute),
           provider(net::provider_for(config.provider)) {}
     ExpertConfig config;

@@ -35,7 +35,10 @@ std::string prom_label(const std::string &s) {
     std::string out;
     for (char c : s) {
         if (c == '\\' || c == '"') out += '\\';
-        if (c == '\n') { out += "\\n"; continue; }
+        if (c == '\n') {
+            out += "\\n";
+            continue;
+        }
         out += c;
     }
     return out;
@@ -81,19 +84,20 @@ std::string ExpertTelemetry::json(const std::map<std::string, const CircuitBreak
                               {"successes", s.successes},
                               {"failures", std::move(failures)},
                               {"retries", s.retries},
-                              {"latency_ms", {{"p50", percentile(s.latency_ms, 0.5)},
-                                              {"p95", percentile(s.latency_ms, 0.95)},
-                                              {"p99", percentile(s.latency_ms, 0.99)}}},
-                              {"first_token_ms", {{"p50", percentile(s.first_token_ms, 0.5)},
-                                                  {"p95", percentile(s.first_token_ms, 0.95)},
-                                                  {"p99", percentile(s.first_token_ms, 0.99)}}},
+                              {"latency_ms",
+                               {{"p50", percentile(s.latency_ms, 0.5)},
+                                {"p95", percentile(s.latency_ms, 0.95)},
+                                {"p99", percentile(s.latency_ms, 0.99)}}},
+                              {"first_token_ms",
+                               {{"p50", percentile(s.first_token_ms, 0.5)},
+                                {"p95", percentile(s.first_token_ms, 0.95)},
+                                {"p99", percentile(s.first_token_ms, 0.99)}}},
                               {"tokens_in", s.tokens_in},
                               {"tokens_out", s.tokens_out},
                               {"cost", s.cost}};
         auto b = breakers.find(name);
         if (b != breakers.end() && b->second != nullptr) {
-            e["breaker"] = {{"state", to_string(b->second->state())},
-                            {"transitions", b->second->transition_count()}};
+            e["breaker"] = {{"state", to_string(b->second->state())}, {"transitions", b->second->transition_count()}};
         }
         experts[name] = std::move(e);
     }
@@ -112,7 +116,8 @@ std::string ExpertTelemetry::prometheus(const std::map<std::string, const Circui
     for (const auto &[name, s] : experts_) {
         o << "coe_expert_answers_total{expert=\"" << prom_label(name) << "\",status=\"ok\"} " << s.successes << "\n";
         for (const auto &[cls, n] : s.failures)
-            o << "coe_expert_answers_total{expert=\"" << prom_label(name) << "\",status=\"" << cls << "\"} " << n << "\n";
+            o << "coe_expert_answers_total{expert=\"" << prom_label(name) << "\",status=\"" << cls << "\"} " << n
+              << "\n";
     }
     o << "# HELP coe_expert_retries_total Retried attempts per expert\n# TYPE coe_expert_retries_total counter\n";
     for (const auto &[name, s] : experts_)
@@ -130,12 +135,15 @@ std::string ExpertTelemetry::prometheus(const std::map<std::string, const Circui
     o << "# HELP coe_expert_tokens_total Tokens per expert and direction\n# TYPE coe_expert_tokens_total counter\n";
     for (const auto &[name, s] : experts_) {
         o << "coe_expert_tokens_total{expert=\"" << prom_label(name) << "\",direction=\"in\"} " << s.tokens_in << "\n";
-        o << "coe_expert_tokens_total{expert=\"" << prom_label(name) << "\",direction=\"out\"} " << s.tokens_out << "\n";
+        o << "coe_expert_tokens_total{expert=\"" << prom_label(name) << "\",direction=\"out\"} " << s.tokens_out
+          << "\n";
     }
-    o << "# HELP coe_expert_cost_total Cost per expert from its configured prices\n# TYPE coe_expert_cost_total counter\n";
+    o << "# HELP coe_expert_cost_total Cost per expert from its configured prices\n# TYPE coe_expert_cost_total "
+         "counter\n";
     for (const auto &[name, s] : experts_)
         o << "coe_expert_cost_total{expert=\"" << prom_label(name) << "\"} " << s.cost << "\n";
-    o << "# HELP coe_expert_breaker_open 1 when the expert's breaker refuses calls\n# TYPE coe_expert_breaker_open gauge\n";
+    o << "# HELP coe_expert_breaker_open 1 when the expert's breaker refuses calls\n# TYPE coe_expert_breaker_open "
+         "gauge\n";
     for (const auto &[name, b] : breakers) {
         const std::string st = breaker_state(breakers, name);
         o << "coe_expert_breaker_open{expert=\"" << prom_label(name) << "\",state=\"" << st << "\"} "

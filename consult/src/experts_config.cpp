@@ -54,7 +54,8 @@ void check_base_url(const std::string &url, const std::string &path) {
     if (!http && !https) throw Error(path + ": must start with http:// or https://, got '" + url + "'");
     if (url.size() <= (https ? 8u : 7u)) throw Error(path + ": has no host");
     for (char c : url)
-        if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) throw Error(path + ": contains a space or control character");
+        if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f)
+            throw Error(path + ": contains a space or control character");
 }
 
 ExpertConfig read_expert(const json::value &v, const std::string &path, const std::filesystem::path &base_dir) {
@@ -81,8 +82,9 @@ ExpertConfig read_expert(const json::value &v, const std::string &path, const st
         } else if (key == "api_key_env") {
             e.api_key_env = internal::string_field(value, f);
         } else if (key == "api_key") {
-            throw Error(f + ": keys are never read from a file; put the key in an environment variable and "
-                            "name it in api_key_env");
+            throw Error(f +
+                        ": keys are never read from a file; put the key in an environment variable and "
+                        "name it in api_key_env");
         } else if (key == "system_prompt") {
             e.system_prompt = internal::string_field(value, f);
         } else if (key == "max_tokens") {
@@ -164,8 +166,10 @@ EmbedderConfig read_embedder(const json::value &v, const std::string &path, cons
         } else if (key == "model") e.model = internal::string_field(value, f);
         else if (key == "api_key_env") e.api_key_env = internal::string_field(value, f);
         else if (key == "api_key") throw Error(f + ": keys are never read from files; name a variable in api_key_env");
-        else if (key == "batch_size") e.batch_size = static_cast<std::uint32_t>(internal::number_field(value, f, 1, 4096));
-        else if (key == "dimensions") e.dimensions = static_cast<std::uint32_t>(internal::number_field(value, f, 0, 65536));
+        else if (key == "batch_size")
+            e.batch_size = static_cast<std::uint32_t>(internal::number_field(value, f, 1, 4096));
+        else if (key == "dimensions")
+            e.dimensions = static_cast<std::uint32_t>(internal::number_field(value, f, 0, 65536));
         else if (key == "timeout_ms") e.timeout_ms = internal::number_field(value, f, 1, 3.6e6);
         else if (key == "ca_file") {
             std::filesystem::path p(internal::string_field(value, f));

@@ -44,7 +44,6 @@ void describe(const coe::BackendInfo &info) {
     say("info ops=" + ops);
 }
 
-
 }  // namespace
 
 int main(int argc, char **argv) {

@@ -53,9 +53,8 @@ detail::BackendRequest backend_request(const EngineOptions &o, const detail::Con
 // Removes `mask` and everything that depends on a removed feature.
 std::uint64_t masked_features(std::uint64_t f, std::uint64_t mask) {
     f &= ~mask;
-    constexpr std::uint64_t avx512_all = COE_CPU_AVX512F | COE_CPU_AVX512CD | COE_CPU_AVX512DQ |
-                                         COE_CPU_AVX512BW | COE_CPU_AVX512VL | COE_CPU_AVX512VNNI |
-                                         COE_CPU_AVX512FP16;
+    constexpr std::uint64_t avx512_all = COE_CPU_AVX512F | COE_CPU_AVX512CD | COE_CPU_AVX512DQ | COE_CPU_AVX512BW |
+                                         COE_CPU_AVX512VL | COE_CPU_AVX512VNNI | COE_CPU_AVX512FP16;
     if (!(f & COE_CPU_AVX)) f &= ~(COE_CPU_AVX2 | COE_CPU_FMA | COE_CPU_F16C | avx512_all);
     if (!(f & COE_CPU_AVX2) || !(f & COE_CPU_FMA) || !(f & COE_CPU_AVX512F)) f &= ~avx512_all;
     return f;
@@ -152,7 +151,7 @@ private:
 
     std::shared_ptr<EngineState> build_state() {
         ResilienceOptions resilience = options_.resilience;  // plus the config file's
-        PluginProbeOptions probe = options_.plugin_probe;      // likewise
+        PluginProbeOptions probe = options_.plugin_probe;    // likewise
         const std::optional<detail::ConfigFile> cfg = read_config(resilience, probe);
         const detail::PluginProber prober(probe);
         const detail::ConfigFile *c = cfg ? &*cfg : nullptr;
@@ -176,8 +175,7 @@ private:
         std::optional<detail::ConfigFile> cfg;
         try {
             cfg = read_config(ignored, ignored_probe);
-        } catch (const std::exception &) {
-        }
+        } catch (const std::exception &) {}
         return signature_of(detail::discover_plugins(sources(cfg ? &*cfg : nullptr)));
     }
 

@@ -22,8 +22,7 @@ struct Slot {
 // The result of `input` into `r`, whose report (if it holds one) is reused:
 // results are recycled from panel to panel, so the analysis allocates no
 // report storage in steady state.
-void analyze_one(const Engine &engine, const PanelLine &input, const AnalysisOptions &options,
-                 Engine::BatchResult &r) {
+void analyze_one(const Engine &engine, const PanelLine &input, const AnalysisOptions &options, Engine::BatchResult &r) {
     r.error.clear();
     if (const auto *error = std::get_if<std::string>(&input.panel_or_error)) {
         r.report.reset();
@@ -59,9 +58,9 @@ void Engine::analyze_stream(const NextPanel &next, const EmitResult &emit, const
 
     std::mutex mutex;
     std::condition_variable work_ready, slot_done;
-    std::deque<Slot> slots;         // the window: slots.front() is the next to emit
+    std::deque<Slot> slots;                          // the window: slots.front() is the next to emit
     std::vector<Engine::BatchResult> spare_results;  // emitted ones, for the next slots
-    std::size_t first_pending = 0;  // index in `slots` of the first input no worker took yet
+    std::size_t first_pending = 0;                   // index in `slots` of the first input no worker took yet
     bool closing = false;
     std::vector<std::thread> pool;
     auto work = [&] {
@@ -69,7 +68,7 @@ void Engine::analyze_stream(const NextPanel &next, const EmitResult &emit, const
         for (;;) {
             work_ready.wait(lock, [&] { return closing || first_pending < slots.size(); });
             if (first_pending >= slots.size()) return;  // closing, nothing left
-            Slot &slot = slots[first_pending++];       // deque: references survive push_back/pop_front
+            Slot &slot = slots[first_pending++];        // deque: references survive push_back/pop_front
             lock.unlock();
             // nobody else touches the slot's result until it is done
             analyze_one(*this, slot.input, options, slot.result);

@@ -15,14 +15,30 @@ int main(int argc, char **argv) {
         panel.id = "host-example";
         panel.question = "How should a web service store user passwords?";
         panel.responses = {
-            {"ann", "Hash passwords with argon2id and a unique random salt per user.", 0.9, std::nullopt,
-             std::nullopt, {}},
-            {"bob", "Use argon2id or bcrypt with a per-user random salt; never store plain text.", 0.8, std::nullopt,
-             std::nullopt, {}},
-            {"cat", "Store a salted argon2id hash of each password, with a random salt per user.", 0.7, std::nullopt,
-             std::nullopt, {}},
-            {"dan", "Move the frontend to a single page application and cache assets on a CDN.", 0.6, std::nullopt,
-             std::nullopt, {}},
+            {"ann",
+             "Hash passwords with argon2id and a unique random salt per user.",
+             0.9,
+             std::nullopt,
+             std::nullopt,
+             {}},
+            {"bob",
+             "Use argon2id or bcrypt with a per-user random salt; never store plain text.",
+             0.8,
+             std::nullopt,
+             std::nullopt,
+             {}},
+            {"cat",
+             "Store a salted argon2id hash of each password, with a random salt per user.",
+             0.7,
+             std::nullopt,
+             std::nullopt,
+             {}},
+            {"dan",
+             "Move the frontend to a single page application and cache assets on a CDN.",
+             0.6,
+             std::nullopt,
+             std::nullopt,
+             {}},
         };
         const coe::Report report = engine.analyze(panel.view());
         std::cout << "active backend: " << report.backend << "\n";

@@ -28,9 +28,8 @@
 namespace {
 
 coe_status coe_backend_featurize_v1(void *args, const coe_call *call) {
-    return coe::sdk::guarded(call, [&] {
-        return coe::kernels::featurize<1>(coe::sdk::args_as<coe_featurize_args>(args));
-    });
+    return coe::sdk::guarded(call,
+                             [&] { return coe::kernels::featurize<1>(coe::sdk::args_as<coe_featurize_args>(args)); });
 }
 
 coe_status coe_backend_featurize_v2(void *args, const coe_call *call) {
@@ -41,9 +40,8 @@ coe_status coe_backend_featurize_v2(void *args, const coe_call *call) {
 }
 
 coe_status coe_backend_similarity(void *args, const coe_call *call) {
-    return coe::sdk::guarded(call, [&] {
-        return coe::kernels::similarity<COE_BACKEND_ARCH>(coe::sdk::args_as<coe_similarity_args>(args));
-    });
+    return coe::sdk::guarded(
+        call, [&] { return coe::kernels::similarity<COE_BACKEND_ARCH>(coe::sdk::args_as<coe_similarity_args>(args)); });
 }
 
 coe_status coe_backend_cluster(void *args, const coe_call *call) {
@@ -60,15 +58,20 @@ coe_status coe_backend_aggregate(void *args, const coe_call *call) {
                              [&] { return coe::kernels::aggregate(coe::sdk::args_as<coe_aggregate_args>(args)); });
 }
 
-constexpr coe_operation coe_backend_op_featurize_v1 = {sizeof(coe_operation), 1, COE_OP_FEATURIZE, &coe_backend_featurize_v1, 0, 0};
-constexpr coe_operation coe_backend_op_featurize_v2 = {sizeof(coe_operation), 2, COE_OP_FEATURIZE, &coe_backend_featurize_v2, 0, 0};
-constexpr coe_operation coe_backend_op_similarity = {sizeof(coe_operation), 1, COE_OP_SIMILARITY, &coe_backend_similarity, 0, 0};
+constexpr coe_operation coe_backend_op_featurize_v1 = {sizeof(coe_operation),     1, COE_OP_FEATURIZE,
+                                                       &coe_backend_featurize_v1, 0, 0};
+constexpr coe_operation coe_backend_op_featurize_v2 = {sizeof(coe_operation),     2, COE_OP_FEATURIZE,
+                                                       &coe_backend_featurize_v2, 0, 0};
+constexpr coe_operation coe_backend_op_similarity = {sizeof(coe_operation),   1, COE_OP_SIMILARITY,
+                                                     &coe_backend_similarity, 0, 0};
 constexpr coe_operation coe_backend_op_cluster = {sizeof(coe_operation), 1, COE_OP_CLUSTER, &coe_backend_cluster, 0, 0};
-constexpr coe_operation coe_backend_op_consensus = {sizeof(coe_operation), 1, COE_OP_CONSENSUS, &coe_backend_consensus, 0, 0};
-constexpr coe_operation coe_backend_op_aggregate = {sizeof(coe_operation), 1, COE_OP_AGGREGATE, &coe_backend_aggregate, 0, 0};
-constexpr const coe_operation *coe_backend_operations[] = {
-    &coe_backend_op_featurize_v2, &coe_backend_op_featurize_v1, &coe_backend_op_similarity, &coe_backend_op_cluster, &coe_backend_op_consensus,
-    &coe_backend_op_aggregate};
+constexpr coe_operation coe_backend_op_consensus = {sizeof(coe_operation),  1, COE_OP_CONSENSUS,
+                                                    &coe_backend_consensus, 0, 0};
+constexpr coe_operation coe_backend_op_aggregate = {sizeof(coe_operation),  1, COE_OP_AGGREGATE,
+                                                    &coe_backend_aggregate, 0, 0};
+constexpr const coe_operation *coe_backend_operations[] = {&coe_backend_op_featurize_v2, &coe_backend_op_featurize_v1,
+                                                           &coe_backend_op_similarity,   &coe_backend_op_cluster,
+                                                           &coe_backend_op_consensus,    &coe_backend_op_aggregate};
 
 constexpr coe_plugin_descriptor coe_backend_descriptor = {
     sizeof(coe_plugin_descriptor),
@@ -88,12 +91,8 @@ constexpr coe_plugin_descriptor coe_backend_descriptor = {
 #ifdef COE_BACKEND_MODULE
 extern "C" {
 COE_PLUGIN_MANIFEST(COE_BACKEND_ID, COE_BACKEND_NAME, COE_VERSION, COE_BACKEND_FEATURES);
-COE_PLUGIN_EXPORT const coe_plugin_descriptor *COE_BACKEND_ENTRY(uint16_t, uint16_t) {
-    return &coe_backend_descriptor;
-}
+COE_PLUGIN_EXPORT const coe_plugin_descriptor *COE_BACKEND_ENTRY(uint16_t, uint16_t) { return &coe_backend_descriptor; }
 }
 #else
-extern "C" const coe_plugin_descriptor *COE_BACKEND_ENTRY(uint16_t, uint16_t) {
-    return &coe_backend_descriptor;
-}
+extern "C" const coe_plugin_descriptor *COE_BACKEND_ENTRY(uint16_t, uint16_t) { return &coe_backend_descriptor; }
 #endif

@@ -29,8 +29,7 @@ inline double median_of(const std::vector<double> &values, std::vector<double> &
 }
 
 inline void validate_weights(const float *w, std::uint32_t count, const char *what) {
-    if (count > 0 && w == nullptr)
-        throw sdk::status_error(COE_ERR_INVALID_ARGUMENT, std::string(what) + " is null");
+    if (count > 0 && w == nullptr) throw sdk::status_error(COE_ERR_INVALID_ARGUMENT, std::string(what) + " is null");
     for (std::uint32_t i = 0; i < count; ++i)
         if (!(w[i] > 0.f) || !std::isfinite(w[i]))
             throw sdk::status_error(COE_ERR_INVALID_ARGUMENT,

@@ -29,8 +29,7 @@ inline void validate_featurize(const coe_featurize_args &a) {
     using sdk::status_error;
     if (a.text_count > 0 && (a.texts == nullptr || a.text_lengths == nullptr))
         throw status_error(COE_ERR_INVALID_ARGUMENT, "texts or text_lengths is null");
-    if (a.row_offsets == nullptr)
-        throw status_error(COE_ERR_INVALID_ARGUMENT, "row_offsets is null");
+    if (a.row_offsets == nullptr) throw status_error(COE_ERR_INVALID_ARGUMENT, "row_offsets is null");
     if (a.bucket_bits < COE_FEATURIZE_MIN_BUCKET_BITS || a.bucket_bits > COE_FEATURIZE_MAX_BUCKET_BITS)
         throw status_error(COE_ERR_INVALID_ARGUMENT,
                            "bucket_bits " + std::to_string(a.bucket_bits) + " is outside 4..24");

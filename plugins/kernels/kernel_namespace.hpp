@@ -8,5 +8,9 @@
 #error "COE_KERNEL_NS must name the backend being compiled (set by cmake/CoePlugin.cmake)"
 #endif
 
-#define COE_KERNELS_BEGIN namespace coe::kernels { inline namespace COE_KERNEL_NS {
-#define COE_KERNELS_END } }
+#define COE_KERNELS_BEGIN    \
+    namespace coe::kernels { \
+    inline namespace COE_KERNEL_NS {
+#define COE_KERNELS_END \
+    }                   \
+    }

@@ -90,8 +90,7 @@ inline float cosine(float dot, float norm_a, float norm_b) {
 
 inline void check_finite_norm(float norm, std::uint32_t row) {
     if (!std::isfinite(norm))
-        throw sdk::status_error(COE_ERR_INVALID_ARGUMENT,
-                                "vector " + std::to_string(row) + " has a non-finite value");
+        throw sdk::status_error(COE_ERR_INVALID_ARGUMENT, "vector " + std::to_string(row) + " has a non-finite value");
 }
 
 // Rows whose largest magnitude is far from 1 would overflow (or underflow)
@@ -182,9 +181,9 @@ inline void validate_sparse_rows(const coe_similarity_args &a) {
             throw status_error(COE_ERR_INVALID_ARGUMENT, "indices or values is null");
         for (std::uint64_t k = b; k < e; ++k) {
             if (a.indices[k] >= a.index_bound)
-                throw status_error(COE_ERR_INVALID_ARGUMENT,
-                                   "row " + std::to_string(i) + " has index " + std::to_string(a.indices[k]) +
-                                       " >= index_bound " + std::to_string(a.index_bound));
+                throw status_error(COE_ERR_INVALID_ARGUMENT, "row " + std::to_string(i) + " has index " +
+                                                                 std::to_string(a.indices[k]) + " >= index_bound " +
+                                                                 std::to_string(a.index_bound));
             if (k > b && a.indices[k] <= a.indices[k - 1])
                 throw status_error(COE_ERR_INVALID_ARGUMENT,
                                    "row " + std::to_string(i) + " indices are not strictly increasing");
@@ -265,8 +264,7 @@ inline void similarity_sparse(const coe_similarity_args &a) {
 template <class A>
 coe_status similarity(const coe_similarity_args &a) {
     using sdk::status_error;
-    if (a.reserved0 != 0 || a.reserved1 != 0)
-        throw status_error(COE_ERR_INVALID_ARGUMENT, "reserved fields must be 0");
+    if (a.reserved0 != 0 || a.reserved1 != 0) throw status_error(COE_ERR_INVALID_ARGUMENT, "reserved fields must be 0");
     if (a.count == 0) return COE_OK;
     if (a.out == nullptr || a.out_stride < a.count)
         throw status_error(COE_ERR_INVALID_ARGUMENT, "out is null or out_stride < count");

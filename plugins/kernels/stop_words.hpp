@@ -15,18 +15,19 @@ COE_KERNELS_BEGIN
 
 // Words of two or more letters only: shorter tokens never reach the list.
 constexpr std::string_view stop_word_list[] = {
-    "about", "above", "after", "again", "against", "all", "am", "an", "and", "any", "are",
-    "as", "at", "be", "because", "been", "before", "being", "below", "between", "both",
-    "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each",
-    "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here",
-    "hers", "herself", "him", "himself", "his", "how", "if", "in", "into", "is", "it",
-    "its", "itself", "just", "me", "more", "most", "my", "myself", "no", "nor", "not",
-    "now", "of", "off", "on", "once", "only", "or", "other", "our", "ours", "ourselves",
-    "out", "over", "own", "same", "she", "should", "so", "some", "such", "than", "that",
-    "the", "their", "theirs", "them", "themselves", "then", "there", "these", "they",
-    "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we",
-    "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will",
-    "with", "would", "you", "your", "yours", "yourself", "yourselves"};
+    "about",  "above",      "after",    "again",     "against", "all",       "am",      "an",    "and",     "any",
+    "are",    "as",         "at",       "be",        "because", "been",      "before",  "being", "below",   "between",
+    "both",   "but",        "by",       "can",       "could",   "did",       "do",      "does",  "doing",   "down",
+    "during", "each",       "few",      "for",       "from",    "further",   "had",     "has",   "have",    "having",
+    "he",     "her",        "here",     "hers",      "herself", "him",       "himself", "his",   "how",     "if",
+    "in",     "into",       "is",       "it",        "its",     "itself",    "just",    "me",    "more",    "most",
+    "my",     "myself",     "no",       "nor",       "not",     "now",       "of",      "off",   "on",      "once",
+    "only",   "or",         "other",    "our",       "ours",    "ourselves", "out",     "over",  "own",     "same",
+    "she",    "should",     "so",       "some",      "such",    "than",      "that",    "the",   "their",   "theirs",
+    "them",   "themselves", "then",     "there",     "these",   "they",      "this",    "those", "through", "to",
+    "too",    "under",      "until",    "up",        "very",    "was",       "we",      "were",  "what",    "when",
+    "where",  "which",      "while",    "who",       "whom",    "why",       "will",    "with",  "would",   "you",
+    "your",   "yours",      "yourself", "yourselves"};
 
 // Tokens longer than this are never stop words (no hash lookup needed).
 constexpr std::size_t stop_word_max_length = 10;
@@ -55,10 +56,8 @@ constexpr StopWordTable make_stop_word_table(Hash hash) {
     return t;
 }
 
-constexpr StopWordTable stop_words_fnv1a =
-    make_stop_word_table([](std::string_view w) { return fnv1a(w); });
-constexpr StopWordTable stop_words_block_hash =
-    make_stop_word_table([](std::string_view w) { return block_hash(w); });
+constexpr StopWordTable stop_words_fnv1a = make_stop_word_table([](std::string_view w) { return fnv1a(w); });
+constexpr StopWordTable stop_words_block_hash = make_stop_word_table([](std::string_view w) { return block_hash(w); });
 
 constexpr bool stop_word_tables_hold_every_word() {
     for (std::string_view w : stop_word_list) {

@@ -31,10 +31,8 @@ COE_KERNELS_BEGIN
 constexpr std::array<unsigned char, 256> make_fold_table() {
     std::array<unsigned char, 256> t{};
     for (unsigned c = 0; c < 256; ++c) {
-        if (c >= 'A' && c <= 'Z')
-            t[c] = static_cast<unsigned char>(c + ('a' - 'A'));
-        else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80)
-            t[c] = static_cast<unsigned char>(c);
+        if (c >= 'A' && c <= 'Z') t[c] = static_cast<unsigned char>(c + ('a' - 'A'));
+        else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80) t[c] = static_cast<unsigned char>(c);
     }
     return t;
 }
@@ -50,7 +48,9 @@ inline std::size_t stemmed_length(const unsigned char *t, std::size_t n) {
     // the last four bytes, last byte lowest: "ies" ends as 's' | 'e' << 8 | 'i' << 16
     const std::uint32_t tail = static_cast<std::uint32_t>(t[n - 1]) | static_cast<std::uint32_t>(t[n - 2]) << 8 |
                                static_cast<std::uint32_t>(t[n - 3]) << 16 | static_cast<std::uint32_t>(t[n - 4]) << 24;
-    constexpr auto two = [](char a, char b) { return static_cast<std::uint32_t>(b) | static_cast<std::uint32_t>(a) << 8; };
+    constexpr auto two = [](char a, char b) {
+        return static_cast<std::uint32_t>(b) | static_cast<std::uint32_t>(a) << 8;
+    };
     constexpr auto three = [](char a, char b, char c) {
         return static_cast<std::uint32_t>(c) | static_cast<std::uint32_t>(b) << 8 | static_cast<std::uint32_t>(a) << 16;
     };
@@ -58,10 +58,8 @@ inline std::size_t stemmed_length(const unsigned char *t, std::size_t n) {
     std::size_t k = n;
     if (k > 5 && (last3 == three('i', 'e', 's') || last3 == three('i', 'e', 'd') || last3 == three('i', 'n', 'g')))
         k -= 3;
-    else if (k > 4 && (last2 == two('e', 'd') || last2 == two('e', 's')))
-        k -= 2;
-    else if (last == 's' && last2 != two('s', 's') && last2 != two('u', 's') && last2 != two('i', 's'))
-        k -= 1;
+    else if (k > 4 && (last2 == two('e', 'd') || last2 == two('e', 's'))) k -= 2;
+    else if (last == 's' && last2 != two('s', 's') && last2 != two('u', 's') && last2 != two('i', 's')) k -= 1;
     if (k > 3 && (t[k - 1] == 'e' || t[k - 1] == 'y')) k -= 1;
     return k;
 }
@@ -110,8 +108,7 @@ inline std::uint64_t classify64(const unsigned char *p, unsigned char *out) {
         const __m512i lower = _mm512_or_si512(c, _mm512_set1_epi8(0x20));
         const __mmask64 alpha =
             _mm512_cmple_epu8_mask(_mm512_sub_epi8(lower, _mm512_set1_epi8('a')), _mm512_set1_epi8(25));
-        const __mmask64 digit =
-            _mm512_cmple_epu8_mask(_mm512_sub_epi8(c, _mm512_set1_epi8('0')), _mm512_set1_epi8(9));
+        const __mmask64 digit = _mm512_cmple_epu8_mask(_mm512_sub_epi8(c, _mm512_set1_epi8('0')), _mm512_set1_epi8(9));
         const __mmask64 high = _mm512_movepi8_mask(c);
         _mm512_storeu_si512(out, _mm512_mask_blend_epi8(alpha, c, lower));
         return static_cast<std::uint64_t>(alpha | digit | high);
@@ -149,8 +146,7 @@ inline void block_hash_token(const unsigned char *t, std::uint64_t n, std::uint3
     if (n < 2) return;
     std::uint64_t high = 0;
     const std::uint64_t full = block_hash(t, n, high);
-    if ((flags & COE_FEATURIZE_STOP_WORDS) && n <= stop_word_max_length && stop_words_block_hash.contains(full))
-        return;
+    if ((flags & COE_FEATURIZE_STOP_WORDS) && n <= stop_word_max_length && stop_words_block_hash.contains(full)) return;
     std::uint64_t h = full;
     if ((flags & COE_FEATURIZE_STEM) && high == 0) {
         const std::size_t keep = stemmed_length(t, n);
@@ -186,10 +182,8 @@ inline void tokens_block_hash(const unsigned char *p, std::uint64_t length, std:
         for (std::uint64_t events = starts | ends; events; events &= events - 1) {
             const std::uint64_t bit = events & (0 - events);
             const std::uint64_t at = base + static_cast<std::uint64_t>(__builtin_ctzll(events));
-            if (starts & bit)
-                start = at;
-            else
-                block_hash_token(folded + start, at - start, flags, token);
+            if (starts & bit) start = at;
+            else block_hash_token(folded + start, at - start, flags, token);
         }
         carry = m >> 63;
     }

@@ -24,7 +24,7 @@ COE_KERNELS_BEGIN
 // Scratch reused from call to call (grows to the largest call, never shrinks).
 struct TfidfScratch {
     std::vector<std::uint64_t> ngrams, sorted;  // (bucket << 32) | text, in text order
-    std::vector<std::uint64_t> cursor;           // per text: its next entry
+    std::vector<std::uint64_t> cursor;          // per text: its next entry
     std::vector<double> row_sum_sq, weights, idf;
     std::array<double, 64> tf{};  // 1 + ln(count) of small counts, computed once per call
 };
@@ -67,9 +67,9 @@ inline void write_tfidf_rows(coe_featurize_args &a, TfidfScratch &s) {
     }
     a.entry_count = total;
     if (total > a.entry_capacity)
-        throw sdk::status_error(COE_ERR_BUFFER_TOO_SMALL, "featurize needs " + std::to_string(total) +
-                                                              " entries, capacity is " +
-                                                              std::to_string(a.entry_capacity));
+        throw sdk::status_error(
+            COE_ERR_BUFFER_TOO_SMALL,
+            "featurize needs " + std::to_string(total) + " entries, capacity is " + std::to_string(a.entry_capacity));
     if (total > 0 && (a.indices == nullptr || a.values == nullptr))
         throw sdk::status_error(COE_ERR_INVALID_ARGUMENT, "indices or values is null");
     for (std::uint32_t t = 0; t <= n; ++t) a.row_offsets[t] = s.cursor[t];
@@ -96,12 +96,9 @@ inline void write_tfidf_rows(coe_featurize_args &a, TfidfScratch &s) {
             const std::size_t count = same - k;
             double tf = static_cast<double>(count);
             if (a.flags & COE_FEATURIZE_SUBLINEAR_TF) {
-                if (count >= s.tf.size())
-                    tf = 1.0 + std::log(tf);
-                else if (s.tf[count] >= 0)
-                    tf = s.tf[count];
-                else
-                    tf = s.tf[count] = 1.0 + std::log(tf);
+                if (count >= s.tf.size()) tf = 1.0 + std::log(tf);
+                else if (s.tf[count] >= 0) tf = s.tf[count];
+                else tf = s.tf[count] = 1.0 + std::log(tf);
             }
             const double w = tf * idf;
             const std::uint32_t t = text(k);

@@ -15,9 +15,10 @@ namespace {
 std::size_t expected_count(const NatsSession &session, const std::string &batch) {
     natsMsg *m = nullptr;
     jsErrCode jerr = static_cast<jsErrCode>(0);
-    const natsStatus s =
-        js_GetLastMsg(&m, session.js(), session.queue().results_stream.c_str(), manifest_subject(batch).c_str(), nullptr, &jerr);
-    if (s == NATS_NOT_FOUND) throw Error("batch " + batch + ": unknown on " + session.queue().url + " (never submitted, or expired)");
+    const natsStatus s = js_GetLastMsg(&m, session.js(), session.queue().results_stream.c_str(),
+                                       manifest_subject(batch).c_str(), nullptr, &jerr);
+    if (s == NATS_NOT_FOUND)
+        throw Error("batch " + batch + ": unknown on " + session.queue().url + " (never submitted, or expired)");
     nats_check(s, "batch " + batch + ": manifest", jerr);
     MsgPtr owned(m);
     boost::json::error_code ec;
@@ -53,9 +54,10 @@ BatchResults collect_batch(const WorkQueueOptions &queue, const std::string &bat
     } guard{sub};
 
     const auto deadline = std::chrono::steady_clock::now() + timeout;
-    bool caught_up = false;  // every result stored before we asked has been read
+    bool caught_up = false;                   // every result stored before we asked has been read
     while (!(out.complete() && caught_up)) {  // read to the end: duplicates are counted too
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
         if (caught_up && left <= 0) break;
         natsMsg *m = nullptr;
         const natsStatus s = natsSubscription_NextMsg(&m, sub, caught_up ? std::max<long long>(left, 1) : 2000);

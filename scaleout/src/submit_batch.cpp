@@ -20,8 +20,9 @@ std::string new_batch_id() {
     std::random_device rd;
     const auto now = std::chrono::system_clock::now().time_since_epoch();
     char buf[64];
-    std::snprintf(buf, sizeof buf, "b%llx-%x-%08x", static_cast<unsigned long long>(
-                  std::chrono::duration_cast<std::chrono::milliseconds>(now).count()), static_cast<unsigned>(::getpid()), rd());
+    std::snprintf(buf, sizeof buf, "b%llx-%x-%08x",
+                  static_cast<unsigned long long>(std::chrono::duration_cast<std::chrono::milliseconds>(now).count()),
+                  static_cast<unsigned>(::getpid()), rd());
     return buf;
 }
 
@@ -43,8 +44,9 @@ std::string submit_batch(const WorkQueueOptions &queue, JobKind kind, const std:
     const boost::json::object manifest{{"count", lines.size()}, {"kind", kind_name(kind)}};
     publish_stored(session.js(), manifest_subject(batch), batch + ".manifest", coe::json_text(manifest), {});
     for (std::size_t i = 0; i < lines.size(); ++i)
-        publish_stored(session.js(), jobs_subject(kind, batch), message_id(batch, i), lines[i].text,
-                {{"Coe-Batch", batch}, {"Coe-Index", std::to_string(i)}, {"Coe-Line", std::to_string(lines[i].line)}});
+        publish_stored(
+            session.js(), jobs_subject(kind, batch), message_id(batch, i), lines[i].text,
+            {{"Coe-Batch", batch}, {"Coe-Index", std::to_string(i)}, {"Coe-Line", std::to_string(lines[i].line)}});
     return batch;
 }
 

@@ -22,7 +22,7 @@ constexpr const char *analyze_consumer = "coe-analyze";
 constexpr const char *consult_consumer = "coe-consult";
 
 struct JobOutcome {
-    std::string line;            // the result to store
+    std::string line;  // the result to store
     bool ok = true;
     std::int64_t retry_in_ms = 0;  // > 0: hand the job back instead (unless it is its last delivery)
 };
@@ -174,8 +174,7 @@ private:
     // crashed or hung every time) ends as an error result; one worker of
     // the queue group handles each advisory.
     void subscribe_advisories() {
-        const std::string subject =
-            "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + session_.queue().jobs_stream + ".*";
+        const std::string subject = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + session_.queue().jobs_stream + ".*";
         nats_check(natsConnection_QueueSubscribe(&advisories_, session_.connection(), subject.c_str(), "coe-advisories",
                                                  &Impl::on_advisory, this),
                    "subscribe to " + subject);

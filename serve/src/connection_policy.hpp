@@ -37,8 +37,8 @@ struct ConnectionPolicy {
 struct ConnectionShared {
     explicit ConnectionShared(ConnectionPolicy p) : policy(std::move(p)) {}
     const ConnectionPolicy policy;
-    std::atomic<std::size_t> open{0};     // connections alive
-    std::atomic<bool> draining{false};    // the listener drains: no further request is read
+    std::atomic<std::size_t> open{0};   // connections alive
+    std::atomic<bool> draining{false};  // the listener drains: no further request is read
 };
 
 }  // namespace coe::serve

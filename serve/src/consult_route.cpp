@@ -28,8 +28,9 @@ std::string string_field(const json::value &v, const std::string &field) {
 double number_field(const json::value &v, const std::string &field, double lo, double hi) {
     if (!v.is_number()) throw bad_field(field, "must be a number");
     const double x = v.to_number<double>();
-    if (!(x >= lo && x <= hi)) throw bad_field(field, "must be within [" + std::to_string(static_cast<long long>(lo)) +
-                                                          ", " + std::to_string(static_cast<long long>(hi)) + "]");
+    if (!(x >= lo && x <= hi))
+        throw bad_field(field, "must be within [" + std::to_string(static_cast<long long>(lo)) + ", " +
+                                   std::to_string(static_cast<long long>(hi)) + "]");
     return x;
 }
 
@@ -43,8 +44,11 @@ bool wants_event_stream(const Exchange &ex) {
 boost::json::object parse_body_object(const Exchange &ex) {
     json::error_code ec;
     json::value v = json::parse(ex.request().body(), ec);
-    if (ec) throw RequestError{http::status::bad_request, "invalid_request_error", "the body is not valid JSON: " + ec.message(), {}};
-    if (!v.is_object()) throw RequestError{http::status::bad_request, "invalid_request_error", "the body must be a JSON object", {}};
+    if (ec)
+        throw RequestError{
+            http::status::bad_request, "invalid_request_error", "the body is not valid JSON: " + ec.message(), {}};
+    if (!v.is_object())
+        throw RequestError{http::status::bad_request, "invalid_request_error", "the body must be a JSON object", {}};
     return std::move(v.as_object());
 }
 
@@ -97,7 +101,8 @@ void handle_consult(ServeContext &ctx, const std::shared_ptr<Exchange> &ex) {
             } else if (field == "quorum") {
                 options.quorum = static_cast<std::uint32_t>(number_field(value, field, 0, 100000));
             } else if (field == "deadline_ms") {
-                options.deadline = std::chrono::milliseconds(static_cast<long long>(number_field(value, field, 0, 3.6e6)));
+                options.deadline =
+                    std::chrono::milliseconds(static_cast<long long>(number_field(value, field, 0, 3.6e6)));
             } else if (field == "id") {
                 options.id = string_field(value, field);
             } else if (field == "system") {
@@ -116,11 +121,14 @@ void handle_consult(ServeContext &ctx, const std::shared_ptr<Exchange> &ex) {
                 if (!value.is_bool()) throw bad_field(field, "must be true or false");
                 options.deltas = value.as_bool();
             } else {
-                throw bad_field(field, "unknown field (known: question, experts, quorum, deadline_ms, id, system, review, reviewers, "
-                                       "synthesize, deltas)");
+                throw bad_field(
+                    field,
+                    "unknown field (known: question, experts, quorum, deadline_ms, id, system, review, reviewers, "
+                    "synthesize, deltas)");
             }
         }
-        if (question.find_first_not_of(" \t\r\n") == std::string::npos) throw bad_field("question", "is missing or empty");
+        if (question.find_first_not_of(" \t\r\n") == std::string::npos)
+            throw bad_field("question", "is missing or empty");
     } catch (const RequestError &e) {
         respond_error(*ex, e.status, e.type, e.message, e.param);
         return;

@@ -104,8 +104,7 @@ void ExchangeImpl::abort_now() {
     for (auto &f : on_abort_) {
         try {
             f();
-        } catch (...) {
-        }
+        } catch (...) {}
     }
     on_abort_.clear();
     run_completions(on_complete_, 0);

@@ -74,9 +74,8 @@ void Connection::on_read(beast::error_code ec) {
     keep_alive_ = false;
     Exchange::ReadProblem problem;
     if (ec == http::error::body_limit) {
-        problem = {http::status::payload_too_large,
-                   "the request body is larger than the limit of " + std::to_string(shared_->policy.max_body_bytes) +
-                       " bytes"};
+        problem = {http::status::payload_too_large, "the request body is larger than the limit of " +
+                                                        std::to_string(shared_->policy.max_body_bytes) + " bytes"};
     } else if (ec == http::error::header_limit) {
         problem = {http::status::request_header_fields_too_large, "the request header is larger than 64 KiB"};
     } else {
@@ -138,10 +137,10 @@ void Connection::after_response() {
 // The client does not read what it asked for as fast as it comes: cut it
 // off, as if it had gone away (its exchange is aborted), and say why.
 void Connection::too_slow(std::size_t refused_bytes) {
-    const std::string reason = peer_ + " (" + request_line_ + "): the client reads too slowly: " +
-                               std::to_string(output_.bytes()) + " bytes of output were waiting for it, over the " +
-                               "limit of " + std::to_string(output_.limit()) + ", when " +
-                               std::to_string(refused_bytes) + " more came";
+    const std::string reason =
+        peer_ + " (" + request_line_ + "): the client reads too slowly: " + std::to_string(output_.bytes()) +
+        " bytes of output were waiting for it, over the " + "limit of " + std::to_string(output_.limit()) + ", when " +
+        std::to_string(refused_bytes) + " more came";
     close();
     if (shared_->policy.on_slow_client) {
         try {

@@ -59,14 +59,10 @@ Output Output::last_chunk() {
 void Output::async_write(beast::tcp_stream &stream, Written written) {
     auto done = [written = std::move(written)](beast::error_code ec, std::size_t) { written(ec); };
     switch (kind_) {
-    case Kind::whole:
-        return http::async_write(stream, *whole_, std::move(done));
-    case Kind::stream_header:
-        return http::async_write_header(stream, header_->serializer, std::move(done));
-    case Kind::chunk:
-        return net::async_write(stream, http::make_chunk(net::buffer(*piece_)), std::move(done));
-    case Kind::last_chunk:
-        return net::async_write(stream, http::make_chunk_last(), std::move(done));
+    case Kind::whole: return http::async_write(stream, *whole_, std::move(done));
+    case Kind::stream_header: return http::async_write_header(stream, header_->serializer, std::move(done));
+    case Kind::chunk: return net::async_write(stream, http::make_chunk(net::buffer(*piece_)), std::move(done));
+    case Kind::last_chunk: return net::async_write(stream, http::make_chunk_last(), std::move(done));
     }
 }
 

@@ -56,10 +56,10 @@ ChatRequest read_chat_request(const json::object &body, const std::string &model
     const json::value *m = body.if_contains("model");
     if (!m || !m->is_string()) throw bad("model", "\"model\" is required and must be a string");
     if (m->as_string() != model)
-        throw RequestError{http::status::not_found, "invalid_request_error",
-                           "The model '" + std::string(m->as_string()) + "' does not exist; this server offers '" +
-                               model + "'",
-                           "model"};
+        throw RequestError{
+            http::status::not_found, "invalid_request_error",
+            "The model '" + std::string(m->as_string()) + "' does not exist; this server offers '" + model + "'",
+            "model"};
     const json::value *msgs = body.if_contains("messages");
     if (!msgs || !msgs->is_array() || msgs->as_array().empty())
         throw bad("messages", "\"messages\" is required and must be a non-empty array");
@@ -73,8 +73,7 @@ ChatRequest read_chat_request(const json::object &body, const std::string &model
         const std::string text = content ? message_text(*content, where + ".content") : std::string();
         if (role->as_string() == "system" || role->as_string() == "developer")
             r.system += (r.system.empty() ? "" : "\n") + text;
-        else if (role->as_string() == "user")
-            r.question = text;
+        else if (role->as_string() == "user") r.question = text;
     }
     if (r.question.find_first_not_of(" \t\r\n") == std::string::npos)
         throw bad("messages", "no user message with text: the last user message is the question for the circle");
@@ -87,7 +86,9 @@ ChatRequest read_chat_request(const json::object &body, const std::string &model
     return r;  // other parameters (temperature, max_tokens, ...) belong to each expert's own config
 }
 
-const std::string *circle_answer(const ConsultationResult &r) { return r.final_answer.empty() ? nullptr : &r.final_answer; }
+const std::string *circle_answer(const ConsultationResult &r) {
+    return r.final_answer.empty() ? nullptr : &r.final_answer;
+}
 
 std::string why_no_answer(const ConsultationResult &r) {
     std::string why = "the circle has no answer";
@@ -112,8 +113,8 @@ json::object chunk(const std::string &id, std::int64_t created, const std::strin
             {"object", "chat.completion.chunk"},
             {"created", created},
             {"model", model},
-            {"choices", json::array{json::object{{"index", 0}, {"delta", std::move(delta)},
-                                                 {"finish_reason", std::move(finish_reason)}}}}};
+            {"choices", json::array{json::object{
+                            {"index", 0}, {"delta", std::move(delta)}, {"finish_reason", std::move(finish_reason)}}}}};
 }
 
 std::string sse(const json::object &o) { return "data: " + coe::json_text(o) + "\n\n"; }
@@ -172,27 +173,26 @@ void handle_chat_completions(ServeContext &ctx, const std::shared_ptr<Exchange> 
             ex->send(": " + e.expert + " " + (e.answer ? e.answer->status : std::string("done")) + " (" +
                      std::to_string(e.answered) + " of " + std::to_string(e.total) + " answered)\n\n");
     };
-    consult_for(ctx, ex, chat.question, std::move(options), std::move(on_event),
-                [ex, id, created, model](ConsultationResult r) {
-                    if (const std::string *answer = circle_answer(r)) {
-                        ex->send(sse(chunk(id, created, model, {{"content", *answer}}, nullptr)));
-                        json::object last = chunk(id, created, model, {}, "stop");
-                        last["usage"] = usage(r);
-                        last["circle"] = json::parse(to_json(r));
-                        ex->send(sse(last));
-                    } else {
-                        ex->send(sse({{"error", json::parse(error_body("upstream_error", why_no_answer(r))).at("error")}}));
-                    }
-                    ex->send("data: [DONE]\n\n");
-                    ex->finish();
-                });
+    consult_for(
+        ctx, ex, chat.question, std::move(options), std::move(on_event),
+        [ex, id, created, model](ConsultationResult r) {
+            if (const std::string *answer = circle_answer(r)) {
+                ex->send(sse(chunk(id, created, model, {{"content", *answer}}, nullptr)));
+                json::object last = chunk(id, created, model, {}, "stop");
+                last["usage"] = usage(r);
+                last["circle"] = json::parse(to_json(r));
+                ex->send(sse(last));
+            } else {
+                ex->send(sse({{"error", json::parse(error_body("upstream_error", why_no_answer(r))).at("error")}}));
+            }
+            ex->send("data: [DONE]\n\n");
+            ex->finish();
+        });
 }
 
 void handle_models(ServeContext &ctx, const std::shared_ptr<Exchange> &ex) {
-    json::object model{{"id", ctx.options.model},
-                       {"object", "model"},
-                       {"created", unix_seconds(ctx.started)},
-                       {"owned_by", "coe"}};
+    json::object model{
+        {"id", ctx.options.model}, {"object", "model"}, {"created", unix_seconds(ctx.started)}, {"owned_by", "coe"}};
     json::object o{{"object", "list"}, {"data", json::array{std::move(model)}}};
     ex->respond(http::status::ok, "application/json", coe::json_text(o) + "\n");
 }

@@ -31,7 +31,7 @@ struct QueuedOutput {
     QueuedOutput(Output o, unsigned s, std::vector<Completion> c)
         : output(std::move(o)), status(s), on_complete(std::move(c)) {}
     Output output;
-    unsigned status = 0;                 // the response's, when the output ends it
+    unsigned status = 0;                  // the response's, when the output ends it
     std::vector<Completion> on_complete;  // run when the output ends a response: written, or not
 };
 

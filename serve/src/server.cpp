@@ -183,8 +183,8 @@ private:
         }
         if (!route) {
             respond_error(*ex, http::status::method_not_allowed, "invalid_request_error",
-                          std::string(ex->request().method_string()) + " is not allowed on " + path + " (allowed: " +
-                              allowed + ")",
+                          std::string(ex->request().method_string()) + " is not allowed on " + path +
+                              " (allowed: " + allowed + ")",
                           {}, {{"Allow", allowed}});
             return;
         }

@@ -42,8 +42,8 @@ public:
             ::close(fds[1]);
             const int devnull = ::open("/dev/null", O_WRONLY);
             ::dup2(devnull, 1);
-            ::execl(COE_TEST_FAKE_PROVIDER_SERVER, COE_TEST_FAKE_PROVIDER_SERVER, "--port-file",
-                    port_file.c_str(), static_cast<char *>(nullptr));
+            ::execl(COE_TEST_FAKE_PROVIDER_SERVER, COE_TEST_FAKE_PROVIDER_SERVER, "--port-file", port_file.c_str(),
+                    static_cast<char *>(nullptr));
             ::_exit(127);
         }
         ::close(fds[0]);
@@ -126,15 +126,16 @@ TEST_CASE("without experts, coe consult explains how to configure one and fails"
 
 TEST_CASE("coe consult prints the answers and the consensus; --json and --save-panel agree with coe analyze") {
     ServerProcess server;
-    const std::string experts =
-        experts_file(server, "three.json", {{"ada", "reply=cache_a"}, {"bob", "reply=cache_b"}, {"cy", "reply=rewrite"}});
+    const std::string experts = experts_file(
+        server, "three.json", {{"ada", "reply=cache_a"}, {"bob", "reply=cache_b"}, {"cy", "reply=rewrite"}});
     Run text = run("consult \"How do we speed up the API?\" --experts " + experts);
     CHECK(text.status == 0);
     for (const char *s : {"== ada", "== bob", "== cy", "Consensus:", "3 of 3 experts answered"})
         CHECK_MESSAGE(text.out.find(s) != std::string::npos, s);
 
     const std::string panel = (ServerProcess::scratch() / "saved-panel.json").string();
-    Run js = run("consult \"How do we speed up the API?\" --json --id q1 --experts " + experts + " --save-panel " + panel);
+    Run js =
+        run("consult \"How do we speed up the API?\" --json --id q1 --experts " + experts + " --save-panel " + panel);
     REQUIRE(js.status == 0);
     const json::object consult = json::parse(lines_of(js.out).at(0)).as_object();
     CHECK(consult.at("id") == "q1");
@@ -148,13 +149,14 @@ TEST_CASE("coe consult prints the answers and the consensus; --json and --save-p
     Run analyzed = run("analyze " + panel + " --json");
     REQUIRE(analyzed.status == 0);
     const json::object report = json::parse(lines_of(analyzed.out).at(0)).as_object();
-    CHECK(without(consult, {"answers", "consultation", "final_answer", "final_answer_from", "timing_ms"}) == without(report, {"timing_ms"}));
+    CHECK(without(consult, {"answers", "consultation", "final_answer", "final_answer_from", "timing_ms"}) ==
+          without(report, {"timing_ms"}));
 }
 
 TEST_CASE("coe consult --stream prints events as JSON Lines, final last; a missed quorum exits 3") {
     ServerProcess server;
-    const std::string experts =
-        experts_file(server, "stream.json", {{"ok1", "reply=cache_a"}, {"ok2", "reply=cache_c"}, {"denied", "status=401"}});
+    const std::string experts = experts_file(
+        server, "stream.json", {{"ok1", "reply=cache_a"}, {"ok2", "reply=cache_c"}, {"denied", "status=401"}});
     Run r = run("consult \"Q?\" --stream --deltas --experts " + experts);
     CHECK(r.status == 3);
     std::vector<std::string> types;
@@ -212,7 +214,8 @@ TEST_CASE("coe consult --batch --resume after a SIGKILL loses and repeats nothin
     ServerProcess server;
     const std::string experts = experts_file(server, "resume.json", {{"slow", "reply=short,stall_first=250"}});
     std::string q;
-    for (int i = 1; i <= 8; ++i) q += "{\"id\": \"r" + std::to_string(i) + "\", \"question\": \"q" + std::to_string(i) + "?\"}\n";
+    for (int i = 1; i <= 8; ++i)
+        q += "{\"id\": \"r" + std::to_string(i) + "\", \"question\": \"q" + std::to_string(i) + "?\"}\n";
     const std::string questions = write_file("resume.jsonl", q);
     const std::string output = (ServerProcess::scratch() / "resume-out.jsonl").string();
 
@@ -255,8 +258,7 @@ TEST_CASE("API keys never appear in any output, report or error of coe consult")
     ServerProcess server;
     ::unsetenv("COE_FAKE_PROVIDER_KEY");
     const std::string experts =
-        experts_file(server, "keys.json", {{"right", "auth"}, {"wrong", "auth"}},
-                     ", \"api_key_env\": \"COE_CLI_KEY\"");
+        experts_file(server, "keys.json", {{"right", "auth"}, {"wrong", "auth"}}, ", \"api_key_env\": \"COE_CLI_KEY\"");
     // the second expert reads a different variable holding a wrong key
     std::string text;
     {

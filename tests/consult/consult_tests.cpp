@@ -64,7 +64,8 @@ TEST_CASE("every provider answers, streaming and not, with tokens, cost and a co
             CHECK(a.content.find("cach") != std::string::npos);
             CHECK(a.tokens_in > 0);
             CHECK(a.tokens_out > 0);
-            CHECK(a.cost == doctest::Approx(static_cast<double>(a.tokens_in) / 1000.0 + 2.0 * static_cast<double>(a.tokens_out) / 1000.0));
+            CHECK(a.cost == doctest::Approx(static_cast<double>(a.tokens_in) / 1000.0 +
+                                            2.0 * static_cast<double>(a.tokens_out) / 1000.0));
             CHECK(a.attempts == 1);
             CHECK(a.retries == 0);
             CHECK(a.http_status == 200);
@@ -95,14 +96,12 @@ TEST_CASE("the final report equals `coe analyze` of the saved answers, and event
     std::string final_json;
     ConsultOptions options;
     options.deltas = true;
-    const ConsultationResult r = circle.consult("How should we make our slow API faster?", options,
-                                                [&](const ConsultEvent &e) {
-                                                    types.push_back(to_string(e.type));
-                                                    if (e.type == ConsultEvent::Type::consensus)
-                                                        consensus_sizes.push_back(e.report->experts.size());
-                                                    if (e.type == ConsultEvent::Type::final)
-                                                        final_json = to_json(e);
-                                                });
+    const ConsultationResult r =
+        circle.consult("How should we make our slow API faster?", options, [&](const ConsultEvent &e) {
+            types.push_back(to_string(e.type));
+            if (e.type == ConsultEvent::Type::consensus) consensus_sizes.push_back(e.report->experts.size());
+            if (e.type == ConsultEvent::Type::final) final_json = to_json(e);
+        });
     REQUIRE(r.report);
     // started x4 first, a consensus after each answer (1, 2, 3, 4 answers), final last
     REQUIRE(types.size() >= 4 + 4 + 4 + 1);
@@ -188,19 +187,19 @@ TEST_CASE("stalls, resets, malformed and truncated streams fail with the right r
     };
     const auto t0 = Clock::now();
     const ConsultationResult r = ask(server, {
-        e("stall_first", ProviderKind::openai, "stall_first=20000"),
-        e("stall_mid", ProviderKind::anthropic, "stall_mid=20000"),
-        e("reset", ProviderKind::openai, "reset_mid"),
-        e("malformed", ProviderKind::gemini, "malformed"),
-        e("malformed_nd", ProviderKind::ollama, "malformed"),
-        e("no_done", ProviderKind::openai, "no_done"),
-        e("no_done_anthropic", ProviderKind::anthropic, "no_done"),
-        e("gemini_ends", ProviderKind::gemini, "no_done"),
-        e("error_event", ProviderKind::anthropic, "error_event"),
-        e("error_event_openai", ProviderKind::openai, "error_event"),
-        e("html", ProviderKind::openai, "content_type=text/html"),
-        e("good", ProviderKind::ollama, "reply=cache_b"),
-    });
+                                                 e("stall_first", ProviderKind::openai, "stall_first=20000"),
+                                                 e("stall_mid", ProviderKind::anthropic, "stall_mid=20000"),
+                                                 e("reset", ProviderKind::openai, "reset_mid"),
+                                                 e("malformed", ProviderKind::gemini, "malformed"),
+                                                 e("malformed_nd", ProviderKind::ollama, "malformed"),
+                                                 e("no_done", ProviderKind::openai, "no_done"),
+                                                 e("no_done_anthropic", ProviderKind::anthropic, "no_done"),
+                                                 e("gemini_ends", ProviderKind::gemini, "no_done"),
+                                                 e("error_event", ProviderKind::anthropic, "error_event"),
+                                                 e("error_event_openai", ProviderKind::openai, "error_event"),
+                                                 e("html", ProviderKind::openai, "content_type=text/html"),
+                                                 e("good", ProviderKind::ollama, "reply=cache_b"),
+                                             });
     CHECK(ms_since(t0) < 5000);
     CHECK(answer_of(r, "stall_first").status == "timeout");
     CHECK(answer_of(r, "stall_first").error.find("first-byte") != std::string::npos);
@@ -228,8 +227,8 @@ TEST_CASE("a body split at every byte, CR and CRLF line ends and multi-line data
     FakeProviderServer server;
     std::vector<ExpertConfig> experts;
     for (ProviderKind p : all_providers) {
-        for (const std::string model : {"reply=cache_a", "reply=cache_a,split=1", "reply=cache_a,crlf",
-                                        "reply=cache_a,cr,split=3"})
+        for (const std::string model :
+             {"reply=cache_a", "reply=cache_a,split=1", "reply=cache_a,crlf", "reply=cache_a,cr,split=3"})
             experts.push_back(fake_expert(server, std::string(to_string(p)) + ":" + model, p, model));
     }
     experts.push_back(fake_expert(server, "multiline", ProviderKind::openai, "reply=cache_a,multiline_data"));
@@ -256,9 +255,10 @@ TEST_CASE("quorum: the consultation returns once K experts answered and lists th
     ConsultOptions options;
     options.quorum = 2;
     const auto t0 = Clock::now();
-    const ConsultationResult r = ask(server, {fake_expert(server, "fast1", ProviderKind::openai, "reply=cache_a"),
-                                              fake_expert(server, "fast2", ProviderKind::ollama, "reply=cache_b"),
-                                              fake_expert(server, "slow", ProviderKind::anthropic, "stall_first=2500")},
+    const ConsultationResult r = ask(server,
+                                     {fake_expert(server, "fast1", ProviderKind::openai, "reply=cache_a"),
+                                      fake_expert(server, "fast2", ProviderKind::ollama, "reply=cache_b"),
+                                      fake_expert(server, "slow", ProviderKind::anthropic, "stall_first=2500")},
                                      options);
     CHECK(ms_since(t0) < 2000);
     CHECK(r.quorum_met);
@@ -272,8 +272,9 @@ TEST_CASE("deadline: experts still out are listed as timed out, answers already 
     ConsultOptions options;
     options.deadline = std::chrono::milliseconds(600);
     const auto t0 = Clock::now();
-    const ConsultationResult r = ask(server, {fake_expert(server, "quick", ProviderKind::gemini, "reply=index"),
-                                              fake_expert(server, "stuck", ProviderKind::openai, "stall_first=2500")},
+    const ConsultationResult r = ask(server,
+                                     {fake_expert(server, "quick", ProviderKind::gemini, "reply=index"),
+                                      fake_expert(server, "stuck", ProviderKind::openai, "stall_first=2500")},
                                      options);
     const double elapsed = ms_since(t0);
     CHECK(elapsed >= 550);
@@ -362,7 +363,8 @@ TEST_CASE("max_concurrent caps the requests in flight per expert") {
 }
 
 TEST_CASE("TLS: a self-signed server is refused, and trusted once its CA is configured") {
-    const std::string dir = (std::filesystem::temp_directory_path() / ("coe-tls-" + std::to_string(::getpid()))).string();
+    const std::string dir =
+        (std::filesystem::temp_directory_path() / ("coe-tls-" + std::to_string(::getpid()))).string();
     std::filesystem::create_directories(dir);
     REQUIRE(make_self_signed_certificate(dir));
     FakeProviderServer::Options o;
@@ -407,8 +409,7 @@ TEST_CASE("API keys go in headers, and never into answers, errors or reports") {
 
     Circle circle(test_engine(), experts_of(experts));
     std::string events;
-    const ConsultationResult r =
-        circle.consult("q", {}, [&](const ConsultEvent &e) { events += to_json(e) + "\n"; });
+    const ConsultationResult r = circle.consult("q", {}, [&](const ConsultEvent &e) { events += to_json(e) + "\n"; });
     for (ProviderKind p : all_providers) CHECK(answer_of(r, std::string("keyed-") + to_string(p)).status == "ok");
     CHECK(answer_of(r, "bearer").status == "ok");
     CHECK(answer_of(r, "wrong").status == "auth_error");

@@ -58,8 +58,10 @@ TEST_CASE("an experts file with every provider parses, with defaults for what it
 TEST_CASE("mistakes in the experts file are named with their place") {
     CHECK(error_of("[]").find("top level") != std::string::npos);
     CHECK(error_of("{}").find("no \"experts\"") != std::string::npos);
-    CHECK(error_of(R"({"experts": [{"name": "a", "provider": "openai", "base_url": "http://x", "model": "m", "api_key": "sk-1"}]})")
-              .find("experts[0].api_key: keys are never read from a file") != std::string::npos);
+    CHECK(
+        error_of(
+            R"({"experts": [{"name": "a", "provider": "openai", "base_url": "http://x", "model": "m", "api_key": "sk-1"}]})")
+            .find("experts[0].api_key: keys are never read from a file") != std::string::npos);
     CHECK(error_of(R"({"experts": [{"name": "a", "provider": "nope", "base_url": "http://x", "model": "m"}]})")
               .find("experts[0].provider: unknown provider 'nope'") != std::string::npos);
     CHECK(error_of(R"({"experts": [{"name": "a", "provider": "openai", "base_url": "ftp://x", "model": "m"}]})")
@@ -68,15 +70,21 @@ TEST_CASE("mistakes in the experts file are named with their place") {
               .find("experts[0].name: missing") != std::string::npos);
     CHECK(error_of(R"({"experts": [{"name": "a", "provider": "openai", "base_url": "http://x"}]})")
               .find("experts[0].model: missing") != std::string::npos);
-    CHECK(error_of(R"({"experts": [{"name": "a", "provider": "openai", "base_url": "http://x", "model": "m", "tmeout_ms": 3}]})")
-              .find("experts[0].tmeout_ms: unknown field") != std::string::npos);
-    CHECK(error_of(R"({"experts": [{"name": "a", "provider": "openai", "base_url": "http://x", "model": "m", "timeout_ms": -1}]})")
-              .find("experts[0].timeout_ms: -1 is outside") != std::string::npos);
+    CHECK(
+        error_of(
+            R"({"experts": [{"name": "a", "provider": "openai", "base_url": "http://x", "model": "m", "tmeout_ms": 3}]})")
+            .find("experts[0].tmeout_ms: unknown field") != std::string::npos);
+    CHECK(
+        error_of(
+            R"({"experts": [{"name": "a", "provider": "openai", "base_url": "http://x", "model": "m", "timeout_ms": -1}]})")
+            .find("experts[0].timeout_ms: -1 is outside") != std::string::npos);
     CHECK(error_of(R"({"experts": [{"name": "a", "provider": "openai", "base_url": "http://x", "model": "m"},
                                    {"name": "a", "provider": "ollama", "base_url": "http://y", "model": "m"}]})")
               .find("experts[1].name: 'a' is used twice") != std::string::npos);
-    CHECK(error_of(R"({"experts": [{"name": "a", "provider": "openai", "base_url": "http://x", "model": "m", "ca_file": "/nonexistent/ca.pem"}]})")
-              .find("experts[0].ca_file: no such file") != std::string::npos);
+    CHECK(
+        error_of(
+            R"({"experts": [{"name": "a", "provider": "openai", "base_url": "http://x", "model": "m", "ca_file": "/nonexistent/ca.pem"}]})")
+            .find("experts[0].ca_file: no such file") != std::string::npos);
     CHECK(error_of(R"({"experts": [], "expert": 1})").find("expert: unknown field") != std::string::npos);
     CHECK(error_of("{\"experts\": [}").find("experts.json:1:") != std::string::npos);
 }
@@ -89,7 +97,8 @@ TEST_CASE("retry policy: what is retried") {
     CHECK(!should_retry("auth_error", head(401), false));
     CHECK(!should_retry("auth_error", head(403), false));
     for (const char *f : {"connect_error", "timeout", "network_error"}) CHECK(should_retry(f, head(0), false));
-    for (const char *f : {"protocol_error", "too_large", "tls_error", "config_error"}) CHECK(!should_retry(f, head(0), false));
+    for (const char *f : {"protocol_error", "too_large", "tls_error", "config_error"})
+        CHECK(!should_retry(f, head(0), false));
     CHECK(should_retry("provider_error", head(200), true));
     CHECK(!should_retry("provider_error", head(200), false));
     CHECK(!should_retry("http_error", head(503, {{"x-should-retry", "false"}}), false));
@@ -102,7 +111,8 @@ TEST_CASE("retry policy: what is retried") {
 TEST_CASE("retry policy: the server's wait, else exponential backoff with jitter") {
     using net::server_retry_after_ms;
     CHECK(*server_retry_after_ms(head(429, {{"retry-after", "3"}})) == doctest::Approx(3000));
-    CHECK(*server_retry_after_ms(head(429, {{"retry-after-ms", "250.5"}, {"retry-after", "3"}})) == doctest::Approx(250.5));
+    CHECK(*server_retry_after_ms(head(429, {{"retry-after-ms", "250.5"}, {"retry-after", "3"}})) ==
+          doctest::Approx(250.5));
     const auto now = std::chrono::system_clock::from_time_t(1445412480);  // Wed, 21 Oct 2015 07:28:00 GMT
     CHECK(*server_retry_after_ms(head(503, {{"retry-after", "Wed, 21 Oct 2015 07:28:05 GMT"}}), now) ==
           doctest::Approx(5000));
@@ -112,7 +122,7 @@ TEST_CASE("retry policy: the server's wait, else exponential backoff with jitter
     CHECK(!server_retry_after_ms(head(503)));
 
     std::mt19937_64 rng(1);
-    CHECK(net::retry_delay_ms(0, 500, 8000, 1234.0, rng) == 1234.0);     // the server's wait
+    CHECK(net::retry_delay_ms(0, 500, 8000, 1234.0, rng) == 1234.0);  // the server's wait
     for (std::uint32_t n = 0; n < 8; ++n) {
         const double d = net::retry_delay_ms(n, 500, 8000, std::nullopt, rng);
         const double base = std::min(8000.0, 500.0 * (1u << n));

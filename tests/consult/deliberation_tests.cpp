@@ -37,7 +37,8 @@ TEST_CASE("review: every reviewer ranks the others' answers, mapped back to the 
     ConsultOptions o;
     o.review = true;
     std::vector<std::string> events;
-    const ConsultationResult r = circle.consult(question, o, [&](const ConsultEvent &e) { events.push_back(to_string(e.type)); });
+    const ConsultationResult r =
+        circle.consult(question, o, [&](const ConsultEvent &e) { events.push_back(to_string(e.type)); });
     REQUIRE(r.review);
     REQUIRE(r.review->reviews.size() == 3);
     CHECK(r.review->failed_reviewers.empty());
@@ -181,14 +182,16 @@ TEST_CASE("naming an unknown reviewer or chairman is a caller mistake") {
 
 TEST_CASE("deliberate: answers given, not asked; every configured expert reviews all of them") {
     FakeProviderServer server;
-    Circle circle(test_engine(), experts_of({fake_expert(server, "r1", ProviderKind::openai, "reply=short,review=longest"),
-                                             fake_expert(server, "r2", ProviderKind::ollama, "reply=short,review=shortest")}));
+    Circle circle(test_engine(),
+                  experts_of({fake_expert(server, "r1", ProviderKind::openai, "reply=short,review=longest"),
+                              fake_expert(server, "r2", ProviderKind::ollama, "reply=short,review=shortest")}));
     Panel p;
     p.id = "given-1";
     p.question = "How do we make the API faster?";
-    p.responses = {{"x", "Cache it.", std::nullopt, std::nullopt, std::nullopt, {}},
-                   {"y", "Put a Redis cache in front of the hot read endpoints.", std::nullopt, std::nullopt, std::nullopt, {}},
-                   {"z", "Add an index.", std::nullopt, std::nullopt, std::nullopt, {}}};
+    p.responses = {
+        {"x", "Cache it.", std::nullopt, std::nullopt, std::nullopt, {}},
+        {"y", "Put a Redis cache in front of the hot read endpoints.", std::nullopt, std::nullopt, std::nullopt, {}},
+        {"z", "Add an index.", std::nullopt, std::nullopt, std::nullopt, {}}};
     ConsultOptions o;
     o.review = true;
     const ConsultationResult r = circle.deliberate(p, o);
@@ -200,5 +203,6 @@ TEST_CASE("deliberate: answers given, not asked; every configured expert reviews
     CHECK(r.review->reviews[0].ranking == std::vector<std::string>{"y", "z", "x"});
     CHECK(r.review->reviews[1].ranking == std::vector<std::string>{"x", "z", "y"});
     const std::string line = recording_json(r);
-    CHECK(line.find("\"reviews\":[{\"reviewer\":\"r1\",\"status\":\"ok\",\"ranking\":[\"y\",\"z\",\"x\"]}") != std::string::npos);
+    CHECK(line.find("\"reviews\":[{\"reviewer\":\"r1\",\"status\":\"ok\",\"ranking\":[\"y\",\"z\",\"x\"]}") !=
+          std::string::npos);
 }

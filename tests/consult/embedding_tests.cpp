@@ -31,7 +31,8 @@ const bool fresh_cache = [] {
     return true;
 }();
 
-EmbedderConfig fake_embedder(const FakeProviderServer &server, const std::string &model, ProviderKind provider = ProviderKind::openai) {
+EmbedderConfig fake_embedder(const FakeProviderServer &server, const std::string &model,
+                             ProviderKind provider = ProviderKind::openai) {
     EmbedderConfig e;
     e.name = "emb";
     e.provider = provider;
@@ -104,9 +105,9 @@ TEST_CASE("an embedder's key comes from its variable, and never shows") {
     ::unsetenv("COE_TEST_EMBED_KEY");
     {
         Embedder embedder(e);
-        CHECK_THROWS_WITH_AS(embedder.embed({"x"}),
-                             "embedder emb: environment variable COE_TEST_EMBED_KEY (the embedder's api_key_env) is not set",
-                             Error);
+        CHECK_THROWS_WITH_AS(
+            embedder.embed({"x"}),
+            "embedder emb: environment variable COE_TEST_EMBED_KEY (the embedder's api_key_env) is not set", Error);
     }
     ::setenv("COE_TEST_EMBED_KEY", o.api_key.c_str(), 1);
     Embedder embedder(e);
@@ -147,15 +148,20 @@ TEST_CASE("the embedder in the experts file: fields checked and named") {
         }
         return std::string();
     };
-    const std::string expert = R"({"name": "a", "provider": "openai", "base_url": "http://127.0.0.1:1/v1", "model": "m"})";
-    const ExpertsConfig c = parse_experts(R"({"experts": [)" + expert + R"(], "embedder": {"name": "e", "provider": "ollama",
-        "base_url": "http://127.0.0.1:11434/", "model": "nomic-embed-text", "batch_size": 16}})", "experts.json");
+    const std::string expert =
+        R"({"name": "a", "provider": "openai", "base_url": "http://127.0.0.1:1/v1", "model": "m"})";
+    const ExpertsConfig c =
+        parse_experts(R"({"experts": [)" + expert + R"(], "embedder": {"name": "e", "provider": "ollama",
+        "base_url": "http://127.0.0.1:11434/", "model": "nomic-embed-text", "batch_size": 16}})",
+                      "experts.json");
     REQUIRE(c.embedder);
     CHECK(c.embedder->base_url == "http://127.0.0.1:11434");
     CHECK(c.embedder->batch_size == 16);
-    CHECK(error_of(R"({"experts": [)" + expert + R"(], "embedder": {"name": "e", "provider": "anthropic", "base_url": "http://x", "model": "m"}})") ==
+    CHECK(error_of(R"({"experts": [)" + expert +
+                   R"(], "embedder": {"name": "e", "provider": "anthropic", "base_url": "http://x", "model": "m"}})") ==
           "experts.json: embedder.provider: embeddings are spoken by openai and ollama only");
-    CHECK(error_of(R"({"experts": [)" + expert + R"(], "embedder": {"name": "e", "api_key": "k", "base_url": "http://x", "model": "m"}})")
+    CHECK(error_of(R"({"experts": [)" + expert +
+                   R"(], "embedder": {"name": "e", "api_key": "k", "base_url": "http://x", "model": "m"}})")
               .find("embedder.api_key: keys are never read from files") != std::string::npos);
     CHECK(error_of(R"({"experts": [)" + expert + R"(], "embedder": {"name": "e", "base_url": "http://x"}})") ==
           "experts.json: embedder.model: missing");

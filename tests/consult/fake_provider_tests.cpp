@@ -97,10 +97,8 @@ public:
 private:
     template <class F>
     void with_stream(F f) {
-        if (tls_)
-            f(*tls_);
-        else
-            f(*plain_);
+        if (tls_) f(*tls_);
+        else f(*plain_);
     }
     void run() {
         io_.restart();
@@ -321,14 +319,10 @@ std::pair<std::string, bool> streamed_text(P p, const std::string &body) {
 std::string whole_text(P p, const std::string &body) {
     const json::value v = json::parse(body);
     switch (p) {
-    case P::openai:
-        return str(v.at("choices").at(0).at("message").at("content"));
-    case P::ollama:
-        return str(v.at("message").at("content"));
-    case P::anthropic:
-        return str(v.at("content").at(0).at("text"));
-    case P::gemini:
-        return str(v.at("candidates").at(0).at("content").at("parts").at(0).at("text"));
+    case P::openai: return str(v.at("choices").at(0).at("message").at("content"));
+    case P::ollama: return str(v.at("message").at("content"));
+    case P::anthropic: return str(v.at("content").at(0).at("text"));
+    case P::gemini: return str(v.at("candidates").at(0).at("content").at("parts").at(0).at("text"));
     }
     return "";
 }
@@ -425,18 +419,10 @@ TEST_CASE("status=429,retry_after=2 answers 429 with Retry-After and the provide
         CHECK(r.header("retry-after") == "2");
         const json::value v = json::parse(r.body);
         switch (p) {
-        case P::openai:
-            CHECK(v.at("error").at("type") == "rate_limit_exceeded");
-            break;
-        case P::ollama:
-            CHECK(v.at("error").is_string());
-            break;
-        case P::anthropic:
-            CHECK(v.at("error").at("type") == "rate_limit_error");
-            break;
-        case P::gemini:
-            CHECK(v.at("error").at("status") == "RESOURCE_EXHAUSTED");
-            break;
+        case P::openai: CHECK(v.at("error").at("type") == "rate_limit_exceeded"); break;
+        case P::ollama: CHECK(v.at("error").is_string()); break;
+        case P::anthropic: CHECK(v.at("error").at("type") == "rate_limit_error"); break;
+        case P::gemini: CHECK(v.at("error").at("status") == "RESOURCE_EXHAUSTED"); break;
         }
     }
     const Reply o =

@@ -16,7 +16,8 @@ const std::vector<std::string> four = {"first answer", "second answer", "third a
 // The review a reviewer with a fixed preference (lower answer index first) writes for a sheet.
 std::string review_preferring_lower(const ReviewSheet &sheet) {
     std::vector<std::pair<std::uint32_t, char>> shown;
-    for (std::size_t k = 0; k < sheet.answers.size(); ++k) shown.emplace_back(sheet.answers[k], static_cast<char>('A' + k));
+    for (std::size_t k = 0; k < sheet.answers.size(); ++k)
+        shown.emplace_back(sheet.answers[k], static_cast<char>('A' + k));
     std::sort(shown.begin(), shown.end());
     std::string line = "RANKING:";
     for (std::size_t i = 0; i < shown.size(); ++i) line += std::string(i ? " > " : " ") + shown[i].second;
@@ -36,7 +37,8 @@ TEST_CASE("a sheet hides the reviewer's own answer and shuffles the rest by seed
     CHECK(s.prompt.find("Answer D:") == std::string::npos);
     CHECK(s.prompt.find("second answer") == std::string::npos);
     std::set<std::vector<std::uint32_t>> orders;
-    for (std::uint64_t seed = 0; seed < 20; ++seed) orders.insert(make_review_sheet("Q?", four, UINT32_MAX, seed).answers);
+    for (std::uint64_t seed = 0; seed < 20; ++seed)
+        orders.insert(make_review_sheet("Q?", four, UINT32_MAX, seed).answers);
     CHECK(orders.size() > 5);  // positions differ between reviewers
     CHECK(make_review_sheet("Q?", four, 2, 99).answers == make_review_sheet("Q?", four, 2, 99).answers);
 }

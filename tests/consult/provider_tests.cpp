@@ -149,7 +149,8 @@ TEST_CASE("SSE: comments, fields, one leading space dropped, multi-line data") {
 TEST_CASE("SSE: events without data are not dispatched; id persists; retry") {
     CHECK(show(sse({"event: ping\nid: 3\n\n", "data: after\n\n"})) == "[|after|3]");  // no leaked event name
     CHECK(show(sse({"id: 7\ndata: a\n\ndata: b\n\nid\ndata: c\n\n"})) == "[|a|7][|b|7][|c|]");
-    CHECK(show(sse({"id: 1\ndata: a\n\nid: 2" + std::string(1, '\0') + "x\ndata: b\n\n"})) == "[|a|1][|b|1]");  // NUL: ignored
+    CHECK(show(sse({"id: 1\ndata: a\n\nid: 2" + std::string(1, '\0') + "x\ndata: b\n\n"})) ==
+          "[|a|1][|b|1]");  // NUL: ignored
 
     SseParser p;
     auto none = [](const SseParser::Event &) { FAIL("no event expected"); };
@@ -175,7 +176,8 @@ TEST_CASE("SSE: partial events, split at every byte, bounded lines") {
     CHECK(show(got) == "[|partial|]");
     CHECK(!p.has_partial_event());
 
-    const std::string text = "event: a\r\ndata: caf\xc3\xa9 \xe2\x82\xac\r\n: c\r\rid: 9\ndata: 2\r\n\r\nretry: 5\n\ndata: last\r\r";
+    const std::string text =
+        "event: a\r\ndata: caf\xc3\xa9 \xe2\x82\xac\r\n: c\r\rid: 9\ndata: 2\r\n\r\nretry: 5\n\ndata: last\r\r";
     const std::string whole = show(sse({text}));
     CHECK(whole == "[a|caf\xc3\xa9 \xe2\x82\xac|][|2|9][|last|9]");
     for (std::size_t i = 0; i <= text.size(); ++i) {
@@ -339,12 +341,24 @@ TEST_CASE("gemini request: model in the path, key in x-goog-api-key, systemInstr
 TEST_CASE("openai stream: deltas, finish_reason, usage chunk, [DONE]; split anywhere") {
     const std::string body =
         ": keep-alive\n\n"
-        "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}],\"usage\":null}\n\n"
-        "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\\u00e9\"},\"finish_reason\":null}],\"usage\":null}\n\n"
-        "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":null},\"finish_reason\":null}],\"usage\":null}\n\n"
-        "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo \xe2\x82\xac\"},\"finish_reason\":null}],\"usage\":null}\n\n"
-        "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":null}\n\n"
-        "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":3,\"total_tokens\":12}}\n\n"
+        "data: "
+        "{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"role\":"
+        "\"assistant\",\"content\":\"\"},\"finish_reason\":null}],\"usage\":null}\n\n"
+        "data: "
+        "{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":"
+        "\"Hel\\u00e9\"},\"finish_reason\":null}],\"usage\":null}\n\n"
+        "data: "
+        "{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":null},"
+        "\"finish_reason\":null}],\"usage\":null}\n\n"
+        "data: "
+        "{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo "
+        "\xe2\x82\xac\"},\"finish_reason\":null}],\"usage\":null}\n\n"
+        "data: "
+        "{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":"
+        "\"stop\"}],\"usage\":null}\n\n"
+        "data: "
+        "{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[],\"usage\":{\"prompt_tokens\":9,"
+        "\"completion_tokens\":3,\"total_tokens\":12}}\n\n"
         "data: [DONE]\n\n";
     const Decoded d = decode(ProviderKind::openai, true, "text/event-stream; charset=utf-8", body);
     CHECK(d.error.empty());
@@ -356,8 +370,9 @@ TEST_CASE("openai stream: deltas, finish_reason, usage chunk, [DONE]; split anyw
     same_at_every_split(ProviderKind::openai, true, "text/event-stream", body);
 
     SUBCASE("nothing after [DONE] counts, not even a cut-off or broken event") {
-        const Decoded after = decode(ProviderKind::openai, true, "text/event-stream",
-                                     body + "data: {\"choices\":[{\"delta\":{\"content\":\"late\"}}]}\n\ndata: {oops\n\ndata: cut");
+        const Decoded after =
+            decode(ProviderKind::openai, true, "text/event-stream",
+                   body + "data: {\"choices\":[{\"delta\":{\"content\":\"late\"}}]}\n\ndata: {oops\n\ndata: cut");
         CHECK(after.error.empty());
         CHECK(after.content == d.content);
         CHECK(after.complete);
@@ -374,7 +389,8 @@ TEST_CASE("openai stream: deltas, finish_reason, usage chunk, [DONE]; split anyw
     SUBCASE("an error object mid-stream") {
         const Decoded e = decode(ProviderKind::openai, true, "text/event-stream",
                                  "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"par\"}}]}\n\n"
-                                 "data: {\"error\":{\"message\":\"The server had an error\",\"type\":\"server_error\",\"param\":null,\"code\":null}}\n\n"
+                                 "data: {\"error\":{\"message\":\"The server had an "
+                                 "error\",\"type\":\"server_error\",\"param\":null,\"code\":null}}\n\n"
                                  "data: [DONE]\n\n");
         CHECK(e.error == "provider_error: server_error: The server had an error");
         CHECK(e.content == "par");
@@ -384,8 +400,10 @@ TEST_CASE("openai stream: deltas, finish_reason, usage chunk, [DONE]; split anyw
                           "protocol_error: invalid JSON in a stream event"));
         const Decoded html = decode(ProviderKind::openai, true, "text/html; charset=utf-8", body);
         CHECK(html.error == "protocol_error: expected text/event-stream, got Content-Type text/html; charset=utf-8");
-        CHECK(starts_with(decode(ProviderKind::openai, true, "application/json", body).error, "protocol_error: expected text/event-stream"));
-        CHECK(decode(ProviderKind::openai, true, "", body).error == "protocol_error: expected text/event-stream, got Content-Type (none)");
+        CHECK(starts_with(decode(ProviderKind::openai, true, "application/json", body).error,
+                          "protocol_error: expected text/event-stream"));
+        CHECK(decode(ProviderKind::openai, true, "", body).error ==
+              "protocol_error: expected text/event-stream, got Content-Type (none)");
         CHECK(decode(ProviderKind::openai, true, "Text/Event-Stream", body).error.empty());
     }
 }
@@ -409,8 +427,9 @@ TEST_CASE("openai whole body: message, finish_reason, usage; errors and bad bodi
     const Decoded bad = decode(ProviderKind::openai, false, "application/json", "{\"choices\":[");
     CHECK(starts_with(bad.error, "protocol_error: invalid JSON in the response"));
     CHECK(bad.error.find("{\"choices\":[") != std::string::npos);  // with an excerpt
-    CHECK(decode(ProviderKind::openai, false, "application/json", R"({"error":{"message":"bad","type":"invalid_request_error"}})").error ==
-          "provider_error: invalid_request_error: bad");
+    CHECK(decode(ProviderKind::openai, false, "application/json",
+                 R"({"error":{"message":"bad","type":"invalid_request_error"}})")
+              .error == "provider_error: invalid_request_error: bad");
     CHECK(decode(ProviderKind::openai, false, "application/json", R"({"choices":[]})").error ==
           "protocol_error: the response has no choices");
 }
@@ -418,9 +437,12 @@ TEST_CASE("openai whole body: message, finish_reason, usage; errors and bad bodi
 // ===========================================================================
 TEST_CASE("ollama stream: NDJSON to done:true; split anywhere; errors and truncation") {
     const std::string body =
-        "{\"model\":\"llama3.2\",\"created_at\":\"2024-01-01T00:00:00Z\",\"message\":{\"role\":\"assistant\",\"content\":\"A \"},\"done\":false}\n"
-        "{\"model\":\"llama3.2\",\"created_at\":\"2024-01-01T00:00:00Z\",\"message\":{\"role\":\"assistant\",\"content\":\"b\xc3\xa9\"},\"done\":false}\n"
-        "{\"model\":\"llama3.2\",\"created_at\":\"2024-01-01T00:00:01Z\",\"message\":{\"role\":\"assistant\",\"content\":\"\"},\"done\":true,"
+        "{\"model\":\"llama3.2\",\"created_at\":\"2024-01-01T00:00:00Z\",\"message\":{\"role\":\"assistant\","
+        "\"content\":\"A \"},\"done\":false}\n"
+        "{\"model\":\"llama3.2\",\"created_at\":\"2024-01-01T00:00:00Z\",\"message\":{\"role\":\"assistant\","
+        "\"content\":\"b\xc3\xa9\"},\"done\":false}\n"
+        "{\"model\":\"llama3.2\",\"created_at\":\"2024-01-01T00:00:01Z\",\"message\":{\"role\":\"assistant\","
+        "\"content\":\"\"},\"done\":true,"
         "\"done_reason\":\"stop\",\"total_duration\":1000,\"prompt_eval_count\":5,\"eval_count\":2}";  // no final newline
     const Decoded d = decode(ProviderKind::ollama, true, "application/x-ndjson", body);
     CHECK(d.error.empty());
@@ -432,17 +454,20 @@ TEST_CASE("ollama stream: NDJSON to done:true; split anywhere; errors and trunca
     same_at_every_split(ProviderKind::ollama, true, "application/x-ndjson", body + "\n");
     same_at_every_split(ProviderKind::ollama, true, "application/x-ndjson", body);
     CHECK(decode(ProviderKind::ollama, true, "application/json; charset=utf-8", body).error.empty());  // some versions
-    CHECK(starts_with(decode(ProviderKind::ollama, true, "text/plain", body).error, "protocol_error: expected application/x-ndjson"));
+    CHECK(starts_with(decode(ProviderKind::ollama, true, "text/plain", body).error,
+                      "protocol_error: expected application/x-ndjson"));
 
     const std::string first_two = body.substr(0, body.rfind("{\"model\""));
     CHECK(decode(ProviderKind::ollama, true, "application/x-ndjson", first_two).error ==
           "protocol_error: the stream ended without \"done\": true");
     CHECK(starts_with(decode(ProviderKind::ollama, true, "application/x-ndjson", first_two + "{\"model\":\"ll").error,
                       "protocol_error: invalid JSON in a stream line"));
-    const Decoded err = decode(ProviderKind::ollama, true, "application/x-ndjson", first_two + "{\"error\":\"model runner crashed\"}\n");
+    const Decoded err = decode(ProviderKind::ollama, true, "application/x-ndjson",
+                               first_two + "{\"error\":\"model runner crashed\"}\n");
     CHECK(err.error == "provider_error: model runner crashed");
     CHECK(err.content == "A b\xc3\xa9");
-    const Decoded after = decode(ProviderKind::ollama, true, "application/x-ndjson", body + "\n{\"message\":{\"content\":\"late\"}}\nnot json");
+    const Decoded after = decode(ProviderKind::ollama, true, "application/x-ndjson",
+                                 body + "\n{\"message\":{\"content\":\"late\"}}\nnot json");
     CHECK(after.error.empty());
     CHECK(after.content == d.content);
 }
@@ -461,28 +486,46 @@ TEST_CASE("ollama whole body") {
     same_at_every_split(ProviderKind::ollama, false, "application/json", body);
     CHECK(decode(ProviderKind::ollama, false, "application/json", R"({"error":"model 'x' not found"})").error ==
           "provider_error: model 'x' not found");
-    CHECK(starts_with(decode(ProviderKind::ollama, false, "application/json", "{\"message\":").error, "protocol_error: invalid JSON"));
+    CHECK(starts_with(decode(ProviderKind::ollama, false, "application/json", "{\"message\":").error,
+                      "protocol_error: invalid JSON"));
 }
 
 // ===========================================================================
 TEST_CASE("anthropic stream: named events to message_stop; split anywhere; unknown events ignored") {
     const std::string body =
-        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\","
-        "\"content\":[],\"model\":\"claude\",\"stop_reason\":null,\"usage\":{\"input_tokens\":12,\"output_tokens\":1}}}\n\n"
-        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"thinking\",\"thinking\":\"\"}}\n\n"
-        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\"hmm\"}}\n\n"
-        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"signature_delta\",\"signature\":\"abc\"}}\n\n"
+        "event: message_start\ndata: "
+        "{\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\","
+        "\"content\":[],\"model\":\"claude\",\"stop_reason\":null,\"usage\":{\"input_tokens\":12,\"output_tokens\":1}}}"
+        "\n\n"
+        "event: content_block_start\ndata: "
+        "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"thinking\",\"thinking\":\"\"}}\n\n"
+        "event: content_block_delta\ndata: "
+        "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\"hmm\"}}"
+        "\n\n"
+        "event: content_block_delta\ndata: "
+        "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"signature_delta\",\"signature\":\"abc\"}}"
+        "\n\n"
         "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
         "event: ping\ndata: {\"type\": \"ping\"}\n\n"
-        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
-        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi \"}}\n\n"
+        "event: content_block_start\ndata: "
+        "{\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
+        "event: content_block_delta\ndata: "
+        "{\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi \"}}\n\n"
         "event: some_future_event\ndata: {\"type\":\"some_future_event\",\"whatever\":[1,2]}\n\n"
-        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"text_delta\",\"text\":\"th\xc3\xa9re\"}}\n\n"
+        "event: content_block_delta\ndata: "
+        "{\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"text_delta\",\"text\":\"th\xc3\xa9re\"}}"
+        "\n\n"
         "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":1}\n\n"
-        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":2,\"content_block\":{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"f\",\"input\":{}}}\n\n"
-        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":2,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"a\\\":\"}}\n\n"
+        "event: content_block_start\ndata: "
+        "{\"type\":\"content_block_start\",\"index\":2,\"content_block\":{\"type\":\"tool_use\",\"id\":\"t\",\"name\":"
+        "\"f\",\"input\":{}}}\n\n"
+        "event: content_block_delta\ndata: "
+        "{\"type\":\"content_block_delta\",\"index\":2,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{"
+        "\\\"a\\\":\"}}\n\n"
         "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":2}\n\n"
-        "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":15}}\n\n"
+        "event: message_delta\ndata: "
+        "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{"
+        "\"output_tokens\":15}}\n\n"
         "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
     const Decoded d = decode(ProviderKind::anthropic, true, "text/event-stream; charset=utf-8", body);
     CHECK(d.error.empty());
@@ -505,30 +548,39 @@ TEST_CASE("anthropic stream: named events to message_stop; split anywhere; unkno
         check_same(decode(ProviderKind::anthropic, true, "text/event-stream", unnamed), d);
     }
     SUBCASE("no message_stop, malformed JSON, wrong content type") {
-        const Decoded cut = decode(ProviderKind::anthropic, true, "text/event-stream", body.substr(0, body.rfind("event: message_stop")));
+        const Decoded cut = decode(ProviderKind::anthropic, true, "text/event-stream",
+                                   body.substr(0, body.rfind("event: message_stop")));
         CHECK(cut.error == "protocol_error: the stream ended without message_stop");
         CHECK(cut.content == d.content);
         CHECK(starts_with(decode(ProviderKind::anthropic, true, "text/event-stream",
-                                 "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"delta\":\n\n").error,
+                                 "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"delta\":\n\n")
+                              .error,
                           "protocol_error: invalid JSON in a stream event"));
-        CHECK(starts_with(decode(ProviderKind::anthropic, true, "application/json", body).error, "protocol_error: expected text/event-stream"));
+        CHECK(starts_with(decode(ProviderKind::anthropic, true, "application/json", body).error,
+                          "protocol_error: expected text/event-stream"));
     }
 }
 
 TEST_CASE("anthropic stream: error events, retryable when transient") {
-    const std::string start = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":3}}}\n\n";
-    const Decoded overloaded = decode(ProviderKind::anthropic, true, "text/event-stream",
-                                      start + "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n");
+    const std::string start =
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":3}}}\n\n";
+    const Decoded overloaded =
+        decode(ProviderKind::anthropic, true, "text/event-stream",
+               start +
+                   "event: error\ndata: "
+                   "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n");
     CHECK(overloaded.error == "provider_error: overloaded_error: Overloaded");
     CHECK(overloaded.retryable);
     for (const char *type : {"api_error", "rate_limit_error"}) {
         const Decoded e = decode(ProviderKind::anthropic, true, "text/event-stream",
-                                 std::string("event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"") + type + "\",\"message\":\"m\"}}\n\n");
+                                 std::string("event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"") + type +
+                                     "\",\"message\":\"m\"}}\n\n");
         CHECK(e.error == std::string("provider_error: ") + type + ": m");
         CHECK(e.retryable);
     }
-    const Decoded invalid = decode(ProviderKind::anthropic, true, "text/event-stream",
-                                   "data: {\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":\"bad\"}}\n\n");
+    const Decoded invalid =
+        decode(ProviderKind::anthropic, true, "text/event-stream",
+               "data: {\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":\"bad\"}}\n\n");
     CHECK(invalid.error == "provider_error: invalid_request_error: bad");
     CHECK(!invalid.retryable);
 }
@@ -548,19 +600,26 @@ TEST_CASE("anthropic whole body: text blocks joined, stop_reason, usage") {
     CHECK(d.complete);
     same_at_every_split(ProviderKind::anthropic, false, "application/json", body);
     CHECK(decode(ProviderKind::anthropic, false, "application/json",
-                 R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})").error ==
-          "provider_error: overloaded_error: Overloaded");
-    CHECK(starts_with(decode(ProviderKind::anthropic, false, "application/json", "not json").error, "protocol_error: invalid JSON"));
+                 R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})")
+              .error == "provider_error: overloaded_error: Overloaded");
+    CHECK(starts_with(decode(ProviderKind::anthropic, false, "application/json", "not json").error,
+                      "protocol_error: invalid JSON"));
 }
 
 // ===========================================================================
 TEST_CASE("gemini stream: chunks that simply end; split anywhere; blocked prompts and errors") {
     const std::string body =
-        "data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\"thinking...\",\"thought\":true}]},\"index\":0}],"
-        "\"usageMetadata\":{\"promptTokenCount\":4,\"totalTokenCount\":4},\"modelVersion\":\"gemini-2.5-flash\"}\r\n\r\n"
-        "data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\"Use \"},{\"text\":\"a \",\"thought\":false}]},\"index\":0}],"
+        "data: "
+        "{\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\"thinking...\",\"thought\":true}]},"
+        "\"index\":0}],"
+        "\"usageMetadata\":{\"promptTokenCount\":4,\"totalTokenCount\":4},\"modelVersion\":\"gemini-2.5-flash\"}"
+        "\r\n\r\n"
+        "data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\"Use \"},{\"text\":\"a "
+        "\",\"thought\":false}]},\"index\":0}],"
         "\"usageMetadata\":{\"promptTokenCount\":4,\"candidatesTokenCount\":1,\"totalTokenCount\":5}}\r\n\r\n"
-        "data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\"cach\xc3\xa9\"}]},\"finishReason\":\"STOP\",\"index\":0}],"
+        "data: "
+        "{\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\"cach\xc3\xa9\"}]},\"finishReason\":"
+        "\"STOP\",\"index\":0}],"
         "\"usageMetadata\":{\"promptTokenCount\":4,\"candidatesTokenCount\":3,\"totalTokenCount\":7}}\r\n\r\n";
     const Decoded d = decode(ProviderKind::gemini, true, "text/event-stream", body);
     CHECK(d.error.empty());
@@ -571,18 +630,22 @@ TEST_CASE("gemini stream: chunks that simply end; split anywhere; blocked prompt
     CHECK(d.complete);  // no end marker: the end of the body is the end
     same_at_every_split(ProviderKind::gemini, true, "text/event-stream", body);
 
-    CHECK(decode(ProviderKind::gemini, true, "text/event-stream", "").error == "protocol_error: the stream ended without any chunk");
+    CHECK(decode(ProviderKind::gemini, true, "text/event-stream", "").error ==
+          "protocol_error: the stream ended without any chunk");
     CHECK(decode(ProviderKind::gemini, true, "text/event-stream", body + "data: {\"candidates\":").error ==
           "protocol_error: the stream ended inside an event");
-    CHECK(decode(ProviderKind::gemini, true, "text/event-stream", "data: {\"promptFeedback\":{\"blockReason\":\"SAFETY\"}}\n\n").error ==
-          "provider_error: blocked: SAFETY");
-    const Decoded err = decode(ProviderKind::gemini, true, "text/event-stream",
-                               body.substr(0, body.find("\r\n\r\n") + 4) +
-                                   "data: {\"error\":{\"code\":503,\"message\":\"The model is overloaded.\",\"status\":\"UNAVAILABLE\"}}\n\n");
+    CHECK(decode(ProviderKind::gemini, true, "text/event-stream",
+                 "data: {\"promptFeedback\":{\"blockReason\":\"SAFETY\"}}\n\n")
+              .error == "provider_error: blocked: SAFETY");
+    const Decoded err = decode(
+        ProviderKind::gemini, true, "text/event-stream",
+        body.substr(0, body.find("\r\n\r\n") + 4) +
+            "data: {\"error\":{\"code\":503,\"message\":\"The model is overloaded.\",\"status\":\"UNAVAILABLE\"}}\n\n");
     CHECK(err.error == "provider_error: UNAVAILABLE: The model is overloaded.");
     CHECK(starts_with(decode(ProviderKind::gemini, true, "text/event-stream", "data: {\"candidates\":[}\n\n").error,
                       "protocol_error: invalid JSON in a stream event"));
-    CHECK(starts_with(decode(ProviderKind::gemini, true, "application/json", body).error, "protocol_error: expected text/event-stream"));
+    CHECK(starts_with(decode(ProviderKind::gemini, true, "application/json", body).error,
+                      "protocol_error: expected text/event-stream"));
 }
 
 TEST_CASE("gemini whole body") {
@@ -597,25 +660,33 @@ TEST_CASE("gemini whole body") {
     CHECK(d.out == 4u);
     CHECK(d.complete);
     same_at_every_split(ProviderKind::gemini, false, "application/json", body);
-    CHECK(decode(ProviderKind::gemini, false, "application/json", R"({"promptFeedback":{"blockReason":"SAFETY"},"usageMetadata":{"promptTokenCount":8}})").error ==
-          "provider_error: blocked: SAFETY");
+    CHECK(decode(ProviderKind::gemini, false, "application/json",
+                 R"({"promptFeedback":{"blockReason":"SAFETY"},"usageMetadata":{"promptTokenCount":8}})")
+              .error == "provider_error: blocked: SAFETY");
     CHECK(decode(ProviderKind::gemini, false, "application/json", R"({"usageMetadata":{}})").error ==
           "protocol_error: the response has no candidates");
 }
 
 // ===========================================================================
 TEST_CASE("error messages of non-2xx bodies, in every provider's shape") {
-    for (ProviderKind kind : {ProviderKind::openai, ProviderKind::ollama, ProviderKind::anthropic, ProviderKind::gemini}) {
+    for (ProviderKind kind :
+         {ProviderKind::openai, ProviderKind::ollama, ProviderKind::anthropic, ProviderKind::gemini}) {
         CAPTURE(to_string(kind));
         const Provider &p = provider_for(kind);
-        CHECK(p.error_message(R"({"error":{"message":"Rate limit reached","type":"requests","param":null,"code":"rate_limit_exceeded"}})") ==
-              "requests: Rate limit reached");
-        CHECK(p.error_message(R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"},"request_id":"req_1"})") ==
-              "overloaded_error: Overloaded");
+        CHECK(
+            p.error_message(
+                R"({"error":{"message":"Rate limit reached","type":"requests","param":null,"code":"rate_limit_exceeded"}})") ==
+            "requests: Rate limit reached");
+        CHECK(
+            p.error_message(
+                R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"},"request_id":"req_1"})") ==
+            "overloaded_error: Overloaded");
         CHECK(p.error_message(R"({"error":{"code":429,"message":"Quota exceeded","status":"RESOURCE_EXHAUSTED"}})") ==
               "RESOURCE_EXHAUSTED: Quota exceeded");
-        CHECK(p.error_message(R"({"error":"model 'x' not found, try pulling it first"})") == "model 'x' not found, try pulling it first");
-        CHECK(p.error_message("\n<html>\r\n<body>Bad gateway</body>\t</html>\n") == "<html>  <body>Bad gateway</body> </html>");
+        CHECK(p.error_message(R"({"error":"model 'x' not found, try pulling it first"})") ==
+              "model 'x' not found, try pulling it first");
+        CHECK(p.error_message("\n<html>\r\n<body>Bad gateway</body>\t</html>\n") ==
+              "<html>  <body>Bad gateway</body> </html>");
         CHECK(p.error_message(R"({"detail":"Not Found"})") == R"({"detail":"Not Found"})");
         CHECK(p.error_message("") == "");
         CHECK(p.error_message(std::string(1000, 'x')) == std::string(200, 'x') + "...");

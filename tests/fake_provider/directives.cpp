@@ -18,9 +18,9 @@ const std::map<std::string, long> &numeric() {
 }
 
 const std::set<std::string> &flags() {
-    static const std::set<std::string> names = {"reply",     "retry_after_date", "should_retry", "reset_mid",
-                                                "malformed", "no_done",          "error_event",  "crlf",
-                                                "cr",        "multiline_data",   "content_type", "auth", "review"};
+    static const std::set<std::string> names = {
+        "reply", "retry_after_date", "should_retry", "reset_mid", "malformed", "no_done", "error_event", "crlf",
+        "cr",    "multiline_data",   "content_type", "auth",      "review"};
     return names;
 }
 

@@ -52,8 +52,8 @@ std::string review_of(const std::string &prompt, const std::string &how) {
 // word (with a few synonyms folded) adds 1 to the dimension its FNV hash
 // picks, then the vector is normalised.  `dims` dimensions (default 64).
 std::vector<double> fake_embedding(const std::string &text, std::size_t dims) {
-    static const std::map<std::string, std::string> same = {{"caching", "cache"}, {"cached", "cache"},
-                                                            {"redis", "cache"},   {"memcached", "cache"}};
+    static const std::map<std::string, std::string> same = {
+        {"caching", "cache"}, {"cached", "cache"}, {"redis", "cache"}, {"memcached", "cache"}};
     std::vector<double> v(dims, 0.0);
     std::string word;
     auto flush = [&] {
@@ -66,7 +66,8 @@ std::vector<double> fake_embedding(const std::string &text, std::size_t dims) {
         word.clear();
     };
     for (char c : text) {
-        if (std::isalnum(static_cast<unsigned char>(c))) word += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (std::isalnum(static_cast<unsigned char>(c)))
+            word += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         else flush();
     }
     flush();
@@ -92,7 +93,8 @@ std::string embeddings_body(Provider provider, const json::value &request, const
         vectors.push_back(std::move(v));
         words_in += t.size() / 5 + 1;
     }
-    if (provider == Provider::ollama) return json::serialize(json::object{{"model", model}, {"embeddings", std::move(vectors)}});
+    if (provider == Provider::ollama)
+        return json::serialize(json::object{{"model", model}, {"embeddings", std::move(vectors)}});
     json::array data;
     for (std::size_t i = 0; i < vectors.size(); ++i)
         data.push_back(json::object{{"object", "embedding"}, {"index", i}, {"embedding", std::move(vectors[i])}});
@@ -101,7 +103,6 @@ std::string embeddings_body(Provider provider, const json::value &request, const
                                         {"model", model},
                                         {"usage", {{"prompt_tokens", words_in}, {"total_tokens", words_in}}}});
 }
-
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
@@ -210,36 +211,21 @@ std::vector<std::string> pieces_of(const std::string &text, std::size_t piece_by
 
 std::string reason(int code) {
     switch (code) {
-    case 200:
-        return "OK";
-    case 400:
-        return "Bad Request";
-    case 401:
-        return "Unauthorized";
-    case 403:
-        return "Forbidden";
-    case 404:
-        return "Not Found";
-    case 408:
-        return "Request Timeout";
-    case 409:
-        return "Conflict";
-    case 413:
-        return "Payload Too Large";
-    case 429:
-        return "Too Many Requests";
-    case 500:
-        return "Internal Server Error";
-    case 502:
-        return "Bad Gateway";
-    case 503:
-        return "Service Unavailable";
-    case 504:
-        return "Gateway Timeout";
-    case 529:
-        return "Overloaded";
-    default:
-        return "Status";
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 529: return "Overloaded";
+    default: return "Status";
     }
 }
 

@@ -67,8 +67,7 @@ std::string whole_body(Provider provider, const Answer &a) {
              json::array{json::object{
                  {"index", 0}, {"message", {{"role", "assistant"}, {"content", a.text}}}, {"finish_reason", "stop"}}}},
             {"usage", openai_usage(a)}});
-    case Provider::ollama:
-        return json::serialize(ollama_line(a, a.text, true));
+    case Provider::ollama: return json::serialize(ollama_line(a, a.text, true));
     case Provider::anthropic:
         return json::serialize(
             json::object{{"id", "msg_fake"},
@@ -79,8 +78,7 @@ std::string whole_body(Provider provider, const Answer &a) {
                          {"stop_reason", "end_turn"},
                          {"stop_sequence", nullptr},
                          {"usage", {{"input_tokens", a.prompt_tokens}, {"output_tokens", a.completion_tokens}}}});
-    case Provider::gemini:
-        return json::serialize(gemini_chunk(a, a.text, true, true));
+    case Provider::gemini: return json::serialize(gemini_chunk(a, a.text, true, true));
     }
     return "";
 }
@@ -108,10 +106,8 @@ std::string error_body(Provider provider, int code, const std::string &message) 
                                                           : "INVALID_ARGUMENT";
         return json::serialize(json::object{{"error", {{"code", code}, {"message", message}, {"status", status}}}});
     }
-    case Provider::ollama:
-        return json::serialize(json::object{{"error", message}});
-    case Provider::openai:
-        break;
+    case Provider::ollama: return json::serialize(json::object{{"error", message}});
+    case Provider::openai: break;
     }
     const char *type = code == 429 ? "rate_limit_exceeded" : code >= 500 ? "server_error" : "invalid_request_error";
     json::value error_code = nullptr;

@@ -99,9 +99,17 @@ constexpr coe_operation ops[] = {
 };
 constexpr const coe_operation *op_table[] = {&ops[0], &ops[1], &ops[2], &ops[3], &ops[4]};
 
-constexpr coe_plugin_descriptor descriptor = {
-    sizeof(coe_plugin_descriptor), COE_ABI_MAJOR, COE_ABI_MINOR, "test.faulty", "faulty", "1.0.0",
-    "scalar kernels with run-time faults (COE_TEST_FAULT)", 0, COE_THREAD_SAFETY_REENTRANT, 5, op_table};
+constexpr coe_plugin_descriptor descriptor = {sizeof(coe_plugin_descriptor),
+                                              COE_ABI_MAJOR,
+                                              COE_ABI_MINOR,
+                                              "test.faulty",
+                                              "faulty",
+                                              "1.0.0",
+                                              "scalar kernels with run-time faults (COE_TEST_FAULT)",
+                                              0,
+                                              COE_THREAD_SAFETY_REENTRANT,
+                                              5,
+                                              op_table};
 
 }  // namespace
 

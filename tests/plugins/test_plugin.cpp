@@ -79,7 +79,8 @@ coe_status tp_featurize(void *args, const coe_call *call) {
 #ifdef TP_CRASH_IN_FEATURIZE
     std::abort();
 #endif
-    return coe::sdk::guarded(call, [&] { return coe::kernels::featurize<1>(coe::sdk::args_as<coe_featurize_args>(args)); });
+    return coe::sdk::guarded(call,
+                             [&] { return coe::kernels::featurize<1>(coe::sdk::args_as<coe_featurize_args>(args)); });
 }
 
 coe_status tp_similarity(void *args, const coe_call *call) {
@@ -126,15 +127,14 @@ struct operation_1_9 {
     coe_operation base;
     std::uint64_t added_in_1_9;
 };
-const operation_1_9 tp_op_featurize = {
-    {sizeof(operation_1_9), 1, COE_OP_FEATURIZE, &tp_featurize, 0, 0}, 0xfeedull};
+const operation_1_9 tp_op_featurize = {{sizeof(operation_1_9), 1, COE_OP_FEATURIZE, &tp_featurize, 0, 0}, 0xfeedull};
 const operation_1_9 tp_op_similarity = {
     {sizeof(operation_1_9), 1, COE_OP_SIMILARITY, TP_SIMILARITY_FN, TP_SIMILARITY_FLAGS, 0}, 0xfeedull};
 const coe_operation *const tp_ops[] = {&tp_op_featurize.base, &tp_op_similarity.base};
 #else
 const coe_operation tp_op_featurize = {sizeof(coe_operation), 1, COE_OP_FEATURIZE, &tp_featurize, 0, 0};
 const coe_operation tp_op_similarity = {sizeof(coe_operation), 1, COE_OP_SIMILARITY, TP_SIMILARITY_FN,
-                                        TP_SIMILARITY_FLAGS, 0};
+                                        TP_SIMILARITY_FLAGS,   0};
 #ifdef TP_ONLY_SIMILARITY
 const coe_operation *const tp_ops[] = {&tp_op_similarity};
 #else
@@ -173,8 +173,14 @@ const tp_descriptor_type tp_descriptor = {
 extern "C" {
 
 COE_MANIFEST_ATTRIBUTES const coe_plugin_manifest coe_plugin_manifest_data = {
-    COE_MANIFEST_MAGIC, static_cast<uint32_t>(sizeof(coe_plugin_manifest)), TP_MANIFEST_ABI_MAJOR, TP_ABI_MINOR,
-    TP_FEATURES, TP_ID, TP_NAME, TP_VERSION};
+    COE_MANIFEST_MAGIC,
+    static_cast<uint32_t>(sizeof(coe_plugin_manifest)),
+    TP_MANIFEST_ABI_MAJOR,
+    TP_ABI_MINOR,
+    TP_FEATURES,
+    TP_ID,
+    TP_NAME,
+    TP_VERSION};
 
 #ifndef TP_NO_ENTRY
 COE_PLUGIN_EXPORT const coe_plugin_descriptor *coe_plugin_entry(uint16_t, uint16_t) {

@@ -177,7 +177,8 @@ TEST_CASE("three workers, one killed with SIGKILL mid-batch: 300 results, each e
     std::ofstream(dir / "panels.jsonl") << "";
     {
         std::ofstream out(dir / "panels.jsonl");
-        for (int i = 0; i < 300; ++i) out << (i == 150 ? std::string("{\"responses\": 3}") : corpus[i % corpus.size()]) << "\n";
+        for (int i = 0; i < 300; ++i)
+            out << (i == 150 ? std::string("{\"responses\": 3}") : corpus[i % corpus.size()]) << "\n";
     }
     const Run expected = run_coe("analyze " + (dir / "panels.jsonl").string() + " --json");
     REQUIRE(lines_of(expected.out).size() == 300);
@@ -208,10 +209,8 @@ TEST_CASE("three workers, one killed with SIGKILL mid-batch: 300 results, each e
     REQUIRE(got.size() == 300);
     for (std::size_t i = 0; i < 300; ++i) {
         INFO("line " << i + 1);
-        if (i == 150)
-            CHECK(json::parse(got[i]).at("line").as_int64() == 151);
-        else
-            CHECK(essence(got[i]) == essence(want[i]));
+        if (i == 150) CHECK(json::parse(got[i]).at("line").as_int64() == 151);
+        else CHECK(essence(got[i]) == essence(want[i]));
     }
     const Run status = run_coe("collect --nats " + nats.url + " --batch " + batch + " --status");
     CHECK(status.out.find("300 of 300 results, 0 duplicates") != std::string::npos);
@@ -226,15 +225,18 @@ TEST_CASE("three workers, one killed with SIGKILL mid-batch: 300 results, each e
 TEST_CASE("a job whose worker dies on every delivery ends as an error result, not a hole") {
     NatsServer nats;
     const fs::path dir = temp_dir("poison");
-    std::ofstream(dir / "one.jsonl") << lines_of(read_text(fs::path(COE_TEST_SHARED_DATA_DIR) / "mtbench-panels.jsonl")).at(0) << "\n";
+    std::ofstream(dir / "one.jsonl")
+        << lines_of(read_text(fs::path(COE_TEST_SHARED_DATA_DIR) / "mtbench-panels.jsonl")).at(0) << "\n";
     {  // a worker that takes the job, and is killed with it in hand; max_deliver 1
         // each operation takes 3 s; probing is off, or the probe's smoke calls would take as long
         std::ofstream(dir / "no-probe.json") << R"({"plugin_probe": {"mode": "off"}})";
-        auto w = worker(nats, dir / "w1.log",
-                        slow_plugin({"--config", (dir / "no-probe.json").string(), "--ack-wait", "1s", "--max-deliver", "1"}),
-                        {"COE_TEST_FAULT=slow:1:3000"});
+        auto w = worker(
+            nats, dir / "w1.log",
+            slow_plugin({"--config", (dir / "no-probe.json").string(), "--ack-wait", "1s", "--max-deliver", "1"}),
+            {"COE_TEST_FAULT=slow:1:3000"});
         REQUIRE(!w->wait_for("pulling jobs").empty());
-        const Run submitted = run_coe("submit --nats " + nats.url + " " + (dir / "one.jsonl").string() + " --batch poison1");
+        const Run submitted =
+            run_coe("submit --nats " + nats.url + " " + (dir / "one.jsonl").string() + " --batch poison1");
         REQUIRE(submitted.status == 0);
         std::this_thread::sleep_for(1500ms);
         w->signal(SIGKILL);
@@ -246,7 +248,8 @@ TEST_CASE("a job whose worker dies on every delivery ends as an error result, no
     INFO(collected.out.substr(0, 300));
     const json::object result = json::parse(lines_of(collected.out)[0]).as_object();
     CHECK(result.at("line").as_int64() == 1);
-    CHECK(std::string(result.at("error").as_string()).find("delivered 1 times and never finished") != std::string::npos);
+    CHECK(std::string(result.at("error").as_string()).find("delivered 1 times and never finished") !=
+          std::string::npos);
     fs::remove_all(dir);
 }
 
@@ -255,12 +258,14 @@ TEST_CASE("a consultation refused with 429 is handed back with a delay, then ans
     const fs::path dir = temp_dir("consult");
     coe::test::FakeProviderServer provider;
     std::ofstream(dir / "experts.json") << R"({"experts": [{"name": "one", "provider": "openai", "base_url": ")"
-                                        << provider.base_url() << R"(/v1", "model": "reply=cache_a,status=429,fail=1", "max_retries": 0}]})";
-    std::ofstream(dir / "questions.jsonl") << R"({"id": "q1", "question": "How do we make the API faster?"})" << "\n";
+                                        << provider.base_url()
+                                        << R"(/v1", "model": "reply=cache_a,status=429,fail=1", "max_retries": 0}]})";
+    std::ofstream(dir / "questions.jsonl") << R"({"id": "q1", "question": "How do we make the API faster?"})"
+                                           << "\n";
     auto w = worker(nats, dir / "w.log", {"--experts", (dir / "experts.json").string(), "--retry-later", "500ms"});
     REQUIRE(!w->wait_for("consult").empty());
-    const Run collected =
-        run_coe("submit --nats " + nats.url + " " + (dir / "questions.jsonl").string() + " --consult --wait --timeout 30s");
+    const Run collected = run_coe("submit --nats " + nats.url + " " + (dir / "questions.jsonl").string() +
+                                  " --consult --wait --timeout 30s");
     CHECK(collected.status == 0);
     const json::object result = json::parse(lines_of(collected.out).at(0)).as_object();
     CHECK(result.at("id").as_string() == "q1");
@@ -271,7 +276,8 @@ TEST_CASE("a consultation refused with 429 is handed back with a delay, then ans
 
 int main(int argc, char **argv) {
     if (nats_server_path().empty()) {
-        std::cout << "SKIPPED: nats-server is not installed (Debian package nats-server; scripts/install-deps.sh installs it)\n";
+        std::cout << "SKIPPED: nats-server is not installed (Debian package nats-server; scripts/install-deps.sh "
+                     "installs it)\n";
         return 77;
     }
     doctest::Context context(argc, argv);

@@ -11,9 +11,17 @@ static coe_status c99_similarity(void *args, const coe_call *call) {
 
 static const coe_operation c99_op = {sizeof(coe_operation), 1, COE_OP_SIMILARITY, c99_similarity, 0, 0};
 static const coe_operation *const c99_ops[] = {&c99_op};
-static const coe_plugin_descriptor c99_descriptor = {
-    sizeof(coe_plugin_descriptor), COE_ABI_MAJOR, COE_ABI_MINOR, "c99.check", "c99", "1.0.0",
-    "strict C99 check", COE_CPU_SSE2, COE_THREAD_SAFETY_REENTRANT, 1, c99_ops};
+static const coe_plugin_descriptor c99_descriptor = {sizeof(coe_plugin_descriptor),
+                                                     COE_ABI_MAJOR,
+                                                     COE_ABI_MINOR,
+                                                     "c99.check",
+                                                     "c99",
+                                                     "1.0.0",
+                                                     "strict C99 check",
+                                                     COE_CPU_SSE2,
+                                                     COE_THREAD_SAFETY_REENTRANT,
+                                                     1,
+                                                     c99_ops};
 
 COE_PLUGIN_EXPORT const coe_plugin_descriptor *coe_plugin_entry(uint16_t major, uint16_t minor) {
     (void)minor;

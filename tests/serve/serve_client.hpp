@@ -46,7 +46,8 @@ public:
     Reply get(const std::string &target, const std::map<std::string, std::string> &headers = {}) {
         return request(http::verb::get, target, {}, headers);
     }
-    Reply post(const std::string &target, const std::string &body, const std::map<std::string, std::string> &headers = {}) {
+    Reply post(const std::string &target, const std::string &body,
+               const std::map<std::string, std::string> &headers = {}) {
         return request(http::verb::post, target, body, headers);
     }
 

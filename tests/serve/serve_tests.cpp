@@ -35,8 +35,8 @@ struct RunningServer {
     std::thread thread;
     bool stopped = false;
 
-    explicit RunningServer(ServerOptions o = {}, std::vector<std::string> models = {"reply=cache_a", "reply=cache_b",
-                                                                                      "reply=rewrite"},
+    explicit RunningServer(ServerOptions o = {},
+                           std::vector<std::string> models = {"reply=cache_a", "reply=cache_b", "reply=rewrite"},
                            bool with_experts = true) {
         if (with_experts) {
             std::vector<ExpertConfig> experts;
@@ -204,7 +204,8 @@ TEST_CASE("chat completions when no expert answers: 502 with the reasons; withou
     {
         RunningServer s({}, {"status=401", "status=400"});
         HttpClient c(s.port());
-        const Reply r = c.post("/v1/chat/completions", R"({"model": "circle", "messages": [{"role": "user", "content": "q"}]})");
+        const Reply r =
+            c.post("/v1/chat/completions", R"({"model": "circle", "messages": [{"role": "user", "content": "q"}]})");
         CHECK(r.status == 502);
         CHECK(std::string(error_of(r).at("message").as_string()).find("e1: auth_error") != std::string::npos);
     }
@@ -239,7 +240,8 @@ TEST_CASE("per-client limit: 429 with Retry-After while the client's requests ar
     std::thread first([&] { CHECK(slow.post("/v1/consult", R"({"question": "q"})").status == 200); });
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     HttpClient second(s.port());
-    const Reply r = second.post("/v1/analyze", read_text(std::filesystem::path(COE_TEST_SOURCE_DIR) / "examples" / "panel.json"));
+    const Reply r =
+        second.post("/v1/analyze", read_text(std::filesystem::path(COE_TEST_SOURCE_DIR) / "examples" / "panel.json"));
     CHECK(r.status == 429);
     CHECK(r.headers.at("retry-after") == "1");
     CHECK(second.get("/healthz").status == 200);  // probes are not limited
@@ -252,7 +254,8 @@ TEST_CASE("slowloris: a client trickling its header is cut off by the request ti
     RunningServer s(o);
     HttpClient c(s.port());
     const auto start = std::chrono::steady_clock::now();
-    const std::string request = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
+    const std::string request =
+        "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
     bool cut = false;
     for (char ch : request) {
         boost::system::error_code ec;
@@ -298,7 +301,8 @@ TEST_CASE("/metrics is Prometheus text with the HTTP counters beside the engine'
     const Reply r = c.get("/metrics");
     REQUIRE(r.status == 200);
     CHECK(r.headers.at("content-type").rfind("text/plain; version=0.0.4", 0) == 0);
-    const std::regex sample(R"(^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*"(,[a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*")*\})? [-+0-9.eEInfNa]+$)");
+    const std::regex sample(
+        R"(^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*"(,[a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*")*\})? [-+0-9.eEInfNa]+$)");
     const std::regex comment(R"(^# (HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* .+$)");
     for (const auto &l : lines_of(r.body)) {
         INFO(l);
@@ -355,8 +359,9 @@ TEST_CASE("the drain timeout cuts what is left and cancels its consultation") {
     CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(4));
 }
 
-TEST_CASE("a reader too slow for the output limit is cut off, logged and counted, its consultation cancelled; "
-          "other clients complete") {
+TEST_CASE(
+    "a reader too slow for the output limit is cut off, logged and counted, its consultation cancelled; "
+    "other clients complete") {
     struct Log {
         std::mutex mutex;
         std::vector<std::string> lines;

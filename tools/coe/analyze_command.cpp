@@ -28,7 +28,7 @@ extern const char *const example_panel_json;
 namespace {
 
 struct AnalyzeArgs {
-    std::string file;  // empty: the embedded example; "-": stdin
+    std::string file;    // empty: the embedded example; "-": stdin
     std::string report;  // performance report destination; "-": stderr
     bool prometheus = false;
     bool json = false;
@@ -148,7 +148,7 @@ int run_analyze_command(const CommandLine &cl) {
 
     std::ifstream opened;
     std::istream *in = &std::cin;
-    std::string head;  // the start of the input, to tell the format
+    std::string head;              // the start of the input, to tell the format
     std::vector<PanelLine> whole;  // the panels of an input read whole
     std::optional<PanelLineReader> reader;
     if (args.file.empty()) {
@@ -180,10 +180,8 @@ int run_analyze_command(const CommandLine &cl) {
     ProgressBar bar;
     auto next = [&]() -> std::optional<PanelLine> {
         std::optional<PanelLine> line;
-        if (reader)
-            line = reader->next();
-        else if (next_whole < whole.size())
-            line = std::move(whole[next_whole++]);
+        if (reader) line = reader->next();
+        else if (next_whole < whole.size()) line = std::move(whole[next_whole++]);
         if (!line) return line;
         if (auto *p = std::get_if<Panel>(&line->panel_or_error); p && embed) {
             try {
@@ -203,10 +201,8 @@ int run_analyze_command(const CommandLine &cl) {
                                           ? r.error
                                           : source + ":" + std::to_string(line.line) + ": " + r.error;
             ++failed;
-            if (args.json)
-                std::cout << error_json(line.line, error) << "\n";
-            else
-                std::cout << (done > 0 ? "\n" : "") << "error: " << error << "\n";
+            if (args.json) std::cout << error_json(line.line, error) << "\n";
+            else std::cout << (done > 0 ? "\n" : "") << "error: " << error << "\n";
             std::cerr << "coe analyze: " << error << "\n";
         }
         std::cout.flush();

@@ -14,7 +14,8 @@ std::function<void(Panel &)> make_embed_step(const std::string &embedder, const 
                                              const CommandLine &cl) {
     const std::optional<ExpertsConfig> experts = find_experts(experts_file, cl);
     if (!experts || !experts->embedder)
-        throw UsageError("--embedder " + embedder + ": no embedder is configured (an \"embedder\" object in "
+        throw UsageError("--embedder " + embedder +
+                         ": no embedder is configured (an \"embedder\" object in "
                          "--experts FILE or the config file)");
     if (experts->embedder->name != embedder)
         throw UsageError("--embedder " + embedder + ": the configured embedder is '" + experts->embedder->name + "'");

@@ -86,7 +86,8 @@ CommandLine parse_command_line(int argc, char **argv) {
         } else if (a == "--plugin-path") {
             const std::string path = value();
             std::error_code ec;
-            if (!std::filesystem::exists(path, ec)) throw UsageError("--plugin-path " + path + ": no such file or folder");
+            if (!std::filesystem::exists(path, ec))
+                throw UsageError("--plugin-path " + path + ": no such file or folder");
             cl.engine.plugin_paths.emplace_back(path);
         } else if (a == "--disable-cpu") {
             for (const auto &name : split_commas(value())) {

@@ -62,19 +62,18 @@ const Command table[] = {
      true, nullptr, COE_NETWORK_COMMAND(run_serve_command)},
     {"submit", "enqueue a file's panels (or questions) on NATS JetStream",
      "submit --nats URL FILE [--consult] [--batch ID] [--wait [--timeout D]]",
-     "Every line of FILE (panels, or with --consult questions) becomes a job; prints the batch id.",
-     true, nullptr, COE_NETWORK_COMMAND(run_submit_command)},
-    {"collect", "a NATS batch's results in input order",
-     "collect --nats URL --batch ID [--timeout D] [--status]",
-     "Prints the results as analyze --json does; --status says how many results are in so far.",
-     true, nullptr, COE_NETWORK_COMMAND(run_collect_command)},
+     "Every line of FILE (panels, or with --consult questions) becomes a job; prints the batch id.", true, nullptr,
+     COE_NETWORK_COMMAND(run_submit_command)},
+    {"collect", "a NATS batch's results in input order", "collect --nats URL --batch ID [--timeout D] [--status]",
+     "Prints the results as analyze --json does; --status says how many results are in so far.", true, nullptr,
+     COE_NETWORK_COMMAND(run_collect_command)},
     {"worker", "do jobs from the NATS queue until SIGINT/SIGTERM",
      "worker --nats URL [--threads N] [--experts FILE] [--ack-wait D] [--max-deliver N]",
-     "Analyses panels and, with --experts, consults questions.",
-     true, nullptr, COE_NETWORK_COMMAND(run_worker_command)},
+     "Analyses panels and, with --experts, consults questions.", true, nullptr,
+     COE_NETWORK_COMMAND(run_worker_command)},
     {"backends", "detected CPU features and every backend candidate", "backends [--json]",
-     "Each candidate with its status and reason (active, available, rejected: why).",
-     false, nullptr, &run_backends_command},
+     "Each candidate with its status and reason (active, available, rejected: why).", false, nullptr,
+     &run_backends_command},
     {"plugin", "validate one plugin against the scalar reference", "plugin check PATH [--timeout-ms N]",
      "Runs each operation the plugin provides on a conformance suite against the scalar\n"
      "reference, each in a child process (a crash or a hang fails that operation); PASS/FAIL per\n"
@@ -121,8 +120,8 @@ std::string usage_text() {
 }
 
 std::string command_help_text(const Command &command) {
-    return std::string("usage: coe ") + command.synopsis + "\n\n" + command.summary + ".\n" + command.details +
-           "\n\n" + global_options;
+    return std::string("usage: coe ") + command.synopsis + "\n\n" + command.summary + ".\n" + command.details + "\n\n" +
+           global_options;
 }
 
 }  // namespace coe::cli

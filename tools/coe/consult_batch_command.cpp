@@ -59,7 +59,8 @@ public:
     InterruptGuard &operator=(const InterruptGuard &) = delete;
 
 private:
-    struct sigaction old_int_ {}, old_term_ {};
+    struct sigaction old_int_ {
+    }, old_term_{};
 };
 
 }  // namespace
@@ -76,7 +77,8 @@ int run_consult_batch(const ConsultArgs &args, const CommandLine &cl, ExpertsCon
     options.output = args.output;
     options.resume = args.resume;
     options.stop = &interrupted;
-    if (args.output.empty()) options.on_result = [](const std::string &line) { std::cout << line << "\n" << std::flush; };
+    if (args.output.empty())
+        options.on_result = [](const std::string &line) { std::cout << line << "\n" << std::flush; };
     options.on_progress = [&bar](std::size_t finished, std::size_t) { bar.update(finished); };
     options.on_notice = [](const std::string &message) { std::cerr << "coe consult: " << message << "\n"; };
 

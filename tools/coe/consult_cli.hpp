@@ -16,14 +16,14 @@ struct ConsultArgs {
     std::string experts_file;
     ConsultOptions options;
     bool json = false, stream = false;
-    std::string save_panel;      // write the answers as a panel here
-    std::string report;          // performance report destination; "-": stderr
+    std::string save_panel;  // write the answers as a panel here
+    std::string report;      // performance report destination; "-": stderr
     bool prometheus = false;
     // batch
-    std::string batch;           // questions.jsonl
-    std::string output;          // results file (appended as they come, then put in input order)
-    bool resume = false;         // skip the ids `output` already answers
-    unsigned concurrency = 4;    // consultations at once
+    std::string batch;         // questions.jsonl
+    std::string output;        // results file (appended as they come, then put in input order)
+    bool resume = false;       // skip the ids `output` already answers
+    unsigned concurrency = 4;  // consultations at once
 };
 
 ConsultArgs parse_consult_args(const std::vector<std::string> &args);

@@ -156,8 +156,9 @@ int run_consult_command(const CommandLine &cl) {
     } else if (tty) {  // people see the circle answer as it happens
         on_event = [](const ConsultEvent &e) {
             if (e.type == ConsultEvent::Type::expert_done || e.type == ConsultEvent::Type::expert_failed)
-                std::cerr << "  " << e.expert << ": " << e.answer->status << " (" << static_cast<long>(e.answer->latency_ms)
-                          << " ms)  [" << e.answered << "/" << e.total << " answered]\n";
+                std::cerr << "  " << e.expert << ": " << e.answer->status << " ("
+                          << static_cast<long>(e.answer->latency_ms) << " ms)  [" << e.answered << "/" << e.total
+                          << " answered]\n";
         };
     }
     const ConsultationResult result = circle.consult(args.question, args.options, on_event);

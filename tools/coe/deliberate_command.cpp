@@ -37,7 +37,8 @@ int run_deliberate_command(const CommandLine &cl) {
         else if (!x.empty() && x[0] != '-' && file.empty()) file = x;
         else throw UsageError("unknown argument '" + x + "'");
     }
-    if (file.empty()) throw UsageError("usage: coe deliberate PANELS.jsonl [--experts FILE] [--review] [--synthesize NAME]");
+    if (file.empty())
+        throw UsageError("usage: coe deliberate PANELS.jsonl [--experts FILE] [--review] [--synthesize NAME]");
     std::optional<ExpertsConfig> experts = find_experts(experts_file, cl);
     if (!experts) throw UsageError("coe deliberate needs experts (--experts FILE): they review and synthesise");
     std::ifstream in(file, std::ios::binary);

@@ -16,8 +16,8 @@ void exec_full_tool(char **argv, const std::string &command) {
     if (ec) throw Error("cannot find this program's own path (/proc/self/exe: " + ec.message() + ")");
     const std::string full = (self.parent_path() / "coe-full").string();
     ::execv(full.c_str(), argv);
-    throw Error("'" + command + "' needs " + full + " (the tool with the network layer), which cannot be started: " +
-                std::strerror(errno));
+    throw Error("'" + command + "' needs " + full +
+                " (the tool with the network layer), which cannot be started: " + std::strerror(errno));
 }
 
 }  // namespace coe::cli

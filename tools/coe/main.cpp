@@ -34,7 +34,8 @@ int main(int argc, char **argv) {
             return 0;
         }
         if (command == nullptr) {
-            std::cerr << (cl.command.empty() ? "coe: no command given\n" : "coe: unknown command '" + cl.command + "'\n")
+            std::cerr << (cl.command.empty() ? "coe: no command given\n"
+                                             : "coe: unknown command '" + cl.command + "'\n")
                       << usage_text();
             return 2;
         }

@@ -21,8 +21,7 @@ int run_plugin_command(const CommandLine &cl) {
         long long ms = 0;
         try {
             ms = std::stoll(value, &used);
-        } catch (const std::exception &) {
-        }
+        } catch (const std::exception &) {}
         if (used != value.size() || ms < 1 || ms > 3600000)
             throw UsageError("--timeout-ms: '" + value + "' is not a number of milliseconds from 1 to 3600000");
         probe.timeout = std::chrono::milliseconds(ms);
@@ -30,18 +29,16 @@ int run_plugin_command(const CommandLine &cl) {
     const PluginCheck check = check_plugin(cl.args[1], probe);
     const BackendInfo &p = check.plugin;
     std::cout << "plugin " << (p.name.empty() ? "?" : p.name) << " (" << (p.id.empty() ? "?" : p.id) << " "
-              << (p.version.empty() ? "?" : p.version) << ", abi " << (p.abi.empty() ? "?" : p.abi) << ") "
-              << p.file << "\n"
+              << (p.version.empty() ? "?" : p.version) << ", abi " << (p.abi.empty() ? "?" : p.abi) << ") " << p.file
+              << "\n"
               << "isolation: " << check.isolation << "\n";
     if (p.status == BackendStatus::rejected) {
         std::cout << "REJECTED " << p.reason << "\n";
         return 1;
     }
     for (const auto &op : check.operations) {
-        if (!op.provided)
-            std::cout << "SKIP " << op.operation << ": not provided (served by other backends)\n";
-        else
-            std::cout << (op.passed ? "PASS " : "FAIL ") << op.operation << ": " << op.detail << "\n";
+        if (!op.provided) std::cout << "SKIP " << op.operation << ": not provided (served by other backends)\n";
+        else std::cout << (op.passed ? "PASS " : "FAIL ") << op.operation << ": " << op.detail << "\n";
     }
     std::cout << (check.passed() ? "plugin check passed\n" : "plugin check FAILED\n");
     return check.passed() ? 0 : 1;

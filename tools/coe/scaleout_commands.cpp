@@ -142,8 +142,8 @@ int run_collect_command(const CommandLine &cl) {
     if (batch.empty()) throw UsageError("usage: coe collect --nats URL --batch ID [--timeout D] [--status]");
     if (status) {
         const BatchResults r = collect_batch(q.queue, batch, std::chrono::milliseconds(0));
-        std::cout << "batch " << batch << ": " << r.lines.size() << " of " << r.expected << " results, "
-                  << r.duplicates << " duplicates\n";
+        std::cout << "batch " << batch << ": " << r.lines.size() << " of " << r.expected << " results, " << r.duplicates
+                  << " duplicates\n";
         return 0;
     }
     return print_results(collect_batch(q.queue, batch, timeout), batch);
@@ -156,7 +156,8 @@ int run_worker_command(const CommandLine &cl) {
     parse(cl.args, q, [&](const std::string &x, const std::function<const std::string &()> &value) {
         if (x == "--threads") options.threads = static_cast<unsigned>(parse_count(x, value(), 1, 1024));
         else if (x == "--experts") experts_file = value();
-        else if (x == "--quorum") options.consult.quorum = static_cast<std::uint32_t>(parse_count(x, value(), 1, 100000));
+        else if (x == "--quorum")
+            options.consult.quorum = static_cast<std::uint32_t>(parse_count(x, value(), 1, 100000));
         else if (x == "--deadline") options.consult.deadline = parse_duration(x, value());
         else if (x == "--retry-later") options.rate_limited_delay = parse_duration(x, value());
         else return false;
@@ -190,8 +191,8 @@ int run_worker_command(const CommandLine &cl) {
             t.join();
         }
     } release{waiter, done};
-    std::cerr << "coe worker: pulling jobs from " << q.queue.url << " (analyze"
-              << (circle ? ", consult" : "") << "; " << options.threads << " at a time)" << std::endl;
+    std::cerr << "coe worker: pulling jobs from " << q.queue.url << " (analyze" << (circle ? ", consult" : "") << "; "
+              << options.threads << " at a time)" << std::endl;
     worker.run();
     std::cerr << "coe worker: stopped" << std::endl;
     return 0;

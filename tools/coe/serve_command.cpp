@@ -28,7 +28,8 @@ std::vector<std::string> tokens_from_file(const std::string &file) {
         if (start == std::string::npos || line[start] == '#') continue;
         line.erase(0, start);
         if (line.size() < 16)
-            throw Error("--token-file " + file + ":" + std::to_string(n) + ": a token must have at least 16 characters");
+            throw Error("--token-file " + file + ":" + std::to_string(n) +
+                        ": a token must have at least 16 characters");
         tokens.push_back(line);
     }
     if (tokens.empty()) throw Error("--token-file " + file + ": no tokens in the file");
@@ -64,7 +65,8 @@ int run_serve_command(const CommandLine &cl) {
         if (x == "--listen") {
             const std::string &v = value();
             const auto colon = v.rfind(':');
-            if (colon == std::string::npos || colon == 0) throw UsageError("--listen expects HOST:PORT, got '" + v + "'");
+            if (colon == std::string::npos || colon == 0)
+                throw UsageError("--listen expects HOST:PORT, got '" + v + "'");
             o.address = v.substr(0, colon);
             if (o.address.size() > 2 && o.address.front() == '[' && o.address.back() == ']')
                 o.address = o.address.substr(1, o.address.size() - 2);
@@ -110,14 +112,17 @@ int run_serve_command(const CommandLine &cl) {
     std::unique_ptr<Circle> circle;
     if (experts) circle = std::make_unique<Circle>(engine, std::move(*experts));
     Server server(engine, circle.get(), o);
-    std::cerr << "coe serve: listening on http://" << (o.address.find(':') != std::string::npos ? "[" + o.address + "]" : o.address)
-              << ":" << server.port() << " (" << (circle ? std::to_string(circle->experts().experts.size()) + " experts"
-                                                         : std::string("no experts: consultation routes answer 503"))
+    std::cerr << "coe serve: listening on http://"
+              << (o.address.find(':') != std::string::npos ? "[" + o.address + "]" : o.address) << ":" << server.port()
+              << " ("
+              << (circle ? std::to_string(circle->experts().experts.size()) + " experts"
+                         : std::string("no experts: consultation routes answer 503"))
               << ", " << (o.tokens.empty() ? "no authentication" : std::to_string(o.tokens.size()) + " bearer tokens")
               << ")" << std::endl;
     if (o.tokens.empty() && o.address != "127.0.0.1" && o.address != "::1" && o.address != "localhost")
         std::cerr << "coe serve: warning: listening beyond this machine without authentication "
-                     "(--token-file or --token-env)" << std::endl;
+                     "(--token-file or --token-env)"
+                  << std::endl;
     server.run();
     std::cerr << "coe serve: stopped" << std::endl;
     return 0;

@@ -16,10 +16,10 @@ enum class BreakerMode {
 
 struct BreakerConfig {
     BreakerMode mode = BreakerMode::normal;
-    std::uint32_t window_size = 20;          // count-based sliding window of the last calls
-    std::uint32_t minimum_calls = 10;        // calls in the window before rates count
-    double failure_rate_threshold = 0.5;     // open when failures / calls >= this
-    double slow_call_rate_threshold = 1.0;   // open when slow calls / calls >= this
+    std::uint32_t window_size = 20;         // count-based sliding window of the last calls
+    std::uint32_t minimum_calls = 10;       // calls in the window before rates count
+    double failure_rate_threshold = 0.5;    // open when failures / calls >= this
+    double slow_call_rate_threshold = 1.0;  // open when slow calls / calls >= this
     // A call is slow above this many milliseconds (an absolute limit; 0:
     // none).  A call of an accelerated backend above it is also run on the
     // scalar reference, to compare their times (see slower_than_reference).
@@ -34,11 +34,11 @@ struct BreakerConfig {
     // 0: never judged against the reference.
     std::uint32_t slower_than_reference_calls = 3;
     double slower_factor = 1.5;
-    double open_duration_ms = 1000;          // first wait before half-open
-    double backoff_multiplier = 2;           // each re-open after a failed probe waits longer
-    double max_open_duration_ms = 60000;     // cap of the backoff
-    double jitter = 0.2;                     // +- fraction of random jitter on each wait
-    std::uint32_t half_open_calls = 3;       // probe calls permitted in half-open
+    double open_duration_ms = 1000;       // first wait before half-open
+    double backoff_multiplier = 2;        // each re-open after a failed probe waits longer
+    double max_open_duration_ms = 60000;  // cap of the backoff
+    double jitter = 0.2;                  // +- fraction of random jitter on each wait
+    std::uint32_t half_open_calls = 3;    // probe calls permitted in half-open
 };
 
 }  // namespace coe

@@ -43,8 +43,8 @@ std::vector<BatchQuestion> read_batch_questions(const std::string &file);
 std::string batch_error_line(const BatchQuestion &question);
 
 struct BatchOptions {
-    ConsultOptions consult;          // for every question (id and experts come from its line)
-    unsigned concurrency = 4;        // consultations at once (at least 1)
+    ConsultOptions consult;    // for every question (id and experts come from its line)
+    unsigned concurrency = 4;  // consultations at once (at least 1)
     // Results file.  Each result is appended and flushed as soon as it is
     // complete, so a crash loses nothing already received; when the batch
     // ends, the file is rewritten in input order and replaced atomically
@@ -70,11 +70,11 @@ struct BatchOptions {
 };
 
 struct BatchSummary {
-    std::size_t total = 0;           // questions in the batch
-    std::size_t finished = 0;        // with a result line (resumed ones included)
-    std::size_t resumed = 0;         // answered by an earlier run's output
-    std::size_t failed = 0;          // bad lines, errors and missed quorums
-    bool interrupted = false;        // options.stop ended it early
+    std::size_t total = 0;     // questions in the batch
+    std::size_t finished = 0;  // with a result line (resumed ones included)
+    std::size_t resumed = 0;   // answered by an earlier run's output
+    std::size_t failed = 0;    // bad lines, errors and missed quorums
+    bool interrupted = false;  // options.stop ended it early
 };
 
 // Runs the batch on `circle` and returns when every question has a result

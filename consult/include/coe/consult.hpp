@@ -49,23 +49,23 @@ struct ExpertAnswer {
     // network_error, rate_limited, auth_error, http_error, protocol_error,
     // provider_error, too_large, breaker_open, config_error, cancelled.
     std::string status = "ok";
-    std::string error;             // what went wrong, with the provider's own message; empty when ok
-    std::string content;           // the answer (partial text is dropped when the expert failed)
-    std::string finish_reason;     // the provider's word, e.g. "stop", "end_turn", "MAX_TOKENS"
-    double weight = 1.0;           // the expert's prior confidence
-    long http_status = 0;          // of the last attempt; 0 when none arrived
+    std::string error;          // what went wrong, with the provider's own message; empty when ok
+    std::string content;        // the answer (partial text is dropped when the expert failed)
+    std::string finish_reason;  // the provider's word, e.g. "stop", "end_turn", "MAX_TOKENS"
+    double weight = 1.0;        // the expert's prior confidence
+    long http_status = 0;       // of the last attempt; 0 when none arrived
     std::uint64_t tokens_in = 0, tokens_out = 0;
-    double cost = 0;               // from the expert's cost_per_1k_* and the tokens
-    double latency_ms = 0;         // first attempt start -> answer complete (retries included)
-    double first_token_ms = -1;    // start of the answering attempt -> first text; -1: none
+    double cost = 0;             // from the expert's cost_per_1k_* and the tokens
+    double latency_ms = 0;       // first attempt start -> answer complete (retries included)
+    double first_token_ms = -1;  // start of the answering attempt -> first text; -1: none
     std::uint32_t attempts = 0, retries = 0;
     std::vector<float> embedding;  // from the circle's embedder, when it has one and it answered
     bool ok() const { return status == "ok"; }
 };
 
 struct ConsultOptions {
-    std::string id;                // the panel id; empty: "consultation-N"
-    std::string system_prompt;     // for experts without their own; empty: a built-in one
+    std::string id;                    // the panel id; empty: "consultation-N"
+    std::string system_prompt;         // for experts without their own; empty: a built-in one
     std::vector<std::string> experts;  // names to ask; empty: every configured expert
     // Return once `quorum` experts answered (0: all of them); the others are
     // cancelled and listed with status "cancelled".
@@ -93,13 +93,13 @@ struct ConsultOptions {
 struct ReviewOutcome {
     struct Review {
         std::string reviewer;
-        std::string status = "ok";        // ok, unparseable, or the expert's failure class
-        std::string error;                // why it failed
-        std::vector<std::string> ranking; // expert names of the answers, best first (ok only)
+        std::string status = "ok";         // ok, unparseable, or the expert's failure class
+        std::string error;                 // why it failed
+        std::vector<std::string> ranking;  // expert names of the answers, best first (ok only)
     };
-    struct Score {                        // one per answer, in the panel's order
+    struct Score {  // one per answer, in the panel's order
         std::string expert;
-        double borda = 0;                 // mean over the reviews that ranked it of (m-1-position)/(m-1)
+        double borda = 0;  // mean over the reviews that ranked it of (m-1-position)/(m-1)
         std::uint32_t times_ranked = 0;
         std::uint32_t borda_rank = 0, schulze_rank = 0, schulze_wins = 0;  // ranks: 1 = best
         // 0.5 * borda + 0.5 * (n-1-centrality position)/(n-1): peers' view
@@ -114,9 +114,9 @@ struct ReviewOutcome {
 
 struct SynthesisOutcome {
     std::string chairman;
-    std::string status = "ok";            // or the chairman's failure class
+    std::string status = "ok";  // or the chairman's failure class
     std::string error;
-    std::string content;                  // the chairman's answer (ok only)
+    std::string content;  // the chairman's answer (ok only)
 };
 
 struct ConsultationResult {
@@ -125,11 +125,11 @@ struct ConsultationResult {
     // The analysis of the answers that are ok, in configuration order:
     // identical to `coe analyze` of panel().  Absent when none answered.
     std::optional<Report> report;
-    std::string analysis_error;         // why report is absent
+    std::string analysis_error;  // why report is absent
     std::uint32_t answered = 0, quorum = 0;
     bool quorum_met = false;
-    std::optional<ReviewOutcome> review;       // when asked for and two answers or more came in
-    std::optional<SynthesisOutcome> synthesis; // when asked for and an answer came in
+    std::optional<ReviewOutcome> review;        // when asked for and two answers or more came in
+    std::optional<SynthesisOutcome> synthesis;  // when asked for and an answer came in
     // The circle's answer: the chairman's synthesis; else the top answer of
     // the combined ranking when reviewed; else the representative of the
     // majority cluster.  `final_answer_from` says which ("synthesis",
@@ -150,22 +150,27 @@ struct ConsultationResult {
 
 struct ConsultEvent {
     enum class Type {
-        expert_started, expert_delta, expert_retry, expert_done, expert_failed, consensus,
+        expert_started,
+        expert_delta,
+        expert_retry,
+        expert_done,
+        expert_failed,
+        consensus,
         review_done,      // one reviewer's ranking, or why there is none (`review`)
         synthesis_delta,  // the chairman's text as it streams (`delta`, `expert` = the chairman)
         final
     };
     explicit ConsultEvent(Type t) : type(t) {}
     Type type;
-    std::string expert;                 // empty for consensus and final
-    std::string delta;                  // expert_delta: the new text
-    std::uint32_t attempt = 0;          // expert_started / expert_retry: attempt number (1-based)
-    double retry_in_ms = 0;             // expert_retry: the wait before the next attempt
-    const ExpertAnswer *answer = nullptr;        // expert_done, expert_failed, expert_retry (the failed attempt)
-    const Report *report = nullptr;              // consensus (of the answers so far), final
+    std::string expert;                             // empty for consensus and final
+    std::string delta;                              // expert_delta: the new text
+    std::uint32_t attempt = 0;                      // expert_started / expert_retry: attempt number (1-based)
+    double retry_in_ms = 0;                         // expert_retry: the wait before the next attempt
+    const ExpertAnswer *answer = nullptr;           // expert_done, expert_failed, expert_retry (the failed attempt)
+    const Report *report = nullptr;                 // consensus (of the answers so far), final
     const ReviewOutcome::Review *review = nullptr;  // review_done
-    const ConsultationResult *result = nullptr;  // final
-    std::uint32_t answered = 0, total = 0;       // answers so far / experts asked
+    const ConsultationResult *result = nullptr;     // final
+    std::uint32_t answered = 0, total = 0;          // answers so far / experts asked
 };
 const char *to_string(ConsultEvent::Type type);
 
@@ -210,8 +215,8 @@ public:
             auto slot = boost::asio::get_associated_cancellation_slot(handler);
             auto work = boost::asio::make_work_guard(boost::asio::get_associated_executor(handler, executor()));
             // handlers may be move-only; Done is copyable
-            auto pending = std::make_shared<std::pair<decltype(handler), decltype(work)>>(std::move(handler),
-                                                                                         std::move(work));
+            auto pending =
+                std::make_shared<std::pair<decltype(handler), decltype(work)>>(std::move(handler), std::move(work));
             auto done = [pending, ex = executor()](std::exception_ptr e, ConsultationResult r) {
                 auto hex = boost::asio::get_associated_executor(pending->first, ex);
                 boost::asio::dispatch(hex, [pending, e, r = std::move(r)]() mutable {

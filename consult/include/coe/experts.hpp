@@ -36,23 +36,23 @@ const char *to_string(ProviderKind kind);
 enum class AnthropicAuth { x_api_key, bearer };
 
 struct ExpertConfig {
-    std::string name;                       // unique; the "expert" of the answer in the panel
+    std::string name;  // unique; the "expert" of the answer in the panel
     ProviderKind provider = ProviderKind::openai;
-    std::string base_url;                   // scheme://host[:port][/prefix], no trailing slash
+    std::string base_url;  // scheme://host[:port][/prefix], no trailing slash
     std::string model;
-    std::string api_key_env;                // empty: send no key (e.g. a local server)
-    std::string system_prompt;              // empty: the circle's default
+    std::string api_key_env;    // empty: send no key (e.g. a local server)
+    std::string system_prompt;  // empty: the circle's default
     std::uint32_t max_tokens = 1024;
-    std::optional<double> temperature;      // provider default when absent
-    double weight = 1.0;                    // prior confidence in (0, 1]: the answer's confidence in the panel
-    double cost_per_1k_input = 0;           // in the user's currency, for the usage report
+    std::optional<double> temperature;  // provider default when absent
+    double weight = 1.0;                // prior confidence in (0, 1]: the answer's confidence in the panel
+    double cost_per_1k_input = 0;       // in the user's currency, for the usage report
     double cost_per_1k_output = 0;
-    bool stream = true;                     // ask for a streamed answer
+    bool stream = true;  // ask for a streamed answer
     // Deadlines of one request, in milliseconds (0: none).
     double connect_timeout_ms = 10000;
-    double first_byte_timeout_ms = 60000;   // request sent -> first body byte
-    double idle_timeout_ms = 30000;         // longest gap between two body chunks
-    double timeout_ms = 120000;             // whole request
+    double first_byte_timeout_ms = 60000;  // request sent -> first body byte
+    double idle_timeout_ms = 30000;        // longest gap between two body chunks
+    double timeout_ms = 120000;            // whole request
     // Retries of one request: connect errors, 408/409/429/5xx/529, honouring
     // retry-after-ms / Retry-After / x-should-retry.  Exponential backoff
     // with full jitter between backoff_initial_ms and backoff_max_ms.
@@ -60,10 +60,10 @@ struct ExpertConfig {
     double backoff_initial_ms = 500;
     double backoff_max_ms = 8000;
     // Admission control, shared by every consultation of one Circle.
-    std::uint32_t max_concurrent = 4;       // requests in flight at once
-    double requests_per_minute = 0;         // 0: unlimited
+    std::uint32_t max_concurrent = 4;             // requests in flight at once
+    double requests_per_minute = 0;               // 0: unlimited
     std::uint64_t max_response_bytes = 8u << 20;  // a longer body is an error
-    std::string ca_file;                    // CA file (PEM) used instead of libcurl's default bundle; empty: the default
+    std::string ca_file;  // CA file (PEM) used instead of libcurl's default bundle; empty: the default
     AnthropicAuth anthropic_auth = AnthropicAuth::x_api_key;
     std::string anthropic_version = "2023-06-01";
 };
@@ -73,12 +73,12 @@ struct ExpertConfig {
 struct EmbedderConfig {
     std::string name;
     ProviderKind provider = ProviderKind::openai;  // openai (POST /embeddings) or ollama (POST /api/embed)
-    std::string base_url;                   // as for experts: OpenAI's includes /v1
+    std::string base_url;                          // as for experts: OpenAI's includes /v1
     std::string model;
-    std::string api_key_env;                // the key is read from this variable at request time
-    std::uint32_t batch_size = 64;          // texts per request
-    std::uint32_t dimensions = 0;           // asked of OpenAI models that can shorten; 0: the model's own
-    double timeout_ms = 60000;              // per request
+    std::string api_key_env;        // the key is read from this variable at request time
+    std::uint32_t batch_size = 64;  // texts per request
+    std::uint32_t dimensions = 0;   // asked of OpenAI models that can shorten; 0: the model's own
+    double timeout_ms = 60000;      // per request
     std::string ca_file;
 };
 

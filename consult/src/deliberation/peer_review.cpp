@@ -30,7 +30,8 @@ ReviewSheet make_review_sheet(const std::string &question, const std::vector<std
         p += "Answer " + std::string(1, label) + ":\n" + answers[sheet.answers[k]] + "\n\n";
         labels += std::string(labels.empty() ? "" : ", ") + label;
     }
-    p += "Rank the answers " + labels + ". End with the line RANKING: followed by every label once, best first, "
+    p += "Rank the answers " + labels +
+         ". End with the line RANKING: followed by every label once, best first, "
          "separated by '>'.";
     sheet.prompt = std::move(p);
     return sheet;
@@ -134,7 +135,8 @@ std::vector<RankedAnswer> aggregate_ballots(const std::vector<Ballot> &ballots, 
         if (a.times_ranked) a.borda /= a.times_ranked;
     std::vector<std::uint32_t> order(n);
     std::iota(order.begin(), order.end(), 0u);
-    std::stable_sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) { return out[a].borda > out[b].borda; });
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::uint32_t a, std::uint32_t b) { return out[a].borda > out[b].borda; });
     for (std::size_t r = 0; r < n; ++r) out[order[r]].borda_rank = static_cast<std::uint32_t>(r + 1);
     std::vector<std::uint32_t> wins;
     const std::vector<std::uint32_t> ranks = schulze_ranks(d, wins);

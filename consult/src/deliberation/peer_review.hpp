@@ -43,7 +43,7 @@ struct Ballot {
 };
 
 struct RankedAnswer {
-    double borda = 0;            // mean over the ballots that ranked it of (m-1-position)/(m-1), in [0, 1]
+    double borda = 0;  // mean over the ballots that ranked it of (m-1-position)/(m-1), in [0, 1]
     std::uint32_t times_ranked = 0;
     std::uint32_t borda_rank = 0;    // 1 = best; ties: the earlier answer first
     std::uint32_t schulze_rank = 0;  // 1 = best; see schulze_ranks

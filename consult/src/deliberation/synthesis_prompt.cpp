@@ -25,8 +25,8 @@ std::string synthesis_prompt(const std::string &question, const Panel &panel, co
         p += label(i) + ":\n" + panel.responses[i].content + "\n\n";
     p += "Consensus: " + std::string(to_string(report.consensus.level));
     if (!report.clusters.empty()) {
-        const auto &majority = report.clusters[std::min<std::size_t>(report.consensus.majority_cluster,
-                                                                     report.clusters.size() - 1)];
+        const auto &majority =
+            report.clusters[std::min<std::size_t>(report.consensus.majority_cluster, report.clusters.size() - 1)];
         p += "; the majority is";
         for (const auto &m : majority.members) p += " " + label(index_of(m));
     }

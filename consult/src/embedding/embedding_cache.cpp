@@ -125,7 +125,8 @@ void EmbeddingCache::store(const std::string &model, const std::vector<std::stri
                            const std::vector<std::vector<float>> &vectors) {
     std::lock_guard<std::mutex> lock(impl_->mutex);
     if (!impl_->loaded) impl_->load();
-    for (std::size_t i = 0; i < texts.size() && i < vectors.size(); ++i) impl_->add(key_of(model, texts[i]), vectors[i]);
+    for (std::size_t i = 0; i < texts.size() && i < vectors.size(); ++i)
+        impl_->add(key_of(model, texts[i]), vectors[i]);
     impl_->save();
 }
 

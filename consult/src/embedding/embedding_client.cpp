@@ -66,8 +66,7 @@ void EmbeddingClient::next_batch(const std::shared_ptr<Job> &job) {
             done({}, std::move(why));
         };
         if (!r.failure.empty()) return fail(r.failure + ": " + r.message);
-        if (r.head.status != 200)
-            return fail("HTTP " + std::to_string(r.head.status) + ": " + body->substr(0, 300));
+        if (r.head.status != 200) return fail("HTTP " + std::to_string(r.head.status) + ": " + body->substr(0, 300));
         std::vector<std::vector<float>> vectors;
         try {
             vectors = parse_embeddings(config_, *body, batch.size());

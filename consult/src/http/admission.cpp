@@ -11,7 +11,10 @@ namespace coe::net {
 using internal::Clock;
 
 Admission::Admission(boost::asio::io_context &io, std::uint32_t max_concurrent, double requests_per_minute)
-    : io_(io), max_concurrent_(max_concurrent == 0 ? 1 : max_concurrent), per_minute_(requests_per_minute), timer_(io),
+    : io_(io),
+      max_concurrent_(max_concurrent == 0 ? 1 : max_concurrent),
+      per_minute_(requests_per_minute),
+      timer_(io),
       alive_(std::make_shared<bool>(true)) {}
 
 Admission::~Admission() {

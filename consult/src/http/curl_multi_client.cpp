@@ -111,7 +111,8 @@ struct CurlCallbacks {
             t->head = HttpHead{};
             t->head_done = false;
             const auto sp = line.find(' ');
-            if (sp != std::string_view::npos) t->head.status = std::strtol(std::string(line.substr(sp + 1, 3)).c_str(), nullptr, 10);
+            if (sp != std::string_view::npos)
+                t->head.status = std::strtol(std::string(line.substr(sp + 1, 3)).c_str(), nullptr, 10);
             return n;
         }
         if (line == "\r\n" || line == "\n") {
@@ -210,8 +211,7 @@ struct CurlCallbacks {
     }
 };
 
-CurlMultiClient::CurlMultiClient(asio::io_context &io)
-    : io_(io), timer_(io), alive_(std::make_shared<bool>(true)) {
+CurlMultiClient::CurlMultiClient(asio::io_context &io) : io_(io), timer_(io), alive_(std::make_shared<bool>(true)) {
     init_curl_once();
     multi_ = curl_multi_init();
     if (multi_ == nullptr) throw Error("cannot create a libcurl multi handle");
@@ -286,7 +286,8 @@ void CurlMultiClient::check_finished() {
                 r.message = curl_easy_strerror(code);
                 if (t->error_buffer[0] != '\0') r.message += std::string(": ") + t->error_buffer;
                 if (code == CURLE_OPERATION_TIMEDOUT && t->limits.total_timeout_ms > 0 && t->first_byte_ms >= 0)
-                    r.message = "no complete response within " + std::to_string(static_cast<long>(t->limits.total_timeout_ms)) + " ms";
+                    r.message = "no complete response within " +
+                                std::to_string(static_cast<long>(t->limits.total_timeout_ms)) + " ms";
             }
         }
         finish(t->id, std::move(r));
@@ -352,7 +353,8 @@ CurlMultiClient::TransferId CurlMultiClient::start(const HttpRequest &request, c
     CURL *e = curl_easy_init();
     if (e == nullptr) throw Error("cannot create a libcurl easy handle");
     t->easy = e;
-    for (const auto &[name, value] : request.headers) t->headers = curl_slist_append(t->headers, (name + ": " + value).c_str());
+    for (const auto &[name, value] : request.headers)
+        t->headers = curl_slist_append(t->headers, (name + ": " + value).c_str());
     t->headers = curl_slist_append(t->headers, "Expect:");
     curl_easy_setopt(e, CURLOPT_URL, request.url.c_str());
     curl_easy_setopt(e, CURLOPT_PRIVATE, t.get());
@@ -382,7 +384,8 @@ CurlMultiClient::TransferId CurlMultiClient::start(const HttpRequest &request, c
     if (!limits.ca_file.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, limits.ca_file.c_str());
     if (limits.connect_timeout_ms > 0)
         curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(limits.connect_timeout_ms));
-    if (limits.total_timeout_ms > 0) curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(limits.total_timeout_ms));
+    if (limits.total_timeout_ms > 0)
+        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(limits.total_timeout_ms));
 
     const TransferId id = t->id;
     Transfer &ref = *t;

@@ -32,14 +32,14 @@ struct HttpLimits {
     double idle_timeout_ms = 30000;        // longest gap between body chunks; 0: none
     double total_timeout_ms = 120000;      // 0: none
     std::uint64_t max_body_bytes = 8u << 20;
-    std::string ca_file;                   // empty: the system store
+    std::string ca_file;  // empty: the system store
 };
 
 struct HttpHead {
     long status = 0;
     std::string content_type;
     std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
-    const std::string *header(std::string_view name) const;   // first with that name, or nullptr
+    const std::string *header(std::string_view name) const;    // first with that name, or nullptr
 };
 
 // How a transfer ended.  failure is empty for a transfer that received a

@@ -28,8 +28,8 @@ bool should_retry(const std::string &failure, const HttpHead &head, bool provide
 
 // The wait the server asked for, in milliseconds: retry-after-ms, else
 // Retry-After as seconds or as an HTTP date (relative to `now`).
-std::optional<double> server_retry_after_ms(const HttpHead &head,
-                                            std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
+std::optional<double> server_retry_after_ms(
+    const HttpHead &head, std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
 
 // The wait before retry number `retry` (0 for the first retry): the
 // server's wait when it asked for one of at most max_server_wait_ms, else

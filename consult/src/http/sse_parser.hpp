@@ -27,7 +27,7 @@ public:
     struct Event {
         std::string event;  // empty: the default type ("message")
         std::string data;
-        std::string id;     // the last event ID seen so far in the stream
+        std::string id;  // the last event ID seen so far in the stream
     };
     using Handler = std::function<void(const Event &)>;
 

@@ -81,10 +81,8 @@ public:
         r.headers = {{"content-type", "application/json"}, {"anthropic-version", e.anthropic_version}};
         if (stream) r.headers.emplace_back("accept", "text/event-stream");
         if (!key.empty()) {
-            if (e.anthropic_auth == AnthropicAuth::bearer)
-                r.headers.emplace_back("Authorization", "Bearer " + key);
-            else
-                r.headers.emplace_back("x-api-key", key);
+            if (e.anthropic_auth == AnthropicAuth::bearer) r.headers.emplace_back("Authorization", "Bearer " + key);
+            else r.headers.emplace_back("x-api-key", key);
         }
         r.body = json::serialize(body);
         return r;

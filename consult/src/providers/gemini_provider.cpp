@@ -83,8 +83,8 @@ public:
         json::object generation{{"maxOutputTokens", e.max_tokens}};
         put_temperature(generation, e);
         json::object body{
-            {"contents", json::array{json::object{{"role", "user"},
-                                                  {"parts", json::array{json::object{{"text", p.question}}}}}}},
+            {"contents",
+             json::array{json::object{{"role", "user"}, {"parts", json::array{json::object{{"text", p.question}}}}}}},
             {"generationConfig", std::move(generation)}};
         if (!p.system.empty())
             body["systemInstruction"] = json::object{{"parts", json::array{json::object{{"text", p.system}}}}};

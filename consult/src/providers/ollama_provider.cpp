@@ -50,8 +50,8 @@ public:
         json::array messages = chat_messages(p);
         json::object options{{"num_predict", e.max_tokens}};
         put_temperature(options, e);
-        json::object body{{"model", e.model}, {"messages", std::move(messages)}, {"stream", stream},
-                          {"options", std::move(options)}};
+        json::object body{
+            {"model", e.model}, {"messages", std::move(messages)}, {"stream", stream}, {"options", std::move(options)}};
         HttpRequest r;
         r.url = e.base_url + "/api/chat";
         r.headers = {{"Content-Type", "application/json"}};

@@ -54,9 +54,7 @@ class StreamDecoder : public SseDecoder {
         }
         take_usage(v, a);
     }
-    void at_end(DecodedAnswer &) override {
-        throw ProviderError("protocol_error", "the stream ended without [DONE]");
-    }
+    void at_end(DecodedAnswer &) override { throw ProviderError("protocol_error", "the stream ended without [DONE]"); }
 };
 
 class OpenAiProvider : public DecodingProvider<WholeDecoder, StreamDecoder> {
@@ -64,13 +62,14 @@ public:
     HttpRequest chat_request(const ExpertConfig &e, const ChatPrompt &p, bool stream,
                              const std::string &key) const override {
         json::array messages = chat_messages(p);
-        json::object body{{"model", e.model}, {"messages", std::move(messages)}, {"max_tokens", e.max_tokens},
-                          {"stream", stream}};
+        json::object body{
+            {"model", e.model}, {"messages", std::move(messages)}, {"max_tokens", e.max_tokens}, {"stream", stream}};
         put_temperature(body, e);
         if (stream) body["stream_options"] = json::object{{"include_usage", true}};
         HttpRequest r;
         r.url = e.base_url + "/chat/completions";
-        r.headers = {{"Content-Type", "application/json"}, {"Accept", stream ? "text/event-stream" : "application/json"}};
+        r.headers = {{"Content-Type", "application/json"},
+                     {"Accept", stream ? "text/event-stream" : "application/json"}};
         if (!key.empty()) r.headers.emplace_back("Authorization", "Bearer " + key);
         r.body = json::serialize(body);
         return r;

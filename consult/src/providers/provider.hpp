@@ -38,8 +38,8 @@ struct ChatPrompt {
 struct DecodedAnswer {
     std::string content;
     std::optional<std::uint64_t> tokens_in, tokens_out;
-    std::string finish_reason;  // the provider's word ("stop", "end_turn", ...), may stay empty
-    bool complete = false;      // the terminal marker was seen (or a whole body decoded)
+    std::string finish_reason;                       // the provider's word ("stop", "end_turn", ...), may stay empty
+    bool complete = false;                           // the terminal marker was seen (or a whole body decoded)
     std::function<void(std::string_view)> on_delta;  // optional, called for each appended piece
 
     void append(std::string_view delta) {

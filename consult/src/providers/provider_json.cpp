@@ -12,8 +12,9 @@ namespace json = boost::json;
 boost::json::value parse_provider_json(std::string_view text, const char *what) {
     json::error_code ec;
     json::value v = json::parse(text, ec);
-    if (ec) throw ProviderError("protocol_error", std::string("invalid JSON in ") + what + ": " + ec.message() + " (" +
-                                                     excerpt(text, 120) + ")");
+    if (ec)
+        throw ProviderError("protocol_error", std::string("invalid JSON in ") + what + ": " + ec.message() + " (" +
+                                                  excerpt(text, 120) + ")");
     return v;
 }
 
@@ -101,7 +102,8 @@ void put_temperature(json::object &o, const ExpertConfig &e, std::string_view ke
 void WholeBodyDecoder::start(std::string_view content_type) {
     // Servers that omit the type are tolerated; a page of HTML is not an answer.
     if (!content_type.empty() && !media_type_is(content_type, {"application/json"}))
-        throw ProviderError("protocol_error", "expected application/json, got Content-Type " + excerpt(content_type, 80));
+        throw ProviderError("protocol_error",
+                            "expected application/json, got Content-Type " + excerpt(content_type, 80));
 }
 
 void WholeBodyDecoder::finish(DecodedAnswer &answer) {
@@ -115,7 +117,8 @@ void WholeBodyDecoder::finish(DecodedAnswer &answer) {
 void SseDecoder::start(std::string_view content_type) {
     if (!media_type_is(content_type, {"text/event-stream"}))
         throw ProviderError("protocol_error",
-                            "expected text/event-stream, got Content-Type " + (content_type.empty() ? std::string("(none)") : excerpt(content_type, 80)));
+                            "expected text/event-stream, got Content-Type " +
+                                (content_type.empty() ? std::string("(none)") : excerpt(content_type, 80)));
 }
 
 void SseDecoder::feed(std::string_view bytes, DecodedAnswer &answer) {
@@ -136,7 +139,8 @@ void SseDecoder::finish(DecodedAnswer &answer) {
 void NdjsonDecoder::start(std::string_view content_type) {
     if (!media_type_is(content_type, {"application/x-ndjson", "application/json", "application/jsonl"}))
         throw ProviderError("protocol_error",
-                            "expected application/x-ndjson, got Content-Type " + (content_type.empty() ? std::string("(none)") : excerpt(content_type, 80)));
+                            "expected application/x-ndjson, got Content-Type " +
+                                (content_type.empty() ? std::string("(none)") : excerpt(content_type, 80)));
 }
 
 void NdjsonDecoder::line(std::string_view text, DecodedAnswer &answer) {

@@ -18,18 +18,18 @@ const char *to_string(BackendStatus s);
 // One plugin file (or the built-in scalar backend) and its verdict.
 // Plain value type; copies are independent snapshots.
 struct BackendInfo {
-    std::string name;       // e.g. "avx2"; empty if the file could not be read
-    std::string id;         // e.g. "coe.backend.avx2"
-    std::string version;    // the plugin's own version
-    std::string file;       // absolute path, or "<built-in>"
-    std::string source;     // where it was found: api, COE_PLUGIN_PATH, config, install, build-tree, built-in
-    std::string abi;        // "major.minor" the plugin was built for
+    std::string name;     // e.g. "avx2"; empty if the file could not be read
+    std::string id;       // e.g. "coe.backend.avx2"
+    std::string version;  // the plugin's own version
+    std::string file;     // absolute path, or "<built-in>"
+    std::string source;   // where it was found: api, COE_PLUGIN_PATH, config, install, build-tree, built-in
+    std::string abi;      // "major.minor" the plugin was built for
     std::uint64_t required_features = 0;  // COE_CPU_* mask
-    int score = 0;          // 0 = unusable; wider ISA scores higher
+    int score = 0;                        // 0 = unusable; wider ISA scores higher
     BackendStatus status = BackendStatus::rejected;
-    std::string reason;     // why rejected, or why this one is active
+    std::string reason;                   // why rejected, or why this one is active
     std::vector<std::string> operations;  // "coe.similarity/1", ... (empty when never loaded)
-    std::string probe;      // how the file was tried out before loading (coe/plugin_probe.hpp); "" if it never got that far
+    std::string probe;  // how the file was tried out before loading (coe/plugin_probe.hpp); "" if it never got that far
 };
 
 }  // namespace coe

@@ -13,9 +13,9 @@ namespace coe {
 // tested with registers of machines we do not have.
 struct CpuidRegisters {
     std::uint32_t max_leaf = 0;
-    std::uint32_t leaf1_ecx = 0, leaf1_edx = 0;      // cpuid(1)
+    std::uint32_t leaf1_ecx = 0, leaf1_edx = 0;                 // cpuid(1)
     std::uint32_t leaf7_ebx = 0, leaf7_ecx = 0, leaf7_edx = 0;  // cpuid(7, 0)
-    std::uint64_t xcr0 = 0;                          // xgetbv(0), 0 if OSXSAVE is off
+    std::uint64_t xcr0 = 0;                                     // xgetbv(0), 0 if OSXSAVE is off
 };
 
 // Turns registers into a COE_CPU_* mask.  AVX-class features count only if

@@ -94,8 +94,7 @@ public:
     // coe.featurize on the backend serving it, at the revision its chain runs
     // (/2 with the built-in backends; /1 when the head provides only that).
     // Texts are read, not kept.
-    SparseRows featurize(const std::vector<std::string_view> &texts,
-                         const FeaturizeOptions &options = {}) const;
+    SparseRows featurize(const std::vector<std::string_view> &texts, const FeaturizeOptions &options = {}) const;
     // coe.similarity/1 of sparse rows (e.g. from featurize).
     Matrix similarity(const SparseRows &rows) const;
     // coe.similarity/1 of `count` dense vectors of `dimension` floats, row-major.

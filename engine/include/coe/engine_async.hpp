@@ -39,15 +39,15 @@ auto analyze_async(const Engine &engine, const Executor &executor, const PanelVi
                 error = std::current_exception();
             }
             auto handler_executor = boost::asio::get_associated_executor(handler, executor);
-            boost::asio::dispatch(handler_executor, [handler = std::move(handler), error,
-                                                     report = std::move(report)]() mutable {
-                std::move(handler)(error, std::move(report));
-            });
+            boost::asio::dispatch(handler_executor,
+                                  [handler = std::move(handler), error, report = std::move(report)]() mutable {
+                                      std::move(handler)(error, std::move(report));
+                                  });
             work.reset();
         });
     };
-    return boost::asio::async_initiate<CompletionToken, void(std::exception_ptr, Report)>(
-        std::move(initiation), token, panel, options);
+    return boost::asio::async_initiate<CompletionToken, void(std::exception_ptr, Report)>(std::move(initiation), token,
+                                                                                          panel, options);
 }
 
 }  // namespace coe

@@ -39,7 +39,7 @@ public:
     JsonWriter &value(std::string_view s);
     JsonWriter &value(const char *s) { return value(std::string_view(s)); }
     JsonWriter &value(const std::string &s) { return value(std::string_view(s)); }
-    JsonWriter &value(double x);  // non-finite: null
+    JsonWriter &value(double x);          // non-finite: null
     JsonWriter &value(float x) = delete;  // say which precision: cast to double
     JsonWriter &value(std::int64_t x);
     JsonWriter &value(std::uint64_t x);

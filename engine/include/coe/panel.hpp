@@ -17,14 +17,14 @@
 namespace coe {
 
 struct ResponseView {
-    std::string_view expert;                // unique within the panel
-    std::string_view content;               // UTF-8, usually markdown
-    std::optional<double> confidence;       // the expert's own, in [0, 1]
+    std::string_view expert;           // unique within the panel
+    std::string_view content;          // UTF-8, usually markdown
+    std::optional<double> confidence;  // the expert's own, in [0, 1]
     // Explicit lists; when absent, items are extracted from the content's
     // markdown (bullets, numbered lists, headings).
     std::optional<std::vector<std::string_view>> recommendations;
     std::optional<std::vector<std::string_view>> limitations;
-    const float *embedding = nullptr;       // optional dense vector of embedding_size floats
+    const float *embedding = nullptr;  // optional dense vector of embedding_size floats
     std::size_t embedding_size = 0;
 };
 
@@ -40,7 +40,7 @@ struct Response {
     std::optional<double> confidence;
     std::optional<std::vector<std::string>> recommendations;
     std::optional<std::vector<std::string>> limitations;
-    std::vector<float> embedding;           // empty: none
+    std::vector<float> embedding;  // empty: none
 };
 
 struct Panel {

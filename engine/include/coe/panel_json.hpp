@@ -48,8 +48,7 @@ class PanelLineReader {
 public:
     // `already_read`: bytes taken from the stream before (e.g. to sniff the
     // format); they are read first.
-    PanelLineReader(std::istream &in, std::string source, std::size_t max_line_bytes,
-                    std::string already_read = {});
+    PanelLineReader(std::istream &in, std::string source, std::size_t max_line_bytes, std::string already_read = {});
     // The next non-blank line's panel or error; nullopt at the end.
     // Throws coe::Error when the stream fails (not at its end).
     std::optional<PanelLine> next();

@@ -15,14 +15,14 @@ struct OperationCheck {
     std::string operation;  // "coe.similarity/1"
     bool provided = false;  // false: the plugin leaves it to other backends
     bool passed = false;
-    std::string detail;     // what failed, or what was compared
+    std::string detail;  // what failed, or what was compared
 };
 
 struct PluginCheck {
-    BackendInfo plugin;                     // status rejected: it could not be loaded
-    std::vector<OperationCheck> operations; // every operation the engine knows
-    std::string isolation;                  // where the plugin's code ran: child processes, or this one and why
-    bool passed() const;                    // loaded, and every provided operation passed
+    BackendInfo plugin;                      // status rejected: it could not be loaded
+    std::vector<OperationCheck> operations;  // every operation the engine knows
+    std::string isolation;                   // where the plugin's code ran: child processes, or this one and why
+    bool passed() const;                     // loaded, and every provided operation passed
 };
 
 // Loads `file` on its own (CPU requirements are checked first; a plugin this

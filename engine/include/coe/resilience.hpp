@@ -38,15 +38,15 @@ struct FaultSpec {
 FaultSpec parse_fault_spec(const std::string &text);
 
 struct ResilienceOptions {
-    BreakerConfig breaker;                            // defaults for every breaker
-    std::map<std::string, BreakerConfig> breakers;    // per "backend" or "backend:operation"
-    double shadow_rate = 0.01;                        // share of calls also run on scalar and compared
+    BreakerConfig breaker;                          // defaults for every breaker
+    std::map<std::string, BreakerConfig> breakers;  // per "backend" or "backend:operation"
+    double shadow_rate = 0.01;                      // share of calls also run on scalar and compared
     // After a shadow mismatch, every call of that backend and operation is
     // shadow-checked until this many in a row have matched (probation).
     std::uint32_t shadow_probation_calls = 50;
-    std::vector<std::string> chain;                   // backend order; empty: by score, scalar last
+    std::vector<std::string> chain;  // backend order; empty: by score, scalar last
     std::vector<FaultSpec> faults;
-    std::uint64_t seed = 0;                           // sampling and jitter; 0: from the clock
+    std::uint64_t seed = 0;  // sampling and jitter; 0: from the clock
 };
 
 }  // namespace coe

@@ -23,9 +23,7 @@ struct Matrix {
     std::uint32_t rows = 0, cols = 0;
     std::vector<float> data;
 
-    float operator()(std::uint32_t r, std::uint32_t c) const {
-        return data[static_cast<std::size_t>(r) * cols + c];
-    }
+    float operator()(std::uint32_t r, std::uint32_t c) const { return data[static_cast<std::size_t>(r) * cols + c]; }
 };
 
 // How texts become feature vectors (see coe.featurize/1 in coe_plugin.h).

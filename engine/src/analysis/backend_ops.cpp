@@ -15,9 +15,9 @@ void invoke(const Backend &backend, const char *op, void *args, const FaultDecis
             std::uint32_t revision = 1) {
     switch (fault.kind) {
     case fault::Kind::error:
-        throw BackendCallError("backend '" + backend.name() + "' failed " + op + "/" + std::to_string(revision) +
-                                   ": injected error",
-                               COE_ERR_INTERNAL);
+        throw BackendCallError(
+            "backend '" + backend.name() + "' failed " + op + "/" + std::to_string(revision) + ": injected error",
+            COE_ERR_INTERNAL);
     case fault::Kind::slow:
         std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(fault.delay_ms));
         break;

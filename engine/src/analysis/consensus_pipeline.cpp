@@ -16,7 +16,8 @@ namespace {
 void check_limits(const PanelView &panel, const AnalysisOptions &o) {
     const std::size_t n = panel.responses.size();
     if (n > o.max_experts)
-        throw Error("responses: " + std::to_string(n) + " experts exceed the limit of " + std::to_string(o.max_experts) +
+        throw Error("responses: " + std::to_string(n) + " experts exceed the limit of " +
+                    std::to_string(o.max_experts) +
                     " per panel (AnalysisOptions::max_experts, coe analyze --max-experts)");
     auto text = [&](std::string_view t, std::size_t limit, std::size_t i, const char *field) {
         if (t.size() > limit)
@@ -198,8 +199,7 @@ void expert_similarity(const BackendOps &ops, const PanelView &panel, const Anal
 }
 
 // The report's per-expert, per-cluster and dissent parts, from w's clustering and consensus.
-void fill_experts_and_clusters(const PanelView &panel, const AnalysisOptions &opt, const Workspace &w,
-                               Report &report) {
+void fill_experts_and_clusters(const PanelView &panel, const AnalysisOptions &opt, const Workspace &w, Report &report) {
     const auto n = static_cast<std::uint32_t>(panel.responses.size());
     const Clustering &clusters = w.clusters;
     const ConsensusOutputs &c = w.consensus;
@@ -329,8 +329,8 @@ void analyze_panel(const BackendOps &ops, const PanelView &panel, const Analysis
     t = Clock::now();
     report.quorum = opt.quorum > 0 ? opt.quorum : n / 2 + 1;
     collect_items(panel, w);
-    for (auto [list, name] : {std::pair{&w.items.recommendations, "recommendations"},
-                              std::pair{&w.items.limitations, "limitations"}})
+    for (auto [list, name] :
+         {std::pair{&w.items.recommendations, "recommendations"}, std::pair{&w.items.limitations, "limitations"}})
         if (list->size() > opt.max_items)
             trace.events.push_back(std::string(name) + ": " + std::to_string(list->size()) + " items, only the first " +
                                    std::to_string(opt.max_items) + " were aggregated");

@@ -236,8 +236,8 @@ bool contains_word(std::string_view text, std::string_view word) {
 // whole word so that "Considerations" does not.  `lower` is working space.
 bool is_limitations_heading(std::string_view heading, std::string &lower) {
     static constexpr std::string_view kKeywords[] = {
-        "limitation", "caveat",    "risk",      "drawback",  "downside", "disadvantage",    "concern", "warning",
-        "weakness",   "pitfall",   "challenge", "trade-off", "tradeoff", "not recommended", "avoid",   "trade off"};
+        "limitation", "caveat",  "risk",      "drawback",  "downside", "disadvantage",    "concern", "warning",
+        "weakness",   "pitfall", "challenge", "trade-off", "tradeoff", "not recommended", "avoid",   "trade off"};
     lower.clear();
     append_clean_text(heading, lower);
     for (char &c : lower) c = to_lower(c);
@@ -254,7 +254,11 @@ class ItemCollector {
 public:
     ItemCollector(ItemTexts &out, std::uint32_t owner, bool recommendations, bool limitations, std::string &raw,
                   std::string &lower)
-        : out_(out), owner_(owner), keep_recommendations_(recommendations), keep_limitations_(limitations), raw_(raw),
+        : out_(out),
+          owner_(owner),
+          keep_recommendations_(recommendations),
+          keep_limitations_(limitations),
+          raw_(raw),
           lower_(lower) {}
 
     void heading(std::string_view text) {

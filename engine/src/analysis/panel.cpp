@@ -56,15 +56,26 @@ std::size_t invalid_utf8_at(std::string_view s) {
         const auto b = static_cast<unsigned char>(s[i]);
         std::size_t n = 0;
         unsigned lo = 0x80, hi = 0xbf;  // the allowed range of the second byte
-        if (b < 0x80) { ++i; continue; }
+        if (b < 0x80) {
+            ++i;
+            continue;
+        }
         if (b >= 0xc2 && b <= 0xdf) n = 1;
-        else if (b == 0xe0) { n = 2; lo = 0xa0; }
-        else if ((b >= 0xe1 && b <= 0xec) || b == 0xee || b == 0xef) n = 2;
-        else if (b == 0xed) { n = 2; hi = 0x9f; }
-        else if (b == 0xf0) { n = 3; lo = 0x90; }
-        else if (b >= 0xf1 && b <= 0xf3) n = 3;
-        else if (b == 0xf4) { n = 3; hi = 0x8f; }
-        else return i;
+        else if (b == 0xe0) {
+            n = 2;
+            lo = 0xa0;
+        } else if ((b >= 0xe1 && b <= 0xec) || b == 0xee || b == 0xef) n = 2;
+        else if (b == 0xed) {
+            n = 2;
+            hi = 0x9f;
+        } else if (b == 0xf0) {
+            n = 3;
+            lo = 0x90;
+        } else if (b >= 0xf1 && b <= 0xf3) n = 3;
+        else if (b == 0xf4) {
+            n = 3;
+            hi = 0x8f;
+        } else return i;
         for (std::size_t k = 1; k <= n; ++k) {
             if (i + k >= s.size()) return i;
             const auto c = static_cast<unsigned char>(s[i + k]);
@@ -138,10 +149,9 @@ void check_embedding(const PanelView &panel, std::size_t index, std::optional<st
         fail(index, "embedding", "missing, but " + detail::response_path(*reference, nullptr) + " has one");
     if (r.embedding_size != expected)
         fail(index, "embedding",
-             std::to_string(r.embedding_size) + " values, but " + detail::response_path(*reference, nullptr) +
-                 " has " + std::to_string(expected));
-    if (r.embedding == nullptr)
-        fail(index, "embedding", "null pointer with size " + std::to_string(r.embedding_size));
+             std::to_string(r.embedding_size) + " values, but " + detail::response_path(*reference, nullptr) + " has " +
+                 std::to_string(expected));
+    if (r.embedding == nullptr) fail(index, "embedding", "null pointer with size " + std::to_string(r.embedding_size));
     for (std::size_t i = 0; i < r.embedding_size; ++i)
         if (!std::isfinite(r.embedding[i]))
             throw Error(detail::response_path(index, "embedding") + "[" + std::to_string(i) +

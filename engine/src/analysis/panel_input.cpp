@@ -25,8 +25,7 @@ bool mostly_json_lines(std::string_view text) {
         try {
             internal::parse_json(line, "");
             ++json;
-        } catch (const Error &) {
-        }
+        } catch (const Error &) {}
     }
     return 2 * json > lines;
 }

@@ -138,7 +138,8 @@ Response read_response(const json::value &v, const Path &path) {
         r.recommendations = read_string_list(*list, path.field("recommendations"));
     if (const json::value *list = optional_field(o, "limitations"))
         r.limitations = read_string_list(*list, path.field("limitations"));
-    if (const json::value *e = optional_field(o, "embedding")) r.embedding = read_embedding(*e, path.field("embedding"));
+    if (const json::value *e = optional_field(o, "embedding"))
+        r.embedding = read_embedding(*e, path.field("embedding"));
     return r;
 }
 
@@ -157,7 +158,8 @@ Panel read_panel_object(const json::value &doc) {
     const json::object &o = doc.get_object();
     Panel panel;
     if (const json::value *id = optional_field(o, "id")) panel.id = read_id(*id, Path{nullptr, "id"});
-    if (const json::value *q = optional_field(o, "question")) panel.question = read_string(*q, Path{nullptr, "question"});
+    if (const json::value *q = optional_field(o, "question"))
+        panel.question = read_string(*q, Path{nullptr, "question"});
     panel.responses = read_responses(required_field(o, Path{nullptr, "responses"}));
     return panel;
 }

@@ -19,8 +19,8 @@ std::string join(const std::vector<std::string> &v, std::size_t limit = 8) {
     return s;
 }
 
-void print_items(std::ostringstream &out, const char *title, const std::vector<ItemResult> &items,
-                 std::size_t experts, std::size_t limit) {
+void print_items(std::ostringstream &out, const char *title, const std::vector<ItemResult> &items, std::size_t experts,
+                 std::size_t limit) {
     if (items.empty()) return;
     out << title << "\n";
     std::size_t shown = 0;

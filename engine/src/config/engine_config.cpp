@@ -13,8 +13,6 @@
 
 namespace coe::detail {
 
-
-
 namespace {
 
 void read_resilience(const boost::json::value &v, const std::string &where, ResilienceOptions &r) {
@@ -39,9 +37,11 @@ void read_resilience(const boost::json::value &v, const std::string &where, Resi
         } else if (key == "breakers") {
             if (!value.is_object()) throw Error(field + " must be an object");
             for (const auto &[name, cfg] : value.as_object())
-                r.breakers[std::string(name)] = internal::read_breaker_config(cfg, field + "." + std::string(name), r.breaker);
+                r.breakers[std::string(name)] =
+                    internal::read_breaker_config(cfg, field + "." + std::string(name), r.breaker);
         } else {
-            throw Error(field + ": unknown field (known: shadow_rate, shadow_probation_calls, seed, chain, breaker, breakers)");
+            throw Error(field +
+                        ": unknown field (known: shadow_rate, shadow_probation_calls, seed, chain, breaker, breakers)");
         }
     }
 }
@@ -58,7 +58,8 @@ void read_plugin_probe(const boost::json::value &v, const std::string &where, co
             else if (m == "off") p.mode = PluginProbeMode::off;
             else throw Error(field + " must be one of auto, required, off");
         } else if (key == "timeout_ms") {
-            p.timeout = std::chrono::milliseconds(static_cast<long long>(internal::bounded_number(value, field, 1, 3.6e6)));
+            p.timeout =
+                std::chrono::milliseconds(static_cast<long long>(internal::bounded_number(value, field, 1, 3.6e6)));
         } else if (key == "executable") {
             if (!value.is_string() || value.as_string().empty()) throw Error(field + " must be a non-empty string");
             const std::filesystem::path exe(std::string(value.as_string()));
@@ -116,7 +117,8 @@ ConfigFile read_config_file(const std::filesystem::path &file, ResilienceOptions
             // read by the consultation library (coe/experts.hpp)
         } else {
             throw Error(where + ": unknown field '" + std::string(key) +
-                        "' (known: backend, plugin_paths, plugin_probe, resilience, faults, experts, expert_breaker, embedder)");
+                        "' (known: backend, plugin_paths, plugin_probe, resilience, faults, experts, expert_breaker, "
+                        "embedder)");
         }
     }
     return cfg;

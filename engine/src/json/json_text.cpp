@@ -44,10 +44,8 @@ void append_number(std::string &out, Number x) {
 
 // The shortest form that reads back exactly; null when not finite.
 void append_double(std::string &out, double x) {
-    if (std::isfinite(x))
-        append_number(out, x);
-    else
-        out += "null";
+    if (std::isfinite(x)) append_number(out, x);
+    else out += "null";
 }
 
 }  // namespace

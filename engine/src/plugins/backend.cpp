@@ -51,8 +51,7 @@ bool Backend::own_algorithm(std::string_view op_id, std::uint32_t revision) cons
 void Backend::invoke(std::string_view op_id, std::uint32_t revision, void *args) const {
     const coe_operation *op = find(op_id, revision);
     if (op == nullptr)
-        throw Error("backend '" + name() + "' does not provide " + std::string(op_id) + "/" +
-                    std::to_string(revision));
+        throw Error("backend '" + name() + "' does not provide " + std::string(op_id) + "/" + std::to_string(revision));
     char message[512] = {0};
     coe_call call{sizeof(coe_call), sizeof message, message};
     coe_status status;

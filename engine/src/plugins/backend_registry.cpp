@@ -6,7 +6,6 @@
 
 namespace coe::detail {
 
-
 BackendRegistry::BackendRegistry(const std::vector<PluginCandidate> &candidates, std::uint64_t cpu_features,
                                  const BackendRequest &request, const PluginProber *prober) {
     std::map<std::string, std::string> taken_ids;

@@ -53,8 +53,7 @@ std::variant<coe_plugin_manifest, std::string> read_plugin_manifest(const std::f
     const Elf64_Shdr &names = sections[eh.e_shstrndx];
     if (names.sh_size > f.size()) return std::string("ELF section names are truncated");
     std::vector<char> strtab(names.sh_size + 1, '\0');
-    if (!f.read(names.sh_offset, strtab.data(), names.sh_size))
-        return std::string("ELF section names are truncated");
+    if (!f.read(names.sh_offset, strtab.data(), names.sh_size)) return std::string("ELF section names are truncated");
 
     for (const Elf64_Shdr &s : sections) {
         if (s.sh_name >= names.sh_size || std::strcmp(&strtab[s.sh_name], COE_MANIFEST_SECTION) != 0) continue;

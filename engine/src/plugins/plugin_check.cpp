@@ -43,16 +43,14 @@ PluginCheck check_plugin(const std::filesystem::path &file, const PluginProbeOpt
         fill_identity(result.plugin, file);
         if (result.plugin.status == BackendStatus::rejected) return result;
         for (const auto &op : detail::suite_operations()) {
-            if (listed(result.plugin, op))
-                result.operations.push_back(prober.check_operation(file, op));
-            else
-                result.operations.push_back({op, false, false, "not provided"});
+            if (listed(result.plugin, op)) result.operations.push_back(prober.check_operation(file, op));
+            else result.operations.push_back({op, false, false, "not provided"});
         }
         return result;
     }
 
-    result.isolation = "in this process: " + (options.mode == PluginProbeMode::off ? std::string("probing is off")
-                                                                                   : prober.helper_problem());
+    result.isolation = "in this process: " +
+                       (options.mode == PluginProbeMode::off ? std::string("probing is off") : prober.helper_problem());
     detail::LoadOutcome loaded = detail::load_plugin({file, "api"}, probe_cpu_features(), {});
     result.plugin = loaded.info;
     if (!loaded.backend) return result;

@@ -122,8 +122,7 @@ std::string file_identity(const std::filesystem::path &file) {
 
 int backend_score(std::uint64_t f) {
     if (f & COE_CPU_RESERVED_NEVER) return 0;
-    if (f & (COE_CPU_AVX512F | COE_CPU_AVX512BW | COE_CPU_AVX512DQ | COE_CPU_AVX512CD | COE_CPU_AVX512VL))
-        return 400;
+    if (f & (COE_CPU_AVX512F | COE_CPU_AVX512BW | COE_CPU_AVX512DQ | COE_CPU_AVX512CD | COE_CPU_AVX512VL)) return 400;
     if (f & (COE_CPU_AVX2 | COE_CPU_FMA)) return 300;
     if (f & (COE_CPU_AVX | COE_CPU_SSE41 | COE_CPU_SSE42 | COE_CPU_NEON)) return 200;
     return 100;
@@ -175,8 +174,8 @@ LoadOutcome load_plugin(const PluginCandidate &c, std::uint64_t cpu_features,
     }
     if (!handle->library.has(COE_PLUGIN_ENTRY_SYMBOL))
         return reject(std::move(o), "missing entry symbol " COE_PLUGIN_ENTRY_SYMBOL);
-    auto &entry = handle->library.get<const coe_plugin_descriptor *(std::uint16_t, std::uint16_t)>(
-        COE_PLUGIN_ENTRY_SYMBOL);
+    auto &entry =
+        handle->library.get<const coe_plugin_descriptor *(std::uint16_t, std::uint16_t)>(COE_PLUGIN_ENTRY_SYMBOL);
     const coe_plugin_descriptor *d = nullptr;
     if (on_phase) on_phase("entry");
     try {

@@ -143,10 +143,10 @@ std::string phase_in_words(const std::string &phase) {
 PluginProber::PluginProber(PluginProbeOptions options) : options_(std::move(options)) {
     if (options_.mode == PluginProbeMode::off) return;
     std::vector<std::filesystem::path> tried;
-    if (!options_.executable.empty())
-        tried.push_back(options_.executable);  // named: that one or none
+    if (!options_.executable.empty()) tried.push_back(options_.executable);  // named: that one or none
     else
-        for (const auto &[folder, source] : default_plugin_folders()) tried.push_back(folder.parent_path() / helper_name);
+        for (const auto &[folder, source] : default_plugin_folders())
+            tried.push_back(folder.parent_path() / helper_name);
     for (const auto &p : tried)
         if (is_executable(p)) {
             helper_ = p;
@@ -174,12 +174,9 @@ std::optional<ProbeVerdict> PluginProber::probe(const std::filesystem::path &loa
         return v;
     }
     v.admitted = false;
-    if (line_after(o, "reject", rest))
-        v.reason = rest;
-    else if (line_after(o, "fail", rest))
-        v.reason = "failed its smoke call " + phase_in_words(o.phase) + ": " + rest;
-    else
-        v.reason = describe_end(o, options_.timeout) + " " + phase_in_words(o.phase);
+    if (line_after(o, "reject", rest)) v.reason = rest;
+    else if (line_after(o, "fail", rest)) v.reason = "failed its smoke call " + phase_in_words(o.phase) + ": " + rest;
+    else v.reason = describe_end(o, options_.timeout) + " " + phase_in_words(o.phase);
     v.note = "rejected by a probe in a child process";
     return v;
 }
@@ -202,7 +199,8 @@ ProbeVerdict PluginProber::admit(const std::filesystem::path &file, const std::f
     std::string error;
     const std::optional<ProbeVerdict> probed = probe(load_from, error);
     if (!probed) {
-        if (options_.mode == PluginProbeMode::required) return {false, "cannot be probed before loading: " + error, "not probed"};
+        if (options_.mode == PluginProbeMode::required)
+            return {false, "cannot be probed before loading: " + error, "not probed"};
         return {true, {}, "loaded without a probe: " + error};
     }
     VerdictCache::instance().store(key, *probed, options_.disk_cache);
@@ -238,7 +236,8 @@ BackendInfo PluginProber::describe(const std::filesystem::path &file) const {
     }
     info.status = BackendStatus::rejected;
     info.score = 0;
-    info.reason = line_after(o, "reject", rest) ? rest : describe_end(o, options_.timeout) + " " + phase_in_words(o.phase);
+    info.reason =
+        line_after(o, "reject", rest) ? rest : describe_end(o, options_.timeout) + " " + phase_in_words(o.phase);
     return info;
 }
 

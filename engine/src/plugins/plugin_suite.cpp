@@ -19,7 +19,8 @@ const std::vector<std::string> &suite_texts() {
         "Use idempotency keys on payment requests so that a retry never charges twice!",
         "Honestly I would move off this vendor: sign with a second supplier that offers an uptime SLA.",
         "",
-        "UPPER case, MiXeD case and lower case; numbers 42 and 3.14; caf\xc3\xa9 na\xc3\xafve \xe6\x97\xa5\xe6\x9c\xac.",
+        "UPPER case, MiXeD case and lower case; numbers 42 and 3.14; caf\xc3\xa9 na\xc3\xafve "
+        "\xe6\x97\xa5\xe6\x9c\xac.",
         "the and of to in (only stop words) a an",
         "Retries, retried, retrying: the same retry. Failures and failure. Charges, charged, charge.",
     };
@@ -120,9 +121,9 @@ std::string run_suite(const Backend &backend, std::string_view operation, SuiteM
         return {};
     }
     if (op == COE_OP_CONSENSUS) {
-        std::string why = compare(plugin.consensus(s.similarity, s.weights, s.clusters, 3.5f, 1.0f),
-                                  ref.consensus(s.similarity, s.weights, s.clusters, 3.5f, 1.0f), "consensus metrics",
-                                  skip);
+        std::string why =
+            compare(plugin.consensus(s.similarity, s.weights, s.clusters, 3.5f, 1.0f),
+                    ref.consensus(s.similarity, s.weights, s.clusters, 3.5f, 1.0f), "consensus metrics", skip);
         if (why.empty() && conform) {
             std::vector<float> zero_weight = s.weights;
             zero_weight[0] = 0.f;

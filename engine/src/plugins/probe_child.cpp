@@ -30,7 +30,7 @@ public:
         posix_spawn_file_actions_addopen(&actions_, 1, "/dev/null", O_WRONLY, 0);
         posix_spawn_file_actions_addopen(&actions_, 2, "/dev/null", O_WRONLY, 0);
         posix_spawn_file_actions_adddup2(&actions_, protocol_fd, 3);  // clears close-on-exec on 3
-        posix_spawn_file_actions_addclosefrom_np(&actions_, 4);        // nothing else of the host leaks in
+        posix_spawn_file_actions_addclosefrom_np(&actions_, 4);       // nothing else of the host leaks in
         sigset_t none, all;
         sigemptyset(&none);
         sigfillset(&all);
@@ -141,8 +141,7 @@ ChildOutcome run_probe_child(const std::filesystem::path &program, const std::ve
     if (timed_out || !wait_until(pid, deadline, status)) {
         ::kill(-pid, SIGKILL);
         ::kill(pid, SIGKILL);
-        while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-        }
+        while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
         out.end = ChildOutcome::End::timed_out;
         return out;
     }
@@ -168,16 +167,13 @@ std::string describe_duration(std::chrono::milliseconds d) {
 
 std::string describe_end(const ChildOutcome &o, std::chrono::milliseconds phase_timeout) {
     switch (o.end) {
-    case ChildOutcome::End::exited:
-        return "terminated the process with status " + std::to_string(o.code);
+    case ChildOutcome::End::exited: return "terminated the process with status " + std::to_string(o.code);
     case ChildOutcome::End::signalled: {
         const char *name = ::strsignal(o.code);
         return "crashed with signal " + std::to_string(o.code) + " (" + (name ? name : "?") + ")";
     }
-    case ChildOutcome::End::timed_out:
-        return "timed out after " + describe_duration(phase_timeout);
-    case ChildOutcome::End::not_started:
-        return o.error;
+    case ChildOutcome::End::timed_out: return "timed out after " + describe_duration(phase_timeout);
+    case ChildOutcome::End::not_started: return o.error;
     }
     return {};
 }

@@ -25,8 +25,7 @@ BackendChain::BackendChain(const BackendRegistry &registry, ResilienceOptions op
     : options_(std::move(options)),
       telemetry_(telemetry),
       faults_(options_.faults, options_.seed ? options_.seed : 0x5eed),
-      seed_(options_.seed ? options_.seed
-                          : static_cast<std::uint64_t>(Clock::now().time_since_epoch().count())) {
+      seed_(options_.seed ? options_.seed : static_cast<std::uint64_t>(Clock::now().time_since_epoch().count())) {
     const auto &infos = registry.infos();
     floor_ = builtin_scalar_backend().backend;
     const std::string floor_id = floor_->id();
@@ -74,8 +73,8 @@ BackendChain::BackendChain(const BackendRegistry &registry, ResilienceOptions op
             if (b == nullptr || b->find(op, revision) == nullptr || b->id() == floor_id) continue;
             if (std::find(chain.begin(), chain.end(), b) != chain.end()) continue;
             auto &breaker = breakers_[{infos[i].name, op}];
-            breaker = std::make_unique<CircuitBreaker>(breaker_config(options_, infos[i].name, op),
-                                                       seed_ + breakers_.size());
+            breaker =
+                std::make_unique<CircuitBreaker>(breaker_config(options_, infos[i].name, op), seed_ + breakers_.size());
             auto &shadow = shadow_states_[{infos[i].name, op}];
             shadow = std::make_unique<ShadowState>();
             links.push_back({b, infos[i].name, breaker.get(), false, b->own_algorithm(op, revision), shadow.get()});
@@ -115,8 +114,7 @@ bool BackendChain::sample_shadow() const {
 
 void BackendChain::judge_speed(const Link &link, const char *op, double ms, double scalar_ms, CallTrace *trace) {
     std::uint32_t left = link.shadow->probation.load(std::memory_order_relaxed);
-    while (left > 0 && !link.shadow->probation.compare_exchange_weak(left, left - 1, std::memory_order_relaxed)) {
-    }
+    while (left > 0 && !link.shadow->probation.compare_exchange_weak(left, left - 1, std::memory_order_relaxed)) {}
     const BreakerConfig &c = link.breaker->config();
     if (c.slower_than_reference_calls == 0) return;
     const bool slower = ms > c.slower_factor * scalar_ms && ms - scalar_ms > 1.0;

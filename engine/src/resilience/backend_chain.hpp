@@ -32,9 +32,9 @@ using internal::Clock;
 struct CallTrace {
     // operation (a COE_OP_* name) -> backend that produced its last result
     std::vector<std::pair<const char *, std::string>> served_by;
-    bool degraded = false;                         // some result came from below the first choice
-    std::vector<std::string> events;               // "avx2 coe.similarity: non_finite: ..."
-    std::uint64_t buffer_bytes = 0;                // result buffers the engine used
+    bool degraded = false;            // some result came from below the first choice
+    std::vector<std::string> events;  // "avx2 coe.similarity: non_finite: ..."
+    std::uint64_t buffer_bytes = 0;   // result buffers the engine used
 
     void serve(const char *op, const std::string &backend);
     void clear();
@@ -73,7 +73,7 @@ public:
 private:
     // What a (backend, operation) learnt from its shadow checks.
     struct ShadowState {
-        std::atomic<std::uint32_t> probation{0};    // calls still to check after a mismatch
+        std::atomic<std::uint32_t> probation{0};      // calls still to check after a mismatch
         std::atomic<std::uint32_t> slower_streak{0};  // shadowed calls in a row slower than scalar
     };
     struct Link {
@@ -96,8 +96,8 @@ private:
     ResilienceOptions options_;
     Telemetry &telemetry_;
     FaultInjector faults_;
-    std::map<std::string, std::vector<Link>> links_;                       // by operation
-    std::map<std::string, std::vector<const Backend *>> chains_;           // by operation
+    std::map<std::string, std::vector<Link>> links_;              // by operation
+    std::map<std::string, std::vector<const Backend *>> chains_;  // by operation
     std::uint32_t featurize_revision_ = 1;
     std::map<std::pair<std::string, std::string>, std::unique_ptr<CircuitBreaker>> breakers_;
     std::map<std::pair<std::string, std::string>, std::unique_ptr<ShadowState>> shadow_states_;

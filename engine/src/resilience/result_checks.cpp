@@ -73,7 +73,8 @@ std::string check_output(const Matrix &m) {
 std::string check_output(const Clustering &c, std::uint32_t count) {
     if (c.labels.size() != count || c.cluster_count > count || (count > 0 && c.cluster_count == 0))
         return "wrong_size: cluster labels do not match the items";
-    if (!valid_labels(c.labels, c.cluster_count)) return "invalid_labels: cluster labels are not 0..k-1 by first member";
+    if (!valid_labels(c.labels, c.cluster_count))
+        return "invalid_labels: cluster labels are not 0..k-1 by first member";
     return {};
 }
 

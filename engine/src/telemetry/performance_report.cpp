@@ -124,12 +124,12 @@ std::string performance_report_json(const Telemetry::Snapshot &s, const std::vec
     for (const auto &b : breakers) {
         boost::json::array history;
         for (const auto &t : b.transitions)
-            history.push_back(boost::json::object{
-                {"seconds_ago", round3(std::chrono::duration<double>(now - t.at).count())},
-                {"from", to_string(t.from)},
-                {"to", to_string(t.to)},
-                {"after_calls", t.calls},
-                {"reason", t.reason}});
+            history.push_back(
+                boost::json::object{{"seconds_ago", round3(std::chrono::duration<double>(now - t.at).count())},
+                                    {"from", to_string(t.from)},
+                                    {"to", to_string(t.to)},
+                                    {"after_calls", t.calls},
+                                    {"reason", t.reason}});
         boost::json::object o{{"backend", b.backend},
                               {"operation", b.operation},
                               {"state", to_string(b.state)},
@@ -145,18 +145,18 @@ std::string performance_report_json(const Telemetry::Snapshot &s, const std::vec
     boost::json::object root{
         {"active_backend", active},
         {"uptime_s", round3(s.uptime_s)},
-        {"panels", boost::json::object{
-                       {"analysed", s.panels},
-                       {"answered", s.panels_answered},
-                       {"availability", s.panels ? round3(static_cast<double>(s.panels_answered) / panels) : 1.0},
-                       {"buffer_bytes_per_panel",
-                        s.panels ? round3(static_cast<double>(s.panel_buffer_bytes) / panels) : 0.0}}},
-        {"results", boost::json::object{{"served", s.served},
-                                        {"accelerated", s.served_accelerated},
-                                        {"accelerated_share",
-                                         s.served ? round3(static_cast<double>(s.served_accelerated) /
-                                                           static_cast<double>(s.served))
-                                                  : 0.0}}},
+        {"panels",
+         boost::json::object{
+             {"analysed", s.panels},
+             {"answered", s.panels_answered},
+             {"availability", s.panels ? round3(static_cast<double>(s.panels_answered) / panels) : 1.0},
+             {"buffer_bytes_per_panel", s.panels ? round3(static_cast<double>(s.panel_buffer_bytes) / panels) : 0.0}}},
+        {"results",
+         boost::json::object{
+             {"served", s.served},
+             {"accelerated", s.served_accelerated},
+             {"accelerated_share",
+              s.served ? round3(static_cast<double>(s.served_accelerated) / static_cast<double>(s.served)) : 0.0}}},
         {"time_saved_vs_scalar_ms", saved_known ? boost::json::value(round3(saved_total)) : boost::json::value()},
         {"peak_rss_bytes", peak_rss_bytes()},
         {"operations", std::move(ops)},
@@ -172,17 +172,20 @@ std::string performance_report_prometheus(const Telemetry::Snapshot &s, const st
         return "backend=\"" + escape_label(backend) + "\",operation=\"" + escape_label(op) + "\"";
     };
     out << "# HELP coe_operation_calls_total Operation calls per backend.\n# TYPE coe_operation_calls_total counter\n";
-    for (const auto &[k, st] : s.ops) out << "coe_operation_calls_total{" << labels(k.first, k.second) << "} " << st.calls << "\n";
+    for (const auto &[k, st] : s.ops)
+        out << "coe_operation_calls_total{" << labels(k.first, k.second) << "} " << st.calls << "\n";
     out << "# HELP coe_operation_failures_total Failed calls by class.\n# TYPE coe_operation_failures_total counter\n";
     for (const auto &[k, st] : s.ops)
         for (const auto &[cls, n] : st.failures)
             out << "coe_operation_failures_total{" << labels(k.first, k.second) << ",class=\"" << cls << "\"} " << n
                 << "\n";
-    out << "# HELP coe_operation_latency_ms Latency of recent successful calls.\n# TYPE coe_operation_latency_ms summary\n";
+    out << "# HELP coe_operation_latency_ms Latency of recent successful calls.\n# TYPE coe_operation_latency_ms "
+           "summary\n";
     for (const auto &[k, st] : s.ops) {
         const Derived d = derive(st, s.uptime_s);
         for (auto [q, v] : {std::pair<const char *, double>{"0.5", d.p50}, {"0.95", d.p95}, {"0.99", d.p99}})
-            out << "coe_operation_latency_ms{" << labels(k.first, k.second) << ",quantile=\"" << q << "\"} " << v << "\n";
+            out << "coe_operation_latency_ms{" << labels(k.first, k.second) << ",quantile=\"" << q << "\"} " << v
+                << "\n";
         out << "coe_operation_latency_ms_sum{" << labels(k.first, k.second) << "} " << st.total_ms << "\n";
         out << "coe_operation_latency_ms_count{" << labels(k.first, k.second) << "} " << st.successes << "\n";
     }
@@ -198,13 +201,15 @@ std::string performance_report_prometheus(const Telemetry::Snapshot &s, const st
         if (d.has_shadow && !is_scalar(k.first))
             out << "coe_time_saved_vs_scalar_ms{" << labels(k.first, k.second) << "} " << d.time_saved_ms << "\n";
     }
-    out << "# HELP coe_breaker_state Current breaker state (1 for the state it is in).\n# TYPE coe_breaker_state gauge\n";
+    out << "# HELP coe_breaker_state Current breaker state (1 for the state it is in).\n# TYPE coe_breaker_state "
+           "gauge\n";
     for (const auto &b : breakers)
         for (auto st : {BreakerState::closed, BreakerState::open, BreakerState::half_open, BreakerState::disabled,
                         BreakerState::forced_open, BreakerState::metrics_only})
             out << "coe_breaker_state{" << labels(b.backend, b.operation) << ",state=\"" << to_string(st) << "\"} "
                 << (b.state == st ? 1 : 0) << "\n";
-    out << "# HELP coe_breaker_transitions_total Breaker state changes.\n# TYPE coe_breaker_transitions_total counter\n";
+    out << "# HELP coe_breaker_transitions_total Breaker state changes.\n# TYPE coe_breaker_transitions_total "
+           "counter\n";
     for (const auto &b : breakers)
         out << "coe_breaker_transitions_total{" << labels(b.backend, b.operation) << "} " << b.transition_count << "\n";
     const double answered = s.panels ? static_cast<double>(s.panels_answered) / static_cast<double>(s.panels) : 1.0;

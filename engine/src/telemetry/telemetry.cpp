@@ -22,9 +22,7 @@ std::uint64_t RateWindow::total(std::int64_t now_s) const {
 
 Telemetry::Telemetry() : start_(std::chrono::steady_clock::now()) {}
 
-OperationStats &Telemetry::stats(const std::string &backend, const std::string &op) {
-    return ops_[{backend, op}];
-}
+OperationStats &Telemetry::stats(const std::string &backend, const std::string &op) { return ops_[{backend, op}]; }
 
 void Telemetry::record_success(const std::string &backend, const std::string &op, double ms, bool slow) {
     const auto now = std::chrono::steady_clock::now();
@@ -52,8 +50,7 @@ void Telemetry::record_failure(const std::string &backend, const std::string &op
     ++s.failures[failure_class];
 }
 
-void Telemetry::record_shadow(const std::string &backend, const std::string &op, double backend_ms,
-                              double scalar_ms) {
+void Telemetry::record_shadow(const std::string &backend, const std::string &op, double backend_ms, double scalar_ms) {
     std::lock_guard<std::mutex> lock(mutex_);
     OperationStats &s = stats(backend, op);
     ++s.shadow_calls;

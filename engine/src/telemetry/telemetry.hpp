@@ -31,7 +31,7 @@ struct OperationStats {
     std::vector<double> latency_ms;                 // ring of the last samples
     std::size_t latency_next = 0;
     double max_ms = 0, total_ms = 0;
-    RateWindow recent;                              // successful calls in the last minute
+    RateWindow recent;  // successful calls in the last minute
     // shadow checks: this backend's time and the scalar reference's time
     std::uint64_t shadow_calls = 0;
     double shadow_backend_ms = 0, shadow_scalar_ms = 0;

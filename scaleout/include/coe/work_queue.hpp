@@ -43,8 +43,8 @@ struct WorkQueueOptions {
     std::string url = "nats://127.0.0.1:4222";
     std::string jobs_stream = "COE_JOBS";
     std::string results_stream = "COE_RESULTS";
-    std::chrono::milliseconds ack_wait{60000};          // redelivery after a worker went silent
-    std::uint32_t max_deliver = 5;                       // deliveries of one job before it ends as an error
+    std::chrono::milliseconds ack_wait{60000};            // redelivery after a worker went silent
+    std::uint32_t max_deliver = 5;                        // deliveries of one job before it ends as an error
     std::chrono::milliseconds duplicate_window{3600000};  // of the results stream
 };
 
@@ -63,20 +63,19 @@ std::string submit_batch(const WorkQueueOptions &queue, JobKind kind, const std:
                          std::string batch = {});
 
 struct BatchResults {
-    std::size_t expected = 0;                   // jobs in the batch
-    std::map<std::size_t, std::string> lines;   // index -> result line (report, consultation or error record)
-    std::size_t duplicates = 0;                 // results stored more than once (beyond the duplicate window)
+    std::size_t expected = 0;                  // jobs in the batch
+    std::map<std::size_t, std::string> lines;  // index -> result line (report, consultation or error record)
+    std::size_t duplicates = 0;                // results stored more than once (beyond the duplicate window)
     bool complete() const { return lines.size() == expected; }
 };
 
 // Reads the batch's results until all are in or `timeout` passed (zero:
 // what is there now).  Throws coe::Error for an unknown batch.
-BatchResults collect_batch(const WorkQueueOptions &queue, const std::string &batch,
-                           std::chrono::milliseconds timeout);
+BatchResults collect_batch(const WorkQueueOptions &queue, const std::string &batch, std::chrono::milliseconds timeout);
 
 struct WorkerOptions {
-    unsigned threads = 1;                       // jobs worked on at once
-    ConsultOptions consult;                     // for consultation jobs
+    unsigned threads = 1;    // jobs worked on at once
+    ConsultOptions consult;  // for consultation jobs
     // A consultation whose quorum failed because experts answered 429 is
     // handed back to the queue for this long (its last delivery is stored as it is).
     std::chrono::milliseconds rate_limited_delay{5000};

@@ -79,12 +79,20 @@ coe_status jaccard_similarity(void *args, const coe_call *call) {
     });
 }
 
-constexpr coe_operation similarity_op = {sizeof(coe_operation), 1, COE_OP_SIMILARITY, &jaccard_similarity,
+constexpr coe_operation similarity_op = {sizeof(coe_operation),       1, COE_OP_SIMILARITY, &jaccard_similarity,
                                          COE_OPERATION_OWN_ALGORITHM, 0};
 constexpr const coe_operation *operations[] = {&similarity_op};
-constexpr coe_plugin_descriptor descriptor = {
-    sizeof(coe_plugin_descriptor), COE_ABI_MAJOR, COE_ABI_MINOR, "org.example.jaccard", "jaccard", "1.0.0",
-    "Jaccard index of hashed n-gram sets (example user plugin)", 0, COE_THREAD_SAFETY_REENTRANT, 1, operations};
+constexpr coe_plugin_descriptor descriptor = {sizeof(coe_plugin_descriptor),
+                                              COE_ABI_MAJOR,
+                                              COE_ABI_MINOR,
+                                              "org.example.jaccard",
+                                              "jaccard",
+                                              "1.0.0",
+                                              "Jaccard index of hashed n-gram sets (example user plugin)",
+                                              0,
+                                              COE_THREAD_SAFETY_REENTRANT,
+                                              1,
+                                              operations};
 
 }  // namespace
 

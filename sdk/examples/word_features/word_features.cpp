@@ -41,10 +41,8 @@ std::vector<std::pair<std::uint32_t, std::uint32_t>> word_counts(const char *tex
     std::sort(buckets.begin(), buckets.end());
     std::vector<std::pair<std::uint32_t, std::uint32_t>> out;
     for (std::uint32_t b : buckets) {
-        if (!out.empty() && out.back().first == b)
-            ++out.back().second;
-        else
-            out.emplace_back(b, 1);
+        if (!out.empty() && out.back().first == b) ++out.back().second;
+        else out.emplace_back(b, 1);
     }
     return out;
 }
@@ -87,7 +85,7 @@ coe_status featurize_op(void *args, const coe_call *call) {
 }
 
 // revision 1 only
-const coe_operation featurize_v1 = {sizeof(coe_operation), 1, COE_OP_FEATURIZE, &featurize_op,
+const coe_operation featurize_v1 = {sizeof(coe_operation),       1, COE_OP_FEATURIZE, &featurize_op,
                                     COE_OPERATION_OWN_ALGORITHM, 0};
 const coe_operation *const operations[] = {&featurize_v1};
 

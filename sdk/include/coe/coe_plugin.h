@@ -69,13 +69,14 @@ extern "C" {
 /* ----------------------------------------------------------------- status */
 
 typedef int32_t coe_status;
-#define COE_OK                      0  /* success                                  */
-#define COE_ERR_INVALID_ARGUMENT    1  /* a field of the arguments is out of range */
-#define COE_ERR_BUFFER_TOO_SMALL    2  /* an output buffer is too small; the
+#define COE_OK 0                   /* success                                  */
+#define COE_ERR_INVALID_ARGUMENT 1 /* a field of the arguments is out of range */
+#define COE_ERR_BUFFER_TOO_SMALL \
+    2                           /* an output buffer is too small; the
                                           operation reports the size it needs     */
-#define COE_ERR_UNSUPPORTED         3  /* a flag or kind this plugin cannot do     */
-#define COE_ERR_OUT_OF_MEMORY       4  /* scratch allocation failed                */
-#define COE_ERR_INTERNAL            5  /* anything else; see the message           */
+#define COE_ERR_UNSUPPORTED 3   /* a flag or kind this plugin cannot do     */
+#define COE_ERR_OUT_OF_MEMORY 4 /* scratch allocation failed                */
+#define COE_ERR_INTERNAL 5      /* anything else; see the message           */
 
 /* ------------------------------------------------------------ cpu features */
 
@@ -83,26 +84,26 @@ typedef int32_t coe_status;
  * the CPU reports it AND the operating system saves the registers it needs
  * (XCR0), so an AVX-512 CPU under an OS without AVX-512 state support has none
  * of the COE_CPU_AVX512* bits. */
-#define COE_CPU_SSE2        (UINT64_C(1) << 0)
-#define COE_CPU_SSE3        (UINT64_C(1) << 1)
-#define COE_CPU_SSSE3       (UINT64_C(1) << 2)
-#define COE_CPU_SSE41       (UINT64_C(1) << 3)
-#define COE_CPU_SSE42       (UINT64_C(1) << 4)
-#define COE_CPU_POPCNT      (UINT64_C(1) << 5)
-#define COE_CPU_AVX         (UINT64_C(1) << 6)
-#define COE_CPU_AVX2        (UINT64_C(1) << 7)
-#define COE_CPU_FMA         (UINT64_C(1) << 8)
-#define COE_CPU_BMI1        (UINT64_C(1) << 9)
-#define COE_CPU_BMI2        (UINT64_C(1) << 10)
-#define COE_CPU_F16C        (UINT64_C(1) << 11)
-#define COE_CPU_AVX512F     (UINT64_C(1) << 12)
-#define COE_CPU_AVX512CD    (UINT64_C(1) << 13)
-#define COE_CPU_AVX512DQ    (UINT64_C(1) << 14)
-#define COE_CPU_AVX512BW    (UINT64_C(1) << 15)
-#define COE_CPU_AVX512VL    (UINT64_C(1) << 16)
-#define COE_CPU_AVX512VNNI  (UINT64_C(1) << 17)
-#define COE_CPU_AVX512FP16  (UINT64_C(1) << 18)
-#define COE_CPU_NEON        (UINT64_C(1) << 32)
+#define COE_CPU_SSE2 (UINT64_C(1) << 0)
+#define COE_CPU_SSE3 (UINT64_C(1) << 1)
+#define COE_CPU_SSSE3 (UINT64_C(1) << 2)
+#define COE_CPU_SSE41 (UINT64_C(1) << 3)
+#define COE_CPU_SSE42 (UINT64_C(1) << 4)
+#define COE_CPU_POPCNT (UINT64_C(1) << 5)
+#define COE_CPU_AVX (UINT64_C(1) << 6)
+#define COE_CPU_AVX2 (UINT64_C(1) << 7)
+#define COE_CPU_FMA (UINT64_C(1) << 8)
+#define COE_CPU_BMI1 (UINT64_C(1) << 9)
+#define COE_CPU_BMI2 (UINT64_C(1) << 10)
+#define COE_CPU_F16C (UINT64_C(1) << 11)
+#define COE_CPU_AVX512F (UINT64_C(1) << 12)
+#define COE_CPU_AVX512CD (UINT64_C(1) << 13)
+#define COE_CPU_AVX512DQ (UINT64_C(1) << 14)
+#define COE_CPU_AVX512BW (UINT64_C(1) << 15)
+#define COE_CPU_AVX512VL (UINT64_C(1) << 16)
+#define COE_CPU_AVX512VNNI (UINT64_C(1) << 17)
+#define COE_CPU_AVX512FP16 (UINT64_C(1) << 18)
+#define COE_CPU_NEON (UINT64_C(1) << 32)
 /* Never set by any CPU; lets tests build a plugin no machine can run. */
 #define COE_CPU_RESERVED_NEVER (UINT64_C(1) << 63)
 
@@ -110,9 +111,9 @@ typedef int32_t coe_status;
 
 /* Passed by the host to every operation. */
 typedef struct coe_call {
-    uint32_t struct_size;     /* sizeof(coe_call) as the host knows it        */
-    uint32_t error_capacity;  /* bytes available at error_message (0: none)   */
-    char *error_message;      /* host-owned; the plugin writes a NUL-terminated
+    uint32_t struct_size;    /* sizeof(coe_call) as the host knows it        */
+    uint32_t error_capacity; /* bytes available at error_message (0: none)   */
+    char *error_message;     /* host-owned; the plugin writes a NUL-terminated
                                  message here on failure, truncating to fit   */
 } coe_call;
 
@@ -142,28 +143,28 @@ typedef coe_status (*coe_operation_fn)(void *args, const coe_call *call);
 typedef struct coe_operation {
     uint32_t struct_size;
     uint32_t revision;
-    const char *id;                 /* e.g. COE_OP_SIMILARITY                       */
+    const char *id; /* e.g. COE_OP_SIMILARITY                       */
     coe_operation_fn invoke;
     /* ABI 1.1 */
-    uint32_t flags;                 /* COE_OPERATION_*                              */
-    uint32_t reserved0;             /* must be 0                                    */
+    uint32_t flags;     /* COE_OPERATION_*                              */
+    uint32_t reserved0; /* must be 0                                    */
 } coe_operation;
 
 /* ------------------------------------------------------------- descriptor */
 
-#define COE_THREAD_SAFETY_SERIALIZED 0u  /* host serialises every call        */
-#define COE_THREAD_SAFETY_REENTRANT  1u  /* any call from any thread, at once */
+#define COE_THREAD_SAFETY_SERIALIZED 0u /* host serialises every call        */
+#define COE_THREAD_SAFETY_REENTRANT 1u  /* any call from any thread, at once */
 
 typedef struct coe_plugin_descriptor {
     uint32_t struct_size;
-    uint16_t abi_major;                  /* COE_ABI_MAJOR the plugin was built with */
+    uint16_t abi_major; /* COE_ABI_MAJOR the plugin was built with */
     uint16_t abi_minor;
-    const char *id;                      /* unique, e.g. "coe.backend.avx2"         */
-    const char *name;                    /* short, e.g. "avx2"; used to select it   */
-    const char *version;                 /* the plugin's own version, e.g. "1.0.0"  */
-    const char *description;             /* one line for people                     */
-    uint64_t required_cpu_features;      /* COE_CPU_* mask; equals the manifest's   */
-    uint32_t thread_safety;              /* COE_THREAD_SAFETY_*                     */
+    const char *id;                 /* unique, e.g. "coe.backend.avx2"         */
+    const char *name;               /* short, e.g. "avx2"; used to select it   */
+    const char *version;            /* the plugin's own version, e.g. "1.0.0"  */
+    const char *description;        /* one line for people                     */
+    uint64_t required_cpu_features; /* COE_CPU_* mask; equals the manifest's   */
+    uint32_t thread_safety;         /* COE_THREAD_SAFETY_*                     */
     uint32_t operation_count;
     const coe_operation *const *operations; /* operation_count pointers           */
 } coe_plugin_descriptor;
@@ -171,8 +172,7 @@ typedef struct coe_plugin_descriptor {
 /* The entry point.  Receives the host's ABI version and returns the plugin's
  * static descriptor (valid until unload), or NULL to refuse the host.  It must
  * not do anything expensive and must not throw. */
-typedef const coe_plugin_descriptor *(*coe_plugin_entry_fn)(uint16_t host_abi_major,
-                                                             uint16_t host_abi_minor);
+typedef const coe_plugin_descriptor *(*coe_plugin_entry_fn)(uint16_t host_abi_major, uint16_t host_abi_minor);
 
 /* Marks the entry function as the plugin's one exported symbol. */
 #if defined(__GNUC__) || defined(__clang__)
@@ -184,16 +184,16 @@ typedef const coe_plugin_descriptor *(*coe_plugin_entry_fn)(uint16_t host_abi_ma
 /* --------------------------------------------------------------- manifest */
 
 #define COE_MANIFEST_SECTION ".coe_manifest"
-#define COE_MANIFEST_MAGIC   "COEPLUG"   /* 7 characters + NUL */
+#define COE_MANIFEST_MAGIC "COEPLUG" /* 7 characters + NUL */
 
 /* Plain data the host reads from the file without loading it. */
 typedef struct coe_plugin_manifest {
-    char magic[8];                       /* COE_MANIFEST_MAGIC                 */
-    uint32_t struct_size;                /* sizeof(coe_plugin_manifest)        */
+    char magic[8];        /* COE_MANIFEST_MAGIC                 */
+    uint32_t struct_size; /* sizeof(coe_plugin_manifest)        */
     uint16_t abi_major;
     uint16_t abi_minor;
-    uint64_t required_cpu_features;      /* COE_CPU_* mask                     */
-    char id[64];                         /* NUL-terminated, as the descriptor  */
+    uint64_t required_cpu_features; /* COE_CPU_* mask                     */
+    char id[64];                    /* NUL-terminated, as the descriptor  */
     char name[32];
     char version[24];
 } coe_plugin_manifest;
@@ -205,11 +205,16 @@ typedef struct coe_plugin_manifest {
 #endif
 
 /* Declares the plugin's manifest.  Use once per plugin, at file scope. */
-#define COE_PLUGIN_MANIFEST(id_, name_, version_, cpu_features_)                 \
+#define COE_PLUGIN_MANIFEST(id_, name_, version_, cpu_features_)                   \
     COE_MANIFEST_ATTRIBUTES const coe_plugin_manifest coe_plugin_manifest_data = { \
-        COE_MANIFEST_MAGIC, (uint32_t)sizeof(coe_plugin_manifest),              \
-        (uint16_t)COE_ABI_MAJOR, (uint16_t)COE_ABI_MINOR, (cpu_features_),       \
-        id_, name_, version_ }
+        COE_MANIFEST_MAGIC,                                                        \
+        (uint32_t)sizeof(coe_plugin_manifest),                                     \
+        (uint16_t)COE_ABI_MAJOR,                                                   \
+        (uint16_t)COE_ABI_MINOR,                                                   \
+        (cpu_features_),                                                           \
+        id_,                                                                       \
+        name_,                                                                     \
+        version_}
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -22,8 +22,7 @@ namespace coe::sdk {
 // Thrown inside a plugin to return a specific status with a message.
 class status_error : public std::runtime_error {
 public:
-    status_error(coe_status status, const std::string &message)
-        : std::runtime_error(message), status_(status) {}
+    status_error(coe_status status, const std::string &message) : std::runtime_error(message), status_(status) {}
     coe_status status() const noexcept { return status_; }
 
 private:
@@ -68,10 +67,9 @@ T &args_as(void *args) {
     if (args == nullptr) throw status_error(COE_ERR_INVALID_ARGUMENT, "arguments are null");
     auto *typed = static_cast<T *>(args);
     if (typed->struct_size < sizeof(T))
-        throw status_error(COE_ERR_INVALID_ARGUMENT,
-                           "argument struct_size " + std::to_string(typed->struct_size) +
-                               " is smaller than the " + std::to_string(sizeof(T)) +
-                               " bytes this plugin needs");
+        throw status_error(COE_ERR_INVALID_ARGUMENT, "argument struct_size " + std::to_string(typed->struct_size) +
+                                                         " is smaller than the " + std::to_string(sizeof(T)) +
+                                                         " bytes this plugin needs");
     return *typed;
 }
 

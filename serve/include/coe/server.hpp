@@ -44,20 +44,20 @@ namespace coe {
 
 struct ServerOptions {
     std::string address = "127.0.0.1";
-    std::uint16_t port = 8080;                  // 0: any free port (see Server::port())
-    unsigned threads = 0;                       // 0: one per core
-    std::vector<std::string> tokens;            // bearer tokens; empty: no authentication
-    std::size_t max_body_bytes = 8u << 20;      // 413 beyond
-    std::size_t max_output_bytes = 8u << 20;    // output waiting for one connection's reader; a slower reader
-                                                // is disconnected (logged, counted, its consultation cancelled)
-    unsigned max_requests_per_client = 16;      // in flight per client address; 429 beyond
-    unsigned max_connections = 1024;            // further connections are closed at once
+    std::uint16_t port = 8080;                         // 0: any free port (see Server::port())
+    unsigned threads = 0;                              // 0: one per core
+    std::vector<std::string> tokens;                   // bearer tokens; empty: no authentication
+    std::size_t max_body_bytes = 8u << 20;             // 413 beyond
+    std::size_t max_output_bytes = 8u << 20;           // output waiting for one connection's reader; a slower reader
+                                                       // is disconnected (logged, counted, its consultation cancelled)
+    unsigned max_requests_per_client = 16;             // in flight per client address; 429 beyond
+    unsigned max_connections = 1024;                   // further connections are closed at once
     std::chrono::milliseconds idle_timeout{30000};     // keep-alive wait for the next request
     std::chrono::milliseconds request_timeout{30000};  // to receive one whole request, and each write
     std::chrono::milliseconds drain_timeout{30000};    // stop(): requests in flight get this long
-    ConsultOptions consult;                     // defaults for /v1/consult and chat completions
-    std::string model = "circle";               // the model name of the OpenAI routes
-    bool stop_on_signals = false;               // SIGINT/SIGTERM call stop() (for a program that is the server)
+    ConsultOptions consult;                            // defaults for /v1/consult and chat completions
+    std::string model = "circle";                      // the model name of the OpenAI routes
+    bool stop_on_signals = false;                      // SIGINT/SIGTERM call stop() (for a program that is the server)
     // Server events worth an operator's eye (a slow reader disconnected), one
     // line each, called on the server's threads, possibly at once; empty:
     // written to stderr as "coe serve: LINE".

@@ -73,7 +73,7 @@ private:
     std::vector<Outcome> window_;
     std::size_t window_next_ = 0, window_count_ = 0, window_failures_ = 0, window_slows_ = 0;
     void clear_window();
-    std::uint32_t mismatches_ = 0;               // shadow mismatches since the breaker last closed
+    std::uint32_t mismatches_ = 0;  // shadow mismatches since the breaker last closed
     Clock::time_point open_until_{};
     double next_open_ms_;
     std::uint32_t probes_started_ = 0, probes_succeeded_ = 0;

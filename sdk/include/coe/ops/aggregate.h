@@ -19,7 +19,7 @@
 extern "C" {
 #endif
 
-#define COE_OP_AGGREGATE   "coe.aggregate"   /* revision 1: coe_aggregate_args  */
+#define COE_OP_AGGREGATE "coe.aggregate" /* revision 1: coe_aggregate_args  */
 
 /* coe.aggregate/1 - support and ranking of merged items (recommendations).
  *
@@ -40,20 +40,20 @@ typedef struct coe_aggregate_args {
     uint32_t item_count;
     uint32_t expert_count;
     uint32_t group_count;
-    const uint32_t *item_group;     /* item_count groups < group_count              */
-    const uint32_t *item_expert;    /* item_count experts < expert_count            */
-    const float *similarity;        /* item_count x item_count                      */
+    const uint32_t *item_group;  /* item_count groups < group_count              */
+    const uint32_t *item_expert; /* item_count experts < expert_count            */
+    const float *similarity;     /* item_count x item_count                      */
     uint64_t similarity_stride;
-    const float *expert_weights;    /* expert_count weights, each > 0               */
-    uint32_t quorum;                /* supporters needed for consensus              */
-    float prior_weight;             /* >= 0                                         */
+    const float *expert_weights; /* expert_count weights, each > 0               */
+    uint32_t quorum;             /* supporters needed for consensus              */
+    float prior_weight;          /* >= 0                                         */
     /* per group outputs (group_count each) */
     uint32_t *supporters;
     float *support;
     float *confidence;
     uint32_t *representative;
     uint8_t *consensus;
-    uint32_t *ranking;              /* group_count group numbers, best first        */
+    uint32_t *ranking; /* group_count group numbers, best first        */
 } coe_aggregate_args;
 
 #ifdef __cplusplus

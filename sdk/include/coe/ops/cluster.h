@@ -19,7 +19,7 @@
 extern "C" {
 #endif
 
-#define COE_OP_CLUSTER     "coe.cluster"     /* revision 1: coe_cluster_args    */
+#define COE_OP_CLUSTER "coe.cluster" /* revision 1: coe_cluster_args    */
 
 /* coe.cluster/1 - agglomerative clustering of `count` items from their
  * similarity matrix.
@@ -36,13 +36,13 @@ extern "C" {
 typedef struct coe_cluster_args {
     uint32_t struct_size;
     uint32_t count;
-    const float *similarity;        /* count x count, symmetric                     */
-    uint64_t similarity_stride;     /* floats between rows, >= count                */
-    uint32_t method;                /* COE_CLUSTER_AVERAGE_LINKAGE                  */
-    float threshold;                /* merge while the best average >= threshold    */
-    uint32_t *labels;               /* out: count labels                            */
-    uint32_t cluster_count;         /* out                                          */
-    uint32_t reserved0;             /* must be 0                                    */
+    const float *similarity;    /* count x count, symmetric                     */
+    uint64_t similarity_stride; /* floats between rows, >= count                */
+    uint32_t method;            /* COE_CLUSTER_AVERAGE_LINKAGE                  */
+    float threshold;            /* merge while the best average >= threshold    */
+    uint32_t *labels;           /* out: count labels                            */
+    uint32_t cluster_count;     /* out                                          */
+    uint32_t reserved0;         /* must be 0                                    */
 } coe_cluster_args;
 
 #ifdef __cplusplus

@@ -18,7 +18,7 @@
 extern "C" {
 #endif
 
-#define COE_OP_CONSENSUS   "coe.consensus"   /* revision 1: coe_consensus_args  */
+#define COE_OP_CONSENSUS "coe.consensus" /* revision 1: coe_consensus_args  */
 
 /* coe.consensus/1 - agreement metrics of a clustered panel.
  *
@@ -43,14 +43,14 @@ extern "C" {
 typedef struct coe_consensus_args {
     uint32_t struct_size;
     uint32_t count;
-    const float *similarity;        /* count x count                                */
+    const float *similarity; /* count x count                                */
     uint64_t similarity_stride;
-    const float *weights;           /* count expert weights, each > 0               */
-    const uint32_t *labels;         /* count labels from coe.cluster                */
+    const float *weights;   /* count expert weights, each > 0               */
+    const uint32_t *labels; /* count labels from coe.cluster                */
     uint32_t cluster_count;
-    float outlier_z;                /* e.g. 3.5                                     */
-    float prior_weight;             /* >= 0, shrinks confidence of small panels     */
-    uint32_t reserved0;             /* must be 0                                    */
+    float outlier_z;    /* e.g. 3.5                                     */
+    float prior_weight; /* >= 0, shrinks confidence of small panels     */
+    uint32_t reserved0; /* must be 0                                    */
     /* per expert outputs (count each) */
     float *centrality;
     float *robust_z;

@@ -20,7 +20,7 @@
 extern "C" {
 #endif
 
-#define COE_OP_FEATURIZE   "coe.featurize"   /* revisions 1, 2: coe_featurize_args */
+#define COE_OP_FEATURIZE "coe.featurize" /* revisions 1, 2: coe_featurize_args */
 
 /* coe.featurize/1 - UTF-8 texts to hashed n-gram feature vectors (CSR).
  *
@@ -58,27 +58,27 @@ extern "C" {
  * are available; sum(text_lengths) + text_count always suffices.  If the
  * buffers are too small the operation returns COE_ERR_BUFFER_TOO_SMALL and
  * sets entry_count to the number needed. */
-#define COE_FEATURIZE_BIGRAMS       (1u << 0)
-#define COE_FEATURIZE_STOP_WORDS    (1u << 1)
-#define COE_FEATURIZE_SUBLINEAR_TF  (1u << 2)
-#define COE_FEATURIZE_IDF           (1u << 3)
-#define COE_FEATURIZE_L2_NORMALIZE  (1u << 4)
-#define COE_FEATURIZE_STEM          (1u << 5)
+#define COE_FEATURIZE_BIGRAMS (1u << 0)
+#define COE_FEATURIZE_STOP_WORDS (1u << 1)
+#define COE_FEATURIZE_SUBLINEAR_TF (1u << 2)
+#define COE_FEATURIZE_IDF (1u << 3)
+#define COE_FEATURIZE_L2_NORMALIZE (1u << 4)
+#define COE_FEATURIZE_STEM (1u << 5)
 #define COE_FEATURIZE_MIN_BUCKET_BITS 4u
 #define COE_FEATURIZE_MAX_BUCKET_BITS 24u
 
 typedef struct coe_featurize_args {
     uint32_t struct_size;
     uint32_t text_count;
-    const char *const *texts;       /* text_count UTF-8 strings, not NUL-terminated */
-    const uint64_t *text_lengths;   /* text_count byte lengths                       */
-    uint32_t bucket_bits;           /* buckets = 2^bucket_bits, 4..24                */
-    uint32_t flags;                 /* COE_FEATURIZE_*                               */
-    uint64_t entry_capacity;        /* entries available in indices and values       */
-    uint64_t *row_offsets;          /* out: text_count + 1 offsets                   */
-    uint32_t *indices;              /* out: bucket of each entry                     */
-    float *values;                  /* out: weight of each entry                     */
-    uint64_t entry_count;           /* out: entries written (or needed)              */
+    const char *const *texts;     /* text_count UTF-8 strings, not NUL-terminated */
+    const uint64_t *text_lengths; /* text_count byte lengths                       */
+    uint32_t bucket_bits;         /* buckets = 2^bucket_bits, 4..24                */
+    uint32_t flags;               /* COE_FEATURIZE_*                               */
+    uint64_t entry_capacity;      /* entries available in indices and values       */
+    uint64_t *row_offsets;        /* out: text_count + 1 offsets                   */
+    uint32_t *indices;            /* out: bucket of each entry                     */
+    float *values;                /* out: weight of each entry                     */
+    uint64_t entry_count;         /* out: entries written (or needed)              */
 } coe_featurize_args;
 
 #ifdef __cplusplus

@@ -19,7 +19,7 @@
 extern "C" {
 #endif
 
-#define COE_OP_SIMILARITY  "coe.similarity"  /* revision 1: coe_similarity_args */
+#define COE_OP_SIMILARITY "coe.similarity" /* revision 1: coe_similarity_args */
 
 /* coe.similarity/1 - cosine similarity matrix of `count` vectors.
  *
@@ -27,27 +27,27 @@ extern "C" {
  * [-1, 1]; the matrix is symmetric with 1 on the diagonal.  A zero vector has
  * similarity 0 to every other vector (and 1 to itself).  Backends may differ
  * only by summation order (within 1e-5). */
-#define COE_VECTORS_DENSE   1u  /* count rows of `dimension` floats             */
-#define COE_VECTORS_SPARSE  2u  /* CSR rows as produced by coe.featurize        */
+#define COE_VECTORS_DENSE 1u  /* count rows of `dimension` floats             */
+#define COE_VECTORS_SPARSE 2u /* CSR rows as produced by coe.featurize        */
 
 typedef struct coe_similarity_args {
     uint32_t struct_size;
-    uint32_t kind;                  /* COE_VECTORS_DENSE or COE_VECTORS_SPARSE      */
-    uint32_t count;                 /* number of vectors                            */
-    uint32_t reserved0;             /* must be 0                                    */
+    uint32_t kind;      /* COE_VECTORS_DENSE or COE_VECTORS_SPARSE      */
+    uint32_t count;     /* number of vectors                            */
+    uint32_t reserved0; /* must be 0                                    */
     /* dense input */
-    const float *dense;             /* row i at dense + i * dense_stride            */
-    uint64_t dimension;             /* floats per vector (any value >= 1)           */
-    uint64_t dense_stride;          /* floats between rows, >= dimension            */
+    const float *dense;    /* row i at dense + i * dense_stride            */
+    uint64_t dimension;    /* floats per vector (any value >= 1)           */
+    uint64_t dense_stride; /* floats between rows, >= dimension            */
     /* sparse input */
-    const uint64_t *row_offsets;    /* count + 1 offsets                            */
-    const uint32_t *indices;        /* strictly increasing within a row             */
+    const uint64_t *row_offsets; /* count + 1 offsets                            */
+    const uint32_t *indices;     /* strictly increasing within a row             */
     const float *values;
-    uint32_t index_bound;           /* every index < index_bound (2^bucket_bits)    */
-    uint32_t reserved1;             /* must be 0                                    */
+    uint32_t index_bound; /* every index < index_bound (2^bucket_bits)    */
+    uint32_t reserved1;   /* must be 0                                    */
     /* output */
-    float *out;                     /* count rows of out_stride floats, caller-owned */
-    uint64_t out_stride;            /* >= count                                     */
+    float *out;          /* count rows of out_stride floats, caller-owned */
+    uint64_t out_stride; /* >= count                                     */
 } coe_similarity_args;
 
 #ifdef __cplusplus
