@@ -41,34 +41,30 @@ struct AnalyzeArgs {
 AnalyzeArgs parse_args(const std::vector<std::string> &args) {
     AnalyzeArgs a;
     bool format_set = false;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        const std::string &x = args[i];
-        auto value = [&]() -> const std::string & {
-            if (i + 1 >= args.size()) throw UsageError(x + " needs a value");
-            return args[++i];
-        };
+    for (ArgCursor arg(args); arg.next();) {
+        const std::string &x = arg.current();
         if (take_format_flag(x, a.json, format_set)) {
             continue;
         } else if (x == "--threads") {
-            a.threads = static_cast<unsigned>(parse_count(x, value(), 1, 1024));
+            a.threads = static_cast<unsigned>(parse_count(x, arg.value(), 1, 1024));
         } else if (x == "--cluster-threshold") {
-            a.options.cluster_threshold = static_cast<float>(parse_number(x, value(), -1, 1));
+            a.options.cluster_threshold = static_cast<float>(parse_number(x, arg.value(), -1, 1));
         } else if (x == "--report") {
-            a.report = value();
+            a.report = arg.value();
         } else if (x == "--max-experts") {
-            a.options.max_experts = parse_count(x, value(), 1, 1000000);
+            a.options.max_experts = parse_count(x, arg.value(), 1, 1000000);
         } else if (x == "--max-input-mb") {
-            a.max_input_bytes = parse_count(x, value(), 1, 1u << 20) << 20;
+            a.max_input_bytes = parse_count(x, arg.value(), 1, 1u << 20) << 20;
         } else if (x == "--prometheus") {
             a.prometheus = true;
         } else if (x == "--merge-threshold") {
-            a.options.item_merge_threshold = static_cast<float>(parse_number(x, value(), -1, 1));
+            a.options.item_merge_threshold = static_cast<float>(parse_number(x, arg.value(), -1, 1));
         } else if (x == "--embedder") {
-            a.embedder = value();
+            a.embedder = arg.value();
         } else if (x == "--experts") {
-            a.experts_file = value();
+            a.experts_file = arg.value();
         } else if (x == "--quorum") {
-            a.options.quorum = static_cast<std::uint32_t>(parse_count(x, value(), 1, 1000000000));
+            a.options.quorum = static_cast<std::uint32_t>(parse_count(x, arg.value(), 1, 1000000000));
         } else if (x == "-" || (!x.empty() && x[0] != '-')) {
             if (!a.file.empty()) throw UsageError("more than one input file given");
             a.file = x;

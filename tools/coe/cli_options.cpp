@@ -73,6 +73,11 @@ bool take_format_flag(const std::string &arg, bool &json, bool &format_set) {
     return true;
 }
 
+const std::string &ArgCursor::value() {
+    if (at_ + 1 >= args_.size()) throw UsageError(current() + " needs a value");
+    return args_[++at_];
+}
+
 CommandLine parse_command_line(int argc, char **argv) {
     CommandLine cl;
     for (int i = 1; i < argc; ++i) {

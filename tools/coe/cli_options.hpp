@@ -28,6 +28,23 @@ struct CommandLine {
 
 CommandLine parse_command_line(int argc, char **argv);
 
+// A command's own arguments, walked in order:
+//   for (ArgCursor arg(args); arg.next();) { const std::string &x = arg.current(); ... arg.value() ... }
+class ArgCursor {
+public:
+    explicit ArgCursor(const std::vector<std::string> &args) : args_(args) {}
+    // Moves to the next argument; false when there is none left.
+    bool next() { return ++at_ < args_.size(); }
+    const std::string &current() const { return args_[at_]; }
+    // The value of the option just read: the next argument, which it
+    // consumes.  Throws UsageError "<option> needs a value" at the end.
+    const std::string &value();
+
+private:
+    const std::vector<std::string> &args_;
+    std::size_t at_ = static_cast<std::size_t>(-1);  // before the first
+};
+
 // `text` as a number in [lo, hi]; throws UsageError naming `option`.
 double parse_number(const std::string &option, const std::string &text, double lo, double hi);
 // `text` as a whole number in [lo, hi]; throws UsageError naming `option`.

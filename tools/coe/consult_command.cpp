@@ -41,12 +41,8 @@ examples/experts.json lists every field.)";
 ConsultArgs parse_consult_args(const std::vector<std::string> &args) {
     ConsultArgs a;
     bool format_set = false;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        const std::string &x = args[i];
-        auto value = [&]() -> const std::string & {
-            if (i + 1 >= args.size()) throw UsageError(x + " needs a value");
-            return args[++i];
-        };
+    for (ArgCursor arg(args); arg.next();) {
+        const std::string &x = arg.current();
         if (take_format_flag(x, a.json, format_set)) {
             continue;
         } else if (x == "--stream") {
@@ -54,41 +50,41 @@ ConsultArgs parse_consult_args(const std::vector<std::string> &args) {
         } else if (x == "--deltas") {
             a.options.deltas = true;
         } else if (x == "--experts") {
-            a.experts_file = value();
+            a.experts_file = arg.value();
         } else if (x == "--expert") {
-            a.options.experts.push_back(value());
+            a.options.experts.push_back(arg.value());
         } else if (x == "--quorum") {
-            a.options.quorum = static_cast<std::uint32_t>(parse_count(x, value(), 1, 100000));
+            a.options.quorum = static_cast<std::uint32_t>(parse_count(x, arg.value(), 1, 100000));
         } else if (x == "--deadline") {
-            a.options.deadline = parse_duration(x, value());
+            a.options.deadline = parse_duration(x, arg.value());
         } else if (x == "--id") {
-            a.options.id = value();
+            a.options.id = arg.value();
         } else if (x == "--system") {
-            a.options.system_prompt = value();
+            a.options.system_prompt = arg.value();
         } else if (x == "--review") {
             a.options.review = true;
         } else if (x == "--reviewer") {
             a.options.review = true;
-            a.options.reviewers.push_back(value());
+            a.options.reviewers.push_back(arg.value());
         } else if (x == "--synthesize") {
-            a.options.synthesize = value();
+            a.options.synthesize = arg.value();
         } else if (x == "--save-panel") {
-            a.save_panel = value();
+            a.save_panel = arg.value();
         } else if (x == "--report") {
-            a.report = value();
+            a.report = arg.value();
         } else if (x == "--prometheus") {
             a.prometheus = true;
         } else if (x == "--cluster-threshold") {
-            a.options.analysis.cluster_threshold = static_cast<float>(parse_number(x, value(), -1, 1));
+            a.options.analysis.cluster_threshold = static_cast<float>(parse_number(x, arg.value(), -1, 1));
         } else if (x == "--batch") {
-            a.batch = value();
+            a.batch = arg.value();
         } else if (x == "--output") {
-            a.output = value();
+            a.output = arg.value();
         } else if (x == "--resume") {
-            a.output = value();
+            a.output = arg.value();
             a.resume = true;
         } else if (x == "--concurrency") {
-            a.concurrency = static_cast<unsigned>(parse_count(x, value(), 1, 1024));
+            a.concurrency = static_cast<unsigned>(parse_count(x, arg.value(), 1, 1024));
         } else if (!x.empty() && x[0] != '-') {
             if (!a.question.empty()) throw UsageError("give the question as one argument (quote it)");
             a.question = x;

@@ -21,19 +21,15 @@ int run_deliberate_command(const CommandLine &cl) {
     std::string file, experts_file, record;
     bool json = false, format_set = false;
     ConsultOptions options;
-    for (std::size_t i = 0; i < cl.args.size(); ++i) {
-        const std::string &x = cl.args[i];
-        auto value = [&]() -> const std::string & {
-            if (i + 1 >= cl.args.size()) throw UsageError(x + " needs a value");
-            return cl.args[++i];
-        };
+    for (ArgCursor arg(cl.args); arg.next();) {
+        const std::string &x = arg.current();
         if (take_format_flag(x, json, format_set)) continue;
-        if (x == "--experts") experts_file = value();
+        if (x == "--experts") experts_file = arg.value();
         else if (x == "--review") options.review = true;
-        else if (x == "--reviewer") options.review = true, options.reviewers.push_back(value());
-        else if (x == "--synthesize") options.synthesize = value();
-        else if (x == "--record") record = value();
-        else if (x == "--deadline") options.deadline = parse_duration(x, value());
+        else if (x == "--reviewer") options.review = true, options.reviewers.push_back(arg.value());
+        else if (x == "--synthesize") options.synthesize = arg.value();
+        else if (x == "--record") record = arg.value();
+        else if (x == "--deadline") options.deadline = parse_duration(x, arg.value());
         else if (!x.empty() && x[0] != '-' && file.empty()) file = x;
         else throw UsageError("unknown argument '" + x + "'");
     }

@@ -32,14 +32,14 @@ struct QueueArgs {
     WorkQueueOptions queue;
     bool url_given = false;
     // takes the queue's own options; false if `x` is not one of them
-    bool take(const std::string &x, const std::function<const std::string &()> &value) {
+    bool take(const std::string &x, ArgCursor &arg) {
         if (x == "--nats") {
-            queue.url = value();
+            queue.url = arg.value();
             url_given = true;
         } else if (x == "--ack-wait") {
-            queue.ack_wait = parse_duration(x, value());
+            queue.ack_wait = parse_duration(x, arg.value());
         } else if (x == "--max-deliver") {
-            queue.max_deliver = static_cast<std::uint32_t>(parse_count(x, value(), 1, 1000));
+            queue.max_deliver = static_cast<std::uint32_t>(parse_count(x, arg.value(), 1, 1000));
         } else {
             return false;
         }
@@ -52,13 +52,9 @@ struct QueueArgs {
 
 template <class Handle>
 void parse(const std::vector<std::string> &args, QueueArgs &q, Handle &&handle) {
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        const std::string &x = args[i];
-        std::function<const std::string &()> value = [&]() -> const std::string & {
-            if (i + 1 >= args.size()) throw UsageError(x + " needs a value");
-            return args[++i];
-        };
-        if (!q.take(x, value) && !handle(x, value)) throw UsageError("unknown argument '" + x + "'");
+    for (ArgCursor arg(args); arg.next();) {
+        const std::string &x = arg.current();
+        if (!q.take(x, arg) && !handle(x, arg)) throw UsageError("unknown argument '" + x + "'");
     }
     q.require_url();
 }
@@ -108,11 +104,11 @@ int run_submit_command(const CommandLine &cl) {
     std::string file, batch;
     bool consult = false, wait = false;
     std::chrono::milliseconds timeout{600000};
-    parse(cl.args, q, [&](const std::string &x, const std::function<const std::string &()> &value) {
+    parse(cl.args, q, [&](const std::string &x, ArgCursor &arg) {
         if (x == "--consult") consult = true;
-        else if (x == "--batch") batch = value();
+        else if (x == "--batch") batch = arg.value();
         else if (x == "--wait") wait = true;
-        else if (x == "--timeout") timeout = parse_duration(x, value());
+        else if (x == "--timeout") timeout = parse_duration(x, arg.value());
         else if (!x.empty() && x[0] != '-' && file.empty()) file = x;
         else return false;
         return true;
@@ -132,9 +128,9 @@ int run_collect_command(const CommandLine &cl) {
     std::string batch;
     bool status = false;
     std::chrono::milliseconds timeout{600000};
-    parse(cl.args, q, [&](const std::string &x, const std::function<const std::string &()> &value) {
-        if (x == "--batch") batch = value();
-        else if (x == "--timeout") timeout = parse_duration(x, value());
+    parse(cl.args, q, [&](const std::string &x, ArgCursor &arg) {
+        if (x == "--batch") batch = arg.value();
+        else if (x == "--timeout") timeout = parse_duration(x, arg.value());
         else if (x == "--status") status = true;
         else return false;
         return true;
@@ -153,13 +149,13 @@ int run_worker_command(const CommandLine &cl) {
     QueueArgs q;
     WorkerOptions options;
     std::string experts_file;
-    parse(cl.args, q, [&](const std::string &x, const std::function<const std::string &()> &value) {
-        if (x == "--threads") options.threads = static_cast<unsigned>(parse_count(x, value(), 1, 1024));
-        else if (x == "--experts") experts_file = value();
+    parse(cl.args, q, [&](const std::string &x, ArgCursor &arg) {
+        if (x == "--threads") options.threads = static_cast<unsigned>(parse_count(x, arg.value(), 1, 1024));
+        else if (x == "--experts") experts_file = arg.value();
         else if (x == "--quorum")
-            options.consult.quorum = static_cast<std::uint32_t>(parse_count(x, value(), 1, 100000));
-        else if (x == "--deadline") options.consult.deadline = parse_duration(x, value());
-        else if (x == "--retry-later") options.rate_limited_delay = parse_duration(x, value());
+            options.consult.quorum = static_cast<std::uint32_t>(parse_count(x, arg.value(), 1, 100000));
+        else if (x == "--deadline") options.consult.deadline = parse_duration(x, arg.value());
+        else if (x == "--retry-later") options.rate_limited_delay = parse_duration(x, arg.value());
         else return false;
         return true;
     });

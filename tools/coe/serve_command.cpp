@@ -56,14 +56,10 @@ std::vector<std::string> tokens_from_env(const std::string &var) {
 int run_serve_command(const CommandLine &cl) {
     ServerOptions o;
     std::string experts_file;
-    for (std::size_t i = 0; i < cl.args.size(); ++i) {
-        const std::string &x = cl.args[i];
-        auto value = [&]() -> const std::string & {
-            if (i + 1 >= cl.args.size()) throw UsageError(x + " needs a value");
-            return cl.args[++i];
-        };
+    for (ArgCursor arg(cl.args); arg.next();) {
+        const std::string &x = arg.current();
         if (x == "--listen") {
-            const std::string &v = value();
+            const std::string &v = arg.value();
             const auto colon = v.rfind(':');
             if (colon == std::string::npos || colon == 0)
                 throw UsageError("--listen expects HOST:PORT, got '" + v + "'");
@@ -72,35 +68,35 @@ int run_serve_command(const CommandLine &cl) {
                 o.address = o.address.substr(1, o.address.size() - 2);
             o.port = static_cast<std::uint16_t>(parse_count("--listen port", v.substr(colon + 1), 0, 65535));
         } else if (x == "--experts") {
-            experts_file = value();
+            experts_file = arg.value();
         } else if (x == "--threads") {
-            o.threads = static_cast<unsigned>(parse_count(x, value(), 1, 1024));
+            o.threads = static_cast<unsigned>(parse_count(x, arg.value(), 1, 1024));
         } else if (x == "--token-file") {
-            o.tokens = tokens_from_file(value());
+            o.tokens = tokens_from_file(arg.value());
         } else if (x == "--token-env") {
-            o.tokens = tokens_from_env(value());
+            o.tokens = tokens_from_env(arg.value());
         } else if (x == "--max-body-mb") {
-            o.max_body_bytes = static_cast<std::size_t>(parse_number(x, value(), 0.001, 4096) * (1 << 20));
+            o.max_body_bytes = static_cast<std::size_t>(parse_number(x, arg.value(), 0.001, 4096) * (1 << 20));
         } else if (x == "--max-output-mb") {  // output waiting for one client; a slower reader is disconnected
-            o.max_output_bytes = static_cast<std::size_t>(parse_number(x, value(), 0.001, 4096) * (1 << 20));
+            o.max_output_bytes = static_cast<std::size_t>(parse_number(x, arg.value(), 0.001, 4096) * (1 << 20));
         } else if (x == "--max-per-client") {
-            o.max_requests_per_client = static_cast<unsigned>(parse_count(x, value(), 1, 100000));
+            o.max_requests_per_client = static_cast<unsigned>(parse_count(x, arg.value(), 1, 100000));
         } else if (x == "--idle-timeout") {
-            o.idle_timeout = parse_duration(x, value());
+            o.idle_timeout = parse_duration(x, arg.value());
         } else if (x == "--request-timeout") {
-            o.request_timeout = parse_duration(x, value());
+            o.request_timeout = parse_duration(x, arg.value());
         } else if (x == "--drain-timeout") {
-            o.drain_timeout = parse_duration(x, value());
+            o.drain_timeout = parse_duration(x, arg.value());
         } else if (x == "--quorum") {
-            o.consult.quorum = static_cast<std::uint32_t>(parse_count(x, value(), 1, 100000));
+            o.consult.quorum = static_cast<std::uint32_t>(parse_count(x, arg.value(), 1, 100000));
         } else if (x == "--deadline") {
-            o.consult.deadline = parse_duration(x, value());
+            o.consult.deadline = parse_duration(x, arg.value());
         } else if (x == "--review") {
             o.consult.review = true;
         } else if (x == "--synthesize") {
-            o.consult.synthesize = value();
+            o.consult.synthesize = arg.value();
         } else if (x == "--model") {
-            o.model = value();
+            o.model = arg.value();
         } else {
             throw UsageError("unknown argument '" + x + "'");
         }
