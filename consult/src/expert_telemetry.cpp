@@ -1,4 +1,5 @@
 #include "expert_telemetry.hpp"
+#include "coe/internal/prometheus.hpp"
 #include "coe/json_text.hpp"
 
 #include <algorithm>
@@ -29,19 +30,6 @@ double percentile(std::vector<double> v, double p) {
 std::string breaker_state(const std::map<std::string, const CircuitBreaker *> &b, const std::string &name) {
     auto it = b.find(name);
     return it == b.end() ? "none" : to_string(it->second->state());
-}
-
-std::string prom_label(const std::string &s) {
-    std::string out;
-    for (char c : s) {
-        if (c == '\\' || c == '"') out += '\\';
-        if (c == '\n') {
-            out += "\\n";
-            continue;
-        }
-        out += c;
-    }
-    return out;
 }
 
 }  // namespace
@@ -110,43 +98,45 @@ std::string ExpertTelemetry::prometheus(const std::map<std::string, const Circui
     o << "# HELP coe_expert_requests_total HTTP requests sent to an expert (retries included)\n"
          "# TYPE coe_expert_requests_total counter\n";
     for (const auto &[name, s] : experts_)
-        o << "coe_expert_requests_total{expert=\"" << prom_label(name) << "\"} " << s.requests << "\n";
+        o << "coe_expert_requests_total{expert=\"" << internal::prometheus_label(name) << "\"} " << s.requests << "\n";
     o << "# HELP coe_expert_answers_total Final outcomes per expert, by status\n"
          "# TYPE coe_expert_answers_total counter\n";
     for (const auto &[name, s] : experts_) {
-        o << "coe_expert_answers_total{expert=\"" << prom_label(name) << "\",status=\"ok\"} " << s.successes << "\n";
+        o << "coe_expert_answers_total{expert=\"" << internal::prometheus_label(name) << "\",status=\"ok\"} "
+          << s.successes << "\n";
         for (const auto &[cls, n] : s.failures)
-            o << "coe_expert_answers_total{expert=\"" << prom_label(name) << "\",status=\"" << cls << "\"} " << n
-              << "\n";
+            o << "coe_expert_answers_total{expert=\"" << internal::prometheus_label(name) << "\",status=\"" << cls
+              << "\"} " << n << "\n";
     }
     o << "# HELP coe_expert_retries_total Retried attempts per expert\n# TYPE coe_expert_retries_total counter\n";
     for (const auto &[name, s] : experts_)
-        o << "coe_expert_retries_total{expert=\"" << prom_label(name) << "\"} " << s.retries << "\n";
+        o << "coe_expert_retries_total{expert=\"" << internal::prometheus_label(name) << "\"} " << s.retries << "\n";
     o << "# HELP coe_expert_latency_ms Answer latency of successful answers\n# TYPE coe_expert_latency_ms summary\n";
     for (const auto &[name, s] : experts_)
         for (double q : {0.5, 0.95, 0.99})
-            o << "coe_expert_latency_ms{expert=\"" << prom_label(name) << "\",quantile=\"" << q << "\"} "
-              << percentile(s.latency_ms, q) << "\n";
+            o << "coe_expert_latency_ms{expert=\"" << internal::prometheus_label(name) << "\",quantile=\"" << q
+              << "\"} " << percentile(s.latency_ms, q) << "\n";
     o << "# HELP coe_expert_first_token_ms Time to the first token\n# TYPE coe_expert_first_token_ms summary\n";
     for (const auto &[name, s] : experts_)
         for (double q : {0.5, 0.95, 0.99})
-            o << "coe_expert_first_token_ms{expert=\"" << prom_label(name) << "\",quantile=\"" << q << "\"} "
-              << percentile(s.first_token_ms, q) << "\n";
+            o << "coe_expert_first_token_ms{expert=\"" << internal::prometheus_label(name) << "\",quantile=\"" << q
+              << "\"} " << percentile(s.first_token_ms, q) << "\n";
     o << "# HELP coe_expert_tokens_total Tokens per expert and direction\n# TYPE coe_expert_tokens_total counter\n";
     for (const auto &[name, s] : experts_) {
-        o << "coe_expert_tokens_total{expert=\"" << prom_label(name) << "\",direction=\"in\"} " << s.tokens_in << "\n";
-        o << "coe_expert_tokens_total{expert=\"" << prom_label(name) << "\",direction=\"out\"} " << s.tokens_out
-          << "\n";
+        o << "coe_expert_tokens_total{expert=\"" << internal::prometheus_label(name) << "\",direction=\"in\"} "
+          << s.tokens_in << "\n";
+        o << "coe_expert_tokens_total{expert=\"" << internal::prometheus_label(name) << "\",direction=\"out\"} "
+          << s.tokens_out << "\n";
     }
     o << "# HELP coe_expert_cost_total Cost per expert from its configured prices\n# TYPE coe_expert_cost_total "
          "counter\n";
     for (const auto &[name, s] : experts_)
-        o << "coe_expert_cost_total{expert=\"" << prom_label(name) << "\"} " << s.cost << "\n";
+        o << "coe_expert_cost_total{expert=\"" << internal::prometheus_label(name) << "\"} " << s.cost << "\n";
     o << "# HELP coe_expert_breaker_open 1 when the expert's breaker refuses calls\n# TYPE coe_expert_breaker_open "
          "gauge\n";
     for (const auto &[name, b] : breakers) {
         const std::string st = breaker_state(breakers, name);
-        o << "coe_expert_breaker_open{expert=\"" << prom_label(name) << "\",state=\"" << st << "\"} "
+        o << "coe_expert_breaker_open{expert=\"" << internal::prometheus_label(name) << "\",state=\"" << st << "\"} "
           << (st == "open" || st == "forced_open" ? 1 : 0) << "\n";
     }
     return o.str();

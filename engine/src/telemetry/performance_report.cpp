@@ -1,4 +1,5 @@
 #include "performance_report.hpp"
+#include "coe/internal/prometheus.hpp"
 #include "coe/json_text.hpp"
 
 #include <sys/resource.h>
@@ -65,20 +66,6 @@ std::uint64_t peak_rss_bytes() {
 }
 
 bool is_scalar(const std::string &backend) { return backend == "scalar"; }
-
-// Label values come from plugin names: escape as the exposition format asks.
-std::string escape_label(const std::string &v) {
-    std::string out;
-    for (char c : v) {
-        if (c == '\\' || c == '"') out += '\\';
-        if (c == '\n') {
-            out += "\\n";
-            continue;
-        }
-        out += c;
-    }
-    return out;
-}
 
 }  // namespace
 
@@ -169,7 +156,8 @@ std::string performance_report_prometheus(const Telemetry::Snapshot &s, const st
                                           const std::vector<BackendInfo> &) {
     std::ostringstream out;
     auto labels = [](const std::string &backend, const std::string &op) {
-        return "backend=\"" + escape_label(backend) + "\",operation=\"" + escape_label(op) + "\"";
+        return "backend=\"" + internal::prometheus_label(backend) + "\",operation=\"" + internal::prometheus_label(op) +
+               "\"";
     };
     out << "# HELP coe_operation_calls_total Operation calls per backend.\n# TYPE coe_operation_calls_total counter\n";
     for (const auto &[k, st] : s.ops)
