@@ -27,27 +27,24 @@ double round6(double x) { return std::round(x * 1e6) / 1e6; }
 constexpr std::size_t max_listed = 16;
 
 void items(JsonWriter &w, const std::vector<ItemResult> &list) {
+    // one key and its value per line, in the order of the document
+    // clang-format off
     w.begin_array();
     for (const auto &r : list) {
         w.begin_object()
-            .key("text")
-            .value(r.text)
-            .key("support")
-            .value(r.support)
-            .key("supporters")
-            .strings(r.supporters, max_listed)
-            .key("score")
-            .value(round6(r.score))
-            .key("confidence")
-            .value(round6(r.confidence))
-            .key("consensus")
-            .value(r.consensus);
+            .key("text").value(r.text)
+            .key("support").value(r.support)
+            .key("supporters").strings(r.supporters, max_listed)
+            .key("score").value(round6(r.score))
+            .key("confidence").value(round6(r.confidence))
+            .key("consensus").value(r.consensus);
         if (r.supporters.size() > max_listed) w.key("supporters_omitted").value(r.supporters.size() - max_listed);
         if (r.variants.size() > 1) w.key("variants").strings(r.variants, max_listed);
         if (r.variants.size() > max_listed) w.key("variants_omitted").value(r.variants.size() - max_listed);
         w.end_object();
     }
     w.end_array();
+    // clang-format on
 }
 
 }  // namespace
@@ -55,82 +52,59 @@ void items(JsonWriter &w, const std::vector<ItemResult> &list) {
 // Written straight into the string (no document is built): serialising a
 // report is on the path of every panel.
 std::string to_json(const Report &r) {
+    // one key and its value per line, in the order of the document
+    // clang-format off
     std::string out;
     out.reserve(8192);
     JsonWriter w(out);
     w.begin_object()
-        .key("id")
-        .value(r.panel_id)
-        .key("question")
-        .value(r.question)
-        .key("backend")
-        .value(r.backend)
-        .key("served_by")
-        .begin_object();
+        .key("id").value(r.panel_id)
+        .key("question").value(r.question)
+        .key("backend").value(r.backend)
+        .key("served_by").begin_object();
     for (const auto &[op, backend] : r.served_by) w.key(op).value(backend);
-    w.end_object().key("degraded").value(r.degraded).key("features").value(r.features);
+    w.end_object()
+        .key("degraded").value(r.degraded)
+        .key("features").value(r.features);
     const auto &c = r.consensus;
-    w.key("consensus")
-        .begin_object()
-        .key("score")
-        .value(round6(c.score))
-        .key("level")
-        .value(to_string(c.level))
-        .key("majority_cluster")
-        .value(c.majority_cluster)
-        .key("majority_share")
-        .value(round6(c.majority_share))
-        .key("margin")
-        .value(round6(c.margin))
-        .key("entropy")
-        .value(round6(c.entropy))
-        .key("medoid")
-        .value(c.medoid)
+    w.key("consensus").begin_object()
+        .key("score").value(round6(c.score))
+        .key("level").value(to_string(c.level))
+        .key("majority_cluster").value(c.majority_cluster)
+        .key("majority_share").value(round6(c.majority_share))
+        .key("margin").value(round6(c.margin))
+        .key("entropy").value(round6(c.entropy))
+        .key("medoid").value(c.medoid)
         .end_object();
     w.key("confidence").value(round6(r.confidence)).key("quorum").value(r.quorum);
     w.key("clusters").begin_array();
     for (std::size_t k = 0; k < r.clusters.size(); ++k) {
         const auto &cl = r.clusters[k];
         w.begin_object()
-            .key("id")
-            .value(k)
-            .key("members")
-            .strings(cl.members)
-            .key("representative")
-            .value(cl.representative)
-            .key("share")
-            .value(round6(cl.share))
-            .key("cohesion")
-            .value(round6(cl.cohesion))
+            .key("id").value(k)
+            .key("members").strings(cl.members)
+            .key("representative").value(cl.representative)
+            .key("share").value(round6(cl.share))
+            .key("cohesion").value(round6(cl.cohesion))
             .end_object();
     }
     w.end_array().key("experts").begin_array();
     for (const auto &e : r.experts)
         w.begin_object()
-            .key("expert")
-            .value(e.expert)
-            .key("centrality")
-            .value(round6(e.centrality))
-            .key("robust_z")
-            .value(round6(e.robust_z))
-            .key("cluster")
-            .value(e.cluster)
-            .key("outlier")
-            .value(e.outlier)
-            .key("weight")
-            .value(round6(e.weight))
+            .key("expert").value(e.expert)
+            .key("centrality").value(round6(e.centrality))
+            .key("robust_z").value(round6(e.robust_z))
+            .key("cluster").value(e.cluster)
+            .key("outlier").value(e.outlier)
+            .key("weight").value(round6(e.weight))
             .end_object();
     w.end_array().key("dissent").begin_array();
     for (const auto &d : r.dissent)
         w.begin_object()
-            .key("cluster")
-            .value(d.cluster)
-            .key("members")
-            .strings(d.members)
-            .key("representative")
-            .value(d.representative)
-            .key("excerpt")
-            .value(d.excerpt)
+            .key("cluster").value(d.cluster)
+            .key("members").strings(d.members)
+            .key("representative").value(d.representative)
+            .key("excerpt").value(d.excerpt)
             .end_object();
     w.end_array();
     w.key("recommendations");
@@ -138,23 +112,17 @@ std::string to_json(const Report &r) {
     w.key("limitations");
     items(w, r.limitations);
     w.key("events").strings(r.events);
-    w.key("timing_ms")
-        .begin_object()
-        .key("featurize")
-        .value(round6(r.timing.featurize))
-        .key("similarity")
-        .value(round6(r.timing.similarity))
-        .key("cluster")
-        .value(round6(r.timing.cluster))
-        .key("consensus")
-        .value(round6(r.timing.consensus))
-        .key("aggregate")
-        .value(round6(r.timing.aggregate))
-        .key("total")
-        .value(round6(r.timing.total))
+    w.key("timing_ms").begin_object()
+        .key("featurize").value(round6(r.timing.featurize))
+        .key("similarity").value(round6(r.timing.similarity))
+        .key("cluster").value(round6(r.timing.cluster))
+        .key("consensus").value(round6(r.timing.consensus))
+        .key("aggregate").value(round6(r.timing.aggregate))
+        .key("total").value(round6(r.timing.total))
         .end_object();
     w.end_object();
     return out;
+    // clang-format on
 }
 
 std::string error_json(std::size_t line, const std::string &message) {
