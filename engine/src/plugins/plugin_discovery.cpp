@@ -1,6 +1,6 @@
 #include "plugin_discovery.hpp"
 
-#include <boost/dll/runtime_symbol_info.hpp>
+#include "config/package_location.hpp"
 
 #include <algorithm>
 #include <set>
@@ -35,17 +35,6 @@ void add_path(const std::filesystem::path &path, const std::string &source, bool
     }
 }
 
-// Where this code lives: the engine library, or the program it is linked into.
-std::filesystem::path engine_binary_folder() {
-    boost::dll::fs::error_code ec;
-    auto where = boost::dll::symbol_location(default_plugin_folders, ec);
-    // For code linked into the program, dladdr may report argv[0] as typed
-    // (a relative path); the kernel's /proc/self/exe is the reliable answer.
-    if (!ec && !where.is_absolute()) where = boost::dll::program_location(ec);
-    if (ec) return {};
-    return std::filesystem::weakly_canonical(where, ec).parent_path();
-}
-
 }  // namespace
 
 std::vector<std::pair<std::filesystem::path, std::string>> default_plugin_folders() {
@@ -59,11 +48,9 @@ std::vector<std::pair<std::filesystem::path, std::string>> default_plugin_folder
     // where `cmake --install` put the plugins, for hosts installed elsewhere
     folders.emplace_back(COE_INSTALL_PLUGIN_DIR, "install");
 #endif
-#if defined(COE_BUILD_TREE_ROOT) && defined(COE_BUILD_TREE_PLUGIN_DIR)
+#ifdef COE_BUILD_TREE_PLUGIN_DIR
     // Only a binary that itself lives in the build tree looks there.
-    std::error_code ec;
-    const std::string root = std::filesystem::weakly_canonical(COE_BUILD_TREE_ROOT, ec).string() + "/";
-    if (!ec && (bin.string() + "/").rfind(root, 0) == 0) folders.emplace_back(COE_BUILD_TREE_PLUGIN_DIR, "build-tree");
+    if (runs_from_build_tree(bin)) folders.emplace_back(COE_BUILD_TREE_PLUGIN_DIR, "build-tree");
 #endif
     return folders;
 }
