@@ -20,9 +20,10 @@ struct Run {
     std::string out;
 };
 
-Run run_coe(const std::string &args) {
-    const std::string cmd =
-        "env -u COE_BACKEND -u COE_PLUGIN_PATH -u COE_CONFIG " + coe::test::coe_tool().string() + " " + args + " 2>&1";
+// `environment`: NAME=VALUE settings for this run, before the tool.
+Run run_coe(const std::string &args, const std::string &environment = "") {
+    const std::string cmd = "env -u COE_BACKEND -u COE_PLUGIN_PATH -u COE_CONFIG -u COE_DATA_DIR " + environment + " " +
+                            coe::test::coe_tool().string() + " " + args + " 2>&1";
     FILE *p = ::popen(cmd.c_str(), "r");
     REQUIRE(p != nullptr);
     std::string out;
@@ -288,4 +289,59 @@ TEST_CASE("coe analyze --inject-fault: the same reports as a clean run, avx2 dem
     CHECK(open_avx2 == 5);  // one per operation
     CHECK(report.at("results").at("accelerated").as_int64() == 0);
     CHECK(report.at("panels").at("availability").to_number<double>() == 1.0);
+}
+
+TEST_CASE("coe vectors import and info: the converted file, its numbers, and named errors") {
+    const auto dir = std::filesystem::temp_directory_path() / "coe-cli-test-vectors";
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    const std::string json = (dir / "vectors.json").string(), out = (dir / "word-vectors.coewv").string();
+    // wink's shape: 2 dimensions, then the L2 norm and the index
+    std::ofstream(json) << R"({"dimensions":2,"words":["the",",","cat"],"vectors":{)"
+                        << R"("the":[0.5,-0.25,0.559,0],",":[1,2,2.236,1],"cat":[0.1,0.2,0.224,2]},)"
+                        << R"("unkVector":[0,0,0,-1]})";
+    Run import = run_coe("vectors import " + json + " --output " + out);
+    REQUIRE(import.status == 0);
+    CHECK(import.out.find("words read       3\n") != std::string::npos);
+    CHECK(import.out.find("words kept       2\n") != std::string::npos);
+    CHECK(import.out.find("words dropped    1 ") != std::string::npos);
+    CHECK(import.out.find("dimensions       2\n") != std::string::npos);
+    CHECK(import.out.find("bytes written    " + std::to_string(std::filesystem::file_size(out)) + " bytes") !=
+          std::string::npos);
+
+    Run info = run_coe("vectors info " + out);
+    REQUIRE(info.status == 0);
+    CHECK(info.out.find("file        " + out + "\n") != std::string::npos);
+    CHECK(info.out.find("dimensions  2\n") != std::string::npos);
+    CHECK(info.out.find("words       2 (4 slots)\n") != std::string::npos);
+    CHECK(info.out.find(" ms (mapped and validated") != std::string::npos);
+
+    // without FILE: the one in COE_DATA_DIR, or each place searched
+    Run found = run_coe("vectors info", "COE_DATA_DIR=" + dir.string());
+    CHECK(found.status == 0);
+    CHECK(found.out.find("file        " + out + " (COE_DATA_DIR)\n") != std::string::npos);
+    Run none = run_coe("vectors info", "COE_DATA_DIR=" + (dir / "empty").string());
+    CHECK(none.status == 1);
+    CHECK(none.out.find("no word-vector file found; searched:\n  COE_DATA_DIR " + (dir / "empty").string() +
+                        "/word-vectors.coewv: no such file\n") != std::string::npos);
+
+    // a damaged file and bad JSON are named
+    {
+        std::fstream f(out, std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(-1, std::ios::end);
+        f.put('\x7f');
+    }
+    Run damaged = run_coe("vectors info " + out);
+    CHECK(damaged.status == 1);
+    CHECK(damaged.out.find("coe vectors: " + out + ": checksum mismatch") == 0);
+    std::ofstream(json) << R"({"vectors":{"the":[0.5,"x",0.5,0]}})";
+    Run bad = run_coe("vectors import " + json + " --output " + out);
+    CHECK(bad.status == 1);
+    CHECK(bad.out.find("coe vectors: " + json + ": word 'the': value 1 is a string, not a number") == 0);
+
+    CHECK(run_coe("vectors").status == 2);
+    CHECK(run_coe("vectors import " + json).status == 2);
+    CHECK(run_coe("vectors frobnicate").status == 2);
+    CHECK(run_coe("vectors info a b").status == 2);
+    std::filesystem::remove_all(dir);
 }

@@ -69,6 +69,7 @@ int run_analyze_command(const CommandLine &cl);
 std::function<void(Panel &)> make_embed_step(const std::string &embedder, const std::string &experts_file,
                                              const CommandLine &cl);
 int run_plugin_command(const CommandLine &cl);
+int run_vectors_command(const CommandLine &cl);
 int run_consult_command(const CommandLine &cl);
 int run_serve_command(const CommandLine &cl);
 int run_deliberate_command(const CommandLine &cl);

