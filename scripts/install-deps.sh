@@ -9,8 +9,9 @@ packages=(g++ cmake ninja-build binutils pkg-config
           libcurl4-openssl-dev libssl-dev openssl ca-certificates
           clang libclang-rt-14-dev libomp-dev
           nats-server libnats-dev)
-# Node.js and npm run a test client (the official openai package); a
-# machine that already has a node of its own keeps it.
+# Node.js and npm run a test client (the official openai package) and fetch
+# the word vectors (scripts/fetch-word-vectors.sh: npm pack); a machine that
+# already has a node of its own keeps it.
 command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 
 missing=()

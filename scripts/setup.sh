@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One command for a fresh Debian 12 machine: install the dependencies, build
-# the engine, the plugins and the `coe` tool (into build/), then run the main
+# the engine, the plugins and the `coe` tool (into build/), fetch and convert
+# the word vectors (into build/share/coe, or $COE_DATA_DIR), then run the main
 # job, `coe analyze`, on the shipped example panel (examples/panel.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,6 +9,7 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
 cmake --build build
+scripts/fetch-word-vectors.sh
 
 echo
 echo "== build/bin/coe analyze"
