@@ -246,10 +246,12 @@ private:
         const bool keep = can_be_token(word_);
         for (std::uint32_t d = 0; d < dims_; ++d) {
             const double v = vector_[d];
-            const float f = static_cast<float>(v);
-            const std::uint16_t h = float_to_half(f);
-            if (!std::isfinite(v) || (h & 0x7c00u) == 0x7c00u)
+            // (checked before it is rounded to float, which it may not fit)
+            const bool fits = std::fabs(v) < 65536.0;
+            const std::uint16_t h = fits ? float_to_half(static_cast<float>(v)) : 0x7c00u;
+            if ((h & 0x7c00u) == 0x7c00u)  // infinity: past 65504 once rounded, or NaN
                 fail(word_label() + ": value " + str(d) + " (" + number_text(v) + ") is outside binary16's range");
+            const float f = static_cast<float>(v);
             if (keep) {
                 max_error_ = std::max(max_error_, std::fabs(static_cast<double>(half_to_float(h)) - v));
                 values_.push_back(f);
