@@ -13,8 +13,9 @@
 #include <memory>
 #include <numeric>
 #include <random>
-
+#include <set>
 #include <sstream>
+#include <unordered_map>
 
 #include <dlfcn.h>
 
@@ -23,6 +24,7 @@
 #include "coe/cpu_features.hpp"
 #include "coe/engine.hpp"
 #include "coe/panel_json.hpp"
+#include "features/word_table.hpp"
 #include "test_support.hpp"
 
 using namespace coe;
@@ -364,6 +366,494 @@ TEST_CASE("the whole report is the same as scalar's on embedding panels") {
         }
         require_same_report(g_candidate->analyze(p.view()), g_reference->analyze(p.view()));
     }
+}
+
+// ------------------------------------------------------- coe.embed_words/1
+
+namespace {
+
+using coe::detail::build_word_table;
+using coe::detail::WordTableData;
+
+bool is_token_byte(unsigned char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80;
+}
+
+// The tokens of a text as coe/ops/embed_words.h words them: maximal runs of
+// ASCII letters, ASCII digits and bytes >= 0x80, letters folded to lower
+// case, at least two bytes long.
+std::vector<std::string> header_tokens(std::string_view text) {
+    std::vector<std::string> tokens;
+    std::string token;
+    auto finish = [&] {
+        if (token.size() >= 2) tokens.push_back(token);
+        token.clear();
+    };
+    for (char ch : text) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (!is_token_byte(c)) finish();
+        else token += (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : ch;
+    }
+    finish();
+    return tokens;
+}
+
+struct Embedded {
+    coe_status status = COE_OK;
+    std::string message;
+    std::vector<float> vectors;  // text_count rows of vector_stride floats
+    std::vector<std::uint32_t> known;
+};
+
+// coe.embed_words/1 written straight from the header, in plain loops: each
+// token found (find_word) adds weight * widened value lane by lane, a float
+// product then a float sum; the norm is summed in double in lane order.
+Embedded header_reference(const std::vector<std::string> &texts, const coe_word_table &table) {
+    const std::uint32_t dims = table.dims;
+    Embedded e;
+    e.vectors.assign(texts.size() * dims, 0.f);
+    e.known.assign(texts.size(), 0);
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+        std::vector<float> acc(dims, 0.f);
+        for (const std::string &token : header_tokens(texts[i])) {
+            const std::int64_t r = coe::detail::find_word(table, token);
+            if (r < 0) continue;
+            ++e.known[i];
+            for (std::uint32_t d = 0; d < dims; ++d) {
+                const float value = coe::detail::half_to_float(table.values[static_cast<std::size_t>(r) * dims + d]);
+                const float product = table.weights[r] * value;
+                acc[d] = acc[d] + product;
+            }
+        }
+        double sum = 0.0;
+        for (std::uint32_t d = 0; d < dims; ++d) {
+            const double square = static_cast<double>(acc[d]) * static_cast<double>(acc[d]);
+            sum = sum + square;
+        }
+        const double norm = std::sqrt(sum);
+        for (std::uint32_t d = 0; d < dims; ++d)
+            e.vectors[i * dims + d] = norm == 0.0 ? 0.f : static_cast<float>(static_cast<double>(acc[d]) / norm);
+    }
+    return e;
+}
+
+constexpr float padding_sentinel = -12345.5f;  // lanes between rows: never written
+
+// Calls a plugin's coe.embed_words/1 directly; rows of `stride` floats
+// (0: dims), the lanes past dims preset to padding_sentinel.
+Embedded call_embed_words(const coe_operation *op, const std::vector<std::string> &texts, const coe_word_table &table,
+                          std::uint64_t stride = 0, bool count_known = true) {
+    if (stride == 0) stride = table.dims;
+    std::vector<const char *> ptrs;
+    std::vector<std::uint64_t> lengths;
+    for (const auto &t : texts) {
+        ptrs.push_back(t.data());
+        lengths.push_back(t.size());
+    }
+    Embedded e;
+    e.vectors.assign(texts.size() * std::max<std::uint64_t>(stride, 1), padding_sentinel);
+    e.known.assign(texts.size(), 7777);
+    coe_embed_words_args a{};
+    a.struct_size = sizeof a;
+    a.text_count = static_cast<std::uint32_t>(texts.size());
+    a.texts = ptrs.data();
+    a.text_lengths = lengths.data();
+    a.table = &table;
+    a.vector_stride = stride;
+    a.vectors = e.vectors.data();
+    a.known_words = count_known ? e.known.data() : nullptr;
+    char message[512] = {};
+    coe_call call{sizeof call, sizeof message, message};
+    e.status = op->invoke(&a, &call);
+    e.message = message;
+    return e;
+}
+
+void require_bits_equal(const std::vector<float> &a, const std::vector<float> &b) {
+    REQUIRE(a.size() == b.size());
+    std::size_t differ = 0, first = a.size();
+    for (std::size_t k = 0; k < a.size(); ++k)
+        if (std::memcmp(&a[k], &b[k], sizeof(float)) != 0) {
+            ++differ;
+            first = std::min(first, k);
+        }
+    CHECK_MESSAGE(differ == 0,
+                  differ << " floats differ, the first at " << first << ": " << a[first] << " vs " << b[first]);
+}
+
+const coe_operation *candidate_embed_words() { return plugin_operation(g_backend, COE_OP_EMBED_WORDS, 1); }
+const coe_operation *scalar_embed_words() { return plugin_operation("scalar", COE_OP_EMBED_WORDS, 1); }
+
+// The candidate plugin, the scalar plugin, the header's reference and both
+// engines: the same bits.  Rows at `stride` (0: dims) in the plugin calls.
+void require_embeddings_identical(const std::vector<std::string> &texts, const coe_word_table &table,
+                                  std::uint64_t stride = 0) {
+    const Embedded got = call_embed_words(candidate_embed_words(), texts, table, stride);
+    const Embedded scalar = call_embed_words(scalar_embed_words(), texts, table, stride);
+    REQUIRE_MESSAGE(got.status == COE_OK, got.message);
+    REQUIRE_MESSAGE(scalar.status == COE_OK, scalar.message);
+    require_bits_equal(got.vectors, scalar.vectors);
+    CHECK(got.known == scalar.known);
+
+    const Embedded want = header_reference(texts, table);
+    CHECK(got.known == want.known);
+    const std::uint64_t step = stride == 0 ? table.dims : stride;
+    std::vector<float> packed;  // the plugin's rows without their padding
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+        const auto row = got.vectors.begin() + static_cast<std::ptrdiff_t>(i * step);
+        packed.insert(packed.end(), row, row + table.dims);
+        for (std::uint64_t d = table.dims; d < step; ++d)
+            CHECK(got.vectors[i * step + d] == padding_sentinel);  // lanes past dims untouched
+    }
+    require_bits_equal(packed, want.vectors);
+
+    const std::vector<std::string_view> v = views(texts);
+    const WordEmbeddings engine = g_candidate->embed_words(v, table), floor = g_reference->embed_words(v, table);
+    CHECK(engine.dims == table.dims);
+    require_bits_equal(engine.vectors, want.vectors);
+    require_bits_equal(floor.vectors, want.vectors);
+    CHECK(engine.known_words == want.known);
+    CHECK(floor.known_words == want.known);
+}
+
+// Vectors across binary16's range: normal, subnormal, zero of either sign,
+// large; weights from 0 up.
+WordTableData random_table(const std::vector<std::string> &words, std::uint32_t dims, std::mt19937 &rng) {
+    std::normal_distribution<float> normal;
+    std::vector<float> vectors(words.size() * dims);
+    for (auto &x : vectors) {
+        switch (rng() % 10) {
+        case 0: x = normal(rng) * 2e-6f; break;   // subnormal halves
+        case 1: x = normal(rng) * 3000.f; break;  // large ones
+        case 2: x = (rng() % 2) ? 0.f : -0.f; break;
+        default: x = normal(rng);
+        }
+    }
+    WordTableData t = build_word_table(words, vectors, dims);
+    std::uniform_real_distribution<float> weight(0.001f, 40.f);
+    for (auto &w : t.weights) w = (rng() % 10 == 0) ? 0.f : weight(rng);
+    return t;
+}
+
+// Words of every shape a token takes: ASCII, digits, UTF-8 (valid or not),
+// lengths 2 to 64 (one, two and more 8-byte blocks), and random ones.
+std::vector<std::string> vocabulary(std::mt19937 &rng, std::size_t random_words) {
+    std::vector<std::string> words = {"ab",
+                                      "the",
+                                      "alpha",
+                                      "consensus",
+                                      "expert",
+                                      "42",
+                                      "1st",
+                                      "3d",
+                                      "caf\xc3\xa9",
+                                      "na\xc3\xafve",
+                                      "\xe6\x97\xa5\xe6\x9c\xac",
+                                      "\xf0\x9f\x98\x80",
+                                      "\xff\xfe",
+                                      "\x80\x80\x80",
+                                      "\xc3\xc3",
+                                      "\xed\xa0\x80",
+                                      "abcdefgh",
+                                      "abcdefghi",
+                                      "abcdefghijklmnop",
+                                      "abcdefghijklmnopq",
+                                      "abcdefghijklmno",
+                                      "internationalization",
+                                      "pneumonoultramicroscopicsilicovolcanoconiosis",
+                                      std::string(64, 'z'),
+                                      std::string(24, 'q') + "\xc3\xa9",
+                                      "x1y2z3"};
+    static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+    std::set<std::string> seen(words.begin(), words.end());
+    while (words.size() < random_words + 26) {
+        std::string w;
+        const std::size_t n = 2 + rng() % (rng() % 4 == 0 ? 30 : 9);
+        for (std::size_t k = 0; k < n; ++k)
+            w += (rng() % 17 == 0) ? static_cast<char>(0x80 + rng() % 128) : alphabet[rng() % 36];
+        if (seen.insert(w).second) words.push_back(w);
+    }
+    return words;
+}
+
+// Texts of known words (some in upper case), unknown words, prefixes and
+// extensions of known words, one-byte tokens, and separators of every kind.
+std::string random_text(std::mt19937 &rng, const std::vector<std::string> &words, std::size_t tokens) {
+    static const char *seps[] = {" ",  "  ", ", ", ". ",   "\n",   "\t", "!", " - ", "**",  "(",
+                                 ") ", "_",  "'",  "\x00", "\x7f", "~",  "/", "@",   "\r\n"};
+    std::string t;
+    for (std::size_t k = 0; k < tokens; ++k) {
+        std::string w = words[rng() % words.size()];
+        switch (rng() % 12) {
+        case 0: w += "zz"; break;                      // not in the table
+        case 1: w = w.substr(0, w.size() - 1); break;  // a prefix (or a one-byte token)
+        case 2:
+            for (auto &c : w)
+                if (c >= 'a' && c <= 'z' && rng() % 2) c = static_cast<char>(c - ('a' - 'A'));
+            break;
+        default: break;
+        }
+        t += w;
+        const char *sep = seps[rng() % (sizeof seps / sizeof *seps)];
+        t.append(sep, *sep ? std::strlen(sep) : 1);  // "\x00" is one NUL byte
+    }
+    return t;
+}
+
+// The table with its words re-placed in `slot_count` slots (fewer: longer
+// probes), as the builder places them: home slot splitmix64(h), then
+// linear probing.
+WordTableData with_slot_count(WordTableData t, std::uint32_t slot_count) {
+    auto splitmix64 = [](std::uint64_t x) {
+        x ^= x >> 30;
+        x *= 0xbf58476d1ce4e5b9ull;
+        x ^= x >> 27;
+        x *= 0x94d049bb133111ebull;
+        return x ^ (x >> 31);
+    };
+    t.slots.assign(2 * static_cast<std::size_t>(slot_count), 0);
+    for (std::uint32_t r = 0; r < t.word_count(); ++r) {
+        const std::string_view word(t.words.data() + t.word_offsets[r], t.word_offsets[r + 1] - t.word_offsets[r]);
+        const std::uint64_t h = coe::detail::word_hash(word);
+        std::uint32_t s = static_cast<std::uint32_t>(splitmix64(h)) & (slot_count - 1);
+        while (t.slots[2 * s] != 0) s = (s + 1) & (slot_count - 1);
+        t.slots[2 * s] = r + 1;
+        t.slots[2 * s + 1] = static_cast<std::uint32_t>(h >> 32);
+    }
+    return t;
+}
+
+// Two different words whose hashes share their high 32 bits (the slots'
+// tag): only their bytes tell them apart.
+std::pair<std::string, std::string> words_with_the_same_tag() {
+    std::mt19937 rng(99);
+    std::unordered_map<std::uint32_t, std::string> by_tag;
+    for (;;) {
+        std::string w;
+        for (int k = 0; k < 9; ++k) w += static_cast<char>('a' + rng() % 26);
+        const auto tag = static_cast<std::uint32_t>(coe::detail::word_hash(w) >> 32);
+        auto [it, inserted] = by_tag.emplace(tag, w);
+        if (!inserted && it->second != w) return {it->second, w};
+    }
+}
+
+}  // namespace
+
+TEST_CASE("embed_words: every backend gives the scalar reference's bits on random texts, for every dims") {
+    std::mt19937 rng(2024);
+    const std::vector<std::string> words = vocabulary(rng, 400);
+    for (std::uint32_t dims : {1u, 7u, 8u, 15u, 16u, 17u, 31u, 100u, 300u, 4096u}) {
+        CAPTURE(dims);
+        const WordTableData table = random_table(words, dims, rng);
+        std::vector<std::string> texts;
+        const std::size_t count = dims == 4096 ? 6 : 40;
+        for (std::size_t i = 0; i < count; ++i) texts.push_back(random_text(rng, words, rng() % 150));
+        require_embeddings_identical(texts, table.view());
+    }
+}
+
+TEST_CASE("embed_words: rows at a vector_stride above dims; known_words may be NULL") {
+    std::mt19937 rng(5);
+    const std::vector<std::string> words = vocabulary(rng, 100);
+    for (std::uint32_t dims : {1u, 7u, 100u}) {
+        const WordTableData table = random_table(words, dims, rng);
+        std::vector<std::string> texts;
+        for (int i = 0; i < 9; ++i) texts.push_back(random_text(rng, words, 30));
+        for (std::uint64_t stride : {dims + 1u, dims + 3u, 2u * dims + 16u}) {
+            CAPTURE(dims);
+            CAPTURE(stride);
+            require_embeddings_identical(texts, table.view(), stride);
+        }
+        const Embedded without = call_embed_words(candidate_embed_words(), texts, table.view(), 0, false);
+        REQUIRE(without.status == COE_OK);
+        CHECK(std::all_of(without.known.begin(), without.known.end(), [](std::uint32_t k) { return k == 7777; }));
+        require_bits_equal(without.vectors, header_reference(texts, table.view()).vectors);
+    }
+}
+
+TEST_CASE("embed_words: adversarial texts") {
+    std::mt19937 rng(77);
+    std::vector<std::string> words = vocabulary(rng, 200);
+    words.push_back("dropped");  // weight 0 below
+    words.push_back("also0");
+    WordTableData table = random_table(words, 100, rng);
+    table.weights[words.size() - 2] = 0.f;
+    table.weights[words.size() - 1] = 0.f;
+    table.weights[0] = 1.f;  // "ab"
+
+    std::string invalid_utf8;  // every byte value, lone continuations, overlongs, surrogates, truncations
+    for (int c = 0; c < 256; ++c) invalid_utf8 += static_cast<char>(c);
+    invalid_utf8 += " \xc0\xaf \xe0\x80\xaf \xed\xa0\x80 \xf4\x90\x80\x80 \xc3 \xe6\x97 \x80\xbf abcdefghi\xff";
+    std::string megabyte;
+    while (megabyte.size() < (1u << 20)) megabyte += random_text(rng, words, 64);
+    std::string repeated;
+    for (int k = 0; k < 100000; ++k) repeated += (k % 3 == 0) ? "Consensus " : "consensus, ";
+    const std::vector<std::string> texts = {
+        "",
+        " \t\n.,;!?",
+        "a b c d e f",                                                    // one-byte tokens only
+        "zzqx unknownword nothingfound 1234567 " + std::string(50, 'Q'),  // no known word
+        "dropped ALSO0 Dropped, dropped!",                                // only weight-0 words: a zero row, 4 known
+        "dropped ab dropped",                                             // one word of weight 1 among them
+        repeated,                                                         // one token 100k times
+        megabyte,                                                         // 1 MiB
+        invalid_utf8,
+        "caf\xc3\xa9 CAF\xc3\xa9 Caf\xc3\x89 na\xc3\xafve \xe6\x97\xa5\xe6\x9c\xac\xf0\x9f\x98\x80 \xff\xfe",
+        "abcdefgh abcdefghi abcdefghijklmnop abcdefghijklmnopq ABCDEFGHIJKLMNO abcdefghijklmnopqr",
+        "internationalization Pneumonoultramicroscopicsilicovolcanoconiosis " + std::string(64, 'Z') + " " +
+            std::string(65, 'z'),
+        std::string(1, '\0') + "ab" + std::string(1, '\0') + "the",
+        "ab",  // the whole text is one token, ending at the text's end
+    };
+    require_embeddings_identical(texts, table.view());
+
+    const Embedded got = call_embed_words(candidate_embed_words(), texts, table.view());
+    auto row_is_zero = [&](std::size_t i) {
+        return std::all_of(got.vectors.begin() + static_cast<std::ptrdiff_t>(i * 100),
+                           got.vectors.begin() + static_cast<std::ptrdiff_t>(i * 100 + 100),
+                           [](float x) { return x == 0.f && !std::signbit(x); });
+    };
+    for (std::size_t i : {0u, 1u, 2u, 3u}) {
+        CHECK(row_is_zero(i));
+        CHECK(got.known[i] == 0);
+    }
+    CHECK(row_is_zero(4));  // only weight-0 words: found and counted, and a zero row
+    CHECK(got.known[4] == 4);
+    CHECK_FALSE(row_is_zero(5));
+    CHECK(got.known[5] == 3);
+    CHECK(got.known[6] == 100000);
+    CHECK(got.known[13] == 1);
+}
+
+TEST_CASE("embed_words: words at collisions, in a table with one free slot") {
+    const auto [first, second] = words_with_the_same_tag();
+    REQUIRE(first != second);
+    CHECK((coe::detail::word_hash(first) >> 32) == (coe::detail::word_hash(second) >> 32));
+    std::mt19937 rng(8);
+    std::vector<std::string> words = {
+        first,  "ab",  "abc", "abcd", "ba", "cab", "zz", "zy", "zx", "q1", "q2", "q3", "abcdefghijklmnopq",
+        second, "last"};
+    WordTableData roomy = random_table(words, 16, rng);
+    roomy.weights[0] = roomy.weights[13] = 1.f;              // the two words of one tag: rows that are not zero
+    const WordTableData tight = with_slot_count(roomy, 16);  // 15 words in 16 slots: long probe chains
+    for (const WordTableData *t : {static_cast<const WordTableData *>(&roomy), &tight}) {
+        const coe_word_table view = t->view();
+        for (std::size_t r = 0; r < words.size(); ++r) CHECK(coe::detail::find_word(view, words[r]) == std::int64_t(r));
+        std::vector<std::string> texts;
+        for (const auto &w : words) texts.push_back(w);  // one word per text: each must find its own row
+        for (int i = 0; i < 20; ++i) texts.push_back(random_text(rng, words, 40));
+        texts.push_back(first + " " + second + " " + first.substr(0, 8) + " " + second + "x");
+        require_embeddings_identical(texts, view);
+        const Embedded one = call_embed_words(candidate_embed_words(), {first, second}, view);
+        CHECK(one.known == std::vector<std::uint32_t>{1, 1});
+        CHECK(std::memcmp(one.vectors.data(), one.vectors.data() + 16, 16 * sizeof(float)) != 0);
+    }
+}
+
+TEST_CASE("embed_words on the MT-Bench panels with a table of most of their words") {
+    const auto panels = coe::test::mtbench_panel_texts();
+    REQUIRE(panels.size() == 80);
+    std::set<std::string> distinct;
+    for (const auto &panel : panels)
+        for (const auto &text : panel)
+            for (auto &token : header_tokens(text)) distinct.insert(std::move(token));
+    std::mt19937 rng(1234);
+    std::vector<std::string> words;
+    for (const auto &w : distinct)
+        if (rng() % 10 != 0) words.push_back(w);  // about 90 % of them
+    REQUIRE(words.size() > 5000);
+    const WordTableData table = random_table(words, 100, rng);
+    for (const auto &panel : panels) require_embeddings_identical(panel, table.view());
+}
+
+TEST_CASE("embed_words refuses invalid arguments with COE_ERR_INVALID_ARGUMENT and a message") {
+    std::mt19937 rng(3);
+    const std::vector<std::string> words = vocabulary(rng, 50);
+    const WordTableData good = random_table(words, 8, rng);
+    const std::vector<std::string> texts = {words[3] + " " + words[7] + " " + words[30], "unknown words"};
+    auto refused = [&](const coe_word_table &table, const std::string &why, std::uint64_t stride = 8) {
+        CAPTURE(why);
+        for (const coe_operation *op : {candidate_embed_words(), scalar_embed_words()}) {
+            const Embedded e = call_embed_words(op, texts, table, stride);
+            CHECK(e.status == COE_ERR_INVALID_ARGUMENT);
+            CHECK_MESSAGE(e.message.find(why) != std::string::npos, e.message);
+        }
+    };
+    coe_word_table t = good.view();
+    t.dims = 0;
+    refused(t, "dims 0 is outside 1..4096");
+    t.dims = 4097;
+    refused(t, "dims 4097 is outside 1..4096", 4097);
+    t = good.view();
+    t.slot_count = good.slot_count() - 1;
+    refused(t, "not a power of two");
+    t.slot_count = 0;
+    refused(t, "not a power of two");
+    t = good.view();
+    t.word_count = t.slot_count;  // no slot count above word_count
+    refused(t, "not a power of two above word_count");
+    t = good.view();
+    refused(t, "vector_stride 7 is smaller than dims 8", 7);
+    t.struct_size = sizeof(coe_word_table) - 8;
+    refused(t, "struct_size");
+    t = good.view();
+    t.slots = nullptr;
+    refused(t, "is null");
+
+    // a probe that meets a slot naming a row >= word_count
+    WordTableData corrupt = good;
+    for (std::size_t s = 0; s < corrupt.slot_count(); ++s)
+        if (corrupt.slots[2 * s] != 0) corrupt.slots[2 * s] = corrupt.word_count() + 1;
+    refused(corrupt.view(), "names row " + std::to_string(corrupt.word_count()) + " >= word_count");
+    // a table without a free slot (the header forbids it): refused, not a probe for ever
+    WordTableData full = good;
+    for (std::size_t s = 0; s < full.slot_count(); ++s)
+        if (full.slots[2 * s] == 0) full.slots[2 * s] = 1;  // row 0, tag 0
+    refused(full.view(), "no free slot");
+
+    // through the engine: coe::Error, the table named
+    t = good.view();
+    t.dims = 0;
+    CHECK_THROWS_WITH_AS(g_candidate->embed_words(views(texts), t), doctest::Contains("outside 1..4096"), coe::Error);
+    t = good.view();
+    t.slot_count = 3;
+    CHECK_THROWS_WITH_AS(g_candidate->embed_words(views(texts), t), doctest::Contains("not a power of two"),
+                         coe::Error);
+    CHECK_THROWS_WITH_AS(g_candidate->embed_words(views(texts), corrupt.view()), doctest::Contains(">= word_count"),
+                         coe::Error);
+
+    // no texts: nothing to do, yet the table is still checked
+    const Embedded none = call_embed_words(candidate_embed_words(), {}, good.view());
+    CHECK(none.status == COE_OK);
+    CHECK(g_candidate->embed_words({}, good.view()).vectors.empty());
+}
+
+TEST_CASE("embed_words through the engine is served by the candidate itself, every call shadow-checked") {
+    EngineOptions o = coe::test::isolated_options({coe::test::backend_plugin_dir()}, g_backend);
+    o.resilience.shadow_rate = 1.0;
+    Engine engine(o);
+    std::mt19937 rng(41);
+    const std::vector<std::string> words = vocabulary(rng, 300);
+    const WordTableData table = random_table(words, 100, rng);
+    const auto panels = coe::test::mtbench_panel_texts();
+    for (std::size_t p = 0; p < 10; ++p) {
+        std::vector<std::string> texts = panels[p];
+        for (int i = 0; i < 5; ++i) texts.push_back(random_text(rng, words, 200));
+        const WordEmbeddings a = engine.embed_words(views(texts), table.view());
+        require_bits_equal(a.vectors, g_reference->embed_words(views(texts), table.view()).vectors);
+    }
+    if (g_backend == "scalar") return;  // the built-in floor serves for the scalar plugin file
+    CHECK(engine.backend_for(COE_OP_EMBED_WORDS) == g_backend);
+    const auto doc = boost::json::parse(engine.performance_report());
+    bool seen = false;
+    for (const auto &op : doc.at("operations").as_array())
+        if (op.at("backend") == g_backend.c_str() && op.at("operation") == COE_OP_EMBED_WORDS) {
+            seen = true;
+            CHECK(op.at("successes").as_int64() == 10);
+            CHECK(op.at("failures").as_int64() == 0);  // shadow mismatches included
+            CHECK(op.at("shadow").at("calls").as_int64() == 10);
+        }
+    CHECK(seen);
 }
 
 int main(int argc, char **argv) {

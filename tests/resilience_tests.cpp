@@ -3,15 +3,22 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
+#include <memory>
+#include <random>
+#include <set>
 #include <sstream>
 #include <thread>
 
+#include "coe/cpu_features.hpp"
 #include "coe/engine.hpp"
 #include "coe/panel_json.hpp"
 #include "coe/report_format.hpp"
 #include "coe/internal/circuit_breaker.hpp"
+#include "features/word_table.hpp"
 #include "resilience/result_checks.hpp"
 #include "test_support.hpp"
 
@@ -532,4 +539,189 @@ TEST_CASE("aggregate results are bounded by their inputs: supporters, consensus,
     bad = good;
     bad.consensus.pop_back();
     CHECK(check_output(bad, groups, item_expert, 2).find("wrong_size") == 0);
+}
+
+// --------------------------------------------------------- coe.embed_words/1
+
+namespace {
+
+// Answers of two MT-Bench panels and a table of most of their words.
+struct EmbedInput {
+    std::vector<std::string> texts;
+    detail::WordTableData table;
+    std::vector<std::string_view> views() const { return {texts.begin(), texts.end()}; }
+};
+
+const EmbedInput &embed_input() {
+    static const EmbedInput input = [] {
+        EmbedInput in;
+        const auto panels = coe::test::mtbench_panel_texts();
+        for (std::size_t p : {0u, 5u}) in.texts.insert(in.texts.end(), panels[p].begin(), panels[p].end());
+        std::set<std::string> distinct;
+        for (const auto &text : in.texts) {
+            std::string token;
+            for (char ch : text + " ") {
+                const auto c = static_cast<unsigned char>(ch);
+                if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80) token += ch;
+                else if (c >= 'A' && c <= 'Z') token += static_cast<char>(c + 32);
+                else {
+                    if (token.size() >= 2) distinct.insert(token);
+                    token.clear();
+                }
+            }
+        }
+        std::vector<std::string> words;
+        std::mt19937 rng(6);
+        for (const auto &w : distinct)
+            if (rng() % 8 != 0) words.push_back(w);
+        std::normal_distribution<float> normal;
+        std::vector<float> vectors(words.size() * 50);
+        for (auto &x : vectors) x = normal(rng);
+        in.table = detail::build_word_table(words, vectors, 50);
+        return in;
+    }();
+    return input;
+}
+
+bool same_bits(const WordEmbeddings &a, const WordEmbeddings &b) {
+    return a.dims == b.dims && a.known_words == b.known_words && a.vectors.size() == b.vectors.size() &&
+           std::memcmp(a.vectors.data(), b.vectors.data(), a.vectors.size() * sizeof(float)) == 0;
+}
+
+std::int64_t failures_of(const Engine &e, const std::string &backend, const std::string &op, const char *cls) {
+    const auto doc = boost::json::parse(e.performance_report());
+    for (const auto &o : doc.at("operations").as_array())
+        if (o.at("backend") == backend.c_str() && o.at("operation") == op.c_str()) {
+            const auto &by_class = o.at("failures_by_class").as_object();
+            return by_class.contains(cls) ? by_class.at(cls).as_int64() : 0;
+        }
+    return 0;
+}
+
+// Every call of `engine` while `inject` holds is right (the reference's
+// bits); the breaker of (backend, coe.embed_words) opens after
+// `opens_after` calls at the latest, and once the fault is over and the open
+// duration has passed, probes close it again.
+template <class Inject>
+void embed_words_chaos(Engine &engine, const std::string &backend, const BreakerConfig &breaker, Inject &&inject,
+                       int opens_after) {
+    const EmbedInput &in = embed_input();
+    Engine reference(coe::test::isolated_options({}));
+    const WordEmbeddings want = reference.embed_words(in.views(), in.table.view());
+    REQUIRE(engine.backend_for(COE_OP_EMBED_WORDS) == backend);
+    {
+        auto scoped = inject();
+        for (int i = 0; i < opens_after + 4; ++i) {
+            CHECK(same_bits(engine.embed_words(in.views(), in.table.view()), want));
+            if (i + 1 == opens_after) CHECK(breaker_state(engine, backend, COE_OP_EMBED_WORDS) == "open");
+        }
+        CHECK(breaker_state(engine, backend, COE_OP_EMBED_WORDS) == "open");
+        CHECK(breaker_state(engine, backend, COE_OP_SIMILARITY) == "closed");  // one breaker per operation
+    }
+    std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(breaker.max_open_duration_ms * 1.3 + 20));
+    for (int i = 0; i < 2 * static_cast<int>(breaker.half_open_calls); ++i)
+        CHECK(same_bits(engine.embed_words(in.views(), in.table.view()), want));
+    CHECK(breaker_state(engine, backend, COE_OP_EMBED_WORDS) == "closed");
+}
+
+}  // namespace
+
+TEST_CASE("embed_words: a plugin's faults of every kind demote it, and every result is still right") {
+    struct Case {
+        const char *fault, *failure_class;
+        double shadow_rate;
+        int opens_after;
+    };
+    for (const Case &c : {Case{"error:1", "error_status", 0, 4}, Case{"nan:1", "non_finite", 0, 4},
+                          Case{"subtle:1", "shadow_mismatch", 1.0, 1}, Case{"slow:1:90", nullptr, 0, 4}}) {
+        CAPTURE(c.fault);
+        ResilienceOptions r = quick_breakers(c.shadow_rate);
+        if (c.failure_class == nullptr) {  // slow calls: the absolute limit alone
+            r.breaker.slow_call_duration_ms = 60;
+            r.breaker.slow_call_rate_threshold = 0.5;
+            r.breaker.slower_than_reference_calls = 0;
+        }
+        Engine engine(faulty_engine(r));
+        embed_words_chaos(
+            engine, "faulty", r.breaker, [&] { return std::make_unique<ScopedFault>(c.fault); }, c.opens_after);
+        if (c.failure_class) CHECK(failures_of(engine, "faulty", COE_OP_EMBED_WORDS, c.failure_class) > 0);
+    }
+}
+
+TEST_CASE("embed_words: faults the engine injects into a built-in backend demote it, results stay right") {
+    const std::uint64_t cpu = coe::probe_cpu_features();
+    const std::string backend = (cpu & COE_CPU_AVX512BW) ? "avx512" : (cpu & COE_CPU_AVX2) ? "avx2" : "";
+    if (backend.empty()) {
+        MESSAGE("no accelerated backend runs on this CPU; the engine never injects faults into the floor");
+        return;
+    }
+    for (const char *kind : {"error", "nan", "subtle", "slow"}) {
+        CAPTURE(kind);
+        ResilienceOptions r = quick_breakers(std::string(kind) == "subtle" ? 1.0 : 0.0);
+        if (std::string(kind) == "slow") {
+            r.breaker.slow_call_duration_ms = 60;
+            r.breaker.slow_call_rate_threshold = 0.5;
+            r.breaker.slower_than_reference_calls = 0;
+        }
+        r.faults = {parse_fault_spec(backend + ":" + kind + ":1:90")};
+        r.seed = 42;
+        EngineOptions o = coe::test::isolated_options({coe::test::backend_plugin_dir()}, backend);
+        o.resilience = r;
+        Engine engine(o);  // the fault strikes while the engine lives: its healing is tested above
+        const EmbedInput &in = embed_input();
+        const WordEmbeddings want = Engine(coe::test::isolated_options({})).embed_words(in.views(), in.table.view());
+        const int opens_after = std::string(kind) == "subtle" ? 1 : 4;
+        for (int i = 0; i < opens_after + 3; ++i)
+            CHECK(same_bits(engine.embed_words(in.views(), in.table.view()), want));
+        CHECK(breaker_state(engine, backend, COE_OP_EMBED_WORDS) == "open");
+    }
+}
+
+TEST_CASE("embed_words: a plugin without the operation is not in its chain") {
+    // the active plugin provides coe.similarity alone: embed_words goes to
+    // the best built-in backend, or to the floor when there is none
+    Engine alone(coe::test::isolated_options({coe::test::test_plugin("tp_partial")}, "partial"));
+    CHECK(alone.active_backend() == "partial");
+    CHECK(alone.backend_for(COE_OP_EMBED_WORDS) == "scalar");
+    Engine beside(coe::test::isolated_options({coe::test::test_plugin("tp_partial"), coe::test::backend_plugin_dir()},
+                                              "partial"));
+    CHECK(beside.backend_for(COE_OP_SIMILARITY) == "partial");
+    CHECK(beside.backend_for(COE_OP_EMBED_WORDS) != "partial");
+    CHECK(beside.backend_for(COE_OP_EMBED_WORDS) == beside.backend_for(COE_OP_FEATURIZE));
+    const EmbedInput &in = embed_input();
+    const WordEmbeddings want = Engine(coe::test::isolated_options({})).embed_words(in.views(), in.table.view());
+    CHECK(same_bits(alone.embed_words(in.views(), in.table.view()), want));
+    CHECK(same_bits(beside.embed_words(in.views(), in.table.view()), want));
+    CHECK(breaker_state(beside, "partial", COE_OP_EMBED_WORDS) == "absent");
+}
+
+TEST_CASE("embed_words results are checked: sizes, finite values, unit or zero rows, plausible counts") {
+    using detail::check_output;
+    const std::vector<std::string_view> texts = {"alpha beta", ""};
+    WordEmbeddings good;
+    good.dims = 2;
+    good.vectors = {0.6f, -0.8f, 0.f, 0.f};
+    good.known_words = {2, 0};
+    CHECK(check_output(good, texts, 2).empty());
+    WordEmbeddings bad = good;
+    bad.vectors.pop_back();
+    CHECK(check_output(bad, texts, 2).find("wrong_size") == 0);
+    CHECK(check_output(good, texts, 3).find("wrong_size") == 0);
+    bad = good;
+    bad.vectors[1] = std::nanf("");
+    CHECK(check_output(bad, texts, 2).find("non_finite") == 0);
+    bad = good;
+    bad.vectors[1] = -0.7f;  // norm 0.92
+    CHECK(check_output(bad, texts, 2).find("out_of_range: embed_words row 0 has norm") == 0);
+    bad = good;
+    bad.known_words[0] = 0;  // a row that is not zero needs a known word
+    CHECK(check_output(bad, texts, 2).find("out_of_range") == 0);
+    bad = good;
+    bad.known_words[0] = 4;  // "alpha beta" holds at most 3 tokens
+    CHECK(check_output(bad, texts, 2).find("out_of_range: embed_words found 4 words") == 0);
+    bad = good;
+    bad.vectors = {-0.6f, 0.8f, -0.f, 0.f};  // valid, and not the same result
+    CHECK(check_output(bad, texts, 2).empty());
+    CHECK_FALSE(detail::same_result(bad, good));
+    CHECK(detail::same_result(good, good));
 }

@@ -205,6 +205,12 @@ SparseRows Engine::featurize(const std::vector<std::string_view> &texts, const F
     return impl_->state()->ops.featurize(texts, opt);
 }
 
+WordEmbeddings Engine::embed_words(const std::vector<std::string_view> &texts, const coe_word_table &table) const {
+    WordEmbeddings out;
+    impl_->state()->ops.embed_words(texts, table, out);
+    return out;
+}
+
 Matrix Engine::similarity(const SparseRows &rows) const { return impl_->state()->ops.similarity(rows); }
 
 Matrix Engine::similarity(const float *vectors, std::uint32_t count, std::uint64_t dimension) const {

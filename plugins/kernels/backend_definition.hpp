@@ -18,6 +18,7 @@
 #include "aggregate_kernel.hpp"
 #include "cluster_kernel.hpp"
 #include "consensus_kernel.hpp"
+#include "embed_words_kernel.hpp"
 #include "featurize_kernel.hpp"
 #include "similarity_kernel.hpp"
 
@@ -58,6 +59,12 @@ coe_status coe_backend_aggregate(void *args, const coe_call *call) {
                              [&] { return coe::kernels::aggregate(coe::sdk::args_as<coe_aggregate_args>(args)); });
 }
 
+coe_status coe_backend_embed_words(void *args, const coe_call *call) {
+    return coe::sdk::guarded(call, [&] {
+        return coe::kernels::embed_words<COE_BACKEND_ARCH>(coe::sdk::args_as<coe_embed_words_args>(args));
+    });
+}
+
 constexpr coe_operation coe_backend_op_featurize_v1 = {sizeof(coe_operation),     1, COE_OP_FEATURIZE,
                                                        &coe_backend_featurize_v1, 0, 0};
 constexpr coe_operation coe_backend_op_featurize_v2 = {sizeof(coe_operation),     2, COE_OP_FEATURIZE,
@@ -69,9 +76,11 @@ constexpr coe_operation coe_backend_op_consensus = {sizeof(coe_operation),  1, C
                                                     &coe_backend_consensus, 0, 0};
 constexpr coe_operation coe_backend_op_aggregate = {sizeof(coe_operation),  1, COE_OP_AGGREGATE,
                                                     &coe_backend_aggregate, 0, 0};
-constexpr const coe_operation *coe_backend_operations[] = {&coe_backend_op_featurize_v2, &coe_backend_op_featurize_v1,
-                                                           &coe_backend_op_similarity,   &coe_backend_op_cluster,
-                                                           &coe_backend_op_consensus,    &coe_backend_op_aggregate};
+constexpr coe_operation coe_backend_op_embed_words = {sizeof(coe_operation),    1, COE_OP_EMBED_WORDS,
+                                                      &coe_backend_embed_words, 0, 0};
+constexpr const coe_operation *coe_backend_operations[] = {
+    &coe_backend_op_featurize_v2, &coe_backend_op_featurize_v1, &coe_backend_op_similarity, &coe_backend_op_cluster,
+    &coe_backend_op_consensus,    &coe_backend_op_aggregate,    &coe_backend_op_embed_words};
 
 constexpr coe_plugin_descriptor coe_backend_descriptor = {
     sizeof(coe_plugin_descriptor),

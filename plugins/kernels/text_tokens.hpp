@@ -7,6 +7,7 @@
 // widest vectors, finds token boundaries from the resulting bit masks and
 // hashes eight bytes per step; its scalar path computes the same masks one
 // byte at a time, so every backend produces the same tokens and hashes.
+// coe.embed_words/1 walks the same token spans (token_spans) as revision 2.
 #pragma once
 
 #include <array>
@@ -155,13 +156,16 @@ inline void block_hash_token(const unsigned char *t, std::uint64_t n, std::uint3
     token(h);
 }
 
-// Calls token(h) with the block hash of every kept token of the text, in
-// order.  A token is hashed as soon as the block holding its end is
-// classified (its bytes are folded by then; the hash reads whole words and
-// masks off what lies past the token).  `folded` is scratch, resized here.
-template <bool Vector, class Token>
-inline void tokens_block_hash(const unsigned char *p, std::uint64_t length, std::uint32_t flags,
-                              std::vector<unsigned char> &folded_text, Token &&token) {
+// Calls span(t, n) with every maximal run of token bytes of the text, in
+// order: its n >= 1 folded bytes at t (runs of one byte included; the
+// callers drop them).  A run is reported as soon as the block holding its end
+// is classified (its bytes are folded by then).  The 8 bytes from t + n - 1
+// onwards are readable, so a token's hash can read whole words and mask off
+// what lies past it.  `folded_text` is scratch, resized here.  Shared by
+// coe.featurize/2 and coe.embed_words/1, so both see the same tokens.
+template <bool Vector, class Span>
+inline void token_spans(const unsigned char *p, std::uint64_t length, std::vector<unsigned char> &folded_text,
+                        Span &&span) {
     const std::uint64_t blocks = (length + 63) / 64;
     if (folded_text.size() < blocks * 64 + 64) folded_text.resize(blocks * 64 + 64);  // + padding for word reads
     unsigned char *folded = folded_text.data();
@@ -183,11 +187,20 @@ inline void tokens_block_hash(const unsigned char *p, std::uint64_t length, std:
             const std::uint64_t bit = events & (0 - events);
             const std::uint64_t at = base + static_cast<std::uint64_t>(__builtin_ctzll(events));
             if (starts & bit) start = at;
-            else block_hash_token(folded + start, at - start, flags, token);
+            else span(folded + start, at - start);
         }
         carry = m >> 63;
     }
-    if (carry) block_hash_token(folded + start, length - start, flags, token);
+    if (carry) span(folded + start, length - start);
+}
+
+// Calls token(h) with the block hash of every kept token of the text, in
+// order.  `folded_text` is scratch, resized here.
+template <bool Vector, class Token>
+inline void tokens_block_hash(const unsigned char *p, std::uint64_t length, std::uint32_t flags,
+                              std::vector<unsigned char> &folded_text, Token &&token) {
+    token_spans<Vector>(p, length, folded_text,
+                        [&](const unsigned char *t, std::uint64_t n) { block_hash_token(t, n, flags, token); });
 }
 
 COE_KERNELS_END

@@ -16,6 +16,7 @@
 #include "coe/coe_plugin.h"
 #include "coe/plugin_helper.hpp"
 #include "consensus_kernel.hpp"
+#include "embed_words_kernel.hpp"
 #include "featurize_kernel.hpp"
 #include "resilience/fault_effects.hpp"
 #include "similarity_kernel.hpp"
@@ -89,6 +90,10 @@ coe_status op_consensus(void *args, const coe_call *call) {
 coe_status op_aggregate(void *args, const coe_call *call) {
     return faulty(COE_OP_AGGREGATE, args, call, [&] { return k::aggregate(args_as<coe_aggregate_args>(args)); });
 }
+coe_status op_embed_words(void *args, const coe_call *call) {
+    return faulty(COE_OP_EMBED_WORDS, args, call,
+                  [&] { return k::embed_words<k::scalar_arch>(args_as<coe_embed_words_args>(args)); });
+}
 
 constexpr coe_operation ops[] = {
     {sizeof(coe_operation), 2, COE_OP_FEATURIZE, &op_featurize, 0, 0},
@@ -96,8 +101,9 @@ constexpr coe_operation ops[] = {
     {sizeof(coe_operation), 1, COE_OP_CLUSTER, &op_cluster, 0, 0},
     {sizeof(coe_operation), 1, COE_OP_CONSENSUS, &op_consensus, 0, 0},
     {sizeof(coe_operation), 1, COE_OP_AGGREGATE, &op_aggregate, 0, 0},
+    {sizeof(coe_operation), 1, COE_OP_EMBED_WORDS, &op_embed_words, 0, 0},
 };
-constexpr const coe_operation *op_table[] = {&ops[0], &ops[1], &ops[2], &ops[3], &ops[4]};
+constexpr const coe_operation *op_table[] = {&ops[0], &ops[1], &ops[2], &ops[3], &ops[4], &ops[5]};
 
 constexpr coe_plugin_descriptor descriptor = {sizeof(coe_plugin_descriptor),
                                               COE_ABI_MAJOR,
@@ -108,7 +114,7 @@ constexpr coe_plugin_descriptor descriptor = {sizeof(coe_plugin_descriptor),
                                               "scalar kernels with run-time faults (COE_TEST_FAULT)",
                                               0,
                                               COE_THREAD_SAFETY_REENTRANT,
-                                              5,
+                                              sizeof op_table / sizeof op_table[0],
                                               op_table};
 
 }  // namespace

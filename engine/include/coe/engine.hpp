@@ -26,6 +26,7 @@
 #include "coe/analysis.hpp"
 #include "coe/backend_info.hpp"
 #include "coe/error.hpp"
+#include "coe/ops/embed_words.h"
 #include "coe/panel.hpp"
 #include "coe/panel_json.hpp"
 #include "coe/plugin_probe.hpp"
@@ -95,6 +96,13 @@ public:
     // (/2 with the built-in backends; /1 when the head provides only that).
     // Texts are read, not kept.
     SparseRows featurize(const std::vector<std::string_view> &texts, const FeaturizeOptions &options = {}) const;
+    // coe.embed_words/1 on the backend serving it: one unit vector per text,
+    // the weighted sum of the vectors of its words found in `table` (the
+    // caller's, read during the call only, and valid as coe/ops/embed_words.h
+    // says: the table is not read whole on each call).  Texts are read, not
+    // kept.  Throws coe::Error when the table's dims is outside 1..4096 or
+    // the backends refuse the table.
+    WordEmbeddings embed_words(const std::vector<std::string_view> &texts, const coe_word_table &table) const;
     // coe.similarity/1 of sparse rows (e.g. from featurize).
     Matrix similarity(const SparseRows &rows) const;
     // coe.similarity/1 of `count` dense vectors of `dimension` floats, row-major.

@@ -26,6 +26,17 @@ struct Matrix {
     float operator()(std::uint32_t r, std::uint32_t c) const { return data[static_cast<std::size_t>(r) * cols + c]; }
 };
 
+// One dense vector per text from pretrained word vectors (coe.embed_words/1,
+// coe/ops/embed_words.h): row i is vectors[i * dims, (i + 1) * dims), of unit
+// L2 norm, or all zero when text i holds no word of the table with a weight
+// above 0; known_words[i] counts the tokens of text i found in the table.
+// Bit-identical whichever backend computed it.  Owns its storage.
+struct WordEmbeddings {
+    std::uint32_t dims = 0;
+    std::vector<float> vectors;  // rows of dims
+    std::vector<std::uint32_t> known_words;
+};
+
 // How texts become feature vectors (see coe.featurize/1 in coe_plugin.h).
 struct FeaturizeOptions {
     std::uint32_t bucket_bits = 18;  // 2^18 hashed buckets

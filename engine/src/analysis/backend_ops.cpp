@@ -122,6 +122,45 @@ void BackendOps::featurize(const std::vector<std::string_view> &texts, const Fea
         [&](const SparseRows &r) { return check_output(r, texts.size()); }, out, trace);
 }
 
+void BackendOps::embed_words(const std::vector<std::string_view> &texts, const coe_word_table &table,
+                             WordEmbeddings &out, CallTrace *trace) const {
+    if (texts.size() > UINT32_MAX) throw Error("embed_words: too many texts");
+    if (table.struct_size < sizeof(coe_word_table))
+        throw Error("embed_words: the table's struct_size " + std::to_string(table.struct_size) +
+                    " is smaller than the " + std::to_string(sizeof(coe_word_table)) + " bytes of coe_word_table");
+    const std::uint32_t dims = table.dims;
+    if (dims < 1 || dims > 4096)
+        throw Error("embed_words: the table's dims " + std::to_string(dims) + " is outside 1..4096");
+    thread_local std::vector<const char *> ptrs;
+    thread_local std::vector<std::uint64_t> lengths;
+    ptrs.resize(texts.size());
+    lengths.resize(texts.size());
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+        ptrs[i] = texts[i].data();
+        lengths[i] = texts[i].size();
+    }
+    const std::uint64_t count = texts.size();
+    add_bytes(trace, count * (sizeof(float) * dims + sizeof(std::uint32_t)));
+    run(
+        COE_OP_EMBED_WORDS,
+        [&](const Backend &b, const FaultDecision &f, WordEmbeddings &e) {
+            e.dims = dims;
+            e.vectors.assign(count * dims, 0.f);
+            e.known_words.assign(count, 0);
+            coe_embed_words_args a{};
+            a.struct_size = sizeof a;
+            a.text_count = static_cast<std::uint32_t>(count);
+            a.texts = ptrs.data();
+            a.text_lengths = lengths.data();
+            a.table = &table;
+            a.vector_stride = dims;
+            a.vectors = e.vectors.data();
+            a.known_words = e.known_words.data();
+            invoke(b, COE_OP_EMBED_WORDS, &a, f);
+        },
+        [&](const WordEmbeddings &e) { return check_output(e, texts, dims); }, out, trace);
+}
+
 void BackendOps::similarity(const SparseRows &rows, Matrix &out, CallTrace *trace) const {
     if (rows.rows() > UINT32_MAX) throw Error("similarity: too many rows");
     // plugins trust the offsets to match the arrays; indices and values

@@ -57,6 +57,11 @@ public:
     // they are large enough); the forms returning a value start from empty.
     void featurize(const std::vector<std::string_view> &texts, const FeaturizeOptions &options, SparseRows &out,
                    CallTrace *trace = nullptr) const;
+    // coe.embed_words/1 with vector_stride = table.dims.  Throws coe::Error
+    // before any backend runs when the table's struct_size or dims cannot be
+    // right (the result's size depends on dims).
+    void embed_words(const std::vector<std::string_view> &texts, const coe_word_table &table, WordEmbeddings &out,
+                     CallTrace *trace = nullptr) const;
     void similarity(const SparseRows &rows, Matrix &out, CallTrace *trace = nullptr) const;
     void similarity(const float *vectors, std::uint32_t count, std::uint64_t dimension, Matrix &out,
                     CallTrace *trace = nullptr) const;
@@ -70,6 +75,11 @@ public:
     SparseRows featurize(const std::vector<std::string_view> &texts, const FeaturizeOptions &options) const {
         SparseRows out;
         featurize(texts, options, out);
+        return out;
+    }
+    WordEmbeddings embed_words(const std::vector<std::string_view> &texts, const coe_word_table &table) const {
+        WordEmbeddings out;
+        embed_words(texts, table, out);
         return out;
     }
     Matrix similarity(const SparseRows &rows) const {

@@ -6,6 +6,7 @@
 
 #include "analysis/backend_ops.hpp"
 #include "coe/error.hpp"
+#include "features/word_table.hpp"
 #include "plugin_loader.hpp"
 #include "resilience/result_checks.hpp"
 
@@ -36,6 +37,29 @@ std::string expect_refusal(const std::function<void()> &call, const std::string 
     return "accepted " + what + " instead of refusing it";
 }
 
+// A small synthetic words' table for coe.embed_words/1: words of the suite's
+// texts (ASCII, UTF-8, digits, a stop word, inflections) and some that are
+// in none, random vectors, weights of all kinds including 0.  dims 7 is
+// narrower than any vector register, 37 ends in a partial one.
+WordTableData suite_word_table(std::uint32_t dims, std::uint32_t seed) {
+    const std::vector<std::string> words = {
+        "wrap",     "circuit", "breaker",  "retry",       "exponential",  "backoff",
+        "jitter",   "payment", "charges",  "charge",      "idempotency",  "vendor",
+        "supplier", "uptime",  "sla",      "upper",       "case",         "mixed",
+        "numbers",  "42",      "14",       "caf\xc3\xa9", "na\xc3\xafve", "\xe6\x97\xa5\xe6\x9c\xac",
+        "the",      "retries", "failures", "unused",      "words",        "absent",
+        "from",     "texts"};
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> normal;
+    std::vector<float> vectors(words.size() * dims);
+    for (auto &x : vectors) x = normal(rng);
+    WordTableData table = build_word_table(words, vectors, dims);
+    std::uniform_real_distribution<float> weight(0.25f, 4.f);
+    for (auto &w : table.weights) w = weight(rng);
+    table.weights[2] = 0.f;  // "breaker": found, counted, adds nothing
+    return table;
+}
+
 // Everything the operations are called with, computed once by the reference.
 struct Suite {
     std::shared_ptr<Backend> reference_backend = builtin_scalar_backend().backend;
@@ -49,6 +73,7 @@ struct Suite {
     std::vector<float> weights = {1, 0.5f, 0.9f, 0.2f, 1, 1, 0.7f, 0.3f};
     std::vector<std::uint32_t> owner;  // items 0..n-1 as if stated by experts i % 3
     std::vector<float> experts = {1, 0.5f, 0.8f};
+    WordTableData narrow_table = suite_word_table(7, 17), wide_table = suite_word_table(37, 19);
 
     Suite() {
         small.bucket_bits = 10;
@@ -136,6 +161,23 @@ std::string run_suite(const Backend &backend, std::string_view operation, SuiteM
         return compare(plugin.aggregate(s.similarity, s.clusters, s.owner, s.experts, 2, 1.0f),
                        ref.aggregate(s.similarity, s.clusters, s.owner, s.experts, 2, 1.0f), "aggregation", skip);
     }
+    if (op == COE_OP_EMBED_WORDS) {
+        for (const WordTableData *table : {&s.narrow_table, &s.wide_table}) {
+            const coe_word_table view = table->view();
+            std::string why = compare(plugin.embed_words(s.texts, view), ref.embed_words(s.texts, view),
+                                      "word embeddings of " + std::to_string(view.dims) + " dimensions", skip);
+            if (!why.empty() || !conform) return why;
+        }
+        std::string why = compare(plugin.embed_words({}, s.narrow_table.view()),
+                                  ref.embed_words({}, s.narrow_table.view()), "word embeddings of no texts", skip);
+        if (why.empty()) {
+            coe_word_table bad = s.narrow_table.view();
+            bad.slot_count -= 1;  // not a power of two
+            why = expect_refusal([&] { plugin.embed_words(s.texts, bad); },
+                                 "a table whose slot_count is not a power of two");
+        }
+        return why;
+    }
     return "unknown operation " + std::string(op);
 }
 
@@ -144,7 +186,8 @@ std::string run_suite(const Backend &backend, std::string_view operation, SuiteM
 const std::vector<std::string> &suite_operations() {
     static const std::vector<std::string> ops = [] {
         std::vector<std::string> names;
-        for (const char *op : {COE_OP_FEATURIZE, COE_OP_SIMILARITY, COE_OP_CLUSTER, COE_OP_CONSENSUS, COE_OP_AGGREGATE})
+        for (const char *op : {COE_OP_FEATURIZE, COE_OP_SIMILARITY, COE_OP_CLUSTER, COE_OP_CONSENSUS, COE_OP_AGGREGATE,
+                               COE_OP_EMBED_WORDS})
             for (std::uint32_t r = host_revision(op); r >= 1; --r) names.push_back(op + ("/" + std::to_string(r)));
         return names;
     }();

@@ -53,6 +53,28 @@ std::string check_output(const SparseRows &r, std::size_t texts) {
     return {};
 }
 
+std::string check_output(const WordEmbeddings &e, const std::vector<std::string_view> &texts, std::uint32_t dims) {
+    const std::size_t n = texts.size();
+    if (e.dims != dims || e.known_words.size() != n || e.vectors.size() != n * dims)
+        return "wrong_size: embed_words rows do not match the texts";
+    if (!all_finite(e.vectors)) return "non_finite: embed_words produced NaN or Inf";
+    for (std::size_t i = 0; i < n; ++i) {
+        const float *row = e.vectors.data() + i * dims;
+        double sum = 0.0;  // of squares: 0 only for a row of zeros
+        for (std::uint32_t d = 0; d < dims; ++d) sum += static_cast<double>(row[d]) * row[d];
+        if (e.known_words[i] > (texts[i].size() + 1) / 3)
+            return "out_of_range: embed_words found " + std::to_string(e.known_words[i]) + " words in text " +
+                   std::to_string(i) + " of " + std::to_string(texts[i].size()) + " bytes";
+        if (sum == 0.0) continue;
+        if (!(std::fabs(std::sqrt(sum) - 1.0) <= 1e-4))
+            return "out_of_range: embed_words row " + std::to_string(i) + " has norm " +
+                   std::to_string(std::sqrt(sum)) + ", neither 1 nor 0";
+        if (e.known_words[i] == 0)
+            return "out_of_range: embed_words row " + std::to_string(i) + " is not zero but has no known word";
+    }
+    return {};
+}
+
 std::string check_output(const Matrix &m) {
     if (m.data.size() != static_cast<std::size_t>(m.rows) * m.cols || m.rows != m.cols)
         return "wrong_size: similarity matrix is not square";
@@ -144,6 +166,12 @@ bool same_result(const SparseRows &a, const SparseRows &b) {
     return a.row_offsets == b.row_offsets && a.indices == b.indices && a.values.size() == b.values.size() &&
            (a.values.empty() ||  // memcmp must not see the null data() of an empty vector
             std::memcmp(a.values.data(), b.values.data(), a.values.size() * sizeof(float)) == 0);
+}
+
+bool same_result(const WordEmbeddings &a, const WordEmbeddings &b) {
+    return a.dims == b.dims && a.known_words == b.known_words && a.vectors.size() == b.vectors.size() &&
+           (a.vectors.empty() ||  // memcmp must not see the null data() of an empty vector
+            std::memcmp(a.vectors.data(), b.vectors.data(), a.vectors.size() * sizeof(float)) == 0);
 }
 
 bool same_result(const Matrix &a, const Matrix &b) { return a.rows == b.rows && close(a.data, b.data); }

@@ -21,10 +21,17 @@ std::string check_output(const ConsensusOutputs &o, std::uint32_t count, std::ui
 // confidences in [0, 1].
 std::string check_output(const AggregateOutputs &o, const Clustering &groups,
                          const std::vector<std::uint32_t> &item_expert, std::uint32_t quorum);
+// One row of `dims` per text, every value finite, each row of unit L2 norm
+// (within 1e-4) or all zero; a row that is not zero has a known word, and no
+// text has more known words than tokens fit in it (a token is two bytes or
+// more, and tokens are apart).
+std::string check_output(const WordEmbeddings &e, const std::vector<std::string_view> &texts, std::uint32_t dims);
 
 // Agreement with the reference within the cross-backend contract: discrete
-// results equal, floats within 1e-5 (featurize: bit-identical).
+// results equal, floats within 1e-5 (featurize and embed_words:
+// bit-identical).
 bool same_result(const SparseRows &a, const SparseRows &b);
+bool same_result(const WordEmbeddings &a, const WordEmbeddings &b);
 bool same_result(const Matrix &a, const Matrix &b);
 bool same_result(const Clustering &a, const Clustering &b);
 bool same_result(const ConsensusOutputs &a, const ConsensusOutputs &b);
