@@ -15,6 +15,7 @@
 #include "analysis/backend_ops.hpp"
 #include "analysis/consensus_pipeline.hpp"
 #include "config/engine_config.hpp"
+#include "features/word_vector_source.hpp"
 #include "plugins/backend_registry.hpp"
 #include "plugins/plugin_discovery.hpp"
 #include "plugins/plugin_probe.hpp"
@@ -80,7 +81,14 @@ struct EngineState {
 class Engine::Impl {
 public:
     explicit Impl(const EngineOptions &o)
-        : options_(o), cpu_(masked_features(probe_cpu_features(), o.mask_cpu_features)), state_(build_state()) {}
+        : options_(o),
+          cpu_(masked_features(probe_cpu_features(), o.mask_cpu_features)),
+          state_(build_state()),
+          word_vectors_(word_vectors_file(), options_.use_default_locations) {
+        sources_.default_kind = options_.features.value_or(config_features_.value_or(FeatureKind::automatic));
+        sources_.default_uses_word_vectors = options_.features.has_value() || config_features_.has_value();
+        sources_.word_vectors = &word_vectors_;
+    }
 
     ~Impl() { stop_watch(); }
 
@@ -131,7 +139,14 @@ public:
     const std::uint64_t cpu_;
     detail::Telemetry telemetry_;  // survives reloads
 
+    const detail::FeatureSources &feature_sources() const { return sources_; }
+
 private:
+    // The API's file, else the config file's (read by build_state), else none (search).
+    std::filesystem::path word_vectors_file() const {
+        return !options_.word_vectors_file.empty() ? options_.word_vectors_file : config_word_vectors_file_;
+    }
+
     detail::SearchSources sources(const detail::ConfigFile *cfg) const {
         detail::SearchSources s;
         s.api = options_.plugin_paths;
@@ -153,6 +168,10 @@ private:
         ResilienceOptions resilience = options_.resilience;  // plus the config file's
         PluginProbeOptions probe = options_.plugin_probe;    // likewise
         const std::optional<detail::ConfigFile> cfg = read_config(resilience, probe);
+        if (cfg) {
+            config_features_ = cfg->features;
+            config_word_vectors_file_ = cfg->word_vectors_file;
+        }
         const detail::PluginProber prober(probe);
         const detail::ConfigFile *c = cfg ? &*cfg : nullptr;
         const std::vector<detail::PluginCandidate> candidates = detail::discover_plugins(sources(c));
@@ -179,8 +198,13 @@ private:
         return signature_of(detail::discover_plugins(sources(cfg ? &*cfg : nullptr)));
     }
 
+    // from the config file, read before state_ is built (members in this order)
+    std::optional<FeatureKind> config_features_;
+    std::filesystem::path config_word_vectors_file_;
     mutable std::mutex state_mutex_;
     std::shared_ptr<EngineState> state_;
+    detail::WordVectorSource word_vectors_;
+    detail::FeatureSources sources_;
 
     std::mutex watch_mutex_;
     std::condition_variable watch_cv_;
@@ -219,12 +243,12 @@ Matrix Engine::similarity(const float *vectors, std::uint32_t count, std::uint64
 
 namespace {
 
-void analyze_with(const EngineState &state, detail::Telemetry &telemetry, const PanelView &panel,
-                  const AnalysisOptions &options, Report &report, detail::Fill fill) {
+void analyze_with(const EngineState &state, detail::Telemetry &telemetry, const detail::FeatureSources &sources,
+                  const PanelView &panel, const AnalysisOptions &options, Report &report, detail::Fill fill) {
     thread_local detail::CallTrace trace;  // cleared per panel, its capacity kept
     trace.clear();
     try {
-        detail::analyze_panel(state.ops, panel, options, trace, report, fill);
+        detail::analyze_panel(state.ops, panel, options, sources, trace, report, fill);
         report.backend.assign(state.registry.active_name());
         telemetry.record_panel(true, trace.buffer_bytes);
     } catch (...) {
@@ -239,12 +263,14 @@ void analyze_with(const EngineState &state, detail::Telemetry &telemetry, const 
 // call runs on one set of plugins.
 Report Engine::analyze(const PanelView &panel, const AnalysisOptions &options) const {
     Report report;  // sized to fit: callers keep many of these
-    analyze_with(*impl_->state(), impl_->telemetry_, panel, options, report, detail::Fill::fresh);
+    analyze_with(*impl_->state(), impl_->telemetry_, impl_->feature_sources(), panel, options, report,
+                 detail::Fill::fresh);
     return report;
 }
 
 void Engine::analyze_into(const PanelView &panel, Report &report, const AnalysisOptions &options) const {
-    analyze_with(*impl_->state(), impl_->telemetry_, panel, options, report, detail::Fill::reused);
+    analyze_with(*impl_->state(), impl_->telemetry_, impl_->feature_sources(), panel, options, report,
+                 detail::Fill::reused);
 }
 
 std::string Engine::performance_report() const {

@@ -49,6 +49,7 @@ AnalyzeArgs parse_args(const std::vector<std::string> &args) {
             a.threads = static_cast<unsigned>(parse_count(x, arg.value(), 1, 1024));
         } else if (x == "--cluster-threshold") {
             a.options.cluster_threshold = static_cast<float>(parse_number(x, arg.value(), -1, 1));
+            a.options.word_vectors.cluster_threshold = a.options.cluster_threshold;  // whichever features run
         } else if (x == "--report") {
             a.report = arg.value();
         } else if (x == "--max-experts") {
@@ -59,6 +60,7 @@ AnalyzeArgs parse_args(const std::vector<std::string> &args) {
             a.prometheus = true;
         } else if (x == "--merge-threshold") {
             a.options.item_merge_threshold = static_cast<float>(parse_number(x, arg.value(), -1, 1));
+            a.options.word_vectors.item_merge_threshold = a.options.item_merge_threshold;
         } else if (x == "--embedder") {
             a.embedder = arg.value();
         } else if (x == "--experts") {

@@ -110,6 +110,16 @@ CommandLine parse_command_line(int argc, char **argv) {
             }
         } else if (a == "--shadow-rate") {
             cl.engine.resilience.shadow_rate = parse_number(a, value(), 0, 1);
+        } else if (a == "--features") {
+            const std::string name = value();
+            cl.engine.features = feature_kind_from_string(name);
+            if (!cl.engine.features)
+                throw UsageError("--features: '" + name + "' is not one of auto, tfidf, word_vectors, embedding");
+        } else if (a == "--word-vectors") {
+            const std::string path = value();
+            std::error_code ec;
+            if (!std::filesystem::exists(path, ec)) throw UsageError("--word-vectors " + path + ": no such file");
+            cl.engine.word_vectors_file = path;
         } else if (a == "--config") {
             cl.engine.config_file = value();
         } else if (cl.command.empty() && !a.empty() && a[0] != '-') {

@@ -98,9 +98,13 @@ constexpr const char *global_options = R"(options for every command:
   --inject-fault SPEC   make a backend misbehave: BACKEND:KIND[:RATE[:MS]], KIND one of
                         error, nan, subtle, slow; e.g. avx2:nan:0.5 (repeatable)
   --shadow-rate X       share of calls also run on scalar and compared (default 0.01)
+  --features KIND       what compares the answers: auto (embeddings when every answer has one,
+                        else word vectors when their file is found, else TF-IDF), tfidf,
+                        word_vectors, embedding; default: auto without word vectors
+  --word-vectors FILE   the word-vector file (default: searched, see `coe vectors info`)
   -h, --help            this text; `coe COMMAND --help` for a command's options
 
-environment: COE_BACKEND, COE_PLUGIN_PATH (colon-separated), COE_CONFIG
+environment: COE_BACKEND, COE_PLUGIN_PATH (colon-separated), COE_CONFIG, COE_DATA_DIR (word vectors)
 )";
 
 }  // namespace

@@ -76,6 +76,7 @@ ConsultArgs parse_consult_args(const std::vector<std::string> &args) {
             a.prometheus = true;
         } else if (x == "--cluster-threshold") {
             a.options.analysis.cluster_threshold = static_cast<float>(parse_number(x, arg.value(), -1, 1));
+            a.options.analysis.word_vectors.cluster_threshold = a.options.analysis.cluster_threshold;
         } else if (x == "--batch") {
             a.batch = arg.value();
         } else if (x == "--output") {

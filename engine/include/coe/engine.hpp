@@ -67,6 +67,16 @@ struct EngineOptions {
     // Breakers, chain, shadow checks, injected faults.  A config file's
     // "resilience" and "faults" keys are applied on top of this.
     ResilienceOptions resilience;
+    // What compares answers when a call does not say (AnalysisOptions::
+    // feature_kind); empty: the config file's "features", else automatic
+    // without word vectors (embeddings when every response has one, else
+    // TF-IDF): word vectors are used when asked for, since reports with them
+    // are not yet identical across backends (docs/analysis.md).
+    std::optional<FeatureKind> features;
+    // The word-vector file; empty: the config file's "word_vectors_file",
+    // else the first found on the search path (coe/word_vectors.hpp).  It is
+    // opened and validated when a panel first needs it, then shared.
+    std::filesystem::path word_vectors_file;
 };
 
 class Engine {

@@ -78,7 +78,8 @@ struct Report {
     std::map<std::string, std::string> served_by;  // operation -> backend whose result was used
     bool degraded = false;                         // some result came from below the first choice
     std::vector<std::string> events;               // failures, open breakers, shadow mismatches met
-    std::string features;                          // "tfidf" or "embedding"
+    std::string features;                          // "tfidf", "word_vectors" or "embedding"
+    std::string features_note;                     // why automatic chose TF-IDF; empty otherwise
     ConsensusResult consensus;
     std::vector<ClusterResult> clusters;
     std::vector<ExpertResult> experts;        // in panel order

@@ -1,6 +1,7 @@
 #include "consensus_pipeline.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 
 #include "analysis/markdown_items.hpp"
@@ -70,6 +71,8 @@ void excerpt(std::string_view text, std::size_t bytes, Fill fill, std::string &o
 struct Workspace {
     Fill fill = Fill::reused;  // how the report at hand is filled
     std::vector<float> weights, dense;
+    WordEmbeddings embedded;  // word vectors of the texts at hand
+    Matrix lexical;           // TF-IDF similarity, when blended
     std::vector<std::string_view> texts;
     SparseRows rows;
     Matrix similarity;
@@ -98,6 +101,98 @@ void append_item(ItemTexts &items, std::vector<ItemSpan> &list, std::string_view
     items.text.append(text);
 }
 
+// What compares this panel's texts, resolved from the options and sources.
+struct Comparison {
+    FeatureKind kind = FeatureKind::tfidf;
+    const WordVectorsForCall *word_vectors = nullptr;  // when asked for: the table, or why there is none
+    float cluster_threshold = 0, item_merge_threshold = 0;
+    bool fell_back = false;  // automatic chose TF-IDF for want of word vectors (word_vectors->problem)
+};
+
+bool every_response_embedded(const PanelView &panel) {
+    return std::all_of(panel.responses.begin(), panel.responses.end(),
+                       [](const ResponseView &r) { return r.embedding_size > 0; });
+}
+
+Comparison resolve_features(const PanelView &panel, const AnalysisOptions &opt, const FeatureSources &sources) {
+    Comparison c;
+    c.kind = opt.feature_kind.value_or(sources.default_kind);
+    const bool word_vectors_allowed = opt.feature_kind.has_value() || sources.default_uses_word_vectors;
+    c.cluster_threshold = opt.cluster_threshold;
+    c.item_merge_threshold = opt.item_merge_threshold;
+    static const WordVectorsForCall none{std::nullopt, nullptr, "this engine has no word vectors", false};
+    const auto try_word_vectors = [&] {
+        c.word_vectors = sources.word_vectors != nullptr ? &sources.word_vectors->table(opt.word_vectors) : &none;
+        return c.word_vectors->table.has_value();
+    };
+    if (c.kind == FeatureKind::embedding) {
+        for (std::size_t i = 0; i < panel.responses.size(); ++i)
+            if (panel.responses[i].embedding_size == 0)
+                throw Error(response_path(i, "embedding") +
+                            ": missing (features \"embedding\" needs one per response)");
+    } else if (c.kind == FeatureKind::word_vectors) {
+        if (!try_word_vectors()) throw Error("features \"word_vectors\": " + c.word_vectors->problem);
+    } else if (c.kind == FeatureKind::automatic) {
+        if (opt.use_embeddings && every_response_embedded(panel)) c.kind = FeatureKind::embedding;
+        else if (!word_vectors_allowed) c.kind = FeatureKind::tfidf;
+        else if (try_word_vectors()) c.kind = FeatureKind::word_vectors;
+        else {
+            c.kind = FeatureKind::tfidf;
+            c.fell_back = true;
+        }
+    }
+    if (c.kind == FeatureKind::word_vectors) {
+        c.cluster_threshold = opt.word_vectors.cluster_threshold;
+        c.item_merge_threshold = opt.word_vectors.item_merge_threshold;
+    }
+    return c;
+}
+
+// Units of the fixed-point sums of panel means: 2^-40 (|values| <= 1, at
+// most 2^20 texts: no overflow), so a mean does not depend on the order.
+constexpr double fixed_point_unit = 1099511627776.0;
+
+// Removes what every text shares from the unit rows of `e`, as `centring` says.
+void centre_rows(WordEmbeddings &e, std::size_t count, WordVectorOptions::Centring centring, const double *common,
+                 std::vector<std::int64_t> &sums) {
+    const std::size_t dims = e.dims;
+    if (centring == WordVectorOptions::Centring::common_direction) {
+        for (std::size_t i = 0; i < count; ++i) {
+            float *v = e.vectors.data() + i * dims;
+            double dot = 0;
+            for (std::size_t d = 0; d < dims; ++d) dot += static_cast<double>(v[d]) * common[d];
+            for (std::size_t d = 0; d < dims; ++d) v[d] = static_cast<float>(v[d] - dot * common[d]);
+        }
+    } else if (centring == WordVectorOptions::Centring::panel_mean) {
+        sums.assign(dims, 0);
+        for (std::size_t i = 0; i < count; ++i)
+            for (std::size_t d = 0; d < dims; ++d)
+                sums[d] += std::llround(static_cast<double>(e.vectors[i * dims + d]) * fixed_point_unit);
+        for (std::size_t d = 0; d < dims; ++d) {
+            const double mean = static_cast<double>(sums[d]) / fixed_point_unit / static_cast<double>(count);
+            for (std::size_t i = 0; i < count; ++i)
+                e.vectors[i * dims + d] = static_cast<float>(e.vectors[i * dims + d] - mean);
+        }
+    }
+}
+
+// The similarity of `texts` by word vectors (blended with TF-IDF as the
+// options say) into `out`.
+void word_vector_similarity(const BackendOps &ops, const std::vector<std::string_view> &texts,
+                            const AnalysisOptions &opt, const Comparison &c, Workspace &w, SparseRows &rows,
+                            Matrix &out, CallTrace &trace) {
+    thread_local std::vector<std::int64_t> sums;
+    ops.embed_words(texts, *c.word_vectors->table, w.embedded, &trace);
+    centre_rows(w.embedded, texts.size(), opt.word_vectors.centring, c.word_vectors->common_direction, sums);
+    ops.similarity(w.embedded.vectors.data(), static_cast<std::uint32_t>(texts.size()), w.embedded.dims, out, &trace);
+    const float blend = opt.word_vectors.tfidf_blend;
+    if (blend <= 0) return;
+    ops.featurize(texts, opt.features, rows, &trace);
+    ops.similarity(rows, w.lexical, &trace);
+    for (std::size_t k = 0; k < out.data.size(); ++k)
+        out.data[k] = (1 - blend) * out.data[k] + blend * w.lexical.data[k];
+}
+
 // Each response's explicit lists, or what its markdown yields, in panel order.
 void collect_items(const PanelView &panel, Workspace &w) {
     w.items.clear();
@@ -114,8 +209,8 @@ void collect_items(const PanelView &panel, Workspace &w) {
 
 // Merges near-duplicate `items` into `out` (whose spare elements are `role`'s).
 void aggregate_items(const BackendOps &ops, const PanelView &panel, const std::vector<ItemSpan> &items,
-                     std::uint32_t quorum, const AnalysisOptions &opt, CallTrace &trace, Workspace &w,
-                     std::vector<ItemResult> &out, Spare role) {
+                     std::uint32_t quorum, const AnalysisOptions &opt, const Comparison &c, CallTrace &trace,
+                     Workspace &w, std::vector<ItemResult> &out, Spare role) {
     const std::size_t m = std::min(items.size(), opt.max_items);
     if (m == 0) {
         resize_reusing(out, 0, role, w.fill);
@@ -127,9 +222,13 @@ void aggregate_items(const BackendOps &ops, const PanelView &panel, const std::v
         w.texts.push_back(w.items.view(items[i]));
         w.owner.push_back(items[i].owner);
     }
-    ops.featurize(w.texts, opt.features, w.item_rows, &trace);
-    ops.similarity(w.item_rows, w.item_similarity, &trace);
-    ops.cluster(w.item_similarity, opt.item_merge_threshold, w.groups, &trace);
+    if (c.kind == FeatureKind::word_vectors) {
+        word_vector_similarity(ops, w.texts, opt, c, w, w.item_rows, w.item_similarity, trace);
+    } else {  // items carry no embeddings: TF-IDF for both other kinds
+        ops.featurize(w.texts, opt.features, w.item_rows, &trace);
+        ops.similarity(w.item_rows, w.item_similarity, &trace);
+    }
+    ops.cluster(w.item_similarity, c.item_merge_threshold, w.groups, &trace);
     ops.aggregate(w.item_similarity, w.groups, w.owner, w.weights, quorum, opt.prior_weight, w.aggregate, &trace);
     const AggregateOutputs &agg = w.aggregate;
 
@@ -172,11 +271,21 @@ void aggregate_items(const BackendOps &ops, const PanelView &panel, const std::v
 }
 
 // The experts' similarity matrix into w.similarity.
-void expert_similarity(const BackendOps &ops, const PanelView &panel, const AnalysisOptions &opt, Report &report,
-                       CallTrace &trace, Workspace &w) {
+void expert_similarity(const BackendOps &ops, const PanelView &panel, const AnalysisOptions &opt, const Comparison &c,
+                       Report &report, CallTrace &trace, Workspace &w) {
     const auto n = static_cast<std::uint32_t>(panel.responses.size());
-    const bool embeddings = opt.use_embeddings && panel.responses[0].embedding_size > 0;
-    if (embeddings) {
+    if (c.fell_back) report.features_note.assign(c.word_vectors->problem);
+    else report.features_note.clear();
+    if (c.kind == FeatureKind::word_vectors) {
+        w.texts.clear();
+        for (const auto &r : panel.responses) w.texts.push_back(r.content);
+        report.features = "word_vectors";
+        auto t = Clock::now();
+        word_vector_similarity(ops, w.texts, opt, c, w, w.rows, w.similarity, trace);
+        report.timing.similarity = ms_since(t);
+        return;
+    }
+    if (c.kind == FeatureKind::embedding) {
         const std::size_t d = panel.responses[0].embedding_size;
         w.dense.resize(static_cast<std::size_t>(n) * d);
         for (std::uint32_t i = 0; i < n; ++i)
@@ -283,8 +392,8 @@ ConsensusLevel classify_consensus(std::uint32_t experts, std::uint32_t clusters,
     return ConsensusLevel::split;
 }
 
-void analyze_panel(const BackendOps &ops, const PanelView &panel, const AnalysisOptions &opt, CallTrace &trace,
-                   Report &report, Fill fill) {
+void analyze_panel(const BackendOps &ops, const PanelView &panel, const AnalysisOptions &opt,
+                   const FeatureSources &sources, CallTrace &trace, Report &report, Fill fill) {
     check_limits(panel, opt);
     validate(panel);
     const auto start = Clock::now();
@@ -299,9 +408,14 @@ void analyze_panel(const BackendOps &ops, const PanelView &panel, const Analysis
     for (std::uint32_t i = 0; i < n; ++i)
         w.weights[i] = static_cast<float>(std::max(opt.min_weight, panel.responses[i].confidence.value_or(1.0)));
 
-    expert_similarity(ops, panel, opt, report, trace, w);
+    const Comparison comparison = resolve_features(panel, opt, sources);
+    if (comparison.fell_back && comparison.word_vectors->invalid) {  // the file is there but unusable
+        trace.degraded = true;
+        trace.events.push_back(comparison.word_vectors->problem + "; TF-IDF was used");
+    }
+    expert_similarity(ops, panel, opt, comparison, report, trace, w);
     auto t = Clock::now();
-    ops.cluster(w.similarity, opt.cluster_threshold, w.clusters, &trace);
+    ops.cluster(w.similarity, comparison.cluster_threshold, w.clusters, &trace);
     report.timing.cluster = ms_since(t);
     t = Clock::now();
     ops.consensus(w.similarity, w.weights, w.clusters, opt.outlier_z, opt.prior_weight, w.consensus, &trace);
@@ -334,9 +448,9 @@ void analyze_panel(const BackendOps &ops, const PanelView &panel, const Analysis
         if (list->size() > opt.max_items)
             trace.events.push_back(std::string(name) + ": " + std::to_string(list->size()) + " items, only the first " +
                                    std::to_string(opt.max_items) + " were aggregated");
-    aggregate_items(ops, panel, w.items.recommendations, report.quorum, opt, trace, w, report.recommendations,
-                    Spare::recommendations);
-    aggregate_items(ops, panel, w.items.limitations, report.quorum, opt, trace, w, report.limitations,
+    aggregate_items(ops, panel, w.items.recommendations, report.quorum, opt, comparison, trace, w,
+                    report.recommendations, Spare::recommendations);
+    aggregate_items(ops, panel, w.items.limitations, report.quorum, opt, comparison, trace, w, report.limitations,
                     Spare::limitations);
     report.timing.aggregate = ms_since(t);
     report.timing.total = ms_since(start);

@@ -5,11 +5,24 @@
 
 #include "analysis/backend_ops.hpp"
 #include "analysis/reuse.hpp"
+#include "features/word_vector_source.hpp"
 #include "coe/analysis.hpp"
 #include "coe/panel.hpp"
 #include "coe/report.hpp"
 
 namespace coe::detail {
+
+// What the engine offers for comparing answers: its default kind (its
+// config file's "features") and its word vectors (null: none).
+struct FeatureSources {
+    FeatureKind default_kind = FeatureKind::automatic;
+    // Whether the default's automatic choice includes word vectors: only when
+    // the API or the config file asked for "auto" (reports with word vectors
+    // are not yet identical across backends: docs/analysis.md); a call that
+    // asks for automatic itself always includes them.
+    bool default_uses_word_vectors = false;
+    const WordVectorSource *word_vectors = nullptr;
+};
 
 // Validates the panel and runs the pipeline into `report`, every field of
 // which is rewritten: with Fill::reused its storage is reused, and as the
@@ -19,8 +32,11 @@ namespace coe::detail {
 // invalid input, leaving `report` valid but unspecified.  The report's
 // served_by, degraded and events come from `trace`; its backend is the
 // caller's.
-void analyze_panel(const BackendOps &ops, const PanelView &panel, const AnalysisOptions &options, CallTrace &trace,
-                   Report &report, Fill fill);
+// `sources` say what the features may be (FeatureKind); a kind that the
+// call asks for and cannot have (word vectors without their file, embeddings
+// missing) throws coe::Error naming why.
+void analyze_panel(const BackendOps &ops, const PanelView &panel, const AnalysisOptions &options,
+                   const FeatureSources &sources, CallTrace &trace, Report &report, Fill fill);
 
 // The level for a clustering, as documented with ConsensusLevel.
 ConsensusLevel classify_consensus(std::uint32_t experts, std::uint32_t clusters, std::uint32_t largest_cluster,

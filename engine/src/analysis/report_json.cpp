@@ -66,6 +66,7 @@ std::string to_json(const Report &r) {
     w.end_object()
         .key("degraded").value(r.degraded)
         .key("features").value(r.features);
+    if (!r.features_note.empty()) w.key("features_note").value(r.features_note);
     const auto &c = r.consensus;
     w.key("consensus").begin_object()
         .key("score").value(round6(c.score))

@@ -42,6 +42,7 @@ std::string to_text(const Report &r) {
     out << "Panel " << (r.panel_id.empty() ? "(no id)" : r.panel_id);
     if (!r.question.empty()) out << ": " << r.question.substr(0, 160) << (r.question.size() > 160 ? "..." : "");
     out << "\n" << n << " experts, backend " << r.backend << ", " << r.features << " similarity\n";
+    if (!r.features_note.empty()) out << "  (" << r.features_note << ")\n";
     if (r.degraded) {
         out << "DEGRADED: served by";
         for (const auto &[op, backend] : r.served_by) out << " " << op << "=" << backend;

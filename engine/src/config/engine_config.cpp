@@ -113,12 +113,20 @@ ConfigFile read_config_file(const std::filesystem::path &file, ResilienceOptions
                     throw Error(where + ": faults: " + e.what());
                 }
             }
+        } else if (key == "features") {
+            const auto kind = value.is_string() ? feature_kind_from_string(value.as_string()) : std::nullopt;
+            if (!kind) throw Error(where + ": field 'features' must be one of auto, tfidf, word_vectors, embedding");
+            cfg.features = kind;
+        } else if (key == "word_vectors_file") {
+            if (!value.is_string()) throw Error(where + ": field 'word_vectors_file' must be a string");
+            std::filesystem::path path(std::string(value.as_string()));
+            cfg.word_vectors_file = path.is_absolute() ? path : base / path;
         } else if (key == "experts" || key == "expert_breaker" || key == "embedder") {
             // read by the consultation library (coe/experts.hpp)
         } else {
             throw Error(where + ": unknown field '" + std::string(key) +
-                        "' (known: backend, plugin_paths, plugin_probe, resilience, faults, experts, expert_breaker, "
-                        "embedder)");
+                        "' (known: backend, plugin_paths, plugin_probe, resilience, faults, features, "
+                        "word_vectors_file, experts, expert_breaker, embedder)");
         }
     }
     return cfg;

@@ -2,11 +2,13 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <boost/json/value.hpp>
 
+#include "coe/analysis.hpp"
 #include "coe/plugin_probe.hpp"
 #include "coe/resilience.hpp"
 
@@ -21,6 +23,8 @@ namespace coe::detail {
 //                   "breaker": {<BreakerConfig fields>},
 //                   "breakers": {"avx2": {...}, "avx2:coe.similarity": {...}}},
 //    "faults": ["avx2:nan:0.5", ...],
+//    "features": "auto" | "tfidf" | "word_vectors" | "embedding",
+//    "word_vectors_file": "path",
 //    "experts": [...], "expert_breaker": {...}}   (read by coe/experts.hpp)
 // BreakerConfig fields use the names of coe/resilience.hpp; "mode" is one of
 // normal, disabled, forced_open, metrics_only.  Unknown keys are errors, so
@@ -29,6 +33,8 @@ struct ConfigFile {
     std::filesystem::path file;
     std::string backend;
     std::vector<std::filesystem::path> plugin_paths;
+    std::optional<FeatureKind> features;      // "features"
+    std::filesystem::path word_vectors_file;  // "word_vectors_file", relative to the file's folder
 };
 
 // Throws coe::Error naming the file, and the line or field at fault.  The
