@@ -20,7 +20,7 @@
 //               yardstick of consensus_accuracy, independent of the
 //               candidate).
 // A candidate's row is at the threshold with the best TruthfulQA accuracy
-// among those that split at least 80 % of the two-topic panels.
+// among those that split at least half of the two-topic panels.
 #include <cstdio>
 #include <iostream>
 #include <numeric>
@@ -208,9 +208,9 @@ int main(int argc, char **argv) {
             for (float t : thresholds) grid.push_back(measure(engine, c, cand.options, t));
             const Scores *best = nullptr;
             for (const Scores &s : grid)
-                if (s.split >= 0.8 && (best == nullptr || s.truthful > best->truthful)) best = &s;
+                if (s.split >= 0.5 && (best == nullptr || s.truthful > best->truthful)) best = &s;
             if (best == nullptr)
-                std::printf("| %s | - | no threshold splits 80 %% of the two-topic panels | | | | |\n",
+                std::printf("| %s | - | no threshold splits half of the two-topic panels | | | | |\n",
                             cand.name.c_str());
             else print_row(cand.name, *best);
             std::fflush(stdout);
