@@ -7,6 +7,13 @@
 //                                            counters: bytes and allocations (operator new) per
 //                                            panel after a warm-up pass, peak RSS
 //   batch/<backend>/threads:<t>              analyze_batch of the 80 panels on t threads
+//   embed_words/<backend>                    Engine::embed_words (coe.embed_words/1) once per MT-Bench panel
+//                                            on its answers and the recommendation and limitation items
+//                                            pulled out of them, with a synthetic table of the size of a
+//                                            real one (341,479 words x 100 dims: every word of the corpus
+//                                            plus random filler words, random vectors and weights);
+//                                            items = panels, bytes = the texts' bytes; counters: texts and
+//                                            known words per panel
 //   stage/<stage>[/<backend>]                one stage of the pipeline on each of the 80 panels
 //                                            (items = panels; counter budget_us: the budget per panel):
 //                                            parse (a JSON line to a Panel), featurize, similarity,
@@ -24,14 +31,18 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <algorithm>
 #include <new>
 #include <random>
+#include <set>
 
 #include <boost/json.hpp>
 
+#include "analysis/markdown_items.hpp"
 #include "coe/engine.hpp"
 #include "coe/panel_json.hpp"
 #include "coe/report_format.hpp"
+#include "features/word_table.hpp"
 
 // The replaced operator new takes its memory from malloc, and delete gives it
 // back with free; GCC 12 takes the inlined pairs for mismatches.
@@ -99,6 +110,69 @@ struct Corpus {
     std::vector<coe::PanelView> views;
     std::int64_t bytes = 0;
 };
+
+// ---- coe.embed_words/1: the texts of each panel and a table of real size
+
+constexpr std::uint32_t embed_table_words = 341479, embed_table_dims = 100;
+
+struct EmbedCorpus {
+    std::vector<std::vector<std::string>> texts;  // by panel: its answers, then their items
+    std::int64_t bytes = 0;
+    coe::detail::WordTableData table;
+};
+
+bool token_byte(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80; }
+
+// Built on first use (a few seconds, 270 MB at its peak), so that runs which
+// filter embed_words out do not pay for it.
+const EmbedCorpus &embed_corpus(const Corpus &corpus) {
+    static const EmbedCorpus built = [&] {
+        EmbedCorpus e;
+        std::set<std::string> words;  // every token of the corpus, folded
+        for (const auto &panel : corpus.texts) {
+            std::vector<std::string> texts(panel.begin(), panel.end());
+            for (const auto &answer : panel) {
+                const coe::detail::MarkdownItems items = coe::detail::extract_markdown_items(answer);
+                texts.insert(texts.end(), items.recommendations.begin(), items.recommendations.end());
+                texts.insert(texts.end(), items.limitations.begin(), items.limitations.end());
+            }
+            for (const auto &t : texts) {
+                e.bytes += static_cast<std::int64_t>(t.size());
+                std::string token;
+                for (char ch : t + " ") {
+                    auto c = static_cast<unsigned char>(ch);
+                    if (c >= 'A' && c <= 'Z') c = static_cast<unsigned char>(c + ('a' - 'A'));
+                    if (token_byte(c)) {
+                        token += static_cast<char>(c);
+                    } else {
+                        if (token.size() >= 2) words.insert(token);
+                        token.clear();
+                    }
+                }
+            }
+            e.texts.push_back(std::move(texts));
+        }
+        std::mt19937 rng(341479);
+        static const char letters[] = "abcdefghijklmnopqrstuvwxyz";
+        while (words.size() < embed_table_words) {  // filler: random words of 3 to 14 letters
+            std::string w(3 + rng() % 12, 'a');
+            for (auto &c : w) c = letters[rng() % 26];
+            words.insert(std::move(w));
+        }
+        std::vector<std::string> list(words.begin(), words.end());
+        // rows shuffled: the words of a text lie anywhere in the table's 70 MB (a real
+        // file, sorted by frequency, keeps the common words close together)
+        std::shuffle(list.begin(), list.end(), rng);
+        std::normal_distribution<float> normal(0.f, 0.5f);
+        std::vector<float> vectors(list.size() * embed_table_dims);
+        for (auto &x : vectors) x = normal(rng);
+        e.table = coe::detail::build_word_table(list, vectors, embed_table_dims);
+        std::uniform_real_distribution<float> weight(0.5f, 8.f);  // IDF-like
+        for (auto &w : e.table.weights) w = weight(rng);
+        return e;
+    }();
+    return built;
+}
 
 void register_backend(const std::string &name, const std::shared_ptr<const Corpus> &corpus) {
     const std::shared_ptr<coe::Engine> engine = engine_for(name);
@@ -208,6 +282,28 @@ void register_backend(const std::string &name, const std::shared_ptr<const Corpu
             per_panel(st, 15);
         }));
     }
+
+    benchmark::RegisterBenchmark(("embed_words/" + name).c_str(), [engine, corpus](benchmark::State &st) {
+        const EmbedCorpus &e = embed_corpus(*corpus);
+        const coe_word_table table = e.table.view();
+        std::vector<std::vector<std::string_view>> views;
+        for (const auto &t : e.texts) views.emplace_back(t.begin(), t.end());
+        double texts = 0, known = 0;
+        for (const auto &v : views) {  // warm-up, and what the panels hold
+            const coe::WordEmbeddings w = engine->embed_words(v, table);
+            texts += static_cast<double>(v.size());
+            for (std::uint32_t k : w.known_words) known += k;
+        }
+        for (auto _ : st)
+            for (const auto &v : views) benchmark::DoNotOptimize(engine->embed_words(v, table));
+        const auto panels = static_cast<double>(views.size());
+        st.SetItemsProcessed(st.iterations() * static_cast<std::int64_t>(views.size()));
+        st.SetBytesProcessed(st.iterations() * e.bytes);
+        st.counters["texts_per_panel"] = texts / panels;
+        st.counters["known_words_per_panel"] = known / panels;
+        st.counters["time_per_panel"] = benchmark::Counter(panels * static_cast<double>(st.iterations()),
+                                                           benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+    })->Unit(benchmark::kMicrosecond);
 
     for (unsigned threads : {1u, 2u}) {
         ms(benchmark::RegisterBenchmark(

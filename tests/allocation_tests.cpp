@@ -13,9 +13,14 @@
 #include <atomic>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <new>
 #include <random>
+#include <set>
 
+#include <dlfcn.h>
+
+#include "features/word_table.hpp"
 #include "test_support.hpp"
 
 using namespace coe;
@@ -146,5 +151,92 @@ TEST_CASE("analyze_into: the reports of analyze(), then no allocation per panel,
         g_counting = false;
         CHECK_MESSAGE(g_allocations.load() == 0, g_allocations.load()
                                                      << " allocations in " << 2 * views.size() << " panels");
+    }
+}
+
+TEST_CASE("embed_words: once a thread's scratch has grown, a call allocates nothing, on every backend") {
+    // the MT-Bench answers, longest first (the scratch grows once), and a table of most of their words
+    std::vector<std::vector<std::string>> panels = test::mtbench_panel_texts();
+    std::set<std::string> distinct;
+    for (const auto &panel : panels)
+        for (const auto &text : panel) {
+            std::string token;
+            for (char ch : text + " ") {
+                const auto c = static_cast<unsigned char>(ch);
+                if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80) token += ch;
+                else if (c >= 'A' && c <= 'Z') token += static_cast<char>(c + ('a' - 'A'));
+                else {
+                    if (token.size() >= 2) distinct.insert(token);
+                    token.clear();
+                }
+            }
+        }
+    std::mt19937 rng(12);
+    std::vector<std::string> words;
+    for (const auto &w : distinct)
+        if (rng() % 5 != 0) words.push_back(w);
+    std::vector<float> vectors(words.size() * 100);
+    for (auto &x : vectors) x = std::uniform_real_distribution<float>(-1, 1)(rng);
+    const detail::WordTableData data = detail::build_word_table(words, vectors, 100);
+    const coe_word_table table = data.view();
+
+    const Engine probe(test::isolated_options({test::backend_plugin_dir()}));
+    for (const std::string backend : {"scalar", "avx2", "avx512"}) {
+        std::string why;
+        if (!can_run(probe, backend, why)) {
+            MESSAGE("SKIPPED on " << backend << ": " << why);
+            continue;
+        }
+        CAPTURE(backend);
+        const auto file = test::backend_plugin_dir() / ("coe_backend_" + backend + ".so");
+        void *handle = ::dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);  // never closed: plugins are not unloaded
+        REQUIRE(handle != nullptr);
+        auto entry = reinterpret_cast<coe_plugin_entry_fn>(::dlsym(handle, COE_PLUGIN_ENTRY_SYMBOL));
+        REQUIRE(reinterpret_cast<void *>(entry) != nullptr);
+        const coe_plugin_descriptor *d = entry(COE_ABI_MAJOR, COE_ABI_MINOR);
+        const coe_operation *op = nullptr;
+        for (std::uint32_t i = 0; i < d->operation_count; ++i)
+            if (std::strcmp(d->operations[i]->id, COE_OP_EMBED_WORDS) == 0) op = d->operations[i];
+        REQUIRE(op != nullptr);
+
+        std::vector<const char *> ptrs;
+        std::vector<std::uint64_t> lengths;
+        std::vector<float> out;
+        std::vector<std::uint32_t> known;
+        ptrs.reserve(64);
+        lengths.reserve(64);
+        out.reserve(64 * 100);
+        known.reserve(64);
+        char message[256] = {};
+        coe_call call{sizeof call, sizeof message, message};
+        auto run_all = [&] {
+            for (const auto &panel : panels) {
+                ptrs.clear();
+                lengths.clear();
+                for (const auto &t : panel) {
+                    ptrs.push_back(t.data());
+                    lengths.push_back(t.size());
+                }
+                out.resize(panel.size() * 100);
+                known.resize(panel.size());
+                coe_embed_words_args a{};
+                a.struct_size = sizeof a;
+                a.text_count = static_cast<std::uint32_t>(panel.size());
+                a.texts = ptrs.data();
+                a.text_lengths = lengths.data();
+                a.table = &table;
+                a.vector_stride = 100;
+                a.vectors = out.data();
+                a.known_words = known.data();
+                REQUIRE_MESSAGE(op->invoke(&a, &call) == COE_OK, message);
+            }
+        };
+        run_all();  // the scratch grows to the longest text
+        g_allocations = 0;
+        g_counting = true;
+        for (int pass = 0; pass < 2; ++pass) run_all();
+        g_counting = false;
+        CHECK_MESSAGE(g_allocations.load() == 0, g_allocations.load()
+                                                     << " allocations in " << 2 * panels.size() << " calls");
     }
 }

@@ -766,6 +766,43 @@ TEST_CASE("embed_words on the MT-Bench panels with a table of most of their word
     for (const auto &panel : panels) require_embeddings_identical(panel, table.view());
 }
 
+TEST_CASE("embed_words widens every binary16 value as the scalar reference does (F16C against integer code)") {
+    // one word per half value h, its vector (h, 1): text i holds word i alone,
+    // so row i is (h, 1) / |(h, 1)|, which tells every widened value apart
+    std::vector<std::string> words, texts;
+    std::vector<float> vectors;
+    for (std::uint32_t h = 0; h < 0x10000; ++h) {
+        if ((h & 0x7c00u) == 0x7c00u) continue;  // infinities and NaNs: the builder takes finite values only
+        words.push_back("h" + std::to_string(h));
+        vectors.push_back(coe::detail::half_to_float(static_cast<std::uint16_t>(h)));
+        vectors.push_back(1.f);
+    }
+    WordTableData table = build_word_table(words, vectors, 2);
+    for (std::size_t r = 0; r < words.size(); ++r)
+        REQUIRE(coe::detail::half_to_float(table.values[2 * r]) == vectors[2 * r]);  // stored exactly
+    // and the infinities and NaNs, set in the table directly: no reference, but every backend the same bits
+    for (std::uint32_t h = 0x7c00; h < 0x10000; h = (h == 0x7fff) ? 0xfc00 : h + 1) {
+        words.push_back("h" + std::to_string(h));
+        vectors.push_back(1.f);
+        vectors.push_back(1.f);
+    }
+    table = build_word_table(words, vectors, 2);
+    for (std::size_t r = 0; r < words.size(); ++r) {
+        const std::uint32_t h = static_cast<std::uint32_t>(std::stoul(words[r].substr(1)));
+        table.values[2 * r] = static_cast<std::uint16_t>(h);
+    }
+    texts = words;
+    const Embedded got = call_embed_words(candidate_embed_words(), texts, table.view());
+    const Embedded scalar = call_embed_words(scalar_embed_words(), texts, table.view());
+    REQUIRE(got.status == COE_OK);
+    REQUIRE(scalar.status == COE_OK);
+    require_bits_equal(got.vectors, scalar.vectors);
+    const std::size_t finite = 0x10000 - 2 * 0x400;
+    std::vector<std::string> finite_texts(texts.begin(), texts.begin() + static_cast<std::ptrdiff_t>(finite));
+    std::vector<float> finite_rows(got.vectors.begin(), got.vectors.begin() + static_cast<std::ptrdiff_t>(2 * finite));
+    require_bits_equal(finite_rows, header_reference(finite_texts, table.view()).vectors);
+}
+
 TEST_CASE("embed_words refuses invalid arguments with COE_ERR_INVALID_ARGUMENT and a message") {
     std::mt19937 rng(3);
     const std::vector<std::string> words = vocabulary(rng, 50);

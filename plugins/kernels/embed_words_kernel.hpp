@@ -87,27 +87,77 @@ inline void validate_embed_words(const coe_embed_words_args &a) {
             throw status_error(COE_ERR_INVALID_ARGUMENT, "text " + std::to_string(i) + " is null");
 }
 
-// The row of the token (its n folded bytes at `token`, its block hash h),
-// or -1: linear probing from the home slot, up to the first free slot.  A
-// slot naming a row >= word_count, or a table without a free slot, is
-// refused (a probe never loops for ever).
-inline std::int64_t find_word_row(const coe_word_table &t, const unsigned char *token, std::uint64_t n,
-                                  std::uint64_t h) {
-    const std::uint32_t mask = t.slot_count - 1, tag = static_cast<std::uint32_t>(h >> 32);
-    std::uint32_t s = static_cast<std::uint32_t>(splitmix64(h)) & mask;
-    for (std::uint32_t probes = 0; probes <= mask; ++probes, s = (s + 1) & mask) {
-        const std::uint32_t row_plus_1 = t.slots[2 * static_cast<std::uint64_t>(s)];
-        if (row_plus_1 == 0) return -1;
-        if (row_plus_1 > t.word_count)
-            throw sdk::status_error(COE_ERR_INVALID_ARGUMENT, "table slot " + std::to_string(s) + " names row " +
-                                                                  std::to_string(row_plus_1 - 1) + " >= word_count " +
-                                                                  std::to_string(t.word_count));
-        if (t.slots[2 * static_cast<std::uint64_t>(s) + 1] != tag) continue;
-        const std::uint32_t r = row_plus_1 - 1, begin = t.word_offsets[r], end = t.word_offsets[r + 1];
-        if (end >= begin && end - begin == n && std::memcmp(t.words + begin, token, n) == 0) return r;
+// True when the n >= 2 bytes at a and b are equal, reading only those bytes
+// (overlapping word loads: no call, no byte loop).
+inline bool same_bytes(const unsigned char *a, const unsigned char *b, std::uint64_t n) {
+    auto load = [](const unsigned char *p, auto word) {
+        std::memcpy(&word, p, sizeof word);
+        return word;
+    };
+    if (n >= 8) {
+        for (std::uint64_t o = 0; o + 8 < n; o += 8)
+            if (load(a + o, std::uint64_t{}) != load(b + o, std::uint64_t{})) return false;
+        return load(a + n - 8, std::uint64_t{}) == load(b + n - 8, std::uint64_t{});
     }
-    throw sdk::status_error(COE_ERR_INVALID_ARGUMENT, "table has no free slot");
+    if (n >= 4)
+        return load(a, std::uint32_t{}) == load(b, std::uint32_t{}) &&
+               load(a + n - 4, std::uint32_t{}) == load(b + n - 4, std::uint32_t{});
+    return load(a, std::uint16_t{}) == load(b, std::uint16_t{}) && a[n - 1] == b[n - 1];
 }
+
+// The probe of coe/ops/embed_words.h: linear probing from a token's home
+// slot up to the first free slot.  A slot naming a row >= word_count, or a
+// table without a free slot, is refused (a probe never loops for ever).
+class WordProbe {
+public:
+    explicit WordProbe(const coe_word_table &t) : t_(t), mask_(t.slot_count - 1) {}
+
+    std::uint32_t home(std::uint64_t h) const { return static_cast<std::uint32_t>(splitmix64(h)) & mask_; }
+    const std::uint32_t *slot(std::uint32_t s) const { return t_.slots + 2 * static_cast<std::uint64_t>(s); }
+
+    // From slot s on (s is updated), the first slot that is free (returns 0)
+    // or holds a row with the tag of h (returns row + 1); `probes` counts the
+    // slots visited by the token's probe so far.
+    std::uint32_t seek(std::uint64_t h, std::uint32_t &s, std::uint32_t &probes) const {
+        const auto tag = static_cast<std::uint32_t>(h >> 32);
+        for (;; s = (s + 1) & mask_) {
+            if (probes++ > mask_) throw sdk::status_error(COE_ERR_INVALID_ARGUMENT, "table has no free slot");
+            const std::uint32_t *entry = slot(s);
+            if (entry[0] == 0) return 0;
+            if (entry[0] > t_.word_count)
+                throw sdk::status_error(COE_ERR_INVALID_ARGUMENT, "table slot " + std::to_string(s) + " names row " +
+                                                                      std::to_string(entry[0] - 1) + " >= word_count " +
+                                                                      std::to_string(t_.word_count));
+            if (entry[1] == tag) return entry[0];
+        }
+    }
+
+    // True when row r is the token's word (the n folded bytes at `token`).
+    bool is_word(std::uint32_t r, const unsigned char *token, std::uint64_t n) const {
+        const std::uint32_t begin = t_.word_offsets[r], end = t_.word_offsets[r + 1];
+        return end >= begin && end - begin == n &&
+               same_bytes(reinterpret_cast<const unsigned char *>(t_.words) + begin, token, n);
+    }
+
+private:
+    const coe_word_table &t_;
+    std::uint32_t mask_;
+};
+
+// Tokens looked up together, so that the cache misses of their lookups
+// overlap: each token's home slot is prefetched as it is found, then one
+// pass over the batch finds each candidate row and prefetches its offsets,
+// weight and vector, a second prefetches its word, and a third checks the
+// words and adds the tokens, in token order: the sums are those of a
+// token-at-a-time loop.
+struct TokenBatch {
+    static constexpr std::size_t capacity = 32;
+    const unsigned char *bytes[capacity];
+    std::uint64_t length[capacity], hash[capacity];
+    std::uint32_t slot[capacity], probes[capacity];
+    std::uint32_t row_plus_1[capacity];  // the candidate: the first slot with the token's tag (0: none)
+    std::size_t size = 0;
+};
 
 // acc[d] = acc[d] + w * v[d] for d < dims, each lane rounded twice (product,
 // then sum).  Returns the lanes done with vectors; the caller does the rest
@@ -190,29 +240,73 @@ inline std::vector<unsigned char> &embed_words_scratch() {
     return folded;
 }
 
+// Prefetches the first `bytes` bytes at p (at most 512: the hardware
+// prefetcher follows longer runs).
+inline void prefetch_bytes(const void *p, std::uint64_t bytes) {
+    const auto *c = static_cast<const char *>(p);
+    for (std::uint64_t o = 0; o < std::min<std::uint64_t>(bytes, 512); o += 64) __builtin_prefetch(c + o);
+}
+
+// Looks the batch's tokens up and adds the words found to `row`, in token
+// order; counts them in `known`.  Empties the batch.
+template <class A>
+void add_batch(TokenBatch &b, const WordProbe &probe, const coe_word_table &t, float *row, std::uint32_t &known) {
+    const std::uint32_t dims = t.dims;
+    for (std::size_t k = 0; k < b.size; ++k) {
+        b.row_plus_1[k] = probe.seek(b.hash[k], b.slot[k], b.probes[k]);
+        if (b.row_plus_1[k] == 0) continue;
+        const std::uint32_t r = b.row_plus_1[k] - 1;
+        __builtin_prefetch(t.word_offsets + r);
+        __builtin_prefetch(t.weights + r);
+        prefetch_bytes(t.values + static_cast<std::uint64_t>(r) * dims, sizeof(std::uint16_t) * dims);
+    }
+    for (std::size_t k = 0; k < b.size; ++k)
+        if (b.row_plus_1[k] != 0) __builtin_prefetch(t.words + t.word_offsets[b.row_plus_1[k] - 1]);
+    for (std::size_t k = 0; k < b.size; ++k) {
+        std::uint32_t row_plus_1 = b.row_plus_1[k];
+        while (row_plus_1 != 0 && !probe.is_word(row_plus_1 - 1, b.bytes[k], b.length[k])) {
+            b.slot[k] = (b.slot[k] + 1) & (t.slot_count - 1);  // another word with the same tag: probe on
+            row_plus_1 = probe.seek(b.hash[k], b.slot[k], b.probes[k]);
+        }
+        if (row_plus_1 == 0) continue;
+        const std::uint32_t r = row_plus_1 - 1;
+        ++known;
+        const float w = t.weights[r];
+        // weight 0 drops the word: adding its products (+-0) would leave
+        // every lane as it is (a lane is never -0)
+        if (w != 0.f) add_weighted<A>(row, t.values + static_cast<std::uint64_t>(r) * dims, w, dims);
+    }
+    b.size = 0;
+}
+
 template <class A>
 coe_status embed_words(coe_embed_words_args &a) {
     validate_embed_words(a);
     const coe_word_table &table = *a.table;
     const std::uint32_t dims = table.dims;
+    const WordProbe probe(table);
     std::vector<unsigned char> &folded = embed_words_scratch();
+    TokenBatch batch;
     for (std::uint32_t i = 0; i < a.text_count; ++i) {
         float *row = a.vectors + static_cast<std::uint64_t>(i) * a.vector_stride;
         std::fill(row, row + dims, 0.f);
         std::uint32_t known = 0;
         const auto *text = reinterpret_cast<const unsigned char *>(a.texts[i]);
+        // the spans of one text stay valid (in `folded`) until its last batch is added
         token_spans<!is_scalar_v<A>>(text, a.text_lengths[i], folded, [&](const unsigned char *t, std::uint64_t n) {
             if (n < 2) return;
             std::uint64_t high = 0;
-            const std::int64_t r = find_word_row(table, t, n, block_hash(t, n, high));
-            if (r < 0) return;
-            ++known;
-            const float w = table.weights[r];
-            // weight 0 drops the word: adding its products (+-0) would leave
-            // every lane as it is (a lane is never -0)
-            if (w == 0.f) return;
-            add_weighted<A>(row, table.values + static_cast<std::uint64_t>(r) * dims, w, dims);
+            const std::uint64_t h = block_hash(t, n, high);
+            const std::size_t k = batch.size++;
+            batch.bytes[k] = t;
+            batch.length[k] = n;
+            batch.hash[k] = h;
+            batch.slot[k] = probe.home(h);
+            batch.probes[k] = 0;
+            __builtin_prefetch(probe.slot(batch.slot[k]));
+            if (batch.size == TokenBatch::capacity) add_batch<A>(batch, probe, table, row, known);
         });
+        add_batch<A>(batch, probe, table, row, known);
         normalise_row(row, dims);
         if (a.known_words != nullptr) a.known_words[i] = known;
     }
