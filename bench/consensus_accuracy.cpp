@@ -26,6 +26,7 @@
 
 #include "coe/engine.hpp"
 #include "coe/panel_json.hpp"
+#include "mtbench_references.hpp"
 #include "truthfulqa_panels.hpp"
 
 namespace {
@@ -60,25 +61,9 @@ void run_truthfulqa(const coe::Engine &engine, const std::string &file, unsigned
 
 void run_mtbench(const coe::Engine &engine, const std::string &file) {
     // panels with a reference, and each response's cosine to that reference
-    std::vector<coe::Panel> panels;
-    std::vector<std::vector<double>> to_reference;
-    std::istringstream lines(read_file(file));
-    std::size_t line_no = 0;
-    for (std::string line; std::getline(lines, line);) {
-        ++line_no;
-        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-        const auto doc = boost::json::parse(line);
-        const auto *ref = doc.as_object().if_contains("reference");
-        if (ref == nullptr || !ref->is_string() || ref->as_string().empty()) continue;
-        panels.push_back(coe::parse_panel(line, file + ":" + std::to_string(line_no)));
-        std::vector<std::string_view> texts;
-        for (const auto &r : panels.back().responses) texts.push_back(r.content);
-        texts.push_back(ref->as_string());
-        const coe::Matrix sim = engine.similarity(engine.featurize(texts));
-        const auto n = static_cast<std::uint32_t>(texts.size() - 1);
-        to_reference.emplace_back();
-        for (std::uint32_t i = 0; i < n; ++i) to_reference.back().push_back(sim(i, n));
-    }
+    const MtBenchCorpus corpus = read_mtbench(engine, file);
+    const std::vector<coe::Panel> &panels = corpus.with_reference;
+    const std::vector<std::vector<double>> &to_reference = corpus.to_reference;
     std::vector<coe::PanelView> views;
     for (const auto &p : panels) views.push_back(p.view());
     std::printf(

@@ -30,6 +30,7 @@
 
 #include "coe/engine.hpp"
 #include "coe/panel_json.hpp"
+#include "mtbench_references.hpp"
 #include "truthfulqa_panels.hpp"
 
 namespace {
@@ -64,27 +65,6 @@ std::vector<coe::Panel> two_topic_panels(const std::vector<coe::Panel> &all) {
         out.push_back(std::move(p));
     }
     return out;
-}
-
-void read_mtbench(const coe::Engine &engine, const std::string &file, Corpus &c) {
-    std::istringstream lines(read_file(file));
-    std::size_t line_no = 0;
-    for (std::string line; std::getline(lines, line);) {
-        ++line_no;
-        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-        const auto doc = boost::json::parse(line);
-        c.all_mtbench.push_back(coe::parse_panel(line, file + ":" + std::to_string(line_no)));
-        const auto *ref = doc.as_object().if_contains("reference");
-        if (ref == nullptr || !ref->is_string() || ref->as_string().empty()) continue;
-        c.mtbench.push_back(c.all_mtbench.back());
-        std::vector<std::string_view> texts;
-        for (const auto &r : c.mtbench.back().responses) texts.push_back(r.content);
-        texts.push_back(ref->as_string());
-        const coe::Matrix sim = engine.similarity(engine.featurize(texts));
-        const auto n = static_cast<std::uint32_t>(texts.size() - 1);
-        c.to_reference.emplace_back();
-        for (std::uint32_t i = 0; i < n; ++i) c.to_reference.back().push_back(sim(i, n));
-    }
 }
 
 struct Scores {
@@ -193,7 +173,10 @@ int main(int argc, char **argv) {
         const coe::Engine engine(engine_options);
         Corpus c;
         c.truthful = truthfulqa_panels(truthfulqa, seed);
-        read_mtbench(engine, mtbench, c);
+        MtBenchCorpus m = read_mtbench(engine, mtbench);
+        c.all_mtbench = std::move(m.all);
+        c.mtbench = std::move(m.with_reference);
+        c.to_reference = std::move(m.to_reference);
         c.two_topics = two_topic_panels(c.all_mtbench);
         std::printf("backend: %s; %zu TruthfulQA panels (seed %u), %zu two-topic panels, %zu MT-Bench panels\n\n",
                     engine.active_backend().c_str(), c.truthful.size(), seed, c.two_topics.size(), c.mtbench.size());

@@ -24,18 +24,11 @@ using namespace coe;
 
 namespace {
 
+using coe::test::make_panel;
+
 const Engine &engine() {
     static Engine e(coe::test::isolated_options({coe::test::backend_plugin_dir()}));
     return e;
-}
-
-Panel make_panel(std::vector<std::pair<std::string, std::string>> responses) {
-    Panel p;
-    p.id = "hand";
-    p.question = "How should a web service store user passwords?";
-    for (auto &[name, text] : responses)
-        p.responses.push_back({name, text, std::nullopt, std::nullopt, std::nullopt, {}});
-    return p;
 }
 
 // Three experts agree (hash passwords with a slow salted algorithm), one

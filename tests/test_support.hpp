@@ -31,6 +31,16 @@ inline std::filesystem::path test_plugin(const std::string &name) { return test_
 
 // An engine that sees only the given plugin paths (no environment, no
 // default locations), optionally forced to one backend.
+// A panel on storing user passwords with the given (expert, answer) pairs.
+inline Panel make_panel(std::vector<std::pair<std::string, std::string>> responses) {
+    Panel p;
+    p.id = "hand";
+    p.question = "How should a web service store user passwords?";
+    for (auto &[name, text] : responses)
+        p.responses.push_back({name, text, std::nullopt, std::nullopt, std::nullopt, {}});
+    return p;
+}
+
 inline EngineOptions isolated_options(std::vector<std::filesystem::path> paths, std::string backend = {}) {
     EngineOptions o;
     o.plugin_paths = std::move(paths);

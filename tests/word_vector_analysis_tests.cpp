@@ -93,17 +93,8 @@ fs::path synthetic_vectors(const std::string &extra) {
     return file;
 }
 
-Panel make_panel(std::vector<std::pair<std::string, std::string>> responses) {
-    Panel p;
-    p.id = "hand";
-    p.question = "How should a web service store user passwords?";
-    for (auto &[name, text] : responses)
-        p.responses.push_back({name, text, std::nullopt, std::nullopt, std::nullopt, {}});
-    return p;
-}
-
 Panel three_agree_one_dissents() {
-    return make_panel({
+    return coe::test::make_panel({
         {"ann", "Hash every password with bcrypt or argon2 using a unique random salt per user."},
         {"bob", "Store only a salted slow hash: argon2id or bcrypt with a per-user random salt."},
         {"cat", "Use argon2 or bcrypt, a slow password hash with a random salt for each user."},
