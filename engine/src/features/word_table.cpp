@@ -24,18 +24,25 @@ std::uint32_t slot_count_for(std::size_t words) {
 
 std::uint64_t word_hash(std::string_view word) { return kernels::block_hash(word); }
 
-coe_word_table WordTableData::view() const {
+coe_word_table word_table_view(std::uint32_t dims, std::uint32_t word_count, std::uint32_t slot_count,
+                               const std::uint32_t *slots, const std::uint32_t *word_offsets, const char *words,
+                               const float *weights, const std::uint16_t *values) {
     coe_word_table t{};
     t.struct_size = sizeof t;
     t.dims = dims;
-    t.word_count = word_count();
-    t.slot_count = slot_count();
-    t.slots = slots.data();
-    t.word_offsets = word_offsets.data();
-    t.words = words.data();
-    t.weights = weights.data();
-    t.values = values.data();
+    t.word_count = word_count;
+    t.slot_count = slot_count;
+    t.slots = slots;
+    t.word_offsets = word_offsets;
+    t.words = words;
+    t.weights = weights;
+    t.values = values;
     return t;
+}
+
+coe_word_table WordTableData::view() const {
+    return word_table_view(dims, word_count(), slot_count(), slots.data(), word_offsets.data(), words.data(),
+                           weights.data(), values.data());
 }
 
 WordTableData build_word_table(const std::vector<std::string> &words, const std::vector<float> &vectors,

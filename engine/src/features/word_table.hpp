@@ -37,6 +37,12 @@ struct WordTableData {
 WordTableData build_word_table(const std::vector<std::string> &words, const std::vector<float> &vectors,
                                std::uint32_t dims);
 
+// The table of sections laid out as coe_word_table says (wherever they live:
+// vectors, or a mapped file), with `weights` for its rows.
+coe_word_table word_table_view(std::uint32_t dims, std::uint32_t word_count, std::uint32_t slot_count,
+                               const std::uint32_t *slots, const std::uint32_t *word_offsets, const char *words,
+                               const float *weights, const std::uint16_t *values);
+
 // The row of `word` in `table`, or -1: the probe coe.embed_words/1 makes.
 std::int64_t find_word(const coe_word_table &table, std::string_view word);
 

@@ -16,6 +16,7 @@
 #include "coe/internal/cache_folder.hpp"
 #include "coe/word_vectors.hpp"
 #include "config/package_location.hpp"
+#include "features/word_table.hpp"
 #include "features/word_vectors_format.hpp"
 
 namespace coe::detail {
@@ -169,17 +170,7 @@ std::string_view WordVectorsFile::word(std::uint32_t row) const {
 }
 
 coe_word_table WordVectorsFile::table(const float *weights) const {
-    coe_word_table t{};
-    t.struct_size = sizeof t;
-    t.dims = dims_;
-    t.word_count = word_count_;
-    t.slot_count = slot_count_;
-    t.slots = slots_;
-    t.word_offsets = word_offsets_;
-    t.words = words_;
-    t.weights = weights;
-    t.values = values_;
-    return t;
+    return word_table_view(dims_, word_count_, slot_count_, slots_, word_offsets_, words_, weights, values_);
 }
 
 }  // namespace coe::detail
