@@ -27,17 +27,8 @@ std::uint64_t word_hash(std::string_view word) { return kernels::block_hash(word
 coe_word_table word_table_view(std::uint32_t dims, std::uint32_t word_count, std::uint32_t slot_count,
                                const std::uint32_t *slots, const std::uint32_t *word_offsets, const char *words,
                                const float *weights, const std::uint16_t *values) {
-    coe_word_table t{};
-    t.struct_size = sizeof t;
-    t.dims = dims;
-    t.word_count = word_count;
-    t.slot_count = slot_count;
-    t.slots = slots;
-    t.word_offsets = word_offsets;
-    t.words = words;
-    t.weights = weights;
-    t.values = values;
-    return t;
+    return coe_word_table{sizeof(coe_word_table), dims,  word_count, slot_count, slots,
+                          word_offsets,           words, weights,    values};
 }
 
 coe_word_table WordTableData::view() const {
