@@ -65,19 +65,22 @@ coe_status coe_backend_embed_words(void *args, const coe_call *call) {
     });
 }
 
-constexpr coe_operation coe_backend_op_featurize_v1 = {sizeof(coe_operation),     1, COE_OP_FEATURIZE,
-                                                       &coe_backend_featurize_v1, 0, 0};
-constexpr coe_operation coe_backend_op_featurize_v2 = {sizeof(coe_operation),     2, COE_OP_FEATURIZE,
-                                                       &coe_backend_featurize_v2, 0, 0};
-constexpr coe_operation coe_backend_op_similarity = {sizeof(coe_operation),   1, COE_OP_SIMILARITY,
-                                                     &coe_backend_similarity, 0, 0};
-constexpr coe_operation coe_backend_op_cluster = {sizeof(coe_operation), 1, COE_OP_CLUSTER, &coe_backend_cluster, 0, 0};
-constexpr coe_operation coe_backend_op_consensus = {sizeof(coe_operation),  1, COE_OP_CONSENSUS,
-                                                    &coe_backend_consensus, 0, 0};
-constexpr coe_operation coe_backend_op_aggregate = {sizeof(coe_operation),  1, COE_OP_AGGREGATE,
-                                                    &coe_backend_aggregate, 0, 0};
-constexpr coe_operation coe_backend_op_embed_words = {sizeof(coe_operation),    1, COE_OP_EMBED_WORDS,
-                                                      &coe_backend_embed_words, 0, 0};
+// An operation of this backend's table (no flags).
+constexpr coe_operation coe_backend_operation(std::uint32_t revision, const char *id, coe_operation_fn invoke) {
+    return {sizeof(coe_operation), revision, id, invoke, 0, 0};
+}
+
+constexpr coe_operation coe_backend_op_featurize_v1 =
+    coe_backend_operation(1, COE_OP_FEATURIZE, &coe_backend_featurize_v1);
+constexpr coe_operation coe_backend_op_featurize_v2 =
+    coe_backend_operation(2, COE_OP_FEATURIZE, &coe_backend_featurize_v2);
+constexpr coe_operation coe_backend_op_similarity =
+    coe_backend_operation(1, COE_OP_SIMILARITY, &coe_backend_similarity);
+constexpr coe_operation coe_backend_op_cluster = coe_backend_operation(1, COE_OP_CLUSTER, &coe_backend_cluster);
+constexpr coe_operation coe_backend_op_consensus = coe_backend_operation(1, COE_OP_CONSENSUS, &coe_backend_consensus);
+constexpr coe_operation coe_backend_op_aggregate = coe_backend_operation(1, COE_OP_AGGREGATE, &coe_backend_aggregate);
+constexpr coe_operation coe_backend_op_embed_words =
+    coe_backend_operation(1, COE_OP_EMBED_WORDS, &coe_backend_embed_words);
 constexpr const coe_operation *coe_backend_operations[] = {
     &coe_backend_op_featurize_v2, &coe_backend_op_featurize_v1, &coe_backend_op_similarity, &coe_backend_op_cluster,
     &coe_backend_op_consensus,    &coe_backend_op_aggregate,    &coe_backend_op_embed_words};
