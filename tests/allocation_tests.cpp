@@ -210,15 +210,8 @@ TEST_CASE("embed_words: once a thread's scratch has grown, a call allocates noth
                 }
                 out.resize(panel.size() * 100);
                 known.resize(panel.size());
-                coe_embed_words_args a{};
-                a.struct_size = sizeof a;
-                a.text_count = static_cast<std::uint32_t>(panel.size());
-                a.texts = ptrs.data();
-                a.text_lengths = lengths.data();
-                a.table = &table;
-                a.vector_stride = 100;
-                a.vectors = out.data();
-                a.known_words = known.data();
+                coe_embed_words_args a = test::embed_words_args(panel.size(), ptrs.data(), lengths.data(), table, 100,
+                                                                out.data(), known.data());
                 REQUIRE_MESSAGE(op->invoke(&a, &call) == COE_OK, message);
             }
         };

@@ -453,15 +453,8 @@ Embedded call_embed_words(const coe_operation *op, const std::vector<std::string
     Embedded e;
     e.vectors.assign(texts.size() * std::max<std::uint64_t>(stride, 1), padding_sentinel);
     e.known.assign(texts.size(), 7777);
-    coe_embed_words_args a{};
-    a.struct_size = sizeof a;
-    a.text_count = static_cast<std::uint32_t>(texts.size());
-    a.texts = ptrs.data();
-    a.text_lengths = lengths.data();
-    a.table = &table;
-    a.vector_stride = stride;
-    a.vectors = e.vectors.data();
-    a.known_words = count_known ? e.known.data() : nullptr;
+    coe_embed_words_args a = coe::test::embed_words_args(texts.size(), ptrs.data(), lengths.data(), table, stride,
+                                                         e.vectors.data(), count_known ? e.known.data() : nullptr);
     char message[512] = {};
     coe_call call{sizeof call, sizeof message, message};
     e.status = op->invoke(&a, &call);

@@ -41,6 +41,23 @@ inline Panel make_panel(std::vector<std::pair<std::string, std::string>> respons
     return p;
 }
 
+// coe.embed_words/1's arguments for `count` texts whose pointers and lengths
+// are `texts` and `lengths`, rows of `stride` floats into `vectors`.
+inline coe_embed_words_args embed_words_args(std::size_t count, const char *const *texts, const std::uint64_t *lengths,
+                                             const coe_word_table &table, std::uint64_t stride, float *vectors,
+                                             std::uint32_t *known_words) {
+    coe_embed_words_args a{};
+    a.struct_size = sizeof a;
+    a.text_count = static_cast<std::uint32_t>(count);
+    a.texts = texts;
+    a.text_lengths = lengths;
+    a.table = &table;
+    a.vector_stride = stride;
+    a.vectors = vectors;
+    a.known_words = known_words;
+    return a;
+}
+
 inline EngineOptions isolated_options(std::vector<std::filesystem::path> paths, std::string backend = {}) {
     EngineOptions o;
     o.plugin_paths = std::move(paths);
