@@ -55,11 +55,15 @@ const WordVectorsForCall &WordVectorSource::table(const WordVectorOptions &optio
         it = weighted_.emplace(key, Weighted{}).first;
         Weighted &w = it->second;
         w.weights = word_weights(*file_, options);
-        w.common_direction = common_direction(*file_, w.weights);
         w.call.table = file_->table(w.weights.data());
+    }
+    Weighted &w = it->second;
+    // a pass over every vector of the file: only when the centring needs it
+    if (options.centring == WordVectorOptions::Centring::common_direction && w.common_direction.empty()) {
+        w.common_direction = common_direction(*file_, w.weights);
         w.call.common_direction = w.common_direction.data();
     }
-    return it->second.call;
+    return w.call;
 }
 
 std::optional<std::filesystem::path> WordVectorSource::file() const {

@@ -23,7 +23,8 @@ namespace coe::detail {
 struct WordVectorsForCall {
     std::optional<coe_word_table> table;  // empty: not available
     // The direction every text's sum shares (the frequency-weighted mean of
-    // the vocabulary, unit length): table->dims values; valid with table.
+    // the vocabulary, unit length): table->dims values; computed for (and
+    // set after) the first call whose centring removes it.
     const double *common_direction = nullptr;
     std::string problem;   // why not (not found, or the file's fault)
     bool invalid = false;  // the file exists but cannot be used
