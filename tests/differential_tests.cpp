@@ -1,6 +1,7 @@
 // Every backend against the built-in scalar reference:
 //   coe_differential_tests --backend=<name> [doctest options]
-// featurize must be bit-identical, similarity within 1e-5.  Exits 77
+// featurize, embed_words and similarity/2 must be bit-identical,
+// similarity/1's dense path within 1e-5.  Exits 77
 // (reported by CTest as skipped, with the reason printed) when this CPU
 // cannot run the backend; a backend that is missing altogether fails.
 #define DOCTEST_CONFIG_IMPLEMENT
@@ -121,20 +122,78 @@ TEST_CASE("featurize and sparse similarity are bit-identical on the MT-Bench pan
     }
 }
 
-TEST_CASE("dense similarity within 1e-5 for every shape") {
-    std::mt19937 rng(11);
+namespace {
+
+// coe.similarity/2's dense dot product written straight from the header:
+// sixteen partial sums, term k to sum k mod 16, then the halves folded.
+float header_dot(const float *u, const float *v, std::uint64_t d) {
+    float p[16] = {};
+    for (std::uint64_t k = 0; k < d; ++k) {
+        const float term = u[k] * v[k];
+        p[k % 16] = p[k % 16] + term;
+    }
+    for (int w = 8; w >= 1; w /= 2)
+        for (int l = 0; l < w; ++l) p[l] = p[l] + p[l + w];
+    return p[0];
+}
+
+// The whole coe.similarity/2 dense matrix from the header (rows of ordinary
+// magnitude: no rescaling).
+Matrix header_similarity(const std::vector<float> &v, std::uint32_t n, std::uint64_t d) {
+    Matrix m;
+    m.rows = m.cols = n;
+    m.data.assign(static_cast<std::size_t>(n) * n, 0.f);
+    std::vector<float> norm(n);
+    for (std::uint32_t i = 0; i < n; ++i) norm[i] = std::sqrt(header_dot(&v[i * d], &v[i * d], d));
+    for (std::uint32_t i = 0; i < n; ++i)
+        for (std::uint32_t j = 0; j < n; ++j) {
+            float c = 1.f;
+            if (i != j) {
+                c = norm[i] == 0.f || norm[j] == 0.f ? 0.f : header_dot(&v[i * d], &v[j * d], d) / (norm[i] * norm[j]);
+                c = std::min(1.f, std::max(-1.f, c));
+                if (c == 0.f) c = 0.f;
+            }
+            m.data[static_cast<std::size_t>(i) * n + j] = c;
+        }
+    return m;
+}
+
+void require_bits(const Matrix &a, const Matrix &b) {
+    REQUIRE(a.rows == b.rows);
+    REQUIRE(a.data.size() == b.data.size());
+    std::size_t differing = 0;
+    for (std::size_t k = 0; k < a.data.size(); ++k)
+        differing += std::memcmp(&a.data[k], &b.data[k], sizeof(float)) != 0;
+    CHECK_MESSAGE(differing == 0, differing << " of " << a.data.size() << " entries differ");
+}
+
+// n x d normal values; row 1 all zero when n > 2.
+std::vector<float> random_rows(std::mt19937 &rng, std::uint32_t n, std::uint64_t d) {
     std::normal_distribution<float> normal(0.f, 1.f);
-    for (std::uint32_t n : {1u, 2u, 5u, 31u, 64u})
-        for (std::uint64_t d :
-             {1ull, 3ull, 7ull, 8ull, 15ull, 16ull, 17ull, 33ull, 100ull, 256ull, 1000ull, 1024ull, 4096ull}) {
+    std::vector<float> v(n * d);
+    for (auto &x : v) x = normal(rng);
+    if (n > 2)
+        std::fill(v.begin() + static_cast<std::ptrdiff_t>(d), v.begin() + static_cast<std::ptrdiff_t>(2 * d), 0.f);
+    return v;
+}
+
+const std::uint32_t dense_counts[] = {1u, 2u, 3u, 4u, 5u, 6u, 7u, 9u, 11u, 13u, 31u, 64u};
+const std::uint64_t dense_dims[] = {1ull,  3ull,   7ull,   8ull,    15ull,   16ull,  17ull,
+                                    33ull, 100ull, 256ull, 1000ull, 1024ull, 4096ull};
+
+}  // namespace
+
+TEST_CASE("dense similarity is the header's coe.similarity/2, bit for bit, for every shape") {
+    std::mt19937 rng(11);
+    for (std::uint32_t n : dense_counts)
+        for (std::uint64_t d : dense_dims) {
             CAPTURE(n);
             CAPTURE(d);
-            std::vector<float> v(n * d);
-            for (auto &x : v) x = normal(rng);
-            if (n > 2) std::fill(v.begin() + d, v.begin() + 2 * d, 0.f);  // a zero vector
-            Matrix a = g_candidate->similarity(v.data(), n, d), b = g_reference->similarity(v.data(), n, d);
+            const std::vector<float> v = random_rows(rng, n, d);
+            const Matrix a = g_candidate->similarity(v.data(), n, d);
             require_well_formed(a);
-            require_close(a, b);
+            require_bits(a, header_similarity(v, n, d));
+            require_bits(a, g_reference->similarity(v.data(), n, d));
             if (n > 2) CHECK(a(1, 0) == 0.f);
         }
 }
@@ -208,8 +267,7 @@ TEST_CASE("bad input is refused by every backend with a message") {
 
 namespace {
 
-void require_same_report(const Report &a, const Report &b) {
-    const double tol = 1e-5;
+void require_same_report(const Report &a, const Report &b, double tol = 1e-5) {
     CHECK(a.consensus.level == b.consensus.level);
     CHECK(a.consensus.medoid == b.consensus.medoid);
     CHECK(a.consensus.majority_cluster == b.consensus.majority_cluster);
@@ -311,6 +369,46 @@ TEST_CASE("both featurize revisions of the plugin file equal the scalar plugin's
     }
 }
 
+namespace {
+
+Matrix call_dense_similarity(const coe_operation *op, const std::vector<float> &v, std::uint32_t n, std::uint64_t d) {
+    Matrix m;
+    m.rows = m.cols = n;
+    m.data.assign(static_cast<std::size_t>(n) * n, -7.f);
+    coe_similarity_args a{};
+    a.struct_size = sizeof a;
+    a.kind = COE_VECTORS_DENSE;
+    a.count = n;
+    a.dense = v.data();
+    a.dimension = d;
+    a.dense_stride = d;
+    a.out = m.data.data();
+    a.out_stride = n;
+    char message[256] = {};
+    coe_call call{sizeof call, sizeof message, message};
+    REQUIRE_MESSAGE(op->invoke(&a, &call) == COE_OK, message);
+    return m;
+}
+
+}  // namespace
+
+TEST_CASE("both similarity revisions of the plugin file: /1 within 1e-5 of the scalar plugin's, /2 bit for bit") {
+    std::mt19937 rng(17);
+    const coe_operation *v1 = plugin_operation(g_backend, COE_OP_SIMILARITY, 1),
+                        *v2 = plugin_operation(g_backend, COE_OP_SIMILARITY, 2),
+                        *ref1 = plugin_operation("scalar", COE_OP_SIMILARITY, 1),
+                        *ref2 = plugin_operation("scalar", COE_OP_SIMILARITY, 2);
+    for (std::uint32_t n : {1u, 5u, 13u, 31u})
+        for (std::uint64_t d : {1ull, 17ull, 100ull, 1024ull}) {
+            CAPTURE(n);
+            CAPTURE(d);
+            const std::vector<float> v = random_rows(rng, n, d);
+            require_close(call_dense_similarity(v1, v, n, d), call_dense_similarity(ref1, v, n, d));
+            require_bits(call_dense_similarity(v2, v, n, d), call_dense_similarity(ref2, v, n, d));
+            require_bits(call_dense_similarity(v2, v, n, d), header_similarity(v, n, d));
+        }
+}
+
 TEST_CASE("scratch kept between calls: panels of growing and shrinking sizes give what a first call gives") {
     // each call's result must not depend on what the thread ran before
     // (under ASan this also catches a scratch buffer used past its size)
@@ -364,7 +462,8 @@ TEST_CASE("the whole report is the same as scalar's on embedding panels") {
             p.responses.push_back({"e" + std::to_string(i), "- a recommendation", std::nullopt, std::nullopt,
                                    std::nullopt, std::move(v)});
         }
-        require_same_report(g_candidate->analyze(p.view()), g_reference->analyze(p.view()));
+        // dense similarity is bit-identical (coe.similarity/2), so is the rest
+        require_same_report(g_candidate->analyze(p.view()), g_reference->analyze(p.view()), 0.0);
     }
 }
 

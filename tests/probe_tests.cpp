@@ -167,18 +167,20 @@ TEST_CASE("plugin check runs each operation in a child and names the one that cr
     probe.timeout = std::chrono::milliseconds(1500);
     const PluginCheck hang = check_plugin(test_plugin("tp_hang_in_similarity"), probe);
     CHECK(contains(hang.isolation, "child process"));
-    // featurize/2, featurize/1, similarity/1, cluster/1, consensus/1, aggregate/1, embed_words/1
-    REQUIRE(hang.operations.size() == 7);
+    // featurize/2, featurize/1, similarity/2, similarity/1, cluster/1, consensus/1, aggregate/1, embed_words/1
+    REQUIRE(hang.operations.size() == 8);
     CHECK(hang.operations[0].operation == "coe.featurize/2");
     CHECK_FALSE(hang.operations[0].provided);  // a plugin built for coe.featurize/1 only
     CHECK(hang.operations[1].passed);
-    CHECK_FALSE(hang.operations[2].passed);
-    CHECK(hang.operations[2].detail == "timed out after 1.5 s in coe.similarity/1");
+    CHECK(hang.operations[2].operation == "coe.similarity/2");
+    CHECK_FALSE(hang.operations[2].provided);  // and coe.similarity/1 only
+    CHECK_FALSE(hang.operations[3].passed);
+    CHECK(hang.operations[3].detail == "timed out after 1.5 s in coe.similarity/1");
     CHECK_FALSE(hang.passed());
 
     const PluginCheck crash = check_plugin(test_plugin("tp_crash_in_featurize"), probe);
     CHECK(crash.operations[1].detail == "crashed with signal 6 (Aborted) in coe.featurize/1");
-    CHECK(crash.operations[2].passed);
+    CHECK(crash.operations[3].passed);
 
     const PluginCheck exits = check_plugin(test_plugin("tp_exit_on_load"), probe);
     CHECK(exits.plugin.status == BackendStatus::rejected);

@@ -40,9 +40,16 @@ coe_status coe_backend_featurize_v2(void *args, const coe_call *call) {
     });
 }
 
-coe_status coe_backend_similarity(void *args, const coe_call *call) {
-    return coe::sdk::guarded(
-        call, [&] { return coe::kernels::similarity<COE_BACKEND_ARCH>(coe::sdk::args_as<coe_similarity_args>(args)); });
+coe_status coe_backend_similarity_v1(void *args, const coe_call *call) {
+    return coe::sdk::guarded(call, [&] {
+        return coe::kernels::similarity<COE_BACKEND_ARCH, 1>(coe::sdk::args_as<coe_similarity_args>(args));
+    });
+}
+
+coe_status coe_backend_similarity_v2(void *args, const coe_call *call) {
+    return coe::sdk::guarded(call, [&] {
+        return coe::kernels::similarity<COE_BACKEND_ARCH, 2>(coe::sdk::args_as<coe_similarity_args>(args));
+    });
 }
 
 coe_status coe_backend_cluster(void *args, const coe_call *call) {
@@ -74,16 +81,19 @@ constexpr coe_operation coe_backend_op_featurize_v1 =
     coe_backend_operation(1, COE_OP_FEATURIZE, &coe_backend_featurize_v1);
 constexpr coe_operation coe_backend_op_featurize_v2 =
     coe_backend_operation(2, COE_OP_FEATURIZE, &coe_backend_featurize_v2);
-constexpr coe_operation coe_backend_op_similarity =
-    coe_backend_operation(1, COE_OP_SIMILARITY, &coe_backend_similarity);
+constexpr coe_operation coe_backend_op_similarity_v1 =
+    coe_backend_operation(1, COE_OP_SIMILARITY, &coe_backend_similarity_v1);
+constexpr coe_operation coe_backend_op_similarity_v2 =
+    coe_backend_operation(2, COE_OP_SIMILARITY, &coe_backend_similarity_v2);
 constexpr coe_operation coe_backend_op_cluster = coe_backend_operation(1, COE_OP_CLUSTER, &coe_backend_cluster);
 constexpr coe_operation coe_backend_op_consensus = coe_backend_operation(1, COE_OP_CONSENSUS, &coe_backend_consensus);
 constexpr coe_operation coe_backend_op_aggregate = coe_backend_operation(1, COE_OP_AGGREGATE, &coe_backend_aggregate);
 constexpr coe_operation coe_backend_op_embed_words =
     coe_backend_operation(1, COE_OP_EMBED_WORDS, &coe_backend_embed_words);
-constexpr const coe_operation *coe_backend_operations[] = {
-    &coe_backend_op_featurize_v2, &coe_backend_op_featurize_v1, &coe_backend_op_similarity, &coe_backend_op_cluster,
-    &coe_backend_op_consensus,    &coe_backend_op_aggregate,    &coe_backend_op_embed_words};
+constexpr const coe_operation *coe_backend_operations[] = {&coe_backend_op_featurize_v2,  &coe_backend_op_featurize_v1,
+                                                           &coe_backend_op_similarity_v2, &coe_backend_op_similarity_v1,
+                                                           &coe_backend_op_cluster,       &coe_backend_op_consensus,
+                                                           &coe_backend_op_aggregate,     &coe_backend_op_embed_words};
 
 constexpr coe_plugin_descriptor coe_backend_descriptor = {
     sizeof(coe_plugin_descriptor),

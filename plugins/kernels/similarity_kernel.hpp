@@ -1,9 +1,12 @@
-// similarity_kernel.hpp - coe.similarity/1: cosine similarity matrices.
+// similarity_kernel.hpp - coe.similarity/1 and /2: cosine similarity
+// matrices.
 //
 // Dense vectors: templated on the xsimd architecture A (scalar_arch selects
-// plain loops); every backend sums in float in a fixed order of its own, so
-// backends differ only by summation order.  Sparse (hashed text) vectors:
-// one double-precision path for all backends, bit-identical everywhere.
+// plain loops).  Revision 1: every backend sums in float in a fixed order of
+// its own, so backends differ only by summation order.  Revision 2: every
+// backend sums in the one order of canonical_dot.hpp, so backends agree bit
+// for bit.  Sparse (hashed text) vectors: one double-precision path for all
+// backends and both revisions, bit-identical everywhere.
 #pragma once
 
 #include <algorithm>
@@ -16,19 +19,12 @@
 #include <xsimd/xsimd.hpp>
 
 #include "coe/coe_plugin.h"
+#include "canonical_dot.hpp"
 #include "coe/plugin_helper.hpp"
 #include "kernel_namespace.hpp"
 #include "radix_sort.hpp"
 
-namespace coe::kernels {
-// The portable reference: no SIMD types at all.
-struct scalar_arch {};
-}  // namespace coe::kernels
-
 COE_KERNELS_BEGIN
-
-template <class A>
-constexpr bool is_scalar_v = std::is_same_v<A, scalar_arch>;
 
 // Dot products of three rows a0..a2 with four rows b0..b3: twelve pairs per
 // pass, each pair summed exactly as dot1 sums it (one accumulator, k in
@@ -168,6 +164,55 @@ void similarity_dense(const coe_similarity_args &a) {
         for (std::uint32_t j = i + 1; j < n; ++j) put(i, j, dot1<A>(row(i), row(j), d));
 }
 
+// coe.similarity/2 dense: the matrix of canonical dot products, tiled R x C
+// over the upper triangle (canonical_tile), each pair summed as
+// canonical_dot sums it wherever it falls.  A cosine of zero is written as
+// +0, so that the sign of a zero cannot differ either.
+template <class A>
+void similarity_dense_canonical(const coe_similarity_args &a) {
+    constexpr int R = canonical_tile<A>::rows, C = canonical_tile<A>::cols;
+    const std::uint32_t n = a.count;
+    const std::uint64_t d = a.dimension;
+    thread_local std::vector<float> scratch, norm;  // per thread, capacity kept (see cluster_kernel.hpp)
+    std::uint64_t stride = 0;
+    const float *data = rescaled_rows(a, scratch, stride);
+    auto row = [&](std::uint32_t i) { return data + static_cast<std::uint64_t>(i) * stride; };
+    norm.resize(n);
+    for (std::uint32_t i = 0; i < n; ++i) norm[i] = std::sqrt(canonical_dot<A>(row(i), row(i), d));
+    auto put = [&](std::uint32_t i, std::uint32_t j, float dot) {
+        float c = cosine(dot, norm[i], norm[j]);
+        if (c == 0.f) c = 0.f;
+        a.out[static_cast<std::uint64_t>(i) * a.out_stride + j] = c;
+        a.out[static_cast<std::uint64_t>(j) * a.out_stride + i] = c;
+    };
+    for (std::uint32_t i = 0; i < n; ++i) a.out[static_cast<std::uint64_t>(i) * a.out_stride + i] = 1.f;
+    std::uint32_t i = 0;
+    for (; i + R <= n; i += R) {
+        const float *rows[R];
+        for (int r = 0; r < R; ++r) rows[r] = row(i + static_cast<std::uint32_t>(r));
+        std::uint32_t j = i + R;
+        for (; j + C <= n; j += C) {
+            const float *cols[C];
+            for (int c = 0; c < C; ++c) cols[c] = row(j + static_cast<std::uint32_t>(c));
+            float dots[R][C];
+            canonical_dots<A, R, C>(rows, cols, d, dots);
+            for (int r = 0; r < R; ++r)
+                for (int c = 0; c < C; ++c)
+                    put(i + static_cast<std::uint32_t>(r), j + static_cast<std::uint32_t>(c), dots[r][c]);
+        }
+        for (; j < n; ++j) {
+            const float *col[1] = {row(j)};
+            float dots[R][1];
+            canonical_dots<A, R, 1>(rows, col, d, dots);
+            for (int r = 0; r < R; ++r) put(i + static_cast<std::uint32_t>(r), j, dots[r][0]);
+        }
+        for (std::uint32_t r = 0; r < R; ++r)
+            for (std::uint32_t q = r + 1; q < R; ++q) put(i + r, i + q, canonical_dot<A>(rows[r], rows[q], d));
+    }
+    for (; i < n; ++i)  // the last rows, fewer than R
+        for (std::uint32_t j = i + 1; j < n; ++j) put(i, j, canonical_dot<A>(row(i), row(j), d));
+}
+
 inline void validate_sparse_rows(const coe_similarity_args &a) {
     using sdk::status_error;
     if (a.row_offsets == nullptr) throw status_error(COE_ERR_INVALID_ARGUMENT, "row_offsets is null");
@@ -261,8 +306,9 @@ inline void similarity_sparse(const coe_similarity_args &a) {
     }
 }
 
-template <class A>
+template <class A, int Revision = 1>
 coe_status similarity(const coe_similarity_args &a) {
+    static_assert(Revision == 1 || Revision == 2, "coe.similarity has revisions 1 and 2");
     using sdk::status_error;
     if (a.reserved0 != 0 || a.reserved1 != 0) throw status_error(COE_ERR_INVALID_ARGUMENT, "reserved fields must be 0");
     if (a.count == 0) return COE_OK;
@@ -272,7 +318,8 @@ coe_status similarity(const coe_similarity_args &a) {
         if (a.dense == nullptr || a.dimension == 0 || a.dense_stride < a.dimension)
             throw status_error(COE_ERR_INVALID_ARGUMENT,
                                "dense input needs data, dimension >= 1 and dense_stride >= dimension");
-        similarity_dense<A>(a);
+        if constexpr (Revision == 2) similarity_dense_canonical<A>(a);
+        else similarity_dense<A>(a);
     } else if (a.kind == COE_VECTORS_SPARSE) {
         similarity_sparse(a);
     } else {

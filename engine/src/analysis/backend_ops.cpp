@@ -40,9 +40,10 @@ void add_bytes(CallTrace *trace, std::uint64_t bytes) {
 
 }  // namespace
 
-std::uint32_t BackendOps::featurize_revision() const {
-    if (chain_ != nullptr) return chain_->revision(COE_OP_FEATURIZE);
-    return featurize_revision_ != 0 ? featurize_revision_ : direct_->revision_of(COE_OP_FEATURIZE);
+std::uint32_t BackendOps::revision(const char *op) const {
+    if (chain_ != nullptr) return chain_->revision(op);
+    if (revision_ != 0 && direct_->find(op, revision_) != nullptr) return revision_;
+    return direct_->revision_of(op);
 }
 
 template <class R, class Attempt, class Check>
@@ -57,6 +58,7 @@ void BackendOps::run(const char *op, Attempt &&attempt, Check &&check, R &out, C
 void BackendOps::run_similarity(const coe_similarity_args &prototype, Matrix &out, CallTrace *trace) const {
     const std::uint32_t n = prototype.count;
     add_bytes(trace, sizeof(float) * static_cast<std::uint64_t>(n) * n);
+    const std::uint32_t revision = this->revision(COE_OP_SIMILARITY);
     run(
         COE_OP_SIMILARITY,
         [&](const Backend &b, const FaultDecision &f, Matrix &m) {
@@ -66,7 +68,7 @@ void BackendOps::run_similarity(const coe_similarity_args &prototype, Matrix &ou
             a.struct_size = sizeof a;
             a.out = m.data.data();
             a.out_stride = n;
-            invoke(b, COE_OP_SIMILARITY, &a, f);
+            invoke(b, COE_OP_SIMILARITY, &a, f, revision);
         },
         [](const Matrix &m) { return check_output(m); }, out, trace);
 }
@@ -87,7 +89,7 @@ void BackendOps::featurize(const std::vector<std::string_view> &texts, const Fea
         capacity += texts[i].size();
     }
     add_bytes(trace, capacity * (sizeof(std::uint32_t) + sizeof(float)));  // the buffers the plugin may fill
-    const std::uint32_t revision = featurize_revision();
+    const std::uint32_t revision = this->revision(COE_OP_FEATURIZE);
     run(
         COE_OP_FEATURIZE,
         [&](const Backend &b, const FaultDecision &f, SparseRows &rows) {

@@ -45,12 +45,13 @@ public:
     explicit BackendOps(BackendChain &chain) : chain_(&chain) {}
     // Every call goes to `backend` alone; an error or an invalid result
     // throws coe::Error.  For conformance checks of one plugin.
-    // featurize_revision 0: the newest the backend provides.
-    explicit BackendOps(const Backend &backend, std::uint32_t featurize_revision = 0)
-        : direct_(&backend), featurize_revision_(featurize_revision) {}
+    // `revision`: the revision to call an operation at when the backend
+    // provides it at that revision (a conformance check of one revision);
+    // 0, or an operation it lacks at that revision: the newest it provides.
+    explicit BackendOps(const Backend &backend, std::uint32_t revision = 0) : direct_(&backend), revision_(revision) {}
 
-    // The revision of coe.featurize the calls use (see BackendChain::revision).
-    std::uint32_t featurize_revision() const;
+    // The revision of `op` the calls use (see BackendChain::revision).
+    std::uint32_t revision(const char *op) const;
 
     // Each operation writes its result into `out`, reusing out's storage (a
     // caller that keeps its results from call to call allocates nothing once
@@ -118,7 +119,7 @@ private:
 
     BackendChain *chain_ = nullptr;
     const Backend *direct_ = nullptr;
-    std::uint32_t featurize_revision_ = 0;
+    std::uint32_t revision_ = 0;
 };
 
 }  // namespace coe::detail

@@ -29,7 +29,9 @@ const coe_operation *Backend::find(std::string_view op_id, std::uint32_t revisio
     return nullptr;
 }
 
-std::uint32_t host_revision(std::string_view op_id) { return op_id == COE_OP_FEATURIZE ? 2 : 1; }
+std::uint32_t host_revision(std::string_view op_id) {
+    return op_id == COE_OP_FEATURIZE || op_id == COE_OP_SIMILARITY ? 2 : 1;
+}
 
 std::uint32_t Backend::revision_of(std::string_view op_id) const {
     for (std::uint32_t r = host_revision(op_id); r >= 1; --r)

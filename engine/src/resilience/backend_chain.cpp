@@ -64,7 +64,7 @@ BackendChain::BackendChain(const BackendRegistry &registry, ResilienceOptions op
                 revision = b->revision_of(op);
                 break;
             }
-        if (std::string_view(op) == COE_OP_FEATURIZE) featurize_revision_ = revision;
+        revisions_[op] = revision;
         auto &links = links_[op];
         auto &chain = chains_[op];
         for (std::size_t i : order) {
@@ -98,7 +98,8 @@ const std::vector<BackendChain::Link> &BackendChain::links(const std::string &op
 }
 
 std::uint32_t BackendChain::revision(const char *op) const {
-    return std::string_view(op) == COE_OP_FEATURIZE ? featurize_revision_ : 1;
+    auto it = revisions_.find(op);
+    return it == revisions_.end() ? 1 : it->second;
 }
 
 const std::vector<const Backend *> &BackendChain::chain(const std::string &op) const {

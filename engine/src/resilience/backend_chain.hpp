@@ -96,9 +96,9 @@ private:
     ResilienceOptions options_;
     Telemetry &telemetry_;
     FaultInjector faults_;
-    std::map<std::string, std::vector<Link>> links_;              // by operation
-    std::map<std::string, std::vector<const Backend *>> chains_;  // by operation
-    std::uint32_t featurize_revision_ = 1;
+    std::map<std::string, std::vector<Link>> links_;               // by operation
+    std::map<std::string, std::vector<const Backend *>> chains_;   // by operation
+    std::map<std::string, std::uint32_t, std::less<>> revisions_;  // by operation
     std::map<std::pair<std::string, std::string>, std::unique_ptr<CircuitBreaker>> breakers_;
     std::map<std::pair<std::string, std::string>, std::unique_ptr<ShadowState>> shadow_states_;
     std::shared_ptr<Backend> floor_;  // the built-in scalar backend: floor and shadow reference
