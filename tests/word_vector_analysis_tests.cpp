@@ -17,6 +17,7 @@
 #include <boost/json.hpp>
 
 #include "coe/engine.hpp"
+#include "coe/report_format.hpp"
 #include "coe/word_vectors.hpp"
 #include "test_support.hpp"
 
@@ -188,19 +189,19 @@ TEST_CASE("embeddings keep precedence over word vectors; asking for embeddings w
     CHECK(vector_engine().analyze(p.view(), automatic()).features == "embedding");
 }
 
-TEST_CASE("the engine's default leaves word vectors out unless the API or the config file asks for them") {
+TEST_CASE("the engine's default is automatic: word vectors when found; the API or the config file may say tfidf") {
     const Panel p = three_agree_one_dissents();
     const Report r = vector_engine().analyze(p.view());
-    CHECK(r.features == "tfidf");
+    CHECK(r.features == "word_vectors");
     CHECK(r.features_note.empty());
     EngineOptions o = with_vectors(synthetic_vectors(all_texts()));
-    o.features = FeatureKind::automatic;
-    CHECK(Engine(o).analyze(p.view()).features == "word_vectors");
+    o.features = FeatureKind::tfidf;
+    CHECK(Engine(o).analyze(p.view()).features == "tfidf");
     const fs::path config = synthetic_vectors(all_texts()).parent_path() / "config.json";
-    std::ofstream(config) << R"({"features": "word_vectors"})";
+    std::ofstream(config) << R"({"features": "tfidf"})";
     EngineOptions c = with_vectors(synthetic_vectors(all_texts()));
     c.config_file = config;
-    CHECK(Engine(c).analyze(p.view()).features == "word_vectors");
+    CHECK(Engine(c).analyze(p.view()).features == "tfidf");
 }
 
 TEST_CASE("word vectors: permuting a panel's responses permutes the report and changes nothing else") {
@@ -231,4 +232,46 @@ TEST_CASE("word vectors: permuting a panel's responses permutes the report and c
             }
         }
     }
+}
+
+namespace {
+
+// The report as JSON without what may differ between backends by design:
+// which backend ran and how long each stage took.
+std::string backend_neutral_json(Report r) {
+    r.backend.clear();
+    r.served_by.clear();
+    r.timing = {};
+    return to_json(r);
+}
+
+}  // namespace
+
+TEST_CASE("word vectors: every backend gives the scalar backend's report on the 80 MT-Bench panels, byte for byte") {
+    const auto panels = coe::test::mtbench_panels();
+    REQUIRE(panels.size() == 80);
+    const fs::path file = synthetic_vectors(all_texts());
+    const Engine scalar(with_vectors(file, "scalar"));
+    std::vector<std::string> want;
+    for (const Panel &p : panels) want.push_back(backend_neutral_json(scalar.analyze(p.view(), automatic())));
+    std::size_t compared = 0;
+    for (const BackendInfo &b : scalar.backends()) {
+        if (b.name == "scalar") continue;
+        if (b.status == BackendStatus::rejected) {
+            MESSAGE("SKIPPED: backend " << b.name << " cannot run here: " << b.reason);
+            continue;
+        }
+        const Engine e(with_vectors(file, b.name));
+        REQUIRE(e.active_backend() == b.name);
+        for (std::size_t k = 0; k < panels.size(); ++k) {
+            CAPTURE(b.name);
+            CAPTURE(panels[k].id);
+            const Report r = e.analyze(panels[k].view(), automatic());
+            REQUIRE(r.features == "word_vectors");
+            CHECK_FALSE(r.degraded);
+            CHECK(backend_neutral_json(r) == want[k]);
+        }
+        ++compared;
+    }
+    MESSAGE(compared << " backends compared with scalar");
 }

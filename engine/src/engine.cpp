@@ -86,7 +86,6 @@ public:
           state_(build_state()),
           word_vectors_(word_vectors_file(), options_.use_default_locations) {
         sources_.default_kind = options_.features.value_or(config_features_.value_or(FeatureKind::automatic));
-        sources_.default_uses_word_vectors = options_.features.has_value() || config_features_.has_value();
         sources_.word_vectors = &word_vectors_;
     }
 

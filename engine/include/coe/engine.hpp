@@ -69,9 +69,8 @@ struct EngineOptions {
     ResilienceOptions resilience;
     // What compares answers when a call does not say (AnalysisOptions::
     // feature_kind); empty: the config file's "features", else automatic
-    // without word vectors (embeddings when every response has one, else
-    // TF-IDF): word vectors are used when asked for, since reports with them
-    // are not yet identical across backends (docs/analysis.md).
+    // (embeddings when every response has one, else word vectors when the
+    // file is found, else TF-IDF; docs/analysis.md).
     std::optional<FeatureKind> features;
     // The word-vector file; empty: the config file's "word_vectors_file",
     // else the first found on the search path (coe/word_vectors.hpp).  It is

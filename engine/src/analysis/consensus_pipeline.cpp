@@ -117,7 +117,6 @@ bool every_response_embedded(const PanelView &panel) {
 Comparison resolve_features(const PanelView &panel, const AnalysisOptions &opt, const FeatureSources &sources) {
     Comparison c;
     c.kind = opt.feature_kind.value_or(sources.default_kind);
-    const bool word_vectors_allowed = opt.feature_kind.has_value() || sources.default_uses_word_vectors;
     c.cluster_threshold = opt.cluster_threshold;
     c.item_merge_threshold = opt.item_merge_threshold;
     static const WordVectorsForCall none{std::nullopt, nullptr, "this engine has no word vectors", false};
@@ -134,7 +133,6 @@ Comparison resolve_features(const PanelView &panel, const AnalysisOptions &opt, 
         if (!try_word_vectors()) throw Error("features \"word_vectors\": " + c.word_vectors->problem);
     } else if (c.kind == FeatureKind::automatic) {
         if (opt.use_embeddings && every_response_embedded(panel)) c.kind = FeatureKind::embedding;
-        else if (!word_vectors_allowed) c.kind = FeatureKind::tfidf;
         else if (try_word_vectors()) c.kind = FeatureKind::word_vectors;
         else {
             c.kind = FeatureKind::tfidf;

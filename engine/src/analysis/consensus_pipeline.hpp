@@ -16,11 +16,6 @@ namespace coe::detail {
 // config file's "features") and its word vectors (null: none).
 struct FeatureSources {
     FeatureKind default_kind = FeatureKind::automatic;
-    // Whether the default's automatic choice includes word vectors: only when
-    // the API or the config file asked for "auto" (reports with word vectors
-    // are not yet identical across backends: docs/analysis.md); a call that
-    // asks for automatic itself always includes them.
-    bool default_uses_word_vectors = false;
     const WordVectorSource *word_vectors = nullptr;
 };
 
