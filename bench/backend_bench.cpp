@@ -3,7 +3,11 @@
 //   similarity_sparse/<backend>/<n>          hashed TF-IDF rows of n MT-Bench responses
 //   similarity_dense/<backend>/<n>/<dim>     n random vectors of dim floats
 //   pipeline/<backend>                       Engine::analyze_into (one Report reused) on the 80 MT-Bench
-//                                            panels, one thread;
+//                                            panels, one thread, --features tfidf;
+//   pipeline_word_vectors/<backend>          the same with the default features when the word-vector file
+//                                            is found (word_vectors_search_path; COE_DATA_DIR): the real
+//                                            vectors, loaded before timing starts; skipped, saying so,
+//                                            without the file;
 //                                            counters: bytes and allocations (operator new) per
 //                                            panel after a warm-up pass, peak RSS
 //   batch/<backend>/threads:<t>              analyze_batch of the 80 panels on t threads
@@ -42,6 +46,7 @@
 #include "coe/engine.hpp"
 #include "coe/panel_json.hpp"
 #include "coe/report_format.hpp"
+#include "coe/word_vectors.hpp"
 #include "features/word_table.hpp"
 
 // The replaced operator new takes its memory from malloc, and delete gives it
@@ -87,13 +92,24 @@ void load_panels(std::vector<std::string> &lines, std::vector<std::vector<std::s
     }
 }
 
-std::shared_ptr<coe::Engine> engine_for(const std::string &backend) {
+// The engine of one backend; TF-IDF features unless a word-vector file is
+// named (then the default, automatic, which picks it).
+std::shared_ptr<coe::Engine> engine_for(const std::string &backend, const std::string &word_vectors = {}) {
     coe::EngineOptions o;
     o.plugin_paths = {COE_BENCH_PLUGIN_DIR};
     o.use_environment = false;
     o.backend = backend;
     o.resilience.shadow_rate = 0;
+    if (word_vectors.empty()) o.features = coe::FeatureKind::tfidf;
+    else o.word_vectors_file = word_vectors;
     return std::make_shared<coe::Engine>(o);
+}
+
+// The real word-vector file where the engine would find it; empty if none.
+std::string real_word_vectors() {
+    for (const auto &place : coe::word_vectors_search_path())
+        if (place.missing.empty() && !place.file.empty()) return place.file;
+    return {};
 }
 
 double peak_rss_bytes() {
@@ -209,26 +225,37 @@ void register_backend(const std::string &name, const std::shared_ptr<const Corpu
         }
     }
 
-    ms(benchmark::RegisterBenchmark(("pipeline/" + name).c_str(), [engine, corpus](benchmark::State &st) {
-        coe::Report report;  // reused, as a host analysing panel after panel would
-        for (const auto &v : corpus->views) engine->analyze_into(v, report);  // warm-up
-        // counted inside each iteration: the benchmark library allocates a little between them
-        std::uint64_t bytes = 0, count = 0;
-        for (auto _ : st) {
-            const std::uint64_t bytes_before = g_allocated.load(), count_before = g_allocations.load();
-            for (const auto &v : corpus->views) {
-                engine->analyze_into(v, report);
-                benchmark::DoNotOptimize(report);
+    auto pipeline = [corpus](std::shared_ptr<coe::Engine> e, std::string features) {
+        return [e, corpus, features](benchmark::State &st) {
+            coe::Report report;  // reused, as a host analysing panel after panel would
+            for (const auto &v : corpus->views) e->analyze_into(v, report);  // warm-up (and the file's loading)
+            // counted inside each iteration: the benchmark library allocates a little between them
+            std::uint64_t bytes = 0, count = 0;
+            for (auto _ : st) {
+                const std::uint64_t bytes_before = g_allocated.load(), count_before = g_allocations.load();
+                for (const auto &v : corpus->views) {
+                    e->analyze_into(v, report);
+                    benchmark::DoNotOptimize(report);
+                }
+                bytes += g_allocated.load() - bytes_before;
+                count += g_allocations.load() - count_before;
             }
-            bytes += g_allocated.load() - bytes_before;
-            count += g_allocations.load() - count_before;
-        }
-        const double panels = static_cast<double>(st.iterations()) * static_cast<double>(corpus->views.size());
-        st.SetItemsProcessed(static_cast<std::int64_t>(panels));
-        st.counters["alloc_bytes_per_panel"] = static_cast<double>(bytes) / panels;
-        st.counters["allocs_per_panel"] = static_cast<double>(count) / panels;
-        st.counters["peak_rss_bytes"] = peak_rss_bytes();
-    }));
+            const double panels = static_cast<double>(st.iterations()) * static_cast<double>(corpus->views.size());
+            st.SetItemsProcessed(static_cast<std::int64_t>(panels));
+            st.counters["alloc_bytes_per_panel"] = static_cast<double>(bytes) / panels;
+            st.counters["allocs_per_panel"] = static_cast<double>(count) / panels;
+            st.counters["peak_rss_bytes"] = peak_rss_bytes();
+            if (report.features != features)
+                st.SkipWithError(("the report used " + report.features + " features").c_str());
+        };
+    };
+    ms(benchmark::RegisterBenchmark(("pipeline/" + name).c_str(), pipeline(engine, "tfidf")));
+    if (const std::string file = real_word_vectors(); !file.empty())
+        ms(benchmark::RegisterBenchmark(("pipeline_word_vectors/" + name).c_str(),
+                                        pipeline(engine_for(name, file), "word_vectors")));
+    else
+        std::cerr << "skipping pipeline_word_vectors/" << name << ": no word-vector file ("
+                  << "scripts/fetch-word-vectors.sh)\n";
 
     // ---- the stages of one panel, each on its own (per-panel budgets in µs)
     auto per_panel = [corpus](benchmark::State &st, double budget_us) {
