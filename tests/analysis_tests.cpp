@@ -229,9 +229,33 @@ TEST_CASE("confidence: an agreeing expert never lowers it, a contradicting one n
         }
         const Report before = engine().analyze(p.view());
         const auto &majority = before.clusters[before.consensus.majority_cluster];
+        // the agreeing expert repeats the majority's core: the member closest
+        // to the other members (the report's representative is the member
+        // closest to the whole panel, which may sit near another cluster)
+        auto cosine = [&](std::uint32_t i, std::uint32_t j) {
+            const auto &a = p.responses[i].embedding, &b = p.responses[j].embedding;
+            double ab = 0, aa = 0, bb = 0;
+            for (std::size_t d = 0; d < dim; ++d) {
+                ab += a[d] * b[d];
+                aa += a[d] * a[d];
+                bb += b[d] * b[d];
+            }
+            return ab / std::sqrt(aa * bb);
+        };
+        std::uint32_t core = majority.member_indices.front();
+        double best = -2;
+        for (std::uint32_t i : majority.member_indices) {
+            double sum = 0;
+            for (std::uint32_t j : majority.member_indices)
+                if (j != i) sum += cosine(i, j);
+            if (sum > best) {
+                best = sum;
+                core = i;
+            }
+        }
         for (double stated : {0.0, 0.5, 1.0}) {
             Panel agree = p;
-            agree.responses.push_back(p.responses[majority.representative_index]);
+            agree.responses.push_back(p.responses[core]);
             agree.responses.back().expert = "agreeing";
             agree.responses.back().confidence = stated;
             CHECK(engine().analyze(agree.view()).confidence >= before.confidence);

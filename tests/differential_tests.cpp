@@ -409,6 +409,96 @@ TEST_CASE("both similarity revisions of the plugin file: /1 within 1e-5 of the s
         }
 }
 
+namespace {
+
+struct ConsensusCall {
+    std::vector<float> centrality, robust_z, share, cohesion;
+    std::vector<std::uint8_t> outlier;
+    std::vector<std::uint32_t> representative;
+    coe_consensus_args args{};
+};
+
+ConsensusCall call_consensus(const coe_operation *op, const Matrix &s, const std::vector<std::uint32_t> &labels,
+                             std::uint32_t k, const std::vector<float> &weights) {
+    ConsensusCall c;
+    const std::uint32_t n = s.rows;
+    c.centrality.assign(n, 0);
+    c.robust_z.assign(n, 0);
+    c.outlier.assign(n, 0);
+    c.share.assign(k, 0);
+    c.cohesion.assign(k, 0);
+    c.representative.assign(k, 0);
+    coe_consensus_args &a = c.args;
+    a.struct_size = sizeof a;
+    a.count = n;
+    a.similarity = s.data.data();
+    a.similarity_stride = s.cols;
+    a.weights = weights.data();
+    a.labels = labels.data();
+    a.cluster_count = k;
+    a.outlier_z = 3.5f;
+    a.prior_weight = 1.f;
+    a.centrality = c.centrality.data();
+    a.robust_z = c.robust_z.data();
+    a.outlier = c.outlier.data();
+    a.cluster_share = c.share.data();
+    a.cluster_cohesion = c.cohesion.data();
+    a.cluster_representative = c.representative.data();
+    char message[256] = {};
+    coe_call call{sizeof call, sizeof message, message};
+    REQUIRE_MESSAGE(op->invoke(&a, &call) == COE_OK, message);
+    return c;
+}
+
+}  // namespace
+
+TEST_CASE("both consensus revisions of the plugin file: the scalar plugin's results; /2 represents by centrality") {
+    std::mt19937 rng(23);
+    const auto panels = coe::test::mtbench_panel_texts();
+    const coe_operation *v1 = plugin_operation(g_backend, COE_OP_CONSENSUS, 1),
+                        *v2 = plugin_operation(g_backend, COE_OP_CONSENSUS, 2),
+                        *ref1 = plugin_operation("scalar", COE_OP_CONSENSUS, 1),
+                        *ref2 = plugin_operation("scalar", COE_OP_CONSENSUS, 2);
+    for (std::size_t p = 0; p < panels.size(); p += 9) {
+        CAPTURE(p);
+        const Matrix s = g_reference->similarity(g_reference->featurize(views(panels[p])));
+        const auto n = s.rows;
+        // a random clustering, numbered by first member
+        const std::uint32_t want = 1 + static_cast<std::uint32_t>(rng() % 4);
+        std::vector<std::uint32_t> labels(n), renumber(want, UINT32_MAX);
+        std::uint32_t k = 0;
+        for (auto &l : labels) {
+            const auto raw = static_cast<std::uint32_t>(rng() % want);
+            if (renumber[raw] == UINT32_MAX) renumber[raw] = k++;
+            l = renumber[raw];
+        }
+        std::vector<float> weights(n);
+        for (auto &w : weights) w = std::uniform_real_distribution<float>(0.1f, 1.f)(rng);
+        const ConsensusCall a1 = call_consensus(v1, s, labels, k, weights),
+                            b1 = call_consensus(ref1, s, labels, k, weights);
+        const ConsensusCall a2 = call_consensus(v2, s, labels, k, weights),
+                            b2 = call_consensus(ref2, s, labels, k, weights);
+        for (const auto *pair : {&a1, &a2}) {
+            const ConsensusCall &ref = pair == &a1 ? b1 : b2;
+            CHECK(pair->centrality == ref.centrality);
+            CHECK(pair->representative == ref.representative);
+            CHECK(pair->share == ref.share);
+            CHECK(pair->args.medoid == ref.args.medoid);
+        }
+        // the revisions differ only in the representative, and /2's is the
+        // member with the highest centrality (lowest index on ties)
+        CHECK(a1.centrality == a2.centrality);
+        CHECK(a1.cohesion == a2.cohesion);
+        CHECK(a1.args.confidence == a2.args.confidence);
+        for (std::uint32_t c = 0; c < k; ++c) {
+            std::uint32_t best = n;
+            for (std::uint32_t i = 0; i < n; ++i)
+                if (labels[i] == c && (best == n || a2.centrality[i] > a2.centrality[best])) best = i;
+            CHECK(a2.representative[c] == best);
+        }
+    }
+}
+
 TEST_CASE("scratch kept between calls: panels of growing and shrinking sizes give what a first call gives") {
     // each call's result must not depend on what the thread ran before
     // (under ASan this also catches a scratch buffer used past its size)

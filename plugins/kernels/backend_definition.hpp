@@ -56,9 +56,14 @@ coe_status coe_backend_cluster(void *args, const coe_call *call) {
     return coe::sdk::guarded(call, [&] { return coe::kernels::cluster(coe::sdk::args_as<coe_cluster_args>(args)); });
 }
 
-coe_status coe_backend_consensus(void *args, const coe_call *call) {
+coe_status coe_backend_consensus_v1(void *args, const coe_call *call) {
     return coe::sdk::guarded(call,
-                             [&] { return coe::kernels::consensus(coe::sdk::args_as<coe_consensus_args>(args)); });
+                             [&] { return coe::kernels::consensus<1>(coe::sdk::args_as<coe_consensus_args>(args)); });
+}
+
+coe_status coe_backend_consensus_v2(void *args, const coe_call *call) {
+    return coe::sdk::guarded(call,
+                             [&] { return coe::kernels::consensus<2>(coe::sdk::args_as<coe_consensus_args>(args)); });
 }
 
 coe_status coe_backend_aggregate(void *args, const coe_call *call) {
@@ -86,14 +91,17 @@ constexpr coe_operation coe_backend_op_similarity_v1 =
 constexpr coe_operation coe_backend_op_similarity_v2 =
     coe_backend_operation(2, COE_OP_SIMILARITY, &coe_backend_similarity_v2);
 constexpr coe_operation coe_backend_op_cluster = coe_backend_operation(1, COE_OP_CLUSTER, &coe_backend_cluster);
-constexpr coe_operation coe_backend_op_consensus = coe_backend_operation(1, COE_OP_CONSENSUS, &coe_backend_consensus);
+constexpr coe_operation coe_backend_op_consensus_v1 =
+    coe_backend_operation(1, COE_OP_CONSENSUS, &coe_backend_consensus_v1);
+constexpr coe_operation coe_backend_op_consensus_v2 =
+    coe_backend_operation(2, COE_OP_CONSENSUS, &coe_backend_consensus_v2);
 constexpr coe_operation coe_backend_op_aggregate = coe_backend_operation(1, COE_OP_AGGREGATE, &coe_backend_aggregate);
 constexpr coe_operation coe_backend_op_embed_words =
     coe_backend_operation(1, COE_OP_EMBED_WORDS, &coe_backend_embed_words);
-constexpr const coe_operation *coe_backend_operations[] = {&coe_backend_op_featurize_v2,  &coe_backend_op_featurize_v1,
-                                                           &coe_backend_op_similarity_v2, &coe_backend_op_similarity_v1,
-                                                           &coe_backend_op_cluster,       &coe_backend_op_consensus,
-                                                           &coe_backend_op_aggregate,     &coe_backend_op_embed_words};
+constexpr const coe_operation *coe_backend_operations[] = {
+    &coe_backend_op_featurize_v2,  &coe_backend_op_featurize_v1, &coe_backend_op_similarity_v2,
+    &coe_backend_op_similarity_v1, &coe_backend_op_cluster,      &coe_backend_op_consensus_v2,
+    &coe_backend_op_consensus_v1,  &coe_backend_op_aggregate,    &coe_backend_op_embed_words};
 
 constexpr coe_plugin_descriptor coe_backend_descriptor = {
     sizeof(coe_plugin_descriptor),

@@ -65,7 +65,12 @@ inline double sum_without_one(const std::vector<double> &sorted, float w) {
     return sum;
 }
 
-inline coe_status consensus(coe_consensus_args &a) {
+// Revision 1: a cluster's representative is its member closest to the other
+// members; revision 2: its member closest to the whole panel (the highest
+// centrality), coe/ops/consensus.h.
+template <int Revision = 1>
+coe_status consensus(coe_consensus_args &a) {
+    static_assert(Revision == 1 || Revision == 2, "coe.consensus has revisions 1 and 2");
     using sdk::status_error;
     const std::uint32_t n = a.count, k = a.cluster_count;
     if (n == 0) throw status_error(COE_ERR_INVALID_ARGUMENT, "count is 0");
@@ -124,7 +129,9 @@ inline coe_status consensus(coe_consensus_args &a) {
         a.cluster_share[c] = static_cast<float>(share[c]);
         double best = -2.0;
         std::uint32_t rep = n;
-        for (std::uint32_t m = 0; m < members; ++m) {
+        for (std::uint32_t m = 0; Revision == 2 && m < members; ++m)
+            if (rep == n || centrality[first[m]] > centrality[rep]) rep = first[m];
+        for (std::uint32_t m = 0; Revision == 1 && m < members; ++m) {
             const std::uint32_t i = first[m];
             // weighted mean similarity to the other members (1 when alone);
             // their weights summed as for centrality: the sorted weights of

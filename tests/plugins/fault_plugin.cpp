@@ -1,5 +1,6 @@
 // A backend plugin whose faults are chosen at run time, for chaos tests.
-// It runs the scalar reference kernels, then misbehaves as the environment
+// It runs the scalar reference kernels (the newest revision of each
+// operation, as the built-in backends do), then misbehaves as the environment
 // variable COE_TEST_FAULT says at the time of each call:
 //   "<kind>:<rate>[:<ms>]"  kind one of error, nan, subtle, slow; rate the
 //   probability per call; unset, empty or "none": behaves.
@@ -79,13 +80,13 @@ coe_status op_featurize(void *args, const coe_call *call) {
 }
 coe_status op_similarity(void *args, const coe_call *call) {
     return faulty(COE_OP_SIMILARITY, args, call,
-                  [&] { return k::similarity<k::scalar_arch>(args_as<coe_similarity_args>(args)); });
+                  [&] { return k::similarity<k::scalar_arch, 2>(args_as<coe_similarity_args>(args)); });
 }
 coe_status op_cluster(void *args, const coe_call *call) {
     return faulty(COE_OP_CLUSTER, args, call, [&] { return k::cluster(args_as<coe_cluster_args>(args)); });
 }
 coe_status op_consensus(void *args, const coe_call *call) {
-    return faulty(COE_OP_CONSENSUS, args, call, [&] { return k::consensus(args_as<coe_consensus_args>(args)); });
+    return faulty(COE_OP_CONSENSUS, args, call, [&] { return k::consensus<2>(args_as<coe_consensus_args>(args)); });
 }
 coe_status op_aggregate(void *args, const coe_call *call) {
     return faulty(COE_OP_AGGREGATE, args, call, [&] { return k::aggregate(args_as<coe_aggregate_args>(args)); });
@@ -97,9 +98,9 @@ coe_status op_embed_words(void *args, const coe_call *call) {
 
 constexpr coe_operation ops[] = {
     {sizeof(coe_operation), 2, COE_OP_FEATURIZE, &op_featurize, 0, 0},
-    {sizeof(coe_operation), 1, COE_OP_SIMILARITY, &op_similarity, 0, 0},
+    {sizeof(coe_operation), 2, COE_OP_SIMILARITY, &op_similarity, 0, 0},
     {sizeof(coe_operation), 1, COE_OP_CLUSTER, &op_cluster, 0, 0},
-    {sizeof(coe_operation), 1, COE_OP_CONSENSUS, &op_consensus, 0, 0},
+    {sizeof(coe_operation), 2, COE_OP_CONSENSUS, &op_consensus, 0, 0},
     {sizeof(coe_operation), 1, COE_OP_AGGREGATE, &op_aggregate, 0, 0},
     {sizeof(coe_operation), 1, COE_OP_EMBED_WORDS, &op_embed_words, 0, 0},
 };

@@ -219,6 +219,7 @@ void BackendOps::consensus(const Matrix &similarity, const std::vector<float> &w
                            float outlier_z, float prior_weight, ConsensusOutputs &out, CallTrace *trace) const {
     const std::uint32_t n = similarity.rows, k = clusters.cluster_count;
     add_bytes(trace, (sizeof(float) * 2 + 1) * n + (sizeof(float) * 2 + sizeof(std::uint32_t)) * k);
+    const std::uint32_t revision = this->revision(COE_OP_CONSENSUS);
     run(
         COE_OP_CONSENSUS,
         [&](const Backend &b, const FaultDecision &f, ConsensusOutputs &o) {
@@ -244,7 +245,7 @@ void BackendOps::consensus(const Matrix &similarity, const std::vector<float> &w
             a.cluster_share = o.cluster_share.data();
             a.cluster_cohesion = o.cluster_cohesion.data();
             a.cluster_representative = o.cluster_representative.data();
-            invoke(b, COE_OP_CONSENSUS, &a, f);
+            invoke(b, COE_OP_CONSENSUS, &a, f, revision);
             o.mean_agreement = a.mean_agreement;
             o.entropy = a.entropy;
             o.margin = a.margin;

@@ -29,7 +29,7 @@ private:
 };
 
 // The newest revision of an operation this host speaks: 2 for
-// coe.featurize and coe.similarity, 1 for the others.  Older revisions are spoken too.
+// coe.featurize, coe.similarity and coe.consensus, 1 for the others.  Older revisions are spoken too.
 std::uint32_t host_revision(std::string_view op_id);
 
 // Immutable after construction; invoke() is thread-safe (it serialises calls

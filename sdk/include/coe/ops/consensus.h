@@ -2,8 +2,10 @@
  * coe/ops/consensus.h - the operation "coe.consensus" of the plugin ABI.
  *
  *   coe.consensus/1   since ABI 1.0   coe_consensus_args
+ *   coe.consensus/2   since ABI 1.4   coe_consensus_args (the same struct)
  *
- * Agreement metrics of a panel of experts clustered by coe.cluster.
+ * Agreement metrics of a panel of experts clustered by coe.cluster.  Both
+ * revisions are specified below and both are served.
  *
  * Included at the end of coe/coe_plugin.h: include that header, which
  * declares the whole ABI.  This one needs only <stdint.h> and also compiles
@@ -18,7 +20,7 @@
 extern "C" {
 #endif
 
-#define COE_OP_CONSENSUS "coe.consensus" /* revision 1: coe_consensus_args  */
+#define COE_OP_CONSENSUS "coe.consensus" /* revisions 1, 2: coe_consensus_args */
 
 /* coe.consensus/1 - agreement metrics of a clustered panel.
  *
@@ -39,7 +41,16 @@ extern "C" {
  *                     deviation); if that is 0 too, z = 0
  *   outlier[i]      = robust_z[i] < -outlier_z  (low agreement only)
  *   confidence      = majority weight / (total weight + prior_weight)
- * Arithmetic is in double in a fixed order; results are rounded to float. */
+ * Arithmetic is in double in a fixed order; results are rounded to float.
+ *
+ * coe.consensus/2 (ABI 1.4) - the same arguments and results except one:
+ *   representative  = member with the highest centrality (lowest index on
+ *                     ties): the member of the cluster that the whole panel,
+ *                     the other clusters included, agrees with most.
+ * Revision 1's representative stands for its cluster alone; the majority's
+ * representative is the answer the circle recommends, and the one the rest
+ * of the panel also leans towards is the better pick (measured on the dev
+ * TruthfulQA panels: docs/analysis.md). */
 typedef struct coe_consensus_args {
     uint32_t struct_size;
     uint32_t count;
