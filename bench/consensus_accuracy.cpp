@@ -143,8 +143,12 @@ int main(int argc, char **argv) {
         }
     }
     try {
-        coe::Engine engine;
-        std::printf("backend: %s\n\n", engine.active_backend().c_str());
+        // TF-IDF features: the thresholds below are on its scale (the word
+        // vectors' defaults come from feature_calibration)
+        coe::EngineOptions options;
+        options.features = coe::FeatureKind::tfidf;
+        coe::Engine engine(options);
+        std::printf("backend: %s; features: tfidf\n\n", engine.active_backend().c_str());
         run_truthfulqa(engine, truthfulqa, seed);
         run_mtbench(engine, mtbench);
     } catch (const std::exception &e) {

@@ -22,6 +22,7 @@
 // A candidate's row is at the threshold with the best TruthfulQA accuracy
 // among those that split at least half of the two-topic panels.
 #include <cstdio>
+#include <map>
 #include <iostream>
 #include <numeric>
 #include <sstream>
@@ -69,12 +70,34 @@ std::vector<coe::Panel> two_topic_panels(const std::vector<coe::Panel> &all) {
 
 struct Scores {
     float threshold = 0;
-    double truthful = 0, truthful_clusters = 0, split = 0, mtbench = 0, mtbench_clusters = 0;
+    double truthful = 0, truthful_clusters = 0, truthful_pairs = 0, split = 0, mtbench = 0, mtbench_clusters = 0;
 };
 
 const coe::Report &report_of(const coe::Engine::BatchResult &r, const std::string &id) {
     if (!r.report) throw coe::Error(id + ": " + r.error);
     return *r.report;
+}
+
+// How well the clusters match correct vs incorrect answers: the adjusted
+// Rand index (1: exactly; 0: as well as chance, which is also what one
+// cluster of everything or all singletons score).
+double adjusted_rand_index(const coe::Report &r, const std::vector<bool> &correct) {
+    auto pairs = [](double x) { return x * (x - 1) / 2; };
+    std::map<std::pair<std::uint32_t, bool>, double> cell;
+    std::map<std::uint32_t, double> cluster_size;
+    double truth[2] = {0, 0};
+    for (std::size_t e = 0; e < r.experts.size(); ++e) {
+        ++cell[{r.experts[e].cluster, correct[e]}];
+        ++cluster_size[r.experts[e].cluster];
+        ++truth[correct[e] ? 1 : 0];
+    }
+    double index = 0, clusters = 0;
+    for (const auto &[key, n] : cell) index += pairs(n);
+    for (const auto &[key, n] : cluster_size) clusters += pairs(n);
+    const double truths = pairs(truth[0]) + pairs(truth[1]);
+    const double expected = truths * clusters / pairs(static_cast<double>(r.experts.size()));
+    const double most = (truths + clusters) / 2;
+    return most > expected ? (index - expected) / (most - expected) : 0.0;
 }
 
 Scores measure(const coe::Engine &engine, const Corpus &c, coe::AnalysisOptions o, float threshold) {
@@ -88,9 +111,11 @@ Scores measure(const coe::Engine &engine, const Corpus &c, coe::AnalysisOptions 
         const coe::Report &r = report_of(t[i], c.truthful[i].panel.id);
         s.truthful += c.truthful[i].correct[r.clusters[r.consensus.majority_cluster].representative_index];
         s.truthful_clusters += static_cast<double>(r.clusters.size());
+        s.truthful_pairs += adjusted_rand_index(r, c.truthful[i].correct);
     }
     s.truthful /= static_cast<double>(t.size());
     s.truthful_clusters /= static_cast<double>(t.size());
+    s.truthful_pairs /= static_cast<double>(t.size());
     const auto two = engine.analyze_batch(views_of(c.two_topics), o);
     for (std::size_t i = 0; i < two.size(); ++i) {
         const coe::Report &r = report_of(two[i], c.two_topics[i].id);
@@ -146,8 +171,8 @@ std::vector<Candidate> candidates() {
 }
 
 void print_row(const std::string &name, const Scores &s) {
-    std::printf("| %s | %.2f | %.3f | %.2f | %.3f | %.3f | %.1f |\n", name.c_str(), s.threshold, s.truthful,
-                s.truthful_clusters, s.split, s.mtbench, s.mtbench_clusters);
+    std::printf("| %s | %.2f | %.3f | %.2f | %.3f | %.3f | %.3f | %.1f |\n", name.c_str(), s.threshold, s.truthful,
+                s.truthful_clusters, s.truthful_pairs, s.split, s.mtbench, s.mtbench_clusters);
 }
 
 }  // namespace
@@ -181,10 +206,11 @@ int main(int argc, char **argv) {
         std::printf("backend: %s; %zu TruthfulQA panels (seed %u), %zu two-topic panels, %zu MT-Bench panels\n\n",
                     engine.active_backend().c_str(), c.truthful.size(), seed, c.two_topics.size(), c.mtbench.size());
         std::printf(
-            "| candidate | threshold | TruthfulQA correct | clusters | two topics split | MT-Bench closer | "
-            "clusters |\n|---|---|---|---|---|---|---|\n");
-        const std::vector<float> thresholds = {0.0f, 0.02f, 0.05f, 0.08f, 0.1f, 0.12f, 0.15f, 0.2f, 0.25f,
-                                               0.3f, 0.4f,  0.5f,  0.6f,  0.7f, 0.8f,  0.85f, 0.9f, 0.95f};
+            "| candidate | threshold | TruthfulQA correct | clusters | ARI | two topics split | MT-Bench closer | "
+            "clusters |\n|---|---|---|---|---|---|---|---|\n");
+        const std::vector<float> thresholds = {0.0f, 0.02f, 0.05f, 0.08f, 0.1f,  0.12f, 0.15f, 0.2f,
+                                               0.25f, 0.3f, 0.4f,  0.5f,  0.6f, 0.7f,  0.8f,  0.82f,
+                                               0.84f, 0.85f, 0.86f, 0.87f, 0.88f, 0.9f, 0.92f, 0.95f};
         std::vector<std::pair<std::string, std::vector<Scores>>> all;
         for (const Candidate &cand : candidates()) {
             std::vector<Scores> grid;
@@ -193,16 +219,46 @@ int main(int argc, char **argv) {
             for (const Scores &s : grid)
                 if (s.split >= 0.5 && (best == nullptr || s.truthful > best->truthful)) best = &s;
             if (best == nullptr)
-                std::printf("| %s | - | no threshold splits half of the two-topic panels | | | | |\n",
+                std::printf("| %s | - | no threshold splits half of the two-topic panels | | | | | |\n",
                             cand.name.c_str());
             else print_row(cand.name, *best);
             std::fflush(stdout);
             all.emplace_back(cand.name, std::move(grid));
         }
+        // The defaults, by the rules docs/analysis.md states: for answers, the
+        // row that reaches the TruthfulQA target and splits the most two-topic
+        // panels; for items (short statements, as TruthfulQA answers are), the
+        // threshold of that candidate whose clusters best match correct vs
+        // incorrect answers (adjusted Rand index).
+        constexpr double target = 0.68;
+        const Scores *chosen = nullptr;
+        const std::string *chosen_name = nullptr;
+        for (const auto &[name, grid] : all)
+            for (const Scores &s : grid)
+                if (s.truthful >= target &&
+                    (chosen == nullptr || s.split > chosen->split ||
+                     (s.split == chosen->split && s.truthful > chosen->truthful))) {
+                    chosen = &s;
+                    chosen_name = &name;
+                }
+        std::printf("\nAnswers: TruthfulQA correct >= %.2f, then the most two-topic panels split: ", target);
+        if (chosen == nullptr) {
+            std::printf("no row reaches the target\n");
+        } else {
+            std::printf("%s at %.2f\n", chosen_name->c_str(), chosen->threshold);
+            for (const auto &[name, grid] : all) {
+                if (name != *chosen_name && name != "TF-IDF") continue;
+                const Scores *items = &grid.front();
+                for (const Scores &s : grid)
+                    if (s.truthful_pairs > items->truthful_pairs) items = &s;
+                std::printf("Items, %s: the best TruthfulQA ARI at %.2f (%.3f)\n", name.c_str(),
+                            items->threshold, items->truthful_pairs);
+            }
+        }
         std::printf("\nEvery threshold of every candidate:\n\n");
         std::printf(
-            "| candidate | threshold | TruthfulQA correct | clusters | two topics split | MT-Bench closer | "
-            "clusters |\n|---|---|---|---|---|---|---|\n");
+            "| candidate | threshold | TruthfulQA correct | clusters | ARI | two topics split | MT-Bench closer | "
+            "clusters |\n|---|---|---|---|---|---|---|---|\n");
         for (const auto &[name, grid] : all)
             for (const Scores &s : grid) print_row(name, s);
     } catch (const std::exception &e) {

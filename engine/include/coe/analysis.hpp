@@ -33,17 +33,17 @@ struct WordVectorOptions {
     // (frequency: common words count less).
     enum class Weighting { uniform, frequency } weighting = Weighting::frequency;
     float frequency_a = 1e-3f;
-    bool drop_stop_words = true;  // weight 0 for the English stop words of featurize
+    bool drop_stop_words = false;  // true: weight 0 for the English stop words of featurize
     // Averaged word vectors share a large common part, which hides their
     // differences: remove the direction every ordinary text shares (the
     // frequency-weighted mean of the vocabulary), or the panel's own mean
     // (exact fixed-point sums, so the order of the answers does not matter).
-    enum class Centring { none, common_direction, panel_mean } centring = Centring::common_direction;
+    enum class Centring { none, common_direction, panel_mean } centring = Centring::none;
     // Share of the TF-IDF similarity blended into the matrix (0: none).
     float tfidf_blend = 0;
     // Similarity thresholds on this kind's scale (see AnalysisOptions).
-    float cluster_threshold = 0.5f;
-    float item_merge_threshold = 0.85f;
+    float cluster_threshold = 0.85f;
+    float item_merge_threshold = 0.87f;
 };
 
 struct AnalysisOptions {
