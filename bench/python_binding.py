@@ -17,6 +17,16 @@ analysis, and turning every report into a dict.  Building the Engine (plugin
 discovery) is timed once and reported apart.  One untimed warm-up call, then
 the median of --repeats calls.
 
+--sklearn: the usual scikit-learn stack on the same panels in the same
+process, one thread, as bench/compare_sklearn.py runs it (per panel
+TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, stop_words='english'),
+cosine_similarity, AgglomerativeClustering(average linkage, precomputed
+distance 1 - similarity, distance_threshold 1 - 0.12)); it does less per panel
+than the engine (no items, scores or report), so the ratio flatters it.
+Needs numpy, scipy and scikit-learn importable (scripts/install-python-peers.sh
+prints the PYTHONPATH and LD_LIBRARY_PATH to export; add build/python to
+that PYTHONPATH).
+
     PYTHONPATH=build/python python3 bench/python_binding.py --coe build/bin/coe \
         --panels ../shared/data/mtbench-panels.jsonl [--threads 1 2] [--json]
 """
@@ -55,6 +65,26 @@ def cpu_model() -> str:
     return platform.processor() or "?"
 
 
+def sklearn_pass(panels):
+    """One pass of the scikit-learn peer over `panels` (see the module's doc)."""
+    import numpy as np
+    from sklearn.cluster import AgglomerativeClustering
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.metrics.pairwise import cosine_similarity
+
+    texts = [[r["content"] for r in p["responses"]] for p in panels]
+
+    def one(docs):
+        x = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, stop_words="english").fit_transform(docs)
+        dist = 1.0 - cosine_similarity(x)
+        np.fill_diagonal(dist, 0.0)
+        np.clip(dist, 0.0, None, out=dist)
+        return AgglomerativeClustering(n_clusters=None, linkage="average", distance_threshold=1.0 - 0.12,
+                                       metric="precomputed").fit_predict(dist)
+
+    return lambda: [one(d) for d in texts]
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--coe", required=True, help="the coe tool")
@@ -63,7 +93,10 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--threads", type=int, nargs="+", default=[1, 0])
     p.add_argument("--json", action="store_true", help="print the results as one JSON object")
+    p.add_argument("--sklearn", action="store_true", help="also time the scikit-learn peer in this process")
     args = p.parse_args()
+    if args.sklearn:  # one BLAS/OpenMP thread, set before numpy is imported
+        os.environ["OMP_NUM_THREADS"] = os.environ["OPENBLAS_NUM_THREADS"] = "1"
 
     import coe
 
@@ -97,6 +130,9 @@ def main() -> None:
         run["python_dict_s"] = median_wall(lambda: engine.analyze_many(dicts, threads=threads), args.repeats)
         results["runs"].append(run)
 
+    if args.sklearn:
+        results["sklearn_s"] = median_wall(sklearn_pass(dicts), args.repeats)
+
     if args.json:
         print(json.dumps(results, indent=2))
         return
@@ -110,6 +146,9 @@ def main() -> None:
         print(f"| {r['threads']} | {r['cli_s']:.3f} s ({n / r['cli_s']:.0f} panels/s) | {r['cli_one_panel_s']:.3f} s "
               f"| {r['python_text_s']:.3f} s ({n / r['python_text_s']:.0f} panels/s) "
               f"| {r['python_dict_s']:.3f} s ({n / r['python_dict_s']:.0f} panels/s) |")
+    if args.sklearn:
+        print(f"scikit-learn peer, 1 thread, same process: {results['sklearn_s']:.3f} s "
+              f"({results['panels'] / results['sklearn_s']:.0f} panels/s)")
 
 
 if __name__ == "__main__":
