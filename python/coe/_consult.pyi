@@ -16,19 +16,6 @@ class Circle:
         config: Optional[_Path] = None,
         plugin_path: Optional[Union[_Path, Sequence[_Path]]] = None,
     ) -> None: ...
-    def consult(
-        self,
-        question: str,
-        *,
-        quorum: Optional[int] = None,
-        deadline_ms: Optional[float] = None,
-        review: bool = False,
-        reviewers: List[str] = ...,
-        synthesize: str = "",
-        system: str = "",
-        experts: List[str] = ...,
-        id: str = "",
-    ) -> Dict[str, Any]: ...
     def start(
         self,
         question: str,

@@ -1,8 +1,8 @@
 """coe.Circle: ask several experts at once and analyse their answers.
 
 The native circle (``coe._consult``) owns one network thread shared by all
-its consultations.  ``consult`` blocks the calling thread (the GIL is
-released meanwhile); ``consult_async`` and ``stream`` run on an asyncio loop:
+its consultations.  ``consult`` blocks the calling thread (without holding
+the GIL) until the network thread reports the result; ``consult_async`` and ``stream`` run on an asyncio loop:
 the network thread hands each event and the result to the loop with
 ``loop.call_soon_threadsafe``, and cancelling the awaiting task cancels the
 consultation.  Every method may be called from any thread.
@@ -14,6 +14,7 @@ import asyncio
 import datetime
 import json
 import os
+import threading
 from typing import Any, AsyncIterator, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _consult
@@ -144,9 +145,23 @@ class Circle:
     ) -> Dict[str, Any]:
         """Asks every expert at once, waits, and returns the result: the dict
         ``coe consult --json`` prints (the report's fields, "answers",
-        "consultation", "final_answer", ...)."""
+        "consultation", "final_answer", ...).  The wait can be interrupted
+        (KeyboardInterrupt), which cancels the consultation."""
         options = _options(quorum, deadline, review, reviewers, synthesize, system, experts, id)
-        return _checked(self._native.consult(question, **options))
+        finished = threading.Event()
+        outcome: List[Tuple[bool, str]] = []
+
+        def complete(ok: bool, text: str) -> None:  # on the network thread
+            outcome.append((ok, text))
+            finished.set()
+
+        pending = self._native.start(question, None, complete, **options)
+        try:
+            finished.wait()
+        except BaseException:
+            pending.cancel()
+            raise
+        return _settle(*outcome[0])
 
     async def consult_async(
         self,

@@ -1,10 +1,10 @@
 // _consult.Circle over coe::Circle, with an engine of its own.
 //
-// Threading: consult() releases the GIL while the circle works.  start()
-// returns at once; the circle's network thread then calls the Python
-// callbacks (events, completion) with the GIL taken for the call only, so a
-// callback must be quick (coe/circle.py's hand the value to an asyncio loop
-// with call_soon_threadsafe).  Python objects the network thread holds are
+// Threading: start() returns at once (coe/circle.py waits for the
+// completion, on a threading.Event or an asyncio future); the circle's
+// network thread calls the Python callbacks (events, completion) with the
+// GIL taken for the call only, so a callback must be quick (coe/circle.py's
+// set an event or hand the value to a loop with call_soon_threadsafe).  Python objects the network thread holds are
 // released under the GIL, and the circle is destroyed with the GIL released,
 // so its network thread can finish a last callback while it is joined.
 #include "circle_binding.hpp"
@@ -153,11 +153,6 @@ std::string error_text(const std::exception_ptr &error) {
     }
 }
 
-#define COE_CONSULT_OPTION_ARGS                                                                                    \
-    py::kw_only(), py::arg("quorum") = py::none(), py::arg("deadline_ms") = py::none(), py::arg("review") = false, \
-                   py::arg("reviewers") = std::vector<std::string>{}, py::arg("synthesize") = "",                  \
-                   py::arg("system") = "", py::arg("experts") = std::vector<std::string>{}, py::arg("id") = ""
-
 }  // namespace
 
 void bind_circle(py::module_ &module) {
@@ -169,27 +164,6 @@ void bind_circle(py::module_ &module) {
     py::class_<NativeCircle, std::shared_ptr<NativeCircle>>(module, "Circle", "The native circle; use coe.Circle.")
         .def(py::init(&make_circle), py::arg("experts"), py::arg("backend") = py::none(),
              py::arg("config") = py::none(), py::arg("plugin_path") = py::none())
-        .def(
-            "consult",
-            [](NativeCircle &self, const std::string &question, std::optional<std::uint32_t> quorum,
-               std::optional<double> deadline_ms, bool review, std::vector<std::string> reviewers,
-               std::string synthesize, std::string system, std::vector<std::string> experts, std::string id) {
-                ConsultOptions o =
-                    consult_options(quorum, deadline_ms, review, std::move(reviewers), std::move(synthesize),
-                                    std::move(system), std::move(experts), std::move(id));
-                std::string result;
-                {
-                    py::gil_scoped_release unlocked;
-                    try {
-                        result = to_json(self.circle->consult(question, o));
-                    } catch (const Error &e) {
-                        throw InputProblem(e.what());
-                    }
-                }
-                return from_json(result);
-            },
-            "Asks, waits, returns the result as a dict (`coe consult --json`).", py::arg("question"),
-            COE_CONSULT_OPTION_ARGS)
         .def(
             "start",
             [](const std::shared_ptr<NativeCircle> &self, const std::string &question, py::object on_event,
@@ -225,7 +199,10 @@ void bind_circle(py::module_ &module) {
 is called for each event (None: no events) and on_done(ok, text) once at
 the end (ok: the result's JSON text; else the error message), both on the
 circle's network thread with the GIL held.)",
-            py::arg("question"), py::arg("on_event"), py::arg("on_done"), COE_CONSULT_OPTION_ARGS)
+            py::arg("question"), py::arg("on_event"), py::arg("on_done"), py::kw_only(), py::arg("quorum") = py::none(),
+            py::arg("deadline_ms") = py::none(), py::arg("review") = false,
+            py::arg("reviewers") = std::vector<std::string>{}, py::arg("synthesize") = "", py::arg("system") = "",
+            py::arg("experts") = std::vector<std::string>{}, py::arg("id") = "")
         .def_property_readonly("experts",
                                [](const NativeCircle &self) {
                                    std::vector<std::string> names;

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
+import threading
 import time
 
 import pytest
@@ -216,3 +218,20 @@ def test_compat_consult_experts_enhanced(experts):
     assert result["performance"]["total_time"] >= 0
     with pytest.raises(coe.InputError, match="wait_for_responses=False is not supported"):
         asyncio.run(consult_experts_enhanced("t", "c", "r", wait_for_responses=False, experts=experts))
+
+
+def test_interrupting_consult_cancels_the_consultation(fake_provider):
+    circle = coe.Circle(
+        {"experts": [fake_provider.expert("stuck", "openai", "stall_first=8000", first_byte_timeout_ms=9000)]}
+    )
+    main = threading.get_ident()
+    timer = threading.Timer(0.3, lambda: signal.pthread_kill(main, signal.SIGINT))
+    started = time.monotonic()
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        circle.consult(QUESTION)
+    assert time.monotonic() - started < 2.0
+    deadline = time.monotonic() + 5
+    while "cancelled" not in circle.performance_report()["experts"]["stuck"]["failures"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert circle.performance_report()["experts"]["stuck"]["failures"]["cancelled"] == 1
