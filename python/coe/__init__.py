@@ -16,10 +16,13 @@ first used, so a host that only analyses never loads the network library.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._analysis import Engine
 from .errors import ConfigError, ConsultationError, Error, InputError
+
+if TYPE_CHECKING:  # for editors and type checkers; at run time see __getattr__
+    from .circle import Circle
 
 __all__ = ["Engine", "Circle", "Error", "ConfigError", "InputError", "ConsultationError"]
 
