@@ -47,10 +47,16 @@ py::object analyze(const Engine &engine, py::handle panel) {
     return from_json(report);
 }
 
-py::list analyze_many(const Engine &engine, py::iterable panels, unsigned threads, const std::string &errors) {
+py::list analyze_many(const Engine &engine, py::handle panels, long long threads, const std::string &errors) {
     if (errors != "raise" && errors != "include")
         throw InputProblem("errors: expected 'raise' or 'include', not '" + errors + "'");
-    if (threads > 1024) throw InputProblem("threads: " + std::to_string(threads) + " is more than 1024");
+    if (threads < 0 || threads > 1024)
+        throw InputProblem("threads: expected 0 (every core) to 1024, not " + std::to_string(threads));
+    if (py::isinstance<py::str>(panels) || py::isinstance<py::bytes>(panels) || py::isinstance<py::dict>(panels) ||
+        !py::isinstance<py::iterable>(panels))
+        throw InputProblem("panels: expected an iterable of panels (dicts or JSON texts), not a " +
+                           py::str(py::type::handle_of(panels).attr("__name__")).cast<std::string>() +
+                           " (Engine.analyze takes one panel)");
     std::vector<std::string> texts;
     for (py::handle panel : panels) texts.push_back(json_text_of(panel, place_of(texts.size())));
 
@@ -84,7 +90,7 @@ py::list analyze_many(const Engine &engine, py::iterable panels, unsigned thread
                                                                                   : place_of(i) + ": " + result.error;
             }
         };
-        engine.analyze_stream(next_panel, emit, AnalysisOptions{}, threads);
+        engine.analyze_stream(next_panel, emit, AnalysisOptions{}, static_cast<unsigned>(threads));
     }
 
     py::list reports;

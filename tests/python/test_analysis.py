@@ -71,6 +71,10 @@ def test_analyze_many_names_the_failing_panel(engine, mtbench_lines):
     assert results[2]["id"] == json.loads(mtbench_lines[1])["id"]
     with pytest.raises(coe.InputError, match="errors: expected 'raise' or 'include'"):
         engine.analyze_many(panels, errors="ignore")
+    with pytest.raises(coe.InputError, match=r"threads: expected 0 \(every core\) to 1024, not -1"):
+        engine.analyze_many(panels, threads=-1)
+    with pytest.raises(coe.InputError, match="panels: expected an iterable of panels .* not a str"):
+        engine.analyze_many(mtbench_lines[0])
 
 
 def test_engine_configuration_errors(tmp_path):
