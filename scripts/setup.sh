@@ -3,7 +3,8 @@
 # the engine, the plugins and the `coe` tool (into build/), fetch and convert
 # the word vectors (into build/share/coe, or $COE_DATA_DIR; used with
 # --features auto or word_vectors, see docs/analysis.md), then run the main
-# job, `coe analyze`, on the shipped example panel (examples/panel.json).
+# job, `coe analyze`, on the shipped example panel (examples/panel.json), and
+# the same from Python when the `coe` module was built (docs/python.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,3 +17,9 @@ scripts/fetch-word-vectors.sh || echo "setup: the word vectors could not be fetc
 echo
 echo "== build/bin/coe analyze"
 build/bin/coe analyze
+
+if [ -d build/python/coe ]; then
+  echo
+  echo "== PYTHONPATH=build/python python3: coe.Engine().analyze(examples/panel.json)['consensus']"
+  PYTHONPATH=build/python python3 -c "import coe; print(coe.Engine().analyze(open('examples/panel.json').read())['consensus'])"
+fi

@@ -1,0 +1,23 @@
+# Type stubs of the extension module coe._analysis (python/src/engine_binding.cpp).
+import os
+from typing import Any, Dict, Iterable, List, Literal, Mapping, Optional, Sequence, Union
+
+_Path = Union[str, os.PathLike[str]]
+Panel = Union[str, bytes, Mapping[str, Any]]
+
+class Engine:
+    def __init__(
+        self,
+        backend: Optional[str] = None,
+        config: Optional[_Path] = None,
+        plugin_path: Optional[Union[_Path, Sequence[_Path]]] = None,
+    ) -> None: ...
+    def analyze(self, panel: Panel) -> Dict[str, Any]: ...
+    def analyze_many(
+        self, panels: Iterable[Panel], threads: int = 0, errors: Literal["raise", "include"] = "raise"
+    ) -> List[Dict[str, Any]]: ...
+    def backends(self) -> List[Dict[str, Any]]: ...
+    @property
+    def backend(self) -> str: ...
+    def performance_report(self) -> Dict[str, Any]: ...
+    def prometheus(self) -> str: ...
