@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # One command for a fresh Debian 12 machine: install the dependencies, build
 # the engine, the plugins and the `coe` tool (into build/), fetch and convert
-# the word vectors (into build/share/coe, or $COE_DATA_DIR; used with
-# --features auto or word_vectors, see docs/analysis.md), then run the main
+# the word vectors (into build/share/coe, or $COE_DATA_DIR; the default
+# features, see docs/analysis.md), then run the main
 # job, `coe analyze`, on the shipped example panel (examples/panel.json), and
 # the same from Python when the `coe` module was built (docs/python.md).
 set -euo pipefail
@@ -12,7 +12,8 @@ scripts/install-deps.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
 cmake --build build
 # the analysis runs without them (TF-IDF): a failed download does not stop the setup
-scripts/fetch-word-vectors.sh || echo "setup: the word vectors could not be fetched; --features word_vectors needs them" >&2
+scripts/fetch-word-vectors.sh ||
+  echo "setup: the word vectors could not be fetched; the analysis compares words (TF-IDF) until they are" >&2
 
 echo
 echo "== build/bin/coe analyze"
