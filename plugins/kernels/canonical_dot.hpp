@@ -7,20 +7,26 @@
 // in increasing k from +0; the lanes are then folded in halves (lane l +
 // lane l + 8, then + 4, + 2, + 1).  A 16-float vector register (avx512) or
 // two 8-float ones (avx2) hold the lanes of one pair as they are, so SIMD
-// computes exactly the scalar reference's sums.  Zero padding would change
-// nothing (a lane that starts at +0 is never -0, and adding a zero to it is
-// exact), but the tail after the last full 16 terms is added lane by lane
-// here instead, so nothing reads past a row.
+// computes exactly the scalar reference's sums.  The last terms are
+// zero-padded to a whole step of 16, which changes nothing: a lane that
+// starts at +0 is never -0 (x + y is -0 only when both are), so adding a
+// zero product to it is exact.
 //
 // Tiles of R rows by C columns share their loads (the register tile of a
 // matrix-multiply micro-kernel); every pair of a tile is summed exactly as
 // a 1 x 1 tile sums it, so the blocking never changes a result.
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <type_traits>
 
 #include <xsimd/xsimd.hpp>
+
+#if defined(__AVX__)
+#include <immintrin.h>
+#endif
 
 #include "kernel_namespace.hpp"
 
@@ -49,6 +55,38 @@ inline void add_canonical_tail(const float *u, const float *v, std::uint64_t fro
     for (std::uint64_t k = from; k < n; ++k) p[k - from] = p[k - from] + u[k] * v[k];
 }
 
+// Folds one pair's 16 lanes, held in 16 / w registers of w floats, in
+// exactly fold_canonical_lanes' order: the halves of the 16 lanes, then of
+// the 8, 4 and 2 left.
+template <class A, class Batch>
+inline float fold_canonical_batches(const Batch *regs) {
+#if defined(__AVX__)
+    constexpr std::size_t w = Batch::size;
+    __m256 s8;
+    if constexpr (w == 8) {
+        s8 = _mm256_add_ps(regs[0], regs[1]);  // lanes 0..7 + lanes 8..15
+    } else {
+#if defined(__AVX512F__)
+        static_assert(w == 16, "16 lanes in one or two registers");
+        // through memory: GCC 12 warns (wrongly) about the 512-bit extract intrinsics
+        alignas(64) float p[canonical_dot_lanes];
+        regs[0].store_aligned(p);
+        s8 = _mm256_add_ps(_mm256_load_ps(p), _mm256_load_ps(p + 8));
+#else
+        static_assert(w == 8, "16 lanes in one or two registers");
+#endif
+    }
+    const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
+    const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+    return _mm_cvtss_f32(_mm_add_ss(s2, _mm_shuffle_ps(s2, s2, 0x55)));
+#else
+    constexpr std::uint64_t w = Batch::size;
+    alignas(64) float p[canonical_dot_lanes];
+    for (std::uint64_t g = 0; g < canonical_dot_lanes / w; ++g) regs[g].store_aligned(p + g * w);
+    return fold_canonical_lanes(p);
+#endif
+}
+
 // out[r][c] = the canonical dot product of rows a[r] and b[c], n terms each.
 template <class A, int R, int C>
 inline void canonical_dots(const float *const a[R], const float *const b[C], std::uint64_t n, float out[R][C]) {
@@ -68,27 +106,50 @@ inline void canonical_dots(const float *const a[R], const float *const b[C], std
         constexpr std::uint64_t w = batch::size;
         static_assert(L % w == 0, "a vector register must hold a whole number of lanes' groups");
         constexpr int regs = static_cast<int>(L / w);
+        // every loop over the tile fully unrolled, so that the accumulators
+        // live in registers (GCC keeps an array it cannot unroll in memory)
         batch acc[R][C][regs];
-        for (auto &row : acc)
-            for (auto &pair : row)
-                for (auto &x : pair) x = batch(0.f);
-        for (std::uint64_t i = 0; i < full; i += L)
+#pragma GCC unroll 32
+        for (int r = 0; r < R; ++r)
+#pragma GCC unroll 32
+            for (int c = 0; c < C; ++c)
+#pragma GCC unroll 4
+                for (int g = 0; g < regs; ++g) acc[r][c][g] = batch(0.f);
+        // one step: terms [at, at + 16) of rows ra against rows rb
+        auto step = [&](const float *const ra[R], const float *const rb[C], std::uint64_t at) {
+#pragma GCC unroll 4
             for (int g = 0; g < regs; ++g) {
-                const std::uint64_t at = i + static_cast<std::uint64_t>(g) * w;
+                const std::uint64_t k = at + static_cast<std::uint64_t>(g) * w;
                 batch av[R];
-                for (int r = 0; r < R; ++r) av[r] = batch::load_unaligned(a[r] + at);
+#pragma GCC unroll 32
+                for (int r = 0; r < R; ++r) av[r] = batch::load_unaligned(ra[r] + k);
+#pragma GCC unroll 32
                 for (int c = 0; c < C; ++c) {
-                    const batch bv = batch::load_unaligned(b[c] + at);
+                    const batch bv = batch::load_unaligned(rb[c] + k);
+#pragma GCC unroll 32
                     for (int r = 0; r < R; ++r) acc[r][c][g] = acc[r][c][g] + av[r] * bv;  // no fma: see above
                 }
             }
-        for (int r = 0; r < R; ++r)
-            for (int c = 0; c < C; ++c) {
-                alignas(64) float p[L];
-                for (int g = 0; g < regs; ++g) acc[r][c][g].store_aligned(p + static_cast<std::uint64_t>(g) * w);
-                add_canonical_tail(a[r], b[c], full, n, p);
-                out[r][c] = fold_canonical_lanes(p);
+        };
+        for (std::uint64_t i = 0; i < full; i += L) step(a, b, i);
+        if (full < n) {
+            // the last terms, zero-padded to a whole step (exact: see above)
+            alignas(64) float tail[R + C][L] = {};
+            const float *ta[R], *tb[C];
+            for (int r = 0; r < R; ++r) {
+                std::copy(a[r] + full, a[r] + n, tail[r]);
+                ta[r] = tail[r];
             }
+            for (int c = 0; c < C; ++c) {
+                std::copy(b[c] + full, b[c] + n, tail[R + c]);
+                tb[c] = tail[R + c];
+            }
+            step(ta, tb, 0);
+        }
+#pragma GCC unroll 32
+        for (int r = 0; r < R; ++r)
+#pragma GCC unroll 32
+            for (int c = 0; c < C; ++c) out[r][c] = fold_canonical_batches<A>(acc[r][c]);
     }
 }
 
