@@ -6,7 +6,8 @@ script: by default the 80 MT-Bench panels (31 answers each,
 ../shared/data/mtbench-panels.jsonl from the repository root) concatenated
 --copies 3 times, 240 panels.
 
-Engine: `coe analyze PANELS --json --threads 1`, wall time measured with
+Engine: `coe analyze PANELS --json --threads 1 --features tfidf` (the like-for-like
+method; the default word vectors are measured by backend_bench), wall time measured with
 time.perf_counter around the subprocess; one untimed warm-up run (whose output
 also gives the cluster labels), then the median of --repeats runs.  That time
 INCLUDES process start-up, plugin loading and CPU detection, reading and
@@ -163,7 +164,7 @@ def main():
     coe_cmd = os.path.relpath(coe, REPO) if coe.startswith(REPO + os.sep) else coe
 
     # ---- engine -----------------------------------------------------------
-    cmd = [coe_cmd, "analyze", panels_arg, "--json", "--threads", "1"]
+    cmd = [coe_cmd, "analyze", panels_arg, "--json", "--threads", "1", "--features", "tfidf"]
     out = run_engine(cmd)  # warm-up; its output gives the labels
     reports = {}
     backend = None
@@ -188,7 +189,7 @@ def main():
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False, encoding="utf-8") as one:
         one.write(lines[0] if lines[0].endswith("\n") else lines[0] + "\n")
     try:
-        cmd1 = [coe_cmd, "analyze", one.name, "--json", "--threads", "1"]
+        cmd1 = [coe_cmd, "analyze", one.name, "--json", "--threads", "1", "--features", "tfidf"]
         run_engine(cmd1)
         t_one, t_one_runs = median_wall(lambda: run_engine(cmd1), repeats)
     finally:

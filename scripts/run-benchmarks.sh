@@ -13,6 +13,11 @@ cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DCOE_BUILD_TESTS=
 cmake --build build-bench
 mkdir -p bench/results
 
+# the default features' rows need the word-vector file: the one setup.sh
+# fetched into build/, unless COE_DATA_DIR names another folder
+if [ -z "${COE_DATA_DIR:-}" ] && [ -f build/share/coe/word-vectors.coewv ]; then
+  export COE_DATA_DIR="$PWD/build/share/coe"
+fi
 echo "== backend benchmarks"
 build-bench/bin/backend_bench --benchmark_min_time=0.3 --benchmark_repetitions=3 \
   --benchmark_out=bench/results/backend_bench.json --benchmark_out_format=json
