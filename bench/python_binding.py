@@ -43,6 +43,8 @@ import sys
 import tempfile
 import time
 
+from machine_info import cpu_model
+
 
 def median_wall(fn, repeats: int) -> float:
     fn()  # warm-up
@@ -52,17 +54,6 @@ def median_wall(fn, repeats: int) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "?"
 
 
 def sklearn_pass(panels):

@@ -320,6 +320,13 @@ const coe_operation *plugin_operation(const std::string &backend, const char *id
     return nullptr;
 }
 
+// Calls a plugin's operation; fails the test with the plugin's message.
+void invoke_or_fail(const coe_operation *op, void *args) {
+    char message[256] = {};
+    coe_call call{sizeof call, sizeof message, message};
+    REQUIRE_MESSAGE(op->invoke(args, &call) == COE_OK, message);
+}
+
 SparseRows call_featurize(const coe_operation *op, const std::vector<std::string> &texts, std::uint32_t flags,
                           std::uint32_t bits) {
     std::vector<const char *> ptrs;
@@ -345,9 +352,7 @@ SparseRows call_featurize(const coe_operation *op, const std::vector<std::string
     a.row_offsets = r.row_offsets.data();
     a.indices = r.indices.data();
     a.values = r.values.data();
-    char message[256] = {};
-    coe_call call{sizeof call, sizeof message, message};
-    REQUIRE_MESSAGE(op->invoke(&a, &call) == COE_OK, message);
+    invoke_or_fail(op, &a);
     r.indices.resize(a.entry_count);
     r.values.resize(a.entry_count);
     return r;
@@ -384,9 +389,7 @@ Matrix call_dense_similarity(const coe_operation *op, const std::vector<float> &
     a.dense_stride = d;
     a.out = m.data.data();
     a.out_stride = n;
-    char message[256] = {};
-    coe_call call{sizeof call, sizeof message, message};
-    REQUIRE_MESSAGE(op->invoke(&a, &call) == COE_OK, message);
+    invoke_or_fail(op, &a);
     return m;
 }
 
@@ -444,9 +447,7 @@ ConsensusCall call_consensus(const coe_operation *op, const Matrix &s, const std
     a.cluster_share = c.share.data();
     a.cluster_cohesion = c.cohesion.data();
     a.cluster_representative = c.representative.data();
-    char message[256] = {};
-    coe_call call{sizeof call, sizeof message, message};
-    REQUIRE_MESSAGE(op->invoke(&a, &call) == COE_OK, message);
+    invoke_or_fail(op, &a);
     return c;
 }
 
