@@ -104,7 +104,7 @@ def main():
     rows.append(("pipeline, 80 MT-Bench panels, 1 thread, word vectors (the default)", "panels/s",
                  {k: get("pipeline_word_vectors/" + k, "items_per_second") for k in backends}, True))
     rows.append(("coe.embed_words/1 per MT-Bench panel (answers + items)", "us",
-                 {k: get("embed_words/" + k, "time_per_panel") for k in backends}, False))
+                 {k: (get("embed_words/" + k, "time_per_panel") or 0) * 1e6 or None for k in backends}, False))
     for t in (1, 2):
         rows.append(("batch, %d thread%s" % (t, "s" if t > 1 else ""), "panels/s",
                      {k: get("batch/%s/threads:%d/real_time" % (k, t), "items_per_second") for k in backends}, True))
@@ -149,7 +149,7 @@ def main():
                                 r is not None and r >= want))
     best = backends[-1]
     per_panel = 1e6 / words[best] if words.get(best) else None
-    targets.append(("word-vector pipeline <= 150 us per panel (%s), us" % best, per_panel,
+    targets.append(("word-vector pipeline <= 150 us per panel (%s)" % best, per_panel,
                     per_panel is not None and per_panel <= 150))
     r = ratio(get("embed_words/scalar", "time_per_panel"), get("embed_words/%s" % best, "time_per_panel"))
     targets.append(("coe.embed_words/1: %s >= 3x scalar" % best, r, r is not None and r >= 3))
@@ -182,7 +182,8 @@ def main():
     lines.append("| target | measured | met |")
     lines.append("|---|---|---|")
     for name, val, ok in targets:
-        lines.append("| %s | %s | %s |" % (name, (fmt(val) + "x") if val is not None else "not measured",
+        unit = " us" if name.endswith(" per panel") or " per panel (" in name else "x"
+        lines.append("| %s | %s | %s |" % (name, (fmt(val) + unit) if val is not None else "not measured",
                                           "yes" if ok else "**no**"))
     alloc = get("pipeline/%s" % best_backend, "alloc_bytes_per_panel")
     allocs = get("pipeline/%s" % best_backend, "allocs_per_panel")
