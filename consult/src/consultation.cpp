@@ -224,7 +224,8 @@ void Consultation::embed_answers() {
             } else self->result_.embedding_error = std::move(error);
             self->latest_.reset();  // the streamed consensus compared words; the final one compares meanings
             self->analyse_and_deliberate();
-        });
+        },
+        deadline_);
 }
 
 void Consultation::analyse_and_deliberate() {
