@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
@@ -71,20 +72,31 @@ ProbeVerdict verdict_of(const std::string &key) {
 constexpr int rounds = 12, per_round = 40;
 
 // Two writers per round: "kept" stores per_round entries one by one and
-// finishes; "killed" stores entries until it is SIGKILLed at a random moment.
+// finishes; "killed" stores entries until it is SIGKILLed at a random moment
+// after its first store (however slow the machine, it has written some).
 // `store(writer, round, i)` is one store in the writer's process.
 void two_writers_one_killed(const std::function<void(const std::string &, int, int)> &store) {
     std::mt19937 rng(7);
     for (int round = 0; round < rounds; ++round) {
+        int first_stored[2];
+        REQUIRE(::pipe(first_stored) == 0);
         const pid_t killed = spawn([&] {
-            for (int i = 0;; ++i) store("killed", round, i);
+            ::close(first_stored[0]);
+            store("killed", round, 0);
+            const char byte = 1;
+            if (::write(first_stored[1], &byte, 1) != 1) return false;
+            for (int i = 1;; ++i) store("killed", round, i);
             return true;
         });
+        ::close(first_stored[1]);
         const pid_t kept = spawn([&] {
             for (int i = 0; i < per_round; ++i) store("kept", round, i);
             return true;
         });
-        std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(2, 40)(rng)));
+        char byte = 0;
+        REQUIRE(::read(first_stored[0], &byte, 1) == 1);
+        ::close(first_stored[0]);
+        std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 30)(rng)));
         ::kill(killed, SIGKILL);
         CHECK(WIFSIGNALED(wait_for(killed)));
         const int status = wait_for(kept);
@@ -114,21 +126,26 @@ TEST_CASE("embedding cache: two writers, one SIGKILLed mid-write: never a corrup
         CHECK_MESSAGE(entry.path().extension() != ".tmp", entry.path());
     // A fresh reader (a child: this process's cache singleton stays unused).
     const pid_t reader = spawn([] {
+        auto fail = [](const std::string &why) {
+            std::fprintf(stderr, "reader: %s\n", why.c_str());
+            return false;
+        };
         std::vector<float> got;
         std::size_t killed_found = 0;
         for (int round = 0; round < rounds; ++round) {
             for (int i = 0; i < per_round; ++i) {  // everything the finished writer stored
                 const std::string text = text_of("kept", round, i);
-                if (!EmbeddingCache::instance().find("model-x", text, got) || got != vector_of(text)) return false;
+                if (!EmbeddingCache::instance().find("model-x", text, got)) return fail("missing: " + text);
+                if (got != vector_of(text)) return fail("wrong vector: " + text);
             }
             for (int i = 0; i < 100000; ++i) {  // the killed one's: right, or absent
                 const std::string text = text_of("killed", round, i);
                 if (!EmbeddingCache::instance().find("model-x", text, got)) break;
-                if (got != vector_of(text)) return false;
+                if (got != vector_of(text)) return fail("wrong vector: " + text);
                 ++killed_found;
             }
         }
-        return killed_found > 0;
+        return killed_found > 0 || fail("none of the killed writers' vectors is there");
     });
     CHECK(wait_for(reader) == 0);
 

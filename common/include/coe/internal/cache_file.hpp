@@ -26,7 +26,7 @@ class CacheFileLock {
 public:
     // Waits up to `patience_ms` for the lock of `file` (creating its folder
     // and lock file as needed); held() says whether it got it.
-    explicit CacheFileLock(const std::filesystem::path &file, int patience_ms = 1000);
+    explicit CacheFileLock(const std::filesystem::path &file, int patience_ms = 3000);
     ~CacheFileLock();
     CacheFileLock(const CacheFileLock &) = delete;
     CacheFileLock &operator=(const CacheFileLock &) = delete;
