@@ -93,7 +93,7 @@ TEST_CASE("a good plugin passes the probe once per file version; the verdict is 
         contains(only(Engine(isolated_options({dir})), "tp_good.so").probe, "(cached verdict for this file version)"));
 
     if (const char *cache = std::getenv("COE_CACHE_DIR")) {  // set by the test runner
-        std::ifstream in(std::filesystem::path(cache) / "plugin-probes-1.tsv");
+        std::ifstream in(std::filesystem::path(cache) / "plugin-probes-2.tsv");
         std::stringstream text;
         text << in.rdbuf();
         CHECK(contains(text.str(), std::filesystem::weakly_canonical(file).string() + "|"));
@@ -114,7 +114,7 @@ TEST_CASE("a good plugin passes the probe once per file version; the verdict is 
     std::filesystem::copy_file(test_plugin("tp_good_a"), other + "/tp_good.so");
     CHECK(only(Engine(isolated_options({other})), "tp_good.so").status != BackendStatus::rejected);
     if (const char *cache = std::getenv("COE_CACHE_DIR")) {
-        std::ifstream in(std::filesystem::path(cache) / "plugin-probes-1.tsv");
+        std::ifstream in(std::filesystem::path(cache) / "plugin-probes-2.tsv");
         std::stringstream text;
         text << in.rdbuf();
         CHECK_FALSE(contains(text.str(), gone));

@@ -130,3 +130,72 @@ TEST_CASE("watch_plugins reloads by itself when a plugin file changes") {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     CHECK(v == "2.0.0");
 }
+
+namespace {
+
+// The reports of `e` on `panels` that differ from `want` without saying so
+// (not degraded), and those marked degraded.
+struct Outcome {
+    std::size_t silent_wrong = 0, degraded = 0;
+};
+Outcome analyze_all(Engine &e, const std::vector<Panel> &panels, const std::vector<std::string> &want) {
+    Outcome o;
+    for (std::size_t i = 0; i < panels.size(); ++i) {
+        const Report r = e.analyze(panels[i].view());
+        if (r.degraded) ++o.degraded;
+        else if (coe::test::report_essence(r) != want[i]) ++o.silent_wrong;
+    }
+    return o;
+}
+
+std::int64_t probation_left(const Engine &e, const std::string &backend, const std::string &op) {
+    const auto doc = boost::json::parse(e.performance_report());
+    for (const auto &b : doc.at("breakers").as_array())
+        if (b.at("backend") == backend.c_str() && b.at("operation") == op.c_str())
+            return b.at("probation_calls_left").as_int64();
+    return -1;
+}
+
+}  // namespace
+
+TEST_CASE("probation: a plugin subtly wrong from its first call is never served unmarked, nor after a reload") {
+    // tp_wrong_c adds 0.03 to every similarity off the diagonal: valid
+    // output, caught only by comparing with the scalar reference.
+    const std::vector<Panel> panels = coe::test::mtbench_panels(80);
+    // The right reports for this chain: the right version of the plugin
+    // (like every testgood version, it offers coe.featurize at revision 1
+    // only, so the whole chain computes features at that revision).
+    EngineOptions right = coe::test::isolated_options({coe::test::test_plugin("tp_good_a")}, "testgood");
+    right.resilience.shadow_rate = 0;
+    right.resilience.shadow_probation_calls = 0;
+    Engine reference(right);
+    std::vector<std::string> want;
+    for (const Panel &p : panels) want.push_back(coe::test::report_essence(reference.analyze(p.view())));
+
+    // default shadow rate and probation; speed is not judged (a busy machine must not demote the right version)
+    EngineOptions options = coe::test::isolated_options({}, "testgood");
+    options.resilience.breaker.slower_than_reference_calls = 0;
+    PluginFolder folder("probation");
+    options.plugin_paths = {folder.dir};
+    folder.install("tp_wrong_c");
+    {
+        Engine e(options);
+        const Outcome o = analyze_all(e, panels, want);
+        CHECK(o.silent_wrong == 0);
+        CHECK(o.degraded > 0);  // the plugin is wrong, and it shows
+    }
+
+    folder.install("tp_good_a");  // a right version earns trust ...
+    Engine e(options);
+    const Outcome good = analyze_all(e, panels, want);
+    CHECK(good.silent_wrong == 0);
+    CHECK(good.degraded == 0);
+    REQUIRE(probation_left(e, "testgood", COE_OP_SIMILARITY) == 0);
+    folder.install("tp_wrong_c");  // ... which a wrong one does not inherit
+    e.reload_plugins();
+    REQUIRE(version_of(e, "testgood") == "2.1.0");
+    CHECK(probation_left(e, "testgood", COE_OP_SIMILARITY) == 64);
+    const Outcome after = analyze_all(e, panels, want);
+    CHECK(after.silent_wrong == 0);
+    CHECK(after.degraded > 0);
+}

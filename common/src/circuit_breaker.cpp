@@ -146,8 +146,8 @@ void CircuitBreaker::open(const std::string &reason, Clock::time_point now) {
 void CircuitBreaker::transition(BreakerState to, const std::string &reason, Clock::time_point now) {
     if (transitions_.size() == max_transitions) transitions_.erase(transitions_.begin());
     transitions_.push_back({now, state_, to, reason, recorded_calls_});
-    ++transition_count_;
     state_ = to;
+    transition_count_.fetch_add(1, std::memory_order_release);
 }
 
 BreakerState CircuitBreaker::state() const {
@@ -155,10 +155,7 @@ BreakerState CircuitBreaker::state() const {
     return state_;
 }
 
-std::uint64_t CircuitBreaker::transition_count() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return transition_count_;
-}
+std::uint64_t CircuitBreaker::transition_count() const { return transition_count_.load(std::memory_order_acquire); }
 
 std::vector<BreakerTransition> CircuitBreaker::transitions() const {
     std::lock_guard<std::mutex> lock(mutex_);

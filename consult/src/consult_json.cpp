@@ -139,6 +139,14 @@ std::string printable(std::string_view s) {
     return out;
 }
 
+// printable() on one line: line breaks and tabs become spaces.
+std::string one_line(std::string_view s) {
+    std::string out = printable(s);
+    std::replace_if(
+        out.begin(), out.end(), [](char c) { return c == '\n' || c == '\t' || c == '\r'; }, ' ');
+    return out;
+}
+
 }  // namespace
 
 std::string to_json(const ConsultationResult &result) { return coe::json_text(result_object(result)); }
@@ -223,7 +231,10 @@ std::string to_text(const ConsultationResult &r) {
     std::ostringstream out;
     out << "Consultation " << printable(r.id) << ": " << printable(r.question) << "\n"
         << r.answered << " of " << r.answers.size() << " experts answered (quorum " << r.quorum
-        << (r.quorum_met ? " met" : " NOT met") << ") in " << static_cast<long>(r.elapsed_ms) << " ms\n\n";
+        << (r.quorum_met ? " met" : " NOT met") << ") in " << static_cast<long>(r.elapsed_ms) << " ms\n";
+    for (const ExpertAnswer &a : r.answers)  // who did not answer and why, one line each
+        if (!a.ok()) out << "  " << one_line(a.expert) << " failed: " << a.status << ": " << one_line(a.error) << "\n";
+    out << "\n";
     for (const ExpertAnswer &a : r.answers) {
         out << "== " << printable(a.expert) << " (" << a.provider << " " << printable(a.model) << "): ";
         if (a.ok()) {

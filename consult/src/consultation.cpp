@@ -48,9 +48,8 @@ Consultation::Consultation(ConsultationParams p)
         result_.answers[i].expert = experts_[i]->config.name;
         result_.answers[i].status = "pending";
     }
-    result_.quorum = options_.quorum == 0
-                         ? static_cast<std::uint32_t>(experts_.size())
-                         : std::min<std::uint32_t>(options_.quorum, static_cast<std::uint32_t>(experts_.size()));
+    const auto asked = static_cast<std::uint32_t>(experts_.size());
+    result_.quorum = options_.quorum == 0 ? asked / 2 + 1 : std::min<std::uint32_t>(options_.quorum, asked);
     finished_.assign(experts_.size(), false);
 }
 
@@ -185,7 +184,9 @@ void Consultation::expert_finished(std::size_t index, ExpertAnswer answer) {
         }
     }
     if (closing_) return;  // cancel() completes once every call has reported
-    if (result_.answered >= result_.quorum && pending_ > 0) {
+    // Only an explicit quorum cuts the others short; the default one (a
+    // majority) waits for every expert, whose answers make the consensus.
+    if (options_.quorum != 0 && result_.answered >= result_.quorum && pending_ > 0) {
         close_answers("cancelled",
                       "not needed: the quorum of " + std::to_string(result_.quorum) + " answers was reached first");
         return;
@@ -223,7 +224,8 @@ void Consultation::embed_answers() {
             } else self->result_.embedding_error = std::move(error);
             self->latest_.reset();  // the streamed consensus compared words; the final one compares meanings
             self->analyse_and_deliberate();
-        });
+        },
+        deadline_);
 }
 
 void Consultation::analyse_and_deliberate() {

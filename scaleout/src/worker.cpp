@@ -10,6 +10,7 @@
 #include "coe/error.hpp"
 #include "coe/panel_json.hpp"
 #include "coe/report_format.hpp"
+#include "in_progress_acks.hpp"
 #include "nats_session.hpp"
 
 namespace coe {
@@ -79,6 +80,8 @@ private:
 
     void pull(JobKind kind) {
         natsSubscription *sub = subscribe(kind);
+        // every job fetched and not yet settled, the waiting ones too, stays ours
+        InProgressAcks in_progress(InProgressAcks::interval_for(session_.queue().ack_wait));
         while (!stopping_) {
             natsMsgList list{nullptr, 0};
             jsErrCode jerr = static_cast<jsErrCode>(0);
@@ -89,20 +92,24 @@ private:
                 std::this_thread::sleep_for(std::chrono::milliseconds(200));
                 continue;
             }
+            for (int i = 0; i < list.Count; ++i) in_progress.add(list.Msgs[i]);
             for (int i = 0; i < list.Count; ++i) {
                 if (stopping_) {  // hand the rest back at once rather than after ack_wait
+                    in_progress.release(list.Msgs[i]);
                     natsMsg_Nak(list.Msgs[i], nullptr);
                     continue;
                 }
-                handle(kind, list.Msgs[i]);
+                handle(kind, list.Msgs[i], in_progress);
             }
+            for (int i = 0; i < list.Count; ++i) in_progress.release(list.Msgs[i]);  // before they are freed
             natsMsgList_Destroy(&list);
         }
         natsSubscription_Unsubscribe(sub);
         natsSubscription_Destroy(sub);
     }
 
-    void handle(JobKind kind, natsMsg *msg) {
+    // Does one job; `in_progress` holds it until it is settled here.
+    void handle(JobKind kind, natsMsg *msg, InProgressAcks &in_progress) {
         const std::string batch = header(msg, "Coe-Batch");
         const std::string index = header(msg, "Coe-Index");
         const std::size_t line = std::strtoull(header(msg, "Coe-Line").c_str(), nullptr, 10);
@@ -124,15 +131,18 @@ private:
                        false, 1000};
         }
         if (outcome.retry_in_ms > 0 && !last_chance) {
+            in_progress.release(msg);
             natsMsg_NakWithDelay(msg, outcome.retry_in_ms, nullptr);  // milliseconds
             return;
         }
         try {
             store(batch, index, outcome.line);
         } catch (const std::exception &e) {  // not stored: not acknowledged; delivered again after ack_wait
+            in_progress.release(msg);
             std::fprintf(stderr, "coe worker: %s\n", e.what());
             return;
         }
+        in_progress.release(msg);
         // The result is stored: acknowledge.  Should the ack be lost, the job
         // runs again and its second result is dropped as a duplicate.
         natsMsg_Ack(msg, nullptr);

@@ -1,5 +1,9 @@
 #include "http_connection.hpp"
 
+#include <sys/socket.h>
+
+#include <cerrno>
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/http/read.hpp>
@@ -86,9 +90,11 @@ void Connection::on_read(beast::error_code ec) {
 
 void Connection::hand_over(Request request, std::optional<Exchange::ReadProblem> problem) {
     phase_ = Phase::handling;
+    ++exchanges_;
     request_line_ = std::string(request.method_string()) + " " + std::string(request.target());
     auto exchange = std::make_shared<ExchangeImpl>(shared_from_this(), std::move(request), std::move(problem));
     current_ = exchange;
+    if (buffer_.size() == 0) watch_peer();  // (with a pipelined request in hand, the peer is there)
     try {
         shared_->policy.handle(exchange);
     } catch (const std::exception &e) {
@@ -122,6 +128,20 @@ void Connection::write_next() {
         }
         if (!self->output_.empty()) self->write_next();
     });
+}
+
+void Connection::watch_peer() {
+    stream_.socket().async_wait(
+        tcp::socket::wait_read, [self = shared_from_this(), exchange = exchanges_](beast::error_code ec) {
+            if (self->phase_ != Phase::handling || exchange != self->exchanges_) return;  // answered meanwhile
+            if (!ec) {
+                char byte;
+                const ssize_t n = ::recv(self->stream_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+                if (n > 0) return;  // the next request, pipelined: read once this response is out
+                if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return self->watch_peer();
+            }
+            self->close();  // the client went away: nobody to answer, its exchange is aborted
+        });
 }
 
 void Connection::after_response() {

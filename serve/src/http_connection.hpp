@@ -3,6 +3,10 @@
 // early waits in the read buffer until the response before it is written).
 // Each request read whole goes to the policy's handler as an Exchange; what
 // the exchange answers is queued (output_queue.hpp) and written with Beast.
+// While a request is handled the socket is watched: a client that closes
+// it (or resets it) before its response is complete aborts the exchange,
+// so a consultation nobody waits for any more is cancelled.  A client that
+// half-closes after sending its request counts as gone too.
 // Limits and timeouts: connection_policy.hpp.
 //
 // Ownership: shared by the listener's list (weakly), by its own pending
@@ -60,6 +64,9 @@ private:
     void hand_over(Request request, std::optional<Exchange::ReadProblem> problem);
     void write_next();
     void after_response();
+    // Watches the socket while the current request is handled (see above);
+    // data arriving instead (a pipelined request) ends the watch.
+    void watch_peer();
     void too_slow(std::size_t refused_bytes);
     void close();
 
@@ -71,7 +78,8 @@ private:
     std::optional<http::request_parser<http::string_body>> parser_;
     Phase phase_ = Phase::idle;
     bool draining_ = false, keep_alive_ = false, writing_ = false;
-    std::string request_line_;  // of the exchange in progress, for the log
+    std::string request_line_;     // of the exchange in progress, for the log
+    std::uint64_t exchanges_ = 0;  // handed over so far: a watch belongs to one of them
     OutputQueue output_;
     std::weak_ptr<ExchangeImpl> current_;
 };

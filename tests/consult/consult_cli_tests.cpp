@@ -157,7 +157,7 @@ TEST_CASE("coe consult --stream prints events as JSON Lines, final last; a misse
     ServerProcess server;
     const std::string experts = experts_file(
         server, "stream.json", {{"ok1", "reply=cache_a"}, {"ok2", "reply=cache_c"}, {"denied", "status=401"}});
-    Run r = run("consult \"Q?\" --stream --deltas --experts " + experts);
+    Run r = run("consult \"Q?\" --stream --deltas --quorum 3 --experts " + experts);
     CHECK(r.status == 3);
     std::vector<std::string> types;
     for (const std::string &l : lines_of(r.out)) {
@@ -172,6 +172,35 @@ TEST_CASE("coe consult --stream prints events as JSON Lines, final last; a misse
     CHECK(std::count(types.begin(), types.end(), "expert_delta") >= 2);
     CHECK(r.out.find("denied: auth_error: HTTP 401") != std::string::npos);
     CHECK(r.out.find("the quorum of 3 was not met") != std::string::npos);
+}
+
+TEST_CASE("default quorum is a majority: 5 experts, one down, exit 0; each failed expert named with why on one line") {
+    ServerProcess server;
+    const std::string experts = experts_file(server, "majority.json",
+                                             {{"a", "reply=cache_a"},
+                                              {"b", "reply=cache_b"},
+                                              {"c", "reply=cache_c"},
+                                              {"d", "reply=index"},
+                                              {"down", "status=401"}});
+    Run r = run("consult \"Q?\" --experts " + experts);
+    CHECK(r.status == 0);
+    CHECK(r.out.find("4 of 5 experts answered (quorum 3 met)") != std::string::npos);
+    CHECK(r.out.find("\n  down failed: auth_error: HTTP 401") != std::string::npos);
+    const std::vector<std::string> lines = lines_of(r.out);
+    CHECK(std::count_if(lines.begin(), lines.end(),
+                        [](const std::string &l) { return l.find(" failed: ") != std::string::npos; }) == 1);
+
+    const std::string two_down = experts_file(server, "minority.json",
+                                              {{"a", "reply=cache_a"},
+                                               {"b", "reply=cache_b"},
+                                               {"x", "status=401"},
+                                               {"y", "status=401"},
+                                               {"z", "status=401"}});
+    Run m = run("consult \"Q?\" --experts " + two_down);
+    CHECK(m.status == 3);
+    CHECK(m.out.find("2 of 5 experts answered (quorum 3 NOT met)") != std::string::npos);
+    for (const char *name : {"x", "y", "z"})
+        CHECK(m.out.find("\n  " + std::string(name) + " failed: auth_error: ") != std::string::npos);
 }
 
 TEST_CASE("experts in the config file, and a performance report per expert") {

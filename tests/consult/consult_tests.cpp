@@ -267,6 +267,23 @@ TEST_CASE("quorum: the consultation returns once K experts answered and lists th
     CHECK(answer_of(r, "slow").error.find("quorum of 2") != std::string::npos);
 }
 
+TEST_CASE("default quorum: a majority of the experts asked, and every expert is still waited for") {
+    FakeProviderServer server;
+    const ConsultOptions options;  // quorum 0
+    const ConsultationResult r =
+        ask(server,
+            {fake_expert(server, "fast1", ProviderKind::openai, "reply=cache_a"),
+             fake_expert(server, "fast2", ProviderKind::ollama, "reply=cache_b"),
+             fake_expert(server, "later", ProviderKind::gemini, "reply=cache_c,stall_first=300"),
+             fake_expert(server, "down", ProviderKind::anthropic, "status=401")},
+            options);
+    CHECK(r.quorum == 3);  // floor(4/2) + 1
+    CHECK(r.quorum_met);
+    CHECK(r.answered == 3);
+    CHECK(answer_of(r, "later").status == "ok");  // not cut short once two answered
+    CHECK(answer_of(r, "down").status == "auth_error");
+}
+
 TEST_CASE("deadline: experts still out are listed as timed out, answers already in are kept") {
     FakeProviderServer server;
     ConsultOptions options;

@@ -168,6 +168,28 @@ TEST_CASE("the deadline covers the review too: a reviewer still out then is a fa
     CHECK(score_of(*r.review, "b").times_ranked == 1);  // a's review
 }
 
+TEST_CASE("the deadline covers the synthesis too: a chairman still writing then has failed, the consensus answers") {
+    FakeProviderServer server;
+    auto experts = three(server);
+    experts.push_back(fake_expert(server, "chair", ProviderKind::openai, "reply=cache_c,stall_first=8000"));
+    Circle circle(test_engine(), experts_of(experts));
+    ConsultOptions o;
+    o.experts = {"a", "b", "c"};
+    o.synthesize = "chair";
+    o.deadline = std::chrono::milliseconds(1200);
+    const auto start = std::chrono::steady_clock::now();
+    const ConsultationResult r = circle.consult(question, o);
+    const auto took = std::chrono::steady_clock::now() - start;
+    CHECK(took >= std::chrono::milliseconds(1100));
+    CHECK(took < std::chrono::milliseconds(3000));
+    REQUIRE(r.synthesis);
+    CHECK(r.synthesis->status == "timeout");
+    CHECK(r.synthesis->error.find("deadline") != std::string::npos);
+    CHECK(r.final_answer_from == "consensus");
+    REQUIRE(r.report);
+    CHECK(r.report->degraded);
+}
+
 TEST_CASE("naming an unknown reviewer or chairman is a caller mistake") {
     FakeProviderServer server;
     Circle circle(test_engine(), experts_of(three(server)));

@@ -96,6 +96,26 @@ TEST_CASE("an embedder that fails: TF-IDF instead, and the report says degraded 
     CHECK(to_json(r).find("\"embedding\":{\"embedder\":\"emb\",\"status\":\"failed\"") != std::string::npos);
 }
 
+TEST_CASE("an embedder that stalls: its request ends at the consultation's deadline, TF-IDF instead") {
+    FakeProviderServer server;
+    EmbedderConfig stalled = fake_embedder(server, "stall_first=8000");
+    stalled.timeout_ms = 20000;  // its own timeout would come much later
+    Circle circle(test_engine(), circle_with(server, stalled));
+    ConsultOptions o;
+    o.deadline = std::chrono::milliseconds(900);
+    const auto start = std::chrono::steady_clock::now();
+    const ConsultationResult r = circle.consult(question, o);
+    const auto took = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    CHECK(took >= 850);
+    CHECK(took < 2500);
+    CHECK(r.answered == 3);
+    REQUIRE(r.report);
+    CHECK(r.report->features == "tfidf");
+    CHECK(r.report->degraded);
+    CHECK(r.embedding_error.find("timeout: ") == 0);
+    CHECK(r.embedding_error.find("deadline") != std::string::npos);
+}
+
 TEST_CASE("an embedder's key comes from its variable, and never shows") {
     FakeProviderServer::Options o;
     o.api_key = "sk-embed-secret-0123456789";

@@ -15,6 +15,8 @@
 //                                operations carry fields this host never saw
 //   TP_OWN_ALGORITHM             coe.similarity declares an algorithm of its own
 //                                (and computes a different, still valid, matrix)
+//   TP_SUBTLY_WRONG              coe.similarity adds 0.03 off the diagonal: a
+//                                plausible bug, valid output, wrong from call 1
 //   TP_EXIT_ON_LOAD              _exit(0) from a static initialiser
 //   TP_HANG_IN_ENTRY             the entry point never returns
 //   TP_HANG_IN_SIMILARITY        coe.similarity never returns
@@ -92,6 +94,18 @@ coe_status tp_similarity(void *args, const coe_call *call) {
     });
 }
 
+#ifdef TP_SUBTLY_WRONG
+coe_status tp_wrong_similarity(void *args, const coe_call *call) {
+    const coe_status status = tp_similarity(args, call);
+    if (status != COE_OK) return status;
+    auto *a = static_cast<coe_similarity_args *>(args);
+    for (std::uint32_t i = 0; i < a->count; ++i)
+        for (std::uint32_t j = 0; j < a->count; ++j)
+            if (i != j && a->out[i * a->out_stride + j] <= 0.97f) a->out[i * a->out_stride + j] += 0.03f;
+    return COE_OK;
+}
+#endif
+
 #ifdef TP_OWN_ALGORITHM
 // "Another algorithm": half the cosine.  Symmetric, within [-1, 1], 1 on the diagonal.
 coe_status tp_own_similarity(void *args, const coe_call *call) {
@@ -105,6 +119,9 @@ coe_status tp_own_similarity(void *args, const coe_call *call) {
 }
 #define TP_SIMILARITY_FN &tp_own_similarity
 #define TP_SIMILARITY_FLAGS COE_OPERATION_OWN_ALGORITHM
+#elif defined(TP_SUBTLY_WRONG)
+#define TP_SIMILARITY_FN &tp_wrong_similarity
+#define TP_SIMILARITY_FLAGS 0u
 #else
 #define TP_SIMILARITY_FN &tp_similarity
 #define TP_SIMILARITY_FLAGS 0u

@@ -338,6 +338,53 @@ TEST_CASE("graceful shutdown: requests in flight finish, idle connections close,
     CHECK(ec);  // no longer listening
 }
 
+TEST_CASE("a plain consultation or chat completion whose client goes away is cancelled within a second") {
+    RunningServer s({}, {"reply=cache_a,stall_first=10000", "reply=cache_b,stall_first=10000"});
+    HttpClient observer(s.port());
+    auto cancelled = [&observer](int n) {
+        const std::string m = observer.get("/metrics").body;
+        for (const char *e : {"e1", "e2"})
+            if (m.find("coe_expert_answers_total{expert=\"" + std::string(e) + "\",status=\"cancelled\"} " +
+                       std::to_string(n) + "\n") == std::string::npos)
+                return false;
+        return true;
+    };
+    const std::pair<const char *, const char *> requests[] = {
+        {"/v1/consult", R"({"question": "How do we make the API faster?"})"},
+        {"/v1/chat/completions", R"({"model": "circle", "messages": [{"role": "user", "content": "Faster API?"}]})"}};
+    int round = 0;
+    for (const auto &[target, body] : requests) {
+        CAPTURE(target);
+        ++round;
+        boost::asio::io_context ioc;
+        boost::asio::ip::tcp::socket client(ioc);
+        client.connect({boost::asio::ip::make_address("127.0.0.1"), s.port()});
+        http::request<http::string_body> req{http::verb::post, target, 11};
+        req.set(http::field::host, "127.0.0.1");
+        req.set(http::field::content_type, "application/json");
+        req.body() = body;
+        req.prepare_payload();
+        http::write(client, req);
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the experts are being asked
+        REQUIRE_FALSE(cancelled(round));
+        client.close();
+        const auto closed = std::chrono::steady_clock::now();
+        bool done = false;
+        while (!done && std::chrono::steady_clock::now() - closed < std::chrono::seconds(3)) {
+            done = cancelled(round);
+            if (!done) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        const auto took = std::chrono::steady_clock::now() - closed;
+        CHECK(done);
+        CHECK(took < std::chrono::seconds(1));
+        MESSAGE(std::string(target) << ": experts cancelled "
+                                    << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                                    << " ms after the client closed its socket");
+    }
+    const std::string m = observer.get("/metrics").body;
+    CHECK(m.find("coe_http_requests_total{route=\"/v1/consult\",status=\"0\"} 1") != std::string::npos);
+}
+
 TEST_CASE("the drain timeout cuts what is left and cancels its consultation") {
     ServerOptions o;
     o.drain_timeout = std::chrono::milliseconds(300);

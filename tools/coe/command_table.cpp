@@ -42,7 +42,8 @@ const Command table[] = {
      "Providers: OpenAI-compatible, Ollama, Anthropic, Gemini.  --stream prints JSON Lines events\n"
      "as they happen (consensus after each answer, then final).  --review: each expert ranks the\n"
      "others' anonymised answers (Borda and Schulze); --synthesize: one expert writes the final\n"
-     "answer from all of it.  Exit 3 if the quorum was not met.  --batch asks many questions, N at\n"
+     "answer from all of it.  Exit 3 if the quorum (default: a majority of the experts) was not\n"
+     "met; the experts that did not answer are named with why, one a line.  --batch asks many questions, N at\n"
      "a time, results as JSON Lines in input order; --resume skips the ids OUT already answers.",
      true, nullptr, COE_NETWORK_COMMAND(run_consult_command)},
     {"deliberate", "the stages after the answers (embeddings, review, synthesis) on given panels",

@@ -67,8 +67,11 @@ struct ConsultOptions {
     std::string id;                    // the panel id; empty: "consultation-N"
     std::string system_prompt;         // for experts without their own; empty: a built-in one
     std::vector<std::string> experts;  // names to ask; empty: every configured expert
-    // Return once `quorum` experts answered (0: all of them); the others are
-    // cancelled and listed with status "cancelled".
+    // The answers the consultation needs (ConsultationResult::quorum_met).
+    // K > 0: return once K experts answered; the others are cancelled and
+    // listed with status "cancelled".  0 (the default): a majority of the
+    // experts asked (floor(N/2) + 1), and every expert is waited for (up to
+    // the deadline), since each answer adds to the consensus.
     std::uint32_t quorum = 0;
     // The whole consultation's deadline; experts still out then are
     // cancelled with status "timeout".  Zero: none (each request's own

@@ -15,13 +15,15 @@ struct EmbeddingClient::Job {
     std::size_t next = 0;              // into missing
     std::string api_key;
     Done done;
+    Deadline deadline;
 };
 
 EmbeddingClient::EmbeddingClient(net::CurlMultiClient &client, EmbedderConfig config)
     : client_(client), config_(std::move(config)) {}
 
-void EmbeddingClient::embed(std::vector<std::string> texts, Done done) {
+void EmbeddingClient::embed(std::vector<std::string> texts, Done done, Deadline deadline) {
     auto job = std::make_shared<Job>();
+    job->deadline = deadline;
     job->texts = std::move(texts);
     job->vectors.resize(job->texts.size());
     job->done = std::move(done);
@@ -49,6 +51,22 @@ void EmbeddingClient::next_batch(const std::shared_ptr<Job> &job) {
     for (std::size_t k = job->next; k < end; ++k) batch.push_back(job->texts[job->missing[k]]);
     net::HttpLimits limits;
     limits.first_byte_timeout_ms = limits.idle_timeout_ms = limits.total_timeout_ms = config_.timeout_ms;
+    bool deadline_bound = false;  // the caller's deadline comes before the embedder's own timeout
+    if (job->deadline != Deadline::max()) {
+        const double left =
+            std::chrono::duration<double, std::milli>(job->deadline - std::chrono::steady_clock::now()).count();
+        if (left < 1) {
+            auto done = std::move(job->done);
+            done({}, "timeout: the consultation's deadline passed before the embeddings arrived");
+            return;
+        }
+        if (config_.timeout_ms <= 0 || left < config_.timeout_ms) {
+            limits.total_timeout_ms = left;
+            if (limits.first_byte_timeout_ms <= 0 || limits.first_byte_timeout_ms > left)
+                limits.first_byte_timeout_ms = left;
+            deadline_bound = true;
+        }
+    }
     limits.max_body_bytes = 256u << 20;
     limits.ca_file = config_.ca_file;
     auto body = std::make_shared<std::string>();
@@ -57,7 +75,7 @@ void EmbeddingClient::next_batch(const std::shared_ptr<Job> &job) {
         body->append(piece);
         return true;
     };
-    cb.on_done = [this, job, body, batch, end](net::HttpResult r) {
+    cb.on_done = [this, job, body, batch, end, deadline_bound](net::HttpResult r) {
         auto fail = [&](std::string why) {
             if (!job->api_key.empty())  // never let the key out, whatever the server echoed
                 for (std::size_t p = why.find(job->api_key); p != std::string::npos; p = why.find(job->api_key, p))
@@ -65,6 +83,8 @@ void EmbeddingClient::next_batch(const std::shared_ptr<Job> &job) {
             auto done = std::move(job->done);
             done({}, std::move(why));
         };
+        if (r.failure == "timeout" && deadline_bound)
+            return fail("timeout: no embeddings before the consultation's deadline (" + r.message + ")");
         if (!r.failure.empty()) return fail(r.failure + ": " + r.message);
         if (r.head.status != 200) return fail("HTTP " + std::to_string(r.head.status) + ": " + body->substr(0, 300));
         std::vector<std::vector<float>> vectors;

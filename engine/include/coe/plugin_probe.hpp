@@ -9,11 +9,13 @@
 // phase under `timeout`.  A plugin that crashes, exits, hangs or fails there
 // is rejected with that reason (`coe backends` shows it) and never loaded.
 // Verdicts are cached by file identity (path, device, inode, size, mtime),
-// in memory and in `<cache>/plugin-probes-1.tsv`, where <cache> is
+// in memory and in `<cache>/plugin-probes-2.tsv`, where <cache> is
 // COE_CACHE_DIR, else $XDG_CACHE_HOME/coe, else $HOME/.cache/coe; so each
 // file version is probed once, not at every start (a rebuilt or replaced
 // file is a new version; delete the cache file to probe an unchanged one
-// again).  `coe plugin check` never uses the cache.
+// again).  The file is shared safely by concurrent processes (a lock, an
+// atomic replace, a checksum per line).  `coe plugin check` never uses the
+// cache.
 //
 // What a probe cannot contain: a plugin that crashes later, on real data,
 // still takes the process down (docs/resilience.md).

@@ -40,10 +40,18 @@ FaultSpec parse_fault_spec(const std::string &text);
 struct ResilienceOptions {
     BreakerConfig breaker;                          // defaults for every breaker
     std::map<std::string, BreakerConfig> breakers;  // per "backend" or "backend:operation"
-    double shadow_rate = 0.01;                      // share of calls also run on scalar and compared
-    // After a shadow mismatch, every call of that backend and operation is
-    // shadow-checked until this many in a row have matched (probation).
-    std::uint32_t shadow_probation_calls = 50;
+    // Share of calls also run on scalar and compared, once a (backend,
+    // operation) is off probation; `shadow_rates` overrides it per "backend"
+    // or "backend:operation" (the more specific entry wins).
+    double shadow_rate = 0.01;
+    std::map<std::string, double> shadow_rates;
+    // Probation: every (backend, operation) starts on it, and starts it again
+    // after each transition of its breaker and after a shadow mismatch (a
+    // reload builds new chains, so a reloaded or replaced plugin starts on it
+    // too).  On probation every call is shadow-checked, and the scalar
+    // reference's result served when they differ, until this many calls in
+    // a row have matched.  0: no probation, sampling only.
+    std::uint32_t shadow_probation_calls = 64;
     std::vector<std::string> chain;  // backend order; empty: by score, scalar last
     std::vector<FaultSpec> faults;
     std::uint64_t seed = 0;  // sampling and jitter; 0: from the clock

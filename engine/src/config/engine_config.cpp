@@ -21,6 +21,12 @@ void read_resilience(const boost::json::value &v, const std::string &where, Resi
         const std::string field = where + "." + std::string(key);
         if (key == "shadow_rate") {
             r.shadow_rate = internal::bounded_number(value, field, 0, 1);
+        } else if (key == "shadow_rates") {
+            if (!value.is_object())
+                throw Error(field + " must be an object of \"backend\" or \"backend:operation\" -> rate");
+            for (const auto &[name, rate] : value.as_object())
+                r.shadow_rates[std::string(name)] =
+                    internal::bounded_number(rate, field + "." + std::string(name), 0, 1);
         } else if (key == "shadow_probation_calls") {
             r.shadow_probation_calls = static_cast<std::uint32_t>(internal::bounded_number(value, field, 0, 1e9));
         } else if (key == "seed") {
@@ -41,7 +47,8 @@ void read_resilience(const boost::json::value &v, const std::string &where, Resi
                     internal::read_breaker_config(cfg, field + "." + std::string(name), r.breaker);
         } else {
             throw Error(field +
-                        ": unknown field (known: shadow_rate, shadow_probation_calls, seed, chain, breaker, breakers)");
+                        ": unknown field (known: shadow_rate, shadow_rates, shadow_probation_calls, seed, chain, "
+                        "breaker, breakers)");
         }
     }
 }

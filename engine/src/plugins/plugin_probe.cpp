@@ -3,18 +3,15 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <fstream>
-#include <map>
-#include <mutex>
 #include <optional>
 #include <sstream>
 #include <system_error>
 #include <variant>
 
-#include "coe/internal/cache_folder.hpp"
 #include "elf_manifest.hpp"
 #include "plugin_discovery.hpp"
 #include "plugin_loader.hpp"
+#include "verdict_cache.hpp"
 
 namespace coe::detail {
 namespace {
@@ -25,95 +22,6 @@ bool is_executable(const std::filesystem::path &p) {
     std::error_code ec;
     return std::filesystem::is_regular_file(p, ec) && ::access(p.c_str(), X_OK) == 0;
 }
-
-// Verdicts by "path|identity|helper identity|engine version", in memory for
-// the process and on disk between processes.  The disk file is rewritten
-// whole (temporary file + rename), so readers never see half of it; two
-// processes writing at once may lose an entry, which is probed again later.
-// Verdicts of file versions that no longer exist (the file is gone, or is
-// another version now) are dropped when it is written, so that it does not
-// grow with every build ever probed.
-class VerdictCache {
-public:
-    static VerdictCache &instance() {
-        static auto *cache = new VerdictCache();  // used until exit, from any thread
-        return *cache;
-    }
-
-    bool find(const std::string &key, bool use_disk, ProbeVerdict &out) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (use_disk && !disk_read_) read_disk();
-        auto it = verdicts_.find(key);
-        if (it == verdicts_.end()) return false;
-        out = it->second;
-        return true;
-    }
-
-    void store(const std::string &key, const ProbeVerdict &v, bool use_disk) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        verdicts_[key] = v;
-        if (use_disk) write_disk();
-    }
-
-private:
-    static std::filesystem::path file() {
-        const auto f = internal::user_cache_folder();
-        return f.empty() ? f : f / "plugin-probes-1.tsv";
-    }
-
-    static std::string clean(std::string s) {
-        for (char &c : s)
-            if (c == '\t' || c == '\n' || c == '\r') c = ' ';
-        return s;
-    }
-
-    void read_disk() {
-        disk_read_ = true;
-        const auto path = file();
-        if (path.empty()) return;
-        std::ifstream in(path);
-        std::string line;
-        while (std::getline(in, line)) {  // key \t 1|0 \t reason \t note
-            std::istringstream fields(line);
-            std::string key, admitted, reason, note;
-            if (!std::getline(fields, key, '\t') || !std::getline(fields, admitted, '\t')) continue;
-            std::getline(fields, reason, '\t');
-            std::getline(fields, note, '\t');
-            if (admitted != "1" && admitted != "0") continue;
-            verdicts_.emplace(key, ProbeVerdict{admitted == "1", reason, note});
-        }
-    }
-
-    void write_disk() {
-        const auto path = file();
-        if (path.empty()) return;
-        std::error_code ec;
-        for (auto it = verdicts_.begin(); it != verdicts_.end();) {
-            const std::string plugin = it->first.substr(0, it->first.find('|'));
-            const std::string version = plugin + "|" + file_identity(plugin) + "|";  // "missing" when gone
-            it = it->first.compare(0, version.size(), version) == 0 ? std::next(it) : verdicts_.erase(it);
-        }
-        std::filesystem::create_directories(path.parent_path(), ec);
-        const auto tmp = path.string() + "." + std::to_string(::getpid()) + ".tmp";
-        {
-            std::ofstream out(tmp, std::ios::trunc);
-            if (!out) return;  // a cache we cannot write is only slower
-            for (const auto &[key, v] : verdicts_)
-                out << clean(key) << '\t' << (v.admitted ? '1' : '0') << '\t' << clean(v.reason) << '\t'
-                    << clean(v.note) << '\n';
-            if (!out.flush()) {
-                std::filesystem::remove(tmp, ec);
-                return;
-            }
-        }
-        std::filesystem::rename(tmp, path, ec);
-        if (ec) std::filesystem::remove(tmp, ec);
-    }
-
-    std::mutex mutex_;
-    bool disk_read_ = false;
-    std::map<std::string, ProbeVerdict> verdicts_;
-};
 
 bool has_line(const ChildOutcome &o, const std::string &line) {
     for (const auto &l : o.lines)

@@ -19,6 +19,12 @@ BreakerConfig breaker_config(const ResilienceOptions &o, const std::string &back
     return o.breaker;
 }
 
+double shadow_rate(const ResilienceOptions &o, const std::string &backend, const std::string &op) {
+    if (auto it = o.shadow_rates.find(backend + ":" + op); it != o.shadow_rates.end()) return it->second;
+    if (auto it = o.shadow_rates.find(backend); it != o.shadow_rates.end()) return it->second;
+    return o.shadow_rate;
+}
+
 }  // namespace
 
 BackendChain::BackendChain(const BackendRegistry &registry, ResilienceOptions options, Telemetry &telemetry)
@@ -76,8 +82,11 @@ BackendChain::BackendChain(const BackendRegistry &registry, ResilienceOptions op
             breaker =
                 std::make_unique<CircuitBreaker>(breaker_config(options_, infos[i].name, op), seed_ + breakers_.size());
             auto &shadow = shadow_states_[{infos[i].name, op}];
-            shadow = std::make_unique<ShadowState>();
-            links.push_back({b, infos[i].name, breaker.get(), false, b->own_algorithm(op, revision), shadow.get()});
+            const bool own = b->own_algorithm(op, revision);
+            shadow = std::make_unique<ShadowState>(own ? 0 : options_.shadow_probation_calls);
+            shadow->breaker_seen.store(breaker->transition_count(), std::memory_order_relaxed);
+            links.push_back(
+                {b, infos[i].name, breaker.get(), false, own, shadow.get(), shadow_rate(options_, infos[i].name, op)});
             chain.push_back(b);
         }
         BreakerConfig floor_config = breaker_config(options_, floor_->name(), op);
@@ -85,8 +94,8 @@ BackendChain::BackendChain(const BackendRegistry &registry, ResilienceOptions op
         auto &breaker = breakers_[{floor_->name(), op}];
         breaker = std::make_unique<CircuitBreaker>(floor_config, seed_);
         auto &shadow = shadow_states_[{floor_->name(), op}];
-        shadow = std::make_unique<ShadowState>();
-        links.push_back({floor_.get(), floor_->name(), breaker.get(), true, false, shadow.get()});
+        shadow = std::make_unique<ShadowState>(0);  // the reference itself
+        links.push_back({floor_.get(), floor_->name(), breaker.get(), true, false, shadow.get(), 0.0});
         chain.push_back(floor_.get());
     }
 }
@@ -108,9 +117,18 @@ const std::vector<const Backend *> &BackendChain::chain(const std::string &op) c
     return it->second;
 }
 
-bool BackendChain::sample_shadow() const {
-    if (options_.shadow_rate <= 0) return false;
-    return uniform_draw(seed_ ^ 0x51ad0, draws_.fetch_add(1, std::memory_order_relaxed)) < options_.shadow_rate;
+bool BackendChain::sample_shadow(double rate) const {
+    if (rate <= 0) return false;
+    return uniform_draw(seed_ ^ 0x51ad0, draws_.fetch_add(1, std::memory_order_relaxed)) < rate;
+}
+
+bool BackendChain::on_probation(const Link &link) const {
+    if (options_.shadow_probation_calls == 0) return false;
+    const std::uint64_t now = link.breaker->transition_count();
+    std::uint64_t seen = link.shadow->breaker_seen.load(std::memory_order_relaxed);
+    if (now != seen && link.shadow->breaker_seen.compare_exchange_strong(seen, now, std::memory_order_relaxed))
+        link.shadow->probation.store(options_.shadow_probation_calls, std::memory_order_relaxed);
+    return link.shadow->probation.load(std::memory_order_relaxed) > 0;
 }
 
 void BackendChain::judge_speed(const Link &link, const char *op, double ms, double scalar_ms, CallTrace *trace) {
@@ -155,9 +173,13 @@ void BackendChain::note(CallTrace *trace, const std::string &text) const {
 
 std::vector<BreakerView> BackendChain::breakers() const {
     std::vector<BreakerView> out;
-    for (const auto &[key, breaker] : breakers_)
+    for (const auto &[key, breaker] : breakers_) {
+        const auto shadow = shadow_states_.find(key);
+        const std::uint32_t probation =
+            shadow == shadow_states_.end() ? 0 : shadow->second->probation.load(std::memory_order_relaxed);
         out.push_back({key.first, key.second, breaker->state(), breaker->slow_threshold_ms(), breaker->transitions(),
-                       breaker->transition_count()});
+                       breaker->transition_count(), probation});
+    }
     return out;
 }
 

@@ -1,8 +1,9 @@
 // backend_chain.hpp - runs one operation on the best healthy backend, with a
 // circuit breaker per (backend, operation), demotion down the chain to the
-// scalar floor, result checks, sampled shadow verification against scalar,
-// injected faults and telemetry.  The floor and the shadow reference are
-// always the engine's own built-in scalar backend, never a plugin file.
+// scalar floor, result checks, shadow verification against scalar (every
+// call on probation, then a sample), injected faults and telemetry.  The
+// floor and the shadow reference are always the engine's own built-in scalar
+// backend, never a plugin file.
 #pragma once
 
 #include <atomic>
@@ -46,6 +47,7 @@ struct BreakerView {
     double slow_threshold_ms;
     std::vector<BreakerTransition> transitions;  // the most recent
     std::uint64_t transition_count;
+    std::uint32_t probation_left;  // matching shadow checks still needed to end probation (0: off it)
 };
 
 class BackendChain {
@@ -73,7 +75,9 @@ public:
 private:
     // What a (backend, operation) learnt from its shadow checks.
     struct ShadowState {
-        std::atomic<std::uint32_t> probation{0};      // calls still to check after a mismatch
+        explicit ShadowState(std::uint32_t probation_calls) : probation(probation_calls) {}
+        std::atomic<std::uint32_t> probation;         // matching calls still needed to end probation
+        std::atomic<std::uint64_t> breaker_seen{0};   // the breaker's transition count probation knows
         std::atomic<std::uint32_t> slower_streak{0};  // shadowed calls in a row slower than scalar
     };
     struct Link {
@@ -83,11 +87,15 @@ private:
         bool floor;
         bool own_algorithm;  // COE_OPERATION_OWN_ALGORITHM: never shadow-compared
         ShadowState *shadow;
+        double shadow_rate;  // the sampling rate once off probation
     };
     using Time = Clock::time_point;
     static double ms_between(Time a, Time b) { return std::chrono::duration<double, std::milli>(b - a).count(); }
     const std::vector<Link> &links(const std::string &op) const;
-    bool sample_shadow() const;
+    bool sample_shadow(double rate) const;
+    // Is this call to be shadow-checked because the link is on probation?
+    // A breaker transition since the last call starts probation again.
+    bool on_probation(const Link &link) const;
     // After a shadow check that matched: ends probation step by step, and
     // trips the breaker of a backend that keeps being slower than scalar.
     void judge_speed(const Link &link, const char *op, double ms, double scalar_ms, CallTrace *trace);
@@ -167,8 +175,7 @@ void BackendChain::run(const char *op, Attempt &&attempt, Check &&check, R &out,
         const bool slow = slow_limit > 0 && elapsed > slow_limit;
         // Checked: a sample, every call on probation, and every slow call
         // (is it slow, or is the input big?  scalar's time tells).
-        if (!link.floor && !link.own_algorithm &&
-            (link.shadow->probation.load(std::memory_order_relaxed) > 0 || slow || sample_shadow())) {
+        if (!link.floor && !link.own_algorithm && (on_probation(link) || slow || sample_shadow(link.shadow_rate))) {
             const Time s0 = Clock::now();
             try {
                 attempt(*floor_, FaultDecision{}, reference);

@@ -121,6 +121,7 @@ std::string performance_report_json(const Telemetry::Snapshot &s, const std::vec
                               {"operation", b.operation},
                               {"state", to_string(b.state)},
                               {"transition_count", b.transition_count},
+                              {"probation_calls_left", b.probation_left},
                               {"transitions", std::move(history)}};
         if (b.slow_threshold_ms > 0) o["slow_threshold_ms"] = round3(b.slow_threshold_ms);
         breaker_list.push_back(std::move(o));
@@ -200,6 +201,10 @@ std::string performance_report_prometheus(const Telemetry::Snapshot &s, const st
            "counter\n";
     for (const auto &b : breakers)
         out << "coe_breaker_transitions_total{" << labels(b.backend, b.operation) << "} " << b.transition_count << "\n";
+    out << "# HELP coe_shadow_probation_calls_left Matching shadow checks still needed to end probation.\n"
+           "# TYPE coe_shadow_probation_calls_left gauge\n";
+    for (const auto &b : breakers)
+        out << "coe_shadow_probation_calls_left{" << labels(b.backend, b.operation) << "} " << b.probation_left << "\n";
     const double answered = s.panels ? static_cast<double>(s.panels_answered) / static_cast<double>(s.panels) : 1.0;
     const double accelerated =
         s.served ? static_cast<double>(s.served_accelerated) / static_cast<double>(s.served) : 0.0;

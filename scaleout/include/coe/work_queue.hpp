@@ -12,9 +12,11 @@
 //   <results_stream>  coe.results.<batch> (one message per job, Nats-Msg-Id
 //                     "<batch>.<index>") and coe.manifest.<batch> (the count)
 // Workers pull through durable consumers ("coe-analyze", "coe-consult"),
-// store the result, and only then acknowledge the job.  A worker that dies
-// mid-job leaves its job unacknowledged: JetStream delivers it again after
-// ack_wait, to whichever worker asks next.  Results published twice (the
+// store the result, and only then acknowledge the job; while they hold a
+// job they send in-progress acks every third of ack_wait, so a job longer
+// than ack_wait is not delivered twice.  A worker that dies mid-job leaves
+// its job unacknowledged: JetStream delivers it again after ack_wait, to
+// whichever worker asks next.  Results published twice (the
 // first worker stored its result but died before acknowledging) are dropped
 // by the results stream's duplicate window, and collect keeps one result
 // per index in any case.  A job that fails or is lost max_deliver times ends

@@ -8,6 +8,7 @@
 // takes the breaker's mutex.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <mutex>
@@ -51,7 +52,7 @@ public:
 
     BreakerState state() const;
     std::vector<BreakerTransition> transitions() const;  // the most recent ones
-    std::uint64_t transition_count() const;              // all of them, ever
+    std::uint64_t transition_count() const;              // all of them, ever; lock-free
     // The absolute slow-call limit (ms), 0 for none.
     double slow_threshold_ms() const { return config_.slow_call_duration_ms; }
     const BreakerConfig &config() const { return config_; }
@@ -78,7 +79,7 @@ private:
     double next_open_ms_;
     std::uint32_t probes_started_ = 0, probes_succeeded_ = 0;
     std::vector<BreakerTransition> transitions_;
-    std::uint64_t transition_count_ = 0;
+    std::atomic<std::uint64_t> transition_count_{0};  // written under the mutex, read without it
     std::uint64_t recorded_calls_ = 0;
     std::mt19937_64 rng_;
 };
