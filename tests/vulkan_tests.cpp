@@ -177,7 +177,7 @@ TEST_CASE("without a Vulkan driver: the plugin is rejected with its reason and t
     const auto *vulkan = find_backend(doc, "vulkan");
     REQUIRE(vulkan != nullptr);
     CHECK(vulkan->at("status") == "rejected");
-    CHECK(!vulkan->at("reason").as_string().empty());
+    CHECK(std::string(vulkan->at("reason").as_string()).find("no usable device") != std::string::npos);
     CHECK(doc.at("active").as_string() != "vulkan");
 }
 

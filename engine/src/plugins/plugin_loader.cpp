@@ -186,6 +186,8 @@ LoadOutcome load_plugin(const PluginCandidate &c, std::uint64_t cpu_features,
     } catch (...) {  // a C++ plugin that let an exception escape its C entry point
         return reject(std::move(o), "entry point threw an exception");
     }
+    if (d == nullptr && is_device_backend(m.id))  // its entry point refuses when it finds no device
+        return reject(std::move(o), "no usable device (no Vulkan driver, or no device with a compute queue)");
     if (std::string why = validate_descriptor(d, &m); !why.empty()) return reject(std::move(o), why);
 
     describe(o.info, *d);
