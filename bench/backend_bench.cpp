@@ -1,7 +1,8 @@
 // Backends side by side on the same workloads, in one run:
 //   featurize/<backend>                      MB/s over the texts of the MT-Bench panels
 //   similarity_sparse/<backend>/<n>          hashed TF-IDF rows of n MT-Bench responses
-//   similarity_dense/<backend>/<n>/<dim>     n random vectors of dim floats
+//   similarity_dense/<backend>/<n>/<dim>     n random vectors of dim floats (n 5..1000 x dim 256..4096;
+//                                            n 1000 and 10000 x dim 100)
 //   pipeline/<backend>                       Engine::analyze_into (one Report reused) on the 80 MT-Bench
 //                                            panels, one thread, --features tfidf;
 //   pipeline_word_vectors/<backend>          the same with the default features when the word-vector file
@@ -92,14 +93,21 @@ void load_panels(std::vector<std::string> &lines, std::vector<std::vector<std::s
     }
 }
 
-// The engine of one backend; TF-IDF features unless a word-vector file is
-// named (then the default, automatic, which picks it).
+// The engine of one backend (forced by name, so a device backend too); TF-IDF
+// features unless a word-vector file is named (then the default, automatic,
+// which picks it).
 std::shared_ptr<coe::Engine> engine_for(const std::string &backend, const std::string &word_vectors = {}) {
     coe::EngineOptions o;
     o.plugin_paths = {COE_BENCH_PLUGIN_DIR};
     o.use_environment = false;
     o.backend = backend;
     o.resilience.shadow_rate = 0;
+    // the backend itself is measured: no call above 100 ms is also run on
+    // the scalar reference to compare times, and no breaker demotes a
+    // backend that is slower than it (a CPU-type Vulkan device would be)
+    o.resilience.breaker.mode = coe::BreakerMode::metrics_only;
+    o.resilience.breaker.slow_call_duration_ms = 0;
+    o.resilience.breaker.slower_than_reference_calls = 0;
     if (word_vectors.empty()) o.features = coe::FeatureKind::tfidf;
     else o.word_vectors_file = word_vectors;
     return std::make_shared<coe::Engine>(o);
@@ -190,6 +198,26 @@ const EmbedCorpus &embed_corpus(const Corpus &corpus) {
     return built;
 }
 
+// similarity_dense/<backend>/<n>/<d>: n random vectors of d floats.
+void register_dense(const std::shared_ptr<coe::Engine> &engine, const std::string &name, std::uint32_t n,
+                    std::uint64_t d) {
+    auto data = std::make_shared<std::vector<float>>(n * d);
+    std::mt19937 rng(n * 7919 + static_cast<std::uint32_t>(d));
+    std::normal_distribution<float> normal;
+    for (auto &x : *data) x = normal(rng);
+    benchmark::RegisterBenchmark(
+        ("similarity_dense/" + name + "/" + std::to_string(n) + "/" + std::to_string(d)).c_str(),
+        [engine, data, n, d](benchmark::State &st) {
+            for (auto _ : st) benchmark::DoNotOptimize(engine->similarity(data->data(), n, d));
+            // multiply-adds of the upper triangle, diagonal included
+            const double flops = 2.0 * static_cast<double>(d) * (static_cast<double>(n) * (n + 1) / 2.0);
+            st.counters["GFLOPS"] =
+                benchmark::Counter(flops * 1e-9 * static_cast<double>(st.iterations()), benchmark::Counter::kIsRate);
+        })
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();  // wall clock: a device backend's work runs outside this thread
+}
+
 void register_backend(const std::string &name, const std::shared_ptr<const Corpus> &corpus) {
     const std::shared_ptr<coe::Engine> engine = engine_for(name);
     auto ms = [](benchmark::internal::Benchmark *b) { b->Unit(benchmark::kMillisecond); };
@@ -208,22 +236,10 @@ void register_backend(const std::string &name, const std::shared_ptr<const Corpu
                                         [engine, rows](benchmark::State &st) {
                                             for (auto _ : st) benchmark::DoNotOptimize(engine->similarity(*rows));
                                         }));
-        for (std::uint64_t d : {256ull, 1024ull, 4096ull}) {
-            auto data = std::make_shared<std::vector<float>>(n * d);
-            std::mt19937 rng(n * 7919 + static_cast<std::uint32_t>(d));
-            std::normal_distribution<float> normal;
-            for (auto &x : *data) x = normal(rng);
-            ms(benchmark::RegisterBenchmark(
-                ("similarity_dense/" + name + "/" + std::to_string(n) + "/" + std::to_string(d)).c_str(),
-                [engine, data, n, d](benchmark::State &st) {
-                    for (auto _ : st) benchmark::DoNotOptimize(engine->similarity(data->data(), n, d));
-                    // multiply-adds of the upper triangle, diagonal included
-                    const double flops = 2.0 * static_cast<double>(d) * (static_cast<double>(n) * (n + 1) / 2.0);
-                    st.counters["GFLOPS"] = benchmark::Counter(flops * 1e-9 * static_cast<double>(st.iterations()),
-                                                               benchmark::Counter::kIsRate);
-                }));
-        }
+        for (std::uint64_t d : {256ull, 1024ull, 4096ull}) register_dense(engine, name, n, d);
     }
+    // word-vector widths: 100 floats, up to 10,000 vectors
+    for (std::uint32_t n : {1000u, 10000u}) register_dense(engine, name, n, 100);
 
     auto pipeline = [corpus](std::shared_ptr<coe::Engine> e, std::string features) {
         return [e, corpus, features](benchmark::State &st) {

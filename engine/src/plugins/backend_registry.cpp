@@ -22,7 +22,9 @@ BackendRegistry::BackendRegistry(const std::vector<PluginCandidate> &candidates,
     if (automatic) {
         std::size_t best = infos_.size();
         for (std::size_t i = 0; i < infos_.size(); ++i)
-            if (backends_[i] && (best == infos_.size() || infos_[i].score > infos_[best].score)) best = i;
+            if (backends_[i] && infos_[i].score > device_backend_score &&
+                (best == infos_.size() || infos_[i].score > infos_[best].score))
+                best = i;
         active_ = best;  // the scalar floor guarantees one exists
         infos_[active_].reason = "highest score (" + std::to_string(infos_[active_].score) + ")";
     } else {
@@ -47,7 +49,8 @@ BackendRegistry::BackendRegistry(const std::vector<PluginCandidate> &candidates,
                         " is unknown (candidates: " + known + ")");
         }
         active_ = match;
-        infos_[active_].reason = "forced by " + request.requested_by;
+        const bool device = infos_[active_].score == device_backend_score;  // keep the device's name
+        infos_[active_].reason = "forced by " + request.requested_by + (device ? ": " + infos_[active_].reason : "");
     }
     infos_[active_].status = BackendStatus::active;
 }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstring>
 #include <map>
 #include <optional>
 #include <mutex>
@@ -120,6 +121,8 @@ std::string file_identity(const std::filesystem::path &file) {
            std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
 }
 
+bool is_device_backend(const char *id) { return id != nullptr && std::strcmp(id, "coe.backend.vulkan") == 0; }
+
 int backend_score(std::uint64_t f) {
     if (f & COE_CPU_RESERVED_NEVER) return 0;
     if (f & (COE_CPU_AVX512F | COE_CPU_AVX512BW | COE_CPU_AVX512DQ | COE_CPU_AVX512CD | COE_CPU_AVX512VL)) return 400;
@@ -183,12 +186,19 @@ LoadOutcome load_plugin(const PluginCandidate &c, std::uint64_t cpu_features,
     } catch (...) {  // a C++ plugin that let an exception escape its C entry point
         return reject(std::move(o), "entry point threw an exception");
     }
+    if (d == nullptr && is_device_backend(m.id))  // its entry point refuses when it finds no device
+        return reject(std::move(o), "no usable device (no Vulkan driver, or no device with a compute queue)");
     if (std::string why = validate_descriptor(d, &m); !why.empty()) return reject(std::move(o), why);
 
     describe(o.info, *d);
     o.backend = std::make_shared<Backend>(d, handle);
     o.info.operations = o.backend->operation_names();
     o.info.score = backend_score(d->required_cpu_features);
+    if (o.info.score > 0 && is_device_backend(d->id)) {
+        o.info.score = device_backend_score;
+        o.info.reason = std::string(d->description != nullptr ? d->description : "a device") +
+                        "; a device backend, used only when requested by name";
+    }
     o.info.status = BackendStatus::available;
     return o;
 }

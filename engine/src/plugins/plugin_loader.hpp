@@ -47,4 +47,12 @@ LoadOutcome builtin_scalar_backend();
 // 0 for an unusable backend, otherwise higher for wider ISAs.
 int backend_score(std::uint64_t required_features);
 
+// Device backends run their operations on an accelerator (the engine's own
+// Vulkan backend, known by its id).  They score below every CPU backend and
+// are never chosen automatically nor demoted to: only a request by name
+// (--backend, COE_BACKEND, config, a resilience chain) uses one, because
+// whether a device pays depends on the device and the size of the call.
+constexpr int device_backend_score = 1;
+bool is_device_backend(const char *id);
+
 }  // namespace coe::detail

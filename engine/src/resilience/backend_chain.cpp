@@ -52,12 +52,15 @@ BackendChain::BackendChain(const BackendRegistry &registry, ResilienceOptions op
             // The active backend first, then the lower-scoring ones; for an
             // operation the active backend does not provide (a user plugin
             // that replaces one stage), every available backend by score.
+            // Device backends are never demoted to; a forced one demotes to
+            // every CPU backend.
             order.push_back(registry.active_index());
             const Backend *active = registry.backend(registry.active_index());
-            const bool active_provides = active != nullptr && active->revision_of(op) != 0;
+            const bool active_provides =
+                active != nullptr && active->revision_of(op) != 0 && active_score != device_backend_score;
             std::vector<std::size_t> rest;
             for (std::size_t i = 0; i < infos.size(); ++i)
-                if (i != registry.active_index() && registry.backend(i) &&
+                if (i != registry.active_index() && registry.backend(i) && infos[i].score > device_backend_score &&
                     (!active_provides || infos[i].score <= active_score))
                     rest.push_back(i);
             std::stable_sort(rest.begin(), rest.end(),
