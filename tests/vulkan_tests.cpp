@@ -103,9 +103,24 @@ fs::path synthetic_vectors() {
     return file;
 }
 
+// A lavapipe device is far slower than the scalar reference, which the
+// breaker would count against it (demoting it after a few calls); these
+// tests force the backend, so its speed is not judged.
+fs::path speed_not_judged() {
+    static const fs::path file = [] {
+        const fs::path dir = scratch_dir();
+        fs::create_directories(dir);
+        const fs::path config = dir / "speed-not-judged.json";
+        std::ofstream(config) << R"({"resilience": {"breaker": {"slower_than_reference_calls": 0}}})";
+        return config;
+    }();
+    return file;
+}
+
 std::string analyze_args(const std::string &backend) {
     return "analyze " + (coe::test::shared_data_dir() / "mtbench-panels.jsonl").string() + " --json --backend " +
-           backend + " --features word_vectors --word-vectors " + synthetic_vectors().string();
+           backend + " --features word_vectors --word-vectors " + synthetic_vectors().string() + " --config " +
+           speed_not_judged().string();
 }
 
 std::vector<boost::json::object> reports(const std::string &out) {

@@ -30,6 +30,7 @@ const char *to_string(BackendStatus s) {
     case BackendStatus::active: return "active";
     case BackendStatus::available: return "available";
     case BackendStatus::rejected: return "rejected";
+    case BackendStatus::not_loaded: return "not_loaded";
     }
     return "unknown";
 }
@@ -42,13 +43,17 @@ std::string env(const char *name) {
 }
 
 // The backend request by precedence: api > COE_BACKEND > config file.
-detail::BackendRequest backend_request(const EngineOptions &o, const detail::ConfigFile *cfg) {
-    if (!o.backend.empty()) return {o.backend, "the API"};
-    if (o.use_environment) {
-        if (std::string b = env("COE_BACKEND"); !b.empty()) return {b, "COE_BACKEND"};
-    }
-    if (cfg && !cfg->backend.empty()) return {cfg->backend, "config " + cfg->file.string()};
-    return {"auto", "default"};
+// `resilience`: the options' and the config file's, merged.
+detail::BackendRequest backend_request(const EngineOptions &o, const detail::ConfigFile *cfg,
+                                       const ResilienceOptions &resilience) {
+    detail::BackendRequest r{"auto", "default", o.load_device_backends};
+    if (!o.backend.empty()) r = {o.backend, "the API", o.load_device_backends};
+    else if (std::string b = o.use_environment ? env("COE_BACKEND") : ""; !b.empty())
+        r = {b, "COE_BACKEND", o.load_device_backends};
+    else if (cfg && !cfg->backend.empty()) r = {cfg->backend, "config " + cfg->file.string(), o.load_device_backends};
+    // a resilience chain may name a device backend
+    if (!resilience.chain.empty()) r.load_devices = true;
+    return r;
 }
 
 // Removes `mask` and everything that depends on a removed feature.
@@ -176,7 +181,8 @@ private:
         const std::vector<detail::PluginCandidate> candidates = detail::discover_plugins(sources(c));
         const std::string signature = signature_of(candidates);
         auto state = std::make_shared<EngineState>(
-            detail::BackendRegistry(candidates, cpu_, backend_request(options_, c), &prober), resilience, telemetry_);
+            detail::BackendRegistry(candidates, cpu_, backend_request(options_, c, resilience), &prober), resilience,
+            telemetry_);
         state->files_signature = signature;
         return state;
     }

@@ -75,7 +75,9 @@ int run_backends_command(const CommandLine &cl) {
             return 2;
         }
     }
-    Engine engine(cl.engine);
+    EngineOptions options = cl.engine;
+    options.load_device_backends = true;  // listing them: start each device to name it
+    Engine engine(options);
     json ? print_json(engine) : print_text(engine);
     return 0;
 }

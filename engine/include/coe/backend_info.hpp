@@ -8,9 +8,11 @@
 namespace coe {
 
 enum class BackendStatus {
-    active,     // serves operations now
-    available,  // loaded and valid; used if forced or when the active one lacks an operation
-    rejected,   // not usable; `reason` says why
+    active,      // serves operations now
+    available,   // loaded and valid; used if forced or when the active one lacks an operation
+    rejected,    // not usable; `reason` says why
+    not_loaded,  // a device backend (GPU) left unloaded: loaded only when requested by name
+                 // (or with EngineOptions::load_device_backends), since starting a device costs time
 };
 
 const char *to_string(BackendStatus s);

@@ -48,6 +48,11 @@ struct EngineOptions {
     bool use_environment = true;
     // Search the install location and the build tree.  Tests turn it off.
     bool use_default_locations = true;
+    // Load device backends (the Vulkan backend) even when nothing requests
+    // them by name; `coe backends` does, to name the device.  Off: a device
+    // backend found is listed as not_loaded and costs nothing, since starting
+    // a device (a driver, a JIT) takes longer than a whole small analysis.
+    bool load_device_backends = false;
     // The plugin folder of the installed package, searched first among the
     // default locations.  A host built with find_package(coe) gets it from
     // the package (COE_PACKAGE_PLUGIN_DIR), wherever the package was

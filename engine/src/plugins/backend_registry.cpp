@@ -3,6 +3,7 @@
 #include <map>
 
 #include "coe/error.hpp"
+#include "plugins/elf_manifest.hpp"
 
 namespace coe::detail {
 
@@ -14,7 +15,29 @@ BackendRegistry::BackendRegistry(const std::vector<PluginCandidate> &candidates,
         infos_.push_back(std::move(o.info));
         backends_.push_back(std::move(o.backend));
     };
-    for (const auto &c : candidates) add(load_plugin(c, cpu_features, taken_ids, prober));
+    const bool forced = !(request.name.empty() || request.name == "auto");
+    for (const auto &c : candidates) {
+        if (!request.load_devices) {
+            // a device backend is loaded only when named: its manifest says
+            // which it is, and none of its code runs until then
+            const auto manifest = read_plugin_manifest(c.file);
+            const auto *m = std::get_if<coe_plugin_manifest>(&manifest);
+            if (m != nullptr && is_device_backend(m->id) &&
+                !(forced && (request.name == m->name || request.name == m->id))) {
+                LoadOutcome o;
+                describe_manifest(o.info, *m);
+                std::error_code ec;
+                o.info.file = std::filesystem::absolute(c.file, ec).lexically_normal().string();
+                o.info.source = c.source;
+                o.info.status = BackendStatus::not_loaded;
+                o.info.reason =
+                    std::string("a device backend: loaded only when requested by name (--backend ") + m->name + ")";
+                add(std::move(o));
+                continue;
+            }
+        }
+        add(load_plugin(c, cpu_features, taken_ids, prober));
+    }
     LoadOutcome builtin = builtin_scalar_backend();
     if (taken_ids.count(builtin.info.id) == 0) add(std::move(builtin));
 

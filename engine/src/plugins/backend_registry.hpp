@@ -19,6 +19,7 @@ namespace coe::detail {
 struct BackendRequest {
     std::string name;
     std::string requested_by;
+    bool load_devices = false;  // load device backends (else: not_loaded unless `name` names one)
 };
 
 // Immutable once built; safe to read from any thread.
