@@ -454,17 +454,29 @@ TEST_CASE("probation restarts with every breaker transition") {
     CHECK(probation_left(engine).at({"faulty", "coe.similarity"}) < 5);
 }
 
+namespace {
+
+// The best backend this CPU runs other than scalar (device backends, which
+// are loaded only when named, are not candidates); empty when none.
+std::string best_accelerated_backend() {
+    std::string backend;
+    int best = 0;
+    for (const BackendInfo &b : Engine(coe::test::isolated_options({coe::test::backend_plugin_dir()})).backends())
+        if ((b.status == BackendStatus::available || b.status == BackendStatus::active) && b.name != "scalar" &&
+            b.score > best) {
+            backend = b.name;
+            best = b.score;
+        }
+    return backend;
+}
+
+}  // namespace
+
 TEST_CASE("probation: a backend subtly wrong from its first call is never served unmarked") {
     // The engine's own avx512 (or the best accelerated backend this CPU
     // runs) with every call subtly wrong, at the default shadow rate: 400
     // reports (the 80 MT-Bench panels 5 times), none wrong and unmarked.
-    std::string backend;
-    int best = 0;
-    for (const BackendInfo &b : Engine(coe::test::isolated_options({coe::test::backend_plugin_dir()})).backends())
-        if (b.status != BackendStatus::rejected && b.name != "scalar" && b.score > best) {
-            backend = b.name;
-            best = b.score;
-        }
+    const std::string backend = best_accelerated_backend();
     if (backend.empty()) {
         MESSAGE("no accelerated backend runs on this CPU; the engine never injects faults into the floor");
         return;
@@ -770,13 +782,7 @@ TEST_CASE("embed_words: a plugin's faults of every kind demote it, and every res
 }
 
 TEST_CASE("embed_words: faults the engine injects into a built-in backend demote it, results stay right") {
-    std::string backend;  // the best accelerated backend this CPU runs
-    int best = 0;
-    for (const BackendInfo &b : Engine(coe::test::isolated_options({coe::test::backend_plugin_dir()})).backends())
-        if (b.status != BackendStatus::rejected && b.name != "scalar" && b.score > best) {
-            backend = b.name;
-            best = b.score;
-        }
+    const std::string backend = best_accelerated_backend();
     if (backend.empty()) {
         MESSAGE("no accelerated backend runs on this CPU; the engine never injects faults into the floor");
         return;
