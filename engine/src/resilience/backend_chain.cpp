@@ -134,11 +134,12 @@ bool BackendChain::on_probation(const Link &link) const {
     return link.shadow->probation.load(std::memory_order_relaxed) > 0;
 }
 
-void BackendChain::judge_speed(const Link &link, const char *op, double ms, double scalar_ms, CallTrace *trace) {
+void BackendChain::judge_speed(const Link &link, const char *op, double ms, double scalar_ms, bool judge,
+                               CallTrace *trace) {
     std::uint32_t left = link.shadow->probation.load(std::memory_order_relaxed);
     while (left > 0 && !link.shadow->probation.compare_exchange_weak(left, left - 1, std::memory_order_relaxed)) {}
     const BreakerConfig &c = link.breaker->config();
-    if (c.slower_than_reference_calls == 0) return;
+    if (!judge || c.slower_than_reference_calls == 0) return;
     const bool slower = ms > c.slower_factor * scalar_ms && ms - scalar_ms > 1.0;
     if (!slower) {
         link.shadow->slower_streak.store(0, std::memory_order_relaxed);

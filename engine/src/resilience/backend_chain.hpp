@@ -98,7 +98,9 @@ private:
     bool on_probation(const Link &link) const;
     // After a shadow check that matched: ends probation step by step, and
     // trips the breaker of a backend that keeps being slower than scalar.
-    void judge_speed(const Link &link, const char *op, double ms, double scalar_ms, CallTrace *trace);
+    // `judge`: whether this check may count towards "slower than the
+    // reference" (a sample or a slow call, not a probation check).
+    void judge_speed(const Link &link, const char *op, double ms, double scalar_ms, bool judge, CallTrace *trace);
     void note(CallTrace *trace, const std::string &text) const;
 
     ResilienceOptions options_;
@@ -174,8 +176,15 @@ void BackendChain::run(const char *op, Attempt &&attempt, Check &&check, R &out,
         const double slow_limit = link.breaker->slow_threshold_ms();
         const bool slow = slow_limit > 0 && elapsed > slow_limit;
         // Checked: a sample, every call on probation, and every slow call
-        // (is it slow, or is the input big?  scalar's time tells).
-        if (!link.floor && !link.own_algorithm && (on_probation(link) || slow || sample_shadow(link.shadow_rate))) {
+        // (is it slow, or is the input big?  scalar's time tells).  Speed is
+        // judged on samples and slow calls only: a check made because of
+        // probation alone times every call, and under a passing load a few
+        // in a row would demote a sound backend (reports would then depend
+        // on the machine's load).
+        const bool eligible = !link.floor && !link.own_algorithm;
+        const bool probation = eligible && on_probation(link);
+        const bool sampled = eligible && !probation && !slow && sample_shadow(link.shadow_rate);
+        if (eligible && (probation || slow || sampled)) {
             const Time s0 = Clock::now();
             try {
                 attempt(*floor_, FaultDecision{}, reference);
@@ -197,7 +206,7 @@ void BackendChain::run(const char *op, Attempt &&attempt, Check &&check, R &out,
         } else {
             link.breaker->record_success(elapsed, Clock::now());
             telemetry_.record_success(link.name, op, elapsed, slow);
-            if (checked) judge_speed(link, op, elapsed, scalar_ms, trace);
+            if (checked) judge_speed(link, op, elapsed, scalar_ms, slow || sampled, trace);
         }
         telemetry_.record_served(!mismatch && !link.floor);
         if (trace) {
