@@ -36,5 +36,12 @@ echo "== OpenBLAS sgemm"
 echo "== scikit-learn"
 /usr/bin/python3 bench/compare_sklearn.py --coe build-bench/bin/coe --json > bench/results/sklearn.json
 
+echo "== soak: coe serve under 10,000 consultations (the test tree's fake provider)"
+if [ -x build/bin/fake_provider_server ]; then
+  bench/soak.sh build 10000 50 > bench/results/soak.json
+else
+  echo "soak skipped: build/bin/fake_provider_server is missing (scripts/setup.sh builds it)"
+fi
+
 echo "== report"
 /usr/bin/python3 bench/make_report.py

@@ -458,6 +458,24 @@ TEST_CASE("fail=2,status=503: two 503s, then a normal answer; counted per model 
     CHECK(recorded[3].target == gpath);
 }
 
+TEST_CASE("fail_every=3,status=503: every third request fails; with fail=N only among the first N") {
+    FakeProviderServer server;
+    const std::string model = "fail_every=3,status=503";
+    const auto [path, body] = chat(P::openai, model, false);
+    std::vector<int> codes;
+    for (int i = 0; i < 7; ++i) codes.push_back(post(server, path, body).status);
+    CHECK(codes == std::vector<int>{200, 200, 503, 200, 200, 503, 200});
+    const std::string bounded = "fail=4,fail_every=2,status=429";
+    const auto [bpath, bbody] = chat(P::openai, bounded, false);
+    codes.clear();
+    for (int i = 0; i < 6; ++i) codes.push_back(post(server, bpath, bbody).status);
+    CHECK(codes == std::vector<int>{200, 429, 200, 429, 200, 200});
+    Client c(server.port());
+    const Reply zero = c.post("/v1/chat/completions", R"({"model":"fail_every=0,status=503","messages":[]})");
+    CHECK(zero.status == 400);
+    CHECK(zero.body.find("fail_every") != std::string::npos);
+}
+
 TEST_CASE("auth=k1: 401 without the key or with a wrong one (never echoed), 200 with it") {
     FakeProviderServer server;
     const std::map<P, std::string> header = {{P::openai, "Authorization"},

@@ -10,7 +10,7 @@ namespace {
 // key -> the largest value a numeric directive takes (every one is >= 0)
 const std::map<std::string, long> &numeric() {
     static const std::map<std::string, long> limits = {
-        {"fail", 1000000},       {"status", 599},       {"retry_after", 86400}, {"retry_after_ms", 86400000},
+        {"fail", 1000000},       {"fail_every", 1000000}, {"status", 599},       {"retry_after", 86400}, {"retry_after_ms", 86400000},
         {"stall_first", 600000}, {"stall_mid", 600000}, {"split", 1 << 20},     {"oversize", 64L << 20},
         {"delay", 60000},        {"dims", 4096},
     };
@@ -92,6 +92,8 @@ std::string parse_directives(const std::string &model, Directives &out) {
     }
     if (out.has("status") && out.number("status") < 100) return "directive 'status' needs an HTTP status (100-599)";
     if (out.has("split") && out.number("split") == 0) return "directive 'split' needs at least 1 byte";
+    if (out.has("fail_every") && out.number("fail_every") == 0)
+        return "directive 'fail_every' needs at least 1 (every request)";
     const std::string reply = out.text("reply", "cache_a");
     if (reply != "echo" && canned_reply(reply) == nullptr) return "unknown reply '" + reply + "' (directive 'reply')";
     const std::string retry = out.text("should_retry", "true");

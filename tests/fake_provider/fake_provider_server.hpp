@@ -35,6 +35,9 @@
 //                    the provider's error shape; the key is never echoed.
 //   fail=N           the faults below hit only the first N requests of this
 //                    exact model string; default: every request
+//   fail_every=K     the faults hit only every K-th request of this exact
+//                    model string (K = 5: 20 %, deterministically); with
+//                    fail=N, only the K-th requests among the first N
 //   status=CODE      answer CODE with the provider's error JSON
 //   retry_after=S, retry_after_ms=MS, retry_after_date (2 s ahead),
 //   should_retry=true|false      Retry-After / retry-after-ms / x-should-retry

@@ -323,7 +323,9 @@ std::vector<Step> plan_response(const ParsedRequest &r, const std::string &model
         if (!ok || key.empty()) return error(401, "invalid or missing API key");
     }
 
-    const bool faults = !d.has("fail") || nth <= static_cast<std::size_t>(d.number("fail"));
+    const bool in_first = !d.has("fail") || nth <= static_cast<std::size_t>(d.number("fail"));
+    const bool every_kth = nth % static_cast<std::size_t>(d.number("fail_every", 1)) == 0;
+    const bool faults = in_first && every_kth;
     auto fault = [&](const char *name) { return faults && d.has(name); };
     Headers extra;
     if (fault("retry_after")) extra.emplace_back("Retry-After", d.text("retry_after"));
