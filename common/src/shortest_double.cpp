@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <string>
 
@@ -16,6 +17,32 @@ char *write_shortest(double x, char *out) {
     return write_shortest_ryu(x, out);
 #endif
 }
+
+namespace {
+
+// The decimal digits of integer-valued `x` >= 0, exactly: std::to_chars
+// writes an integer in fixed notation with all its digits (12345678901234567168,
+// not the shortest 12345678901234567000).
+std::string exact_integer(double x) {
+    int binary_exponent = 0;
+    const double fraction = std::frexp(x, &binary_exponent);  // x = fraction * 2^binary_exponent
+    auto mantissa = static_cast<std::uint64_t>(std::ldexp(fraction, 53));
+    int shift = binary_exponent - 53;
+    if (shift <= 0) return std::to_string(mantissa >> -shift);
+    std::string digits = std::to_string(mantissa);  // most significant first
+    for (; shift > 0; --shift) {                    // double it, digit by digit
+        int carry = 0;
+        for (auto it = digits.rbegin(); it != digits.rend(); ++it) {
+            const int d = (*it - '0') * 2 + carry;
+            *it = static_cast<char>('0' + d % 10);
+            carry = d / 10;
+        }
+        if (carry) digits.insert(digits.begin(), static_cast<char>('0' + carry));
+    }
+    return digits;
+}
+
+}  // namespace
 
 char *write_shortest_ryu(double x, char *out) {
     if (!std::isfinite(x)) {  // as std::to_chars writes them
@@ -50,6 +77,7 @@ char *write_shortest_ryu(double x, char *out) {
                 digits.substr(static_cast<std::size_t>(exponent + 1));
     else fixed = "0." + std::string(static_cast<std::size_t>(-exponent - 1), '0') + digits;
 
+    if (fixed.size() <= scientific.size() && exponent >= k - 1) fixed = exact_integer(negative ? -x : x);
     const std::string &shortest = fixed.size() <= scientific.size() ? fixed : scientific;
     if (negative) *out++ = '-';
     std::memcpy(out, shortest.data(), shortest.size());
