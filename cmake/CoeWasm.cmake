@@ -23,8 +23,11 @@ target_include_directories(coe_wasm_boost SYSTEM INTERFACE ${COE_WASM_STAGING})
 add_library(Boost::headers ALIAS coe_wasm_boost)
 # the kernels include xsimd from the same folder
 include_directories(SYSTEM ${COE_WASM_STAGING})
-# exceptions carry the engine's named errors (JavaScript-based unwinding)
-add_compile_options(-fexceptions)
+# Exceptions carry the engine's named errors.  -fexceptions unwinds through
+# JavaScript and runs everywhere; -fwasm-exceptions (WebAssembly exception
+# handling: Chrome 95, Firefox 100, Safari 15.2, Node 17) is an option.
+set(COE_WASM_EXCEPTIONS "-fexceptions" CACHE STRING "How the WebAssembly build unwinds")
+add_compile_options(${COE_WASM_EXCEPTIONS})
 
 set(CMAKE_ARCHIVE_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/lib)
 add_subdirectory(sdk)
