@@ -91,6 +91,9 @@ const badInputs = [
   ['1025 experts (over --max-experts)', manyExperts],
   ['NUL and control bytes', '{"responses": [{"expert": "a\\u0000b", "content": "\\u0001\\u0002"}]}'],
   ['lone surrogate escape', '{"responses": [{"expert": "a", "content": "\\ud800"}]}'],
+  // not bad: embeddings are compared by the dense similarity, as natively
+  ['responses with embeddings', JSON.stringify({ responses: [[1, 0, 0], [0.9, 0.1, 0], [0, 0, 1], [0.2, 0.7, 0.1]]
+    .map((embedding, i) => ({ expert: `e${i}`, content: `answer ${i}`, embedding })) })],
 ];
 
 try {
