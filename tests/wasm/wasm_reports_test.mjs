@@ -72,6 +72,12 @@ function compareLines(what, nativeText, wasmText, normalise = comparable) {
 // The input cases of the error tests: [name, text].
 const deep = '['.repeat(100000) + ']'.repeat(100000);
 const manyExperts = JSON.stringify({ responses: Array.from({ length: 1025 }, (_, i) => ({ expert: `e${i}`, content: 'x' })) });
+// 40 experts with 100-dimensional embeddings: the canonical dense dot
+// product over whole 16-lane steps and a zero-padded tail, in register tiles
+let seed = 12345;
+const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+const denseEmbeddings = JSON.stringify({ responses: Array.from({ length: 40 }, (_, i) => ({
+  expert: `e${i}`, content: `answer ${i % 7}`, embedding: Array.from({ length: 100 }, random) })) });
 const badInputs = [
   ['invalid JSON', '{"responses": [{"expert": "a", "content": "x"}'],
   ['not JSON at all', 'hello'],
@@ -94,6 +100,7 @@ const badInputs = [
   // not bad: embeddings are compared by the dense similarity, as natively
   ['responses with embeddings', JSON.stringify({ responses: [[1, 0, 0], [0.9, 0.1, 0], [0, 0, 1], [0.2, 0.7, 0.1]]
     .map((embedding, i) => ({ expert: `e${i}`, content: `answer ${i}`, embedding })) })],
+  ['40 responses with 100-dimensional embeddings', denseEmbeddings],
 ];
 
 try {
