@@ -43,5 +43,13 @@ else
   echo "soak skipped: build/bin/fake_provider_server is missing (scripts/setup.sh builds it)"
 fi
 
+echo "== WebAssembly (SIMD and scalar modules in Node) against native, 240 panels"
+if scripts/build-wasm.sh; then
+  node bench/wasm_bench.mjs build-wasm/coe.mjs build-bench/bin/coe ../shared/data/mtbench-panels.jsonl \
+    > bench/results/wasm.json
+else
+  echo "run-benchmarks: no WebAssembly numbers (scripts/build-wasm.sh did not build)" >&2
+fi
+
 echo "== report"
 /usr/bin/python3 bench/make_report.py

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One command for a fresh Debian 12 machine: install the dependencies, build
-# the engine, the plugins and the `coe` tool (into build/), fetch and convert
+# the engine, the plugins and the `coe` tool (into build/) and the WebAssembly
+# engine (build-wasm/coe.mjs), fetch and convert
 # the word vectors (into build/share/coe, or $COE_DATA_DIR; the default
 # features, see docs/analysis.md), then run the main
 # job, `coe analyze`, on the shipped example panel (examples/panel.json), and
@@ -14,6 +15,11 @@ cmake --build build
 # the analysis runs without them (TF-IDF): a failed download does not stop the setup
 scripts/fetch-word-vectors.sh ||
   echo "setup: the word vectors could not be fetched; the analysis compares words (TF-IDF) until they are" >&2
+
+# the analysis in WebAssembly (docs/wasm.md; a couple of minutes): the
+# browser's analyse-a-file view uses it; nothing else needs it
+scripts/build-wasm.sh ||
+  echo "setup: build-wasm/coe.mjs was not built; the WebAssembly engine is missing until scripts/build-wasm.sh builds it" >&2
 
 echo
 echo "== build/bin/coe analyze"

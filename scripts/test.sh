@@ -31,6 +31,8 @@ run_suite() {
   return $rc
 }
 
+# the release suite includes wasm.node: it builds build-wasm/coe.mjs (scripts/build-wasm.sh)
+# and compares the WebAssembly engine with this build's `coe`
 run_suite build-test release "" "" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_suite build-asan asan+ubsan "" "" -DCMAKE_BUILD_TYPE=Debug -DCOE_SANITIZE=address,undefined

@@ -3,6 +3,8 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
+#include <charconv>
+#include <cmath>
 #include <cstring>
 #include <variant>
 
@@ -12,6 +14,7 @@
 #include "coe/json_text.hpp"
 #include "config/engine_config.hpp"
 #include "coe/internal/json_document.hpp"
+#include "coe/internal/shortest_double.hpp"
 #include "plugins/descriptor_validation.hpp"
 #include "plugins/elf_manifest.hpp"
 #include "test_support.hpp"
@@ -205,4 +208,28 @@ TEST_CASE("JsonWriter writes what json_text writes for the same document") {
         {"f", 336491}};
     CHECK(out == coe::json_text(doc));
     CHECK(out == R"({"a":[1,0.25,"x\"y",{},[]],"b":true,"c":null,"d":["p","q"],"e":null,"f":336491})");
+}
+
+// The Ryu fallback of write_shortest (what builds without floating-point
+// std::to_chars use, e.g. WebAssembly) writes exactly what std::to_chars writes.
+TEST_CASE("write_shortest_ryu writes what std::to_chars writes") {
+    std::vector<double> values = {
+        0.0,     -0.0,    1.0,   -1.0, 0.5,     0.1,    0.0847, 1e-07, 1e-05, 123456.0,
+        1e15,    1e16,    1e21,  1e22, 1.5e300, 5e-324, 2.5e-8, 1e100, 0.001, 12345678901234567890.0,
+        1.0 / 3, 2.0 / 3, 100.0, 1e-4, 336491.0};
+    std::uint64_t state = 0x9e3779b97f4a7c15ull;
+    for (int i = 0; i < 200000; ++i) {  // random bit patterns and report-like values
+        state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+        double x;
+        std::memcpy(&x, &state, sizeof x);
+        if (std::isfinite(x)) values.push_back(x);
+        values.push_back(static_cast<double>(state % 2000001) / 1e6 - 1.0);
+        values.push_back(std::round(static_cast<double>(state % 100000000) / 100.0) / 1e4);
+    }
+    for (double x : values) {
+        char expected[64], got[64];
+        const std::string e(expected, std::to_chars(expected, expected + sizeof expected, x).ptr);
+        const std::string g(got, coe::internal::write_shortest_ryu(x, got));
+        REQUIRE_MESSAGE(g == e, "value " << e);
+    }
 }

@@ -51,7 +51,10 @@ inline void dot3x4(const float *const a[3], const float *const b[4], std::uint64
             }
         }
         for (int r = 0; r < 3; ++r)
-            for (int q = 0; q < 4; ++q) s[r][q] = xsimd::hadd(c[r][q]);
+            // xsimd::hadd, found by argument-dependent lookup: xsimd declares it
+            // only where it supports the target, and the scalar reference is
+            // also built where it supports none (WebAssembly without SIMD)
+            for (int q = 0; q < 4; ++q) s[r][q] = hadd(c[r][q]);
     }
     for (; i < n; ++i)
         for (int r = 0; r < 3; ++r)
@@ -72,7 +75,7 @@ inline float dot1(const float *a, const float *b, std::uint64_t n) {
         constexpr std::uint64_t w = batch::size;
         batch c(0.f);
         for (; i + w <= n; i += w) c = xsimd::fma(batch::load_unaligned(a + i), batch::load_unaligned(b + i), c);
-        s = xsimd::hadd(c);
+        s = hadd(c);  // xsimd::hadd (see dot3x4)
     }
     for (; i < n; ++i) s += a[i] * b[i];
     return s;

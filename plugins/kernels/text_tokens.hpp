@@ -18,6 +18,8 @@
 
 #if defined(__AVX2__) || defined(__AVX512BW__)
 #include <immintrin.h>
+#elif defined(__SSE2__) && defined(__wasm_simd128__)
+#include <emmintrin.h>
 #endif
 
 #include "coe/coe_plugin.h"
@@ -128,6 +130,27 @@ inline std::uint64_t classify64(const unsigned char *p, unsigned char *out) {
             _mm256_storeu_si256(reinterpret_cast<__m256i *>(out + 32 * half),
                                 _mm256_or_si256(c, _mm256_and_si256(alpha, _mm256_set1_epi8(0x20))));
             mask |= static_cast<std::uint64_t>(static_cast<std::uint32_t>(_mm256_movemask_epi8(token))) << (32 * half);
+        }
+        return mask;
+    }
+#elif defined(__SSE2__) && defined(__wasm_simd128__)
+    // WebAssembly SIMD (emscripten maps each of these to one simd128
+    // instruction); the same steps as AVX2, 16 bytes at a time.  x86 builds
+    // without AVX2 are the scalar reference, which never asks for Vector.
+    if constexpr (Vector) {
+        std::uint64_t mask = 0;
+        for (int part = 0; part < 4; ++part) {
+            const __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i *>(p + 16 * part));
+            const __m128i lower = _mm_or_si128(c, _mm_set1_epi8(0x20));
+            const __m128i ta = _mm_sub_epi8(lower, _mm_set1_epi8('a'));
+            const __m128i alpha = _mm_cmpeq_epi8(_mm_min_epu8(ta, _mm_set1_epi8(25)), ta);
+            const __m128i td = _mm_sub_epi8(c, _mm_set1_epi8('0'));
+            const __m128i digit = _mm_cmpeq_epi8(_mm_min_epu8(td, _mm_set1_epi8(9)), td);
+            const __m128i token = _mm_or_si128(_mm_or_si128(alpha, digit), c);  // top bit: token byte
+            _mm_storeu_si128(reinterpret_cast<__m128i *>(out + 16 * part),
+                             _mm_or_si128(c, _mm_and_si128(alpha, _mm_set1_epi8(0x20))));
+            mask |= static_cast<std::uint64_t>(static_cast<std::uint32_t>(_mm_movemask_epi8(token)) & 0xffffu)
+                    << (16 * part);
         }
         return mask;
     }

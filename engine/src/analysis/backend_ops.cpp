@@ -53,6 +53,7 @@ void BackendOps::run(const char *op, Attempt &&attempt, Check &&check, R &out, C
     attempt(*direct_, FaultDecision{}, out);
     if (std::string why = check(out); !why.empty())
         throw Error("backend '" + direct_->name() + "' returned an invalid " + op + ": " + why);
+    if (trace) trace->serve(op, direct_->name());
 }
 
 void BackendOps::run_similarity(const coe_similarity_args &prototype, Matrix &out, CallTrace *trace) const {

@@ -5,7 +5,7 @@
 
 #include "analysis/backend_ops.hpp"
 #include "analysis/reuse.hpp"
-#include "features/word_vector_source.hpp"
+#include "features/word_vector_tables.hpp"
 #include "coe/analysis.hpp"
 #include "coe/panel.hpp"
 #include "coe/report.hpp"
@@ -16,7 +16,7 @@ namespace coe::detail {
 // config file's "features") and its word vectors (null: none).
 struct FeatureSources {
     FeatureKind default_kind = FeatureKind::automatic;
-    const WordVectorSource *word_vectors = nullptr;
+    const WordVectorTables *word_vectors = nullptr;
 };
 
 // Validates the panel and runs the pipeline into `report`, every field of

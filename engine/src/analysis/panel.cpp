@@ -10,6 +10,7 @@
 
 #include "analysis/panel_messages.hpp"
 #include "coe/error.hpp"
+#include "coe/internal/shortest_double.hpp"
 
 namespace coe {
 
@@ -175,9 +176,8 @@ std::string response_path(std::size_t index, const char *field) {
 }
 
 std::string format_number(double value) {
-    char buf[64];
-    auto result = std::to_chars(buf, buf + sizeof buf, value);
-    return std::string(buf, result.ptr);
+    char buf[32];
+    return std::string(buf, internal::write_shortest(value, buf));
 }
 
 std::string quote(std::string_view text) {

@@ -38,9 +38,9 @@ void items(JsonWriter &w, const std::vector<ItemResult> &list) {
             .key("score").value(round6(r.score))
             .key("confidence").value(round6(r.confidence))
             .key("consensus").value(r.consensus);
-        if (r.supporters.size() > max_listed) w.key("supporters_omitted").value(r.supporters.size() - max_listed);
+        if (r.supporters.size() > max_listed) w.key("supporters_omitted").value(std::uint64_t{r.supporters.size() - max_listed});
         if (r.variants.size() > 1) w.key("variants").strings(r.variants, max_listed);
-        if (r.variants.size() > max_listed) w.key("variants_omitted").value(r.variants.size() - max_listed);
+        if (r.variants.size() > max_listed) w.key("variants_omitted").value(std::uint64_t{r.variants.size() - max_listed});
         w.end_object();
     }
     w.end_array();
@@ -82,7 +82,7 @@ std::string to_json(const Report &r) {
     for (std::size_t k = 0; k < r.clusters.size(); ++k) {
         const auto &cl = r.clusters[k];
         w.begin_object()
-            .key("id").value(k)
+            .key("id").value(std::uint64_t{k})
             .key("members").strings(cl.members)
             .key("representative").value(cl.representative)
             .key("share").value(round6(cl.share))

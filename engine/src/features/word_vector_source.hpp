@@ -15,22 +15,12 @@
 
 #include "coe/analysis.hpp"
 #include "coe/coe_plugin.h"
+#include "features/word_vector_tables.hpp"
 #include "features/word_vectors_file.hpp"
 
 namespace coe::detail {
 
-// What the pipeline needs for one panel.
-struct WordVectorsForCall {
-    std::optional<coe_word_table> table;  // empty: not available
-    // The direction every text's sum shares (the frequency-weighted mean of
-    // the vocabulary, unit length): table->dims values; computed for (and
-    // set after) the first call whose centring removes it.
-    const double *common_direction = nullptr;
-    std::string problem;   // why not (not found, or the file's fault)
-    bool invalid = false;  // the file exists but cannot be used
-};
-
-class WordVectorSource {
+class WordVectorSource : public WordVectorTables {
 public:
     // `file`: the word-vector file to use; empty: the first found on the
     // search path (coe/word_vectors.hpp) when `search` is true, else none.
@@ -44,7 +34,7 @@ public:
     // long as this source lives.  Opens and validates the file on the first
     // call (every later call shares it); allocates only the first time it
     // meets a weighting.
-    const WordVectorsForCall &table(const WordVectorOptions &options) const;
+    const WordVectorsForCall &table(const WordVectorOptions &options) const override;
 
     // The file in use, when one was opened; the milliseconds opening took.
     std::optional<std::filesystem::path> file() const;

@@ -5,6 +5,8 @@
 
 #include <boost/json.hpp>
 
+#include "coe/internal/shortest_double.hpp"
+
 namespace coe {
 namespace {
 
@@ -44,8 +46,12 @@ void append_number(std::string &out, Number x) {
 
 // The shortest form that reads back exactly; null when not finite.
 void append_double(std::string &out, double x) {
-    if (std::isfinite(x)) append_number(out, x);
-    else out += "null";
+    if (!std::isfinite(x)) {
+        out += "null";
+        return;
+    }
+    char buffer[32];
+    out.append(buffer, internal::write_shortest(x, buffer));
 }
 
 }  // namespace
