@@ -10,7 +10,10 @@ packages=(g++ cmake ninja-build binutils pkg-config
           clang libclang-rt-14-dev libomp-dev
           nats-server libnats-dev
           python3-dev pybind11-dev python3-pybind11 python3-pytest
-          libvulkan-dev glslang-tools mesa-vulkan-drivers)
+          libvulkan-dev glslang-tools mesa-vulkan-drivers
+          libjs-d3 chromium)
+# libjs-d3: the chart library compiled into the web page (docs/web.md);
+# chromium: the browser its test drives.
 # Node.js and npm run a test client (the official openai package) and fetch
 # the word vectors (scripts/fetch-word-vectors.sh: npm pack); a machine that
 # already has a node of its own keeps it.
