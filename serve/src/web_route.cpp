@@ -14,11 +14,13 @@ const WebAsset *find_web_asset(std::string_view path) {
 
 namespace {
 
-// No inline script or style, nothing from elsewhere; the WebAssembly engine
-// needs 'wasm-unsafe-eval' to compile its module.
+// No inline script or style, nothing from elsewhere.  The WebAssembly engine
+// needs 'wasm-unsafe-eval' to compile its module, and connect-src data: to
+// read it: /coe.mjs is one self-contained file that carries the module as a
+// data: URL and fetches it from there.
 constexpr const char *content_security_policy =
     "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+    "connect-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 Headers security_headers() {
     return {{"Content-Security-Policy", content_security_policy},

@@ -246,6 +246,7 @@ TEST_CASE("the web page: open without a token, ETag and 304, CSP, HEAD; the API 
     const std::string csp = page.headers.at("content-security-policy");
     CHECK(csp.find("script-src 'self' 'wasm-unsafe-eval'") != std::string::npos);
     CHECK(csp.find("default-src 'none'") != std::string::npos);
+    CHECK(csp.find("connect-src 'self' data:;") != std::string::npos);  // the WebAssembly module, from /coe.mjs
     CHECK(csp.find("unsafe-inline") == std::string::npos);
     CHECK(page.headers.at("x-content-type-options") == "nosniff");
     const std::string etag = page.headers.at("etag");
