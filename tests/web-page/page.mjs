@@ -55,7 +55,13 @@ try {
     check((await c.locator('.text').textContent()).length > 20, `card ${name} shows the answer`);
   }
   check(/Level: \w+ · majority share \d+%/.test(await page.locator('#consensus .level').textContent()), 'the consensus level and majority share');
-  check(await page.locator('#consensus figure.chart svg circle').count() === 3, 'the d3 cluster chart, a circle per answer');
+  const chartMissing = await page.evaluate(() => window.coeChartMissing || null);
+  if (chartMissing) {
+    check((await page.locator('#consensus .notice').textContent()).includes('libjs-d3'), 'without d3 built in, the page says so where the chart would be');
+    console.log('SKIPPED: the cluster chart: this server was built without d3 (libjs-d3)');
+  } else {
+    check(await page.locator('#consensus figure.chart svg circle').count() === 3, 'the d3 cluster chart, a circle per answer');
+  }
   check(await page.locator('#consensus table.review tr').count() === 4, 'the review ranking (three answers)');
   check((await page.locator('#consensus .synthesis').textContent()).length > 20, 'the synthesis streamed in');
   check(/Done: 3 of 4 answered/.test(await page.locator('#ask-status').textContent()), 'the status says 3 of 4 answered');
@@ -82,7 +88,7 @@ try {
   await page.locator('#past-consensus .final').waitFor();
   check(await page.locator('#past-cards .card').count() === 4, 'the past consultation: a card per expert');
   check(await page.locator('#past-cards [data-expert="bad"]').getAttribute('data-status') === 'failed', 'the past consultation: the failure shown');
-  check(await page.locator('#past-consensus figure.chart svg circle').count() === 3, 'the past consultation: the cluster chart');
+  if (!chartMissing) check(await page.locator('#past-consensus figure.chart svg circle').count() === 3, 'the past consultation: the cluster chart');
   await page.fill('#past-text', '{"not": "a consultation"}');
   await page.click('#past-show');
   check(/Not a consultation/.test(await page.locator('#past-status').textContent()), 'the past view says when the JSON is not a consultation');
