@@ -11,7 +11,10 @@ packages=(g++ cmake ninja-build binutils pkg-config
           nats-server libnats-dev
           python3-dev pybind11-dev python3-pybind11 python3-pytest
           libvulkan-dev glslang-tools mesa-vulkan-drivers
-          emscripten)  # scripts/build-wasm.sh: the engine in WebAssembly (docs/wasm.md)
+          emscripten libjs-d3 chromium)
+# emscripten: scripts/build-wasm.sh, the engine in WebAssembly (docs/wasm.md);
+# libjs-d3: the chart library compiled into the web page (docs/web.md);
+# chromium: the browser its test drives.
 # Node.js and npm run a test client (the official openai package) and fetch
 # the word vectors (scripts/fetch-word-vectors.sh: npm pack); a machine that
 # already has a node of its own keeps it.

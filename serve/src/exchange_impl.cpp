@@ -46,9 +46,12 @@ void ExchangeImpl::respond(http::status status, std::string content_type, std::s
         res.set(http::field::server, "coe");
         res.set(http::field::content_type, type);
         for (const auto &[k, v] : headers) res.set(k, v);
-        res.body() = std::move(body);
+        const bool head = self.request_.method() == http::verb::head;
+        const std::size_t length = body.size();
+        if (!head) res.body() = std::move(body);
         res.keep_alive(self.conn_->keep_alive());
         res.prepare_payload();
+        if (head && status != http::status::not_modified) res.content_length(length);  // what GET would send
         self.conn_->queue(Output::whole(std::move(res)), static_cast<unsigned>(status), std::move(self.on_complete_));
     });
 }

@@ -37,7 +37,9 @@ void handle_healthz(ServeContext &, const std::shared_ptr<Exchange> &ex) {
 // Ready when the engine has its backends (it always has: it was built) and
 // at least one expert's breaker lets calls through, or no expert is configured.
 void handle_readyz(ServeContext &ctx, const std::shared_ptr<Exchange> &ex) {
-    json::object o{{"backend", ctx.engine.active_backend()}};
+    // "auth": whether the API needs a bearer token (the web page asks for one
+    // before its first call rather than provoking a 401).
+    json::object o{{"backend", ctx.engine.active_backend()}, {"auth", ctx.options.tokens.empty() ? "none" : "bearer"}};
     bool ready = true;
     if (ctx.circle) {
         std::size_t usable = 0, total = 0;
@@ -55,6 +57,30 @@ void handle_readyz(ServeContext &ctx, const std::shared_ptr<Exchange> &ex) {
     o["status"] = ready ? "ready" : "not ready: every expert's breaker is open";
     ex->respond(ready ? http::status::ok : http::status::service_unavailable, "application/json",
                 coe::json_text(o) + "\n");
+}
+
+}  // namespace coe::serve
+
+namespace coe::serve {
+
+// GET /v1/experts: the configured experts with their breaker state, and the
+// consultation defaults a request may override (what the web page offers).
+void handle_experts(ServeContext &ctx, const std::shared_ptr<Exchange> &ex) {
+    const ConsultOptions &d = ctx.options.consult;
+    json::object defaults{
+        {"quorum", d.quorum}, {"deadline_ms", d.deadline.count()}, {"review", d.review}, {"synthesize", d.synthesize}};
+    json::array experts;
+    if (ctx.circle) {
+        const json::value report = json::parse(ctx.circle->performance_report());
+        for (const auto &[name, e] : report.at("experts").as_object()) {
+            json::object x{{"name", name}};
+            if (const json::value *b = e.as_object().if_contains("breaker")) x["breaker"] = *b;
+            experts.push_back(std::move(x));
+        }
+    }
+    ex->respond(
+        http::status::ok, "application/json",
+        coe::json_text(json::object{{"experts", std::move(experts)}, {"defaults", std::move(defaults)}}) + "\n");
 }
 
 }  // namespace coe::serve

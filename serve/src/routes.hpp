@@ -32,6 +32,8 @@ void handle_models(ServeContext &ctx, const std::shared_ptr<Exchange> &ex);
 void handle_metrics(ServeContext &ctx, const std::shared_ptr<Exchange> &ex);
 void handle_healthz(ServeContext &ctx, const std::shared_ptr<Exchange> &ex);
 void handle_readyz(ServeContext &ctx, const std::shared_ptr<Exchange> &ex);
+void handle_experts(ServeContext &ctx, const std::shared_ptr<Exchange> &ex);
+void handle_web_asset(ServeContext &ctx, const std::shared_ptr<Exchange> &ex);
 
 // A mistake in the request: answered with `status` and the error shape.
 struct RequestError {

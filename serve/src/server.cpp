@@ -33,9 +33,24 @@ const Route routes[] = {
     {http::verb::post, "/v1/consult", false, &handle_consult},
     {http::verb::post, "/v1/chat/completions", false, &handle_chat_completions},
     {http::verb::get, "/v1/models", false, &handle_models},
+    {http::verb::get, "/v1/experts", false, &handle_experts},
     {http::verb::get, "/metrics", false, &handle_metrics},
     {http::verb::get, "/healthz", true, &handle_healthz},
     {http::verb::get, "/readyz", true, &handle_readyz},
+    // The web page (docs/web.md): no data in it, so no token; it sends the
+    // token on every API call it makes.
+    {http::verb::get, "/", true, &handle_web_asset},
+    {http::verb::head, "/", true, &handle_web_asset},
+    {http::verb::get, "/index.html", true, &handle_web_asset},
+    {http::verb::head, "/index.html", true, &handle_web_asset},
+    {http::verb::get, "/app.js", true, &handle_web_asset},
+    {http::verb::head, "/app.js", true, &handle_web_asset},
+    {http::verb::get, "/app.css", true, &handle_web_asset},
+    {http::verb::head, "/app.css", true, &handle_web_asset},
+    {http::verb::get, "/d3.min.js", true, &handle_web_asset},
+    {http::verb::head, "/d3.min.js", true, &handle_web_asset},
+    {http::verb::get, "/coe.mjs", true, &handle_web_asset},
+    {http::verb::head, "/coe.mjs", true, &handle_web_asset},
 };
 
 // Requests in flight per client address.

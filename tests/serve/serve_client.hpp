@@ -51,10 +51,21 @@ public:
         return request(http::verb::post, target, body, headers);
     }
 
+    // HEAD: the header only (its Content-Length says what GET would send).
+    Reply head(const std::string &target, const std::map<std::string, std::string> &headers = {}) {
+        http::request<http::empty_body> req{http::verb::head, target, 11};
+        req.set(http::field::host, "127.0.0.1");
+        for (const auto &[k, v] : headers) req.set(k, v);
+        req.keep_alive(true);
+        http::write(socket_, req);
+        return read(/*head=*/true);
+    }
+
     void send_raw(const std::string &bytes) { boost::asio::write(socket_, boost::asio::buffer(bytes)); }
-    Reply read() {
+    Reply read(bool head = false) {
         http::response_parser<http::string_body> parser;
         parser.body_limit(64u << 20);
+        parser.skip(head);
         http::read(socket_, buffer_, parser);
         const auto &res = parser.get();
         Reply r;

@@ -213,6 +213,7 @@ TEST_CASE("chat completions when no expert answers: 502 with the reasons; withou
     HttpClient c(none.port());
     CHECK(c.post("/v1/consult", R"({"question": "q"})").status == 503);
     CHECK(c.get("/readyz").status == 200);
+    CHECK(json::parse(c.get("/readyz").body).at("auth").as_string() == "none");
 }
 
 TEST_CASE("bearer tokens: 401 without or with a wrong one; probes stay open") {
@@ -230,6 +231,87 @@ TEST_CASE("bearer tokens: 401 without or with a wrong one; probes stay open") {
     CHECK(c.get("/metrics").status == 401);
     CHECK(c.get("/healthz").status == 200);
     CHECK(c.get("/readyz").status == 200);
+    CHECK(json::parse(c.get("/readyz").body).at("auth").as_string() == "bearer");
+}
+
+TEST_CASE("the web page: open without a token, ETag and 304, CSP, HEAD; the API still needs the token") {
+    ServerOptions o;
+    o.tokens = {token};
+    RunningServer s(o);
+    HttpClient c(s.port());
+    Reply page = c.get("/");
+    REQUIRE(page.status == 200);
+    CHECK(page.headers.at("content-type") == "text/html; charset=utf-8");
+    CHECK(page.body.find("<script type=\"module\" src=\"/app.js\">") != std::string::npos);
+    const std::string csp = page.headers.at("content-security-policy");
+    CHECK(csp.find("script-src 'self' 'wasm-unsafe-eval'") != std::string::npos);
+    CHECK(csp.find("default-src 'none'") != std::string::npos);
+    CHECK(csp.find("connect-src 'self' data:;") != std::string::npos);  // the WebAssembly module, from /coe.mjs
+    CHECK(csp.find("unsafe-inline") == std::string::npos);
+    CHECK(page.headers.at("x-content-type-options") == "nosniff");
+    const std::string etag = page.headers.at("etag");
+    CHECK(etag.size() == 34);
+    CHECK(etag.front() == '"');
+    CHECK(c.get("/index.html").body == page.body);
+
+    Reply again = c.get("/", {{"If-None-Match", etag}});
+    CHECK(again.status == 304);
+    CHECK(again.body.empty());
+    CHECK(again.headers.at("etag") == etag);
+    CHECK(c.get("/", {{"If-None-Match", "\"other\", " + etag}}).status == 304);
+    CHECK(c.get("/", {{"If-None-Match", "\"other\""}}).status == 200);
+
+    Reply js = c.get("/app.js");
+    CHECK(js.status == 200);
+    CHECK(js.headers.at("content-type") == "text/javascript; charset=utf-8");
+    CHECK(js.headers.at("etag") != etag);
+    CHECK(js.body.find("/v1/consult") != std::string::npos);
+    CHECK(c.get("/app.css").headers.at("content-type") == "text/css; charset=utf-8");
+    // The chart library is always answered with a script: d3 itself, or one
+    // saying it was not built in (so the page never has a broken script).
+    Reply d3 = c.get("/d3.min.js");
+    CHECK(d3.status == 200);
+    CHECK(d3.headers.at("content-type") == "text/javascript; charset=utf-8");
+    CHECK((d3.body.find("d3") != std::string::npos));
+
+    Reply head = c.head("/app.js");
+    CHECK(head.status == 200);
+    CHECK(head.body.empty());
+    CHECK(head.headers.at("content-length") == std::to_string(js.body.size()));
+    CHECK(head.headers.at("etag") == js.headers.at("etag"));
+    CHECK(c.get("/app.js").body == js.body);  // the connection is still in step after HEAD
+
+    Reply unknown = c.get("/nothing.js");
+    CHECK(unknown.status == 404);
+    CHECK(error_of(unknown).at("type").as_string() == "not_found");
+    CHECK(c.post("/", "{}").status == 405);
+    CHECK(c.head("/v1/models").status == 405);
+
+    // The page holds no data; everything it shows comes from the API, which
+    // still needs the token.
+    CHECK(c.get("/v1/experts").status == 401);
+    CHECK(c.post("/v1/consult", R"({"question":"q"})").status == 401);
+    Reply experts = c.get("/v1/experts", {{"Authorization", "Bearer " + token}});
+    REQUIRE(experts.status == 200);
+    const json::value doc = json::parse(experts.body);
+    REQUIRE(doc.at("experts").as_array().size() == 3);
+    CHECK(doc.at("experts").at(0).at("name").as_string() == "e1");
+    CHECK(doc.at("defaults").at("deadline_ms").as_int64() == 120000);
+    CHECK(doc.at("defaults").at("review").as_bool() == false);
+}
+
+TEST_CASE("/coe.mjs: the WebAssembly engine when built in, else a 404 that says how to build it") {
+    RunningServer s;
+    HttpClient c(s.port());
+    Reply r = c.get("/coe.mjs");
+    if (r.status == 200) {
+        CHECK(r.headers.at("content-type") == "text/javascript; charset=utf-8");
+        CHECK(r.body.find("export default") != std::string::npos);
+    } else {
+        CHECK(r.status == 404);
+        CHECK(std::string(error_of(r).at("message").as_string()).find("scripts/build-wasm.sh") != std::string::npos);
+        CHECK(r.headers.at("content-security-policy").find("default-src 'none'") != std::string::npos);
+    }
 }
 
 TEST_CASE("per-client limit: 429 with Retry-After while the client's requests are in flight") {
