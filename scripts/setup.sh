@@ -10,6 +10,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
+# the WebAssembly engine first: `coe serve` compiles it into its web page
+scripts/build-wasm.sh ||
+  echo "setup: build-wasm/coe.mjs was not built; the web page cannot analyse files until scripts/build-wasm.sh builds it" >&2
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
 cmake --build build
 # the analysis runs without them (TF-IDF): a failed download does not stop the setup
@@ -18,8 +21,6 @@ scripts/fetch-word-vectors.sh ||
 
 # the analysis in WebAssembly (docs/wasm.md; a couple of minutes): the
 # browser's analyse-a-file view uses it; nothing else needs it
-scripts/build-wasm.sh ||
-  echo "setup: build-wasm/coe.mjs was not built; the WebAssembly engine is missing until scripts/build-wasm.sh builds it" >&2
 
 echo
 echo "== build/bin/coe analyze"

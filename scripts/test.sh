@@ -31,8 +31,11 @@ run_suite() {
   return $rc
 }
 
-# the release suite includes wasm.node: it builds build-wasm/coe.mjs (scripts/build-wasm.sh)
-# and compares the WebAssembly engine with this build's `coe`
+# The WebAssembly engine first, so that the release build's `coe serve`
+# compiles it into its web page (serve.web_page analyses a file with it);
+# the release suite's wasm.node compares it with this build's `coe`.
+echo "== [wasm] scripts/build-wasm.sh"
+COE_WASM_JOBS=$jobs scripts/build-wasm.sh || echo "[wasm] build-wasm/coe.mjs was not built: wasm.node and the web page's analyse view skip"
 run_suite build-test release "" "" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_suite build-asan asan+ubsan "" "" -DCMAKE_BUILD_TYPE=Debug -DCOE_SANITIZE=address,undefined
