@@ -307,3 +307,27 @@ TEST_CASE("the mode from the environment and the config file; bad values are nam
     CHECK_THROWS_WITH_AS(Engine{o}, doctest::Contains("plugin_call_timeout_ms"), coe::Error);
     std::filesystem::remove(file);
 }
+
+TEST_CASE("coe backends shows where each backend runs; a bad --plugin-isolation is a usage error") {
+    const std::string coe = coe::test::coe_tool().string() + " backends --json --plugin-path " +
+                            coe::test::test_plugin("tp_faulty").string();
+    const auto listed = coe::test::run_command(coe + " --plugin-isolation process");
+    REQUIRE(listed.status == 0);
+    std::size_t seen = 0;
+    const boost::json::value doc = boost::json::parse(listed.out);
+    for (const auto &b : doc.at("backends").as_array()) {
+        if (b.at("name") == "faulty") {
+            CHECK(b.at("isolation") == "process");
+            CHECK(b.at("worker_restarts").to_number<std::uint64_t>() == 0);
+            ++seen;
+        }
+        if (b.at("status") != "rejected") CHECK(b.at("isolation") != "");  // every file, even the package's own
+    }
+    CHECK(seen == 1);
+    const auto text = coe::test::run_command(coe::test::coe_tool().string() + " backends --plugin-path " +
+                                             coe::test::test_plugin("tp_faulty").string());
+    CHECK(coe::test::contains(text.out, "runs isolated in a worker process"));
+    const auto bad = coe::test::run_command(coe + " --plugin-isolation sandbox 2>&1");
+    CHECK(bad.status != 0);
+    CHECK(coe::test::contains(bad.out, "--plugin-isolation: 'sandbox' is not one of auto, in_process, process"));
+}

@@ -361,21 +361,24 @@ coe_status IsolatedPlugin::call(std::uint32_t op_index, void *args, char *messag
     marshal::pack(kind, args, region_);
     const proto::Request request{op_index, 0, bytes};
     proto::Reply reply{};
-    const std::string op = std::string(operations_[op_index].id) + "/" + std::to_string(operations_[op_index].revision);
+    auto op = [&] {
+        return std::string(operations_[op_index].id) + "/" + std::to_string(operations_[op_index].revision);
+    };
     if (!write_all(worker_->socket, &request, sizeof request)) {
-        copy_message(fail_worker("the plugin's worker " + worker_->end(timeout_) + " before " + op), message, capacity);
+        copy_message(fail_worker("the plugin's worker " + worker_->end(timeout_) + " before " + op()), message,
+                     capacity);
         return COE_ERR_INTERNAL;
     }
     const int r = read_exactly(worker_->socket, &reply, sizeof reply, Clock::now() + timeout_);
     if (r > 0) {
         worker_->end(std::chrono::milliseconds(0));
-        copy_message(fail_worker("the plugin hung in " + op + ": no answer within " + describe_duration(timeout_) +
+        copy_message(fail_worker("the plugin hung in " + op() + ": no answer within " + describe_duration(timeout_) +
                                  ", its worker was killed"),
                      message, capacity);
         return COE_ERR_INTERNAL;
     }
     if (r < 0) {
-        copy_message(fail_worker("the plugin's worker " + worker_->end(timeout_) + " in " + op), message, capacity);
+        copy_message(fail_worker("the plugin's worker " + worker_->end(timeout_) + " in " + op()), message, capacity);
         return COE_ERR_INTERNAL;
     }
     ++worker_->answered;
