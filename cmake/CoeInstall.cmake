@@ -8,7 +8,7 @@ install(TARGETS coe_common coe_engine coe_sdk coe_consult EXPORT coeTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 # beside the plugin folder, where the engine looks for it (coe/plugin_probe.hpp)
-install(TARGETS coe_plugin_probe RUNTIME DESTINATION ${CMAKE_INSTALL_LIBDIR}/coe)
+install(TARGETS coe_plugin_probe coe_plugin_worker RUNTIME DESTINATION ${CMAKE_INSTALL_LIBDIR}/coe)
 # the word-vector file, when scripts/fetch-word-vectors.sh put it in the build
 # tree: <prefix>/share/coe, where an installed engine looks for it
 install(FILES ${COE_BUILD_DATA_DIR}/word-vectors.coewv DESTINATION ${COE_INSTALL_DATA_DIR} OPTIONAL)

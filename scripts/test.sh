@@ -40,7 +40,7 @@ run_suite build-test release "" "" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_suite build-asan asan+ubsan "" "" -DCMAKE_BUILD_TYPE=Debug -DCOE_SANITIZE=address,undefined
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-  run_suite build-tsan tsan concurrency "concurrency_tests reload_tests consult_tests serve_tests" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  run_suite build-tsan tsan concurrency "concurrency_tests reload_tests isolation_tests consult_tests serve_tests" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCOE_SANITIZE=thread
 echo "== [fuzz] libFuzzer harnesses, 60 s each"
 scripts/fuzz.sh 60

@@ -22,8 +22,9 @@ struct Run {
 
 // `environment`: NAME=VALUE settings for this run, before the tool.
 Run run_coe(const std::string &args, const std::string &environment = "") {
-    const std::string cmd = "env -u COE_BACKEND -u COE_PLUGIN_PATH -u COE_CONFIG -u COE_DATA_DIR " + environment + " " +
-                            coe::test::coe_tool().string() + " " + args + " 2>&1";
+    const std::string cmd =
+        "env -u COE_BACKEND -u COE_PLUGIN_PATH -u COE_CONFIG -u COE_PLUGIN_ISOLATION -u COE_DATA_DIR " + environment +
+        " " + coe::test::coe_tool().string() + " " + args + " 2>&1";
     FILE *p = ::popen(cmd.c_str(), "r");
     REQUIRE(p != nullptr);
     std::string out;

@@ -58,12 +58,15 @@ inline coe_embed_words_args embed_words_args(std::size_t count, const char *cons
     return a;
 }
 
+// Plugins run in this process (tests of isolation in a worker process set
+// plugin_isolation themselves: isolation_tests.cpp).
 inline EngineOptions isolated_options(std::vector<std::filesystem::path> paths, std::string backend = {}) {
     EngineOptions o;
     o.plugin_paths = std::move(paths);
     o.backend = std::move(backend);
     o.use_environment = false;
     o.use_default_locations = false;
+    o.plugin_isolation.mode = PluginIsolation::in_process;
     return o;
 }
 

@@ -17,6 +17,7 @@
 #include "config/engine_config.hpp"
 #include "features/word_vector_source.hpp"
 #include "plugins/backend_registry.hpp"
+#include "plugins/isolation_policy.hpp"
 #include "plugins/plugin_discovery.hpp"
 #include "plugins/plugin_probe.hpp"
 #include "resilience/backend_chain.hpp"
@@ -54,6 +55,18 @@ detail::BackendRequest backend_request(const EngineOptions &o, const detail::Con
     // a resilience chain may name a device backend
     if (!resilience.chain.empty()) r.load_devices = true;
     return r;
+}
+
+// The isolation mode by precedence: api > COE_PLUGIN_ISOLATION > config file > auto.
+PluginIsolation isolation_mode(const EngineOptions &o, const detail::ConfigFile *cfg) {
+    if (o.plugin_isolation.mode) return *o.plugin_isolation.mode;
+    if (std::string e = o.use_environment ? env("COE_PLUGIN_ISOLATION") : ""; !e.empty()) {
+        const auto mode = plugin_isolation_from_string(e);
+        if (!mode) throw Error("COE_PLUGIN_ISOLATION: '" + e + "' is not one of auto, in_process, process");
+        return *mode;
+    }
+    if (cfg && cfg->plugin_isolation) return *cfg->plugin_isolation;
+    return PluginIsolation::automatic;
 }
 
 // Removes `mask` and everything that depends on a removed feature.
@@ -178,11 +191,16 @@ private:
         }
         const detail::PluginProber prober(probe);
         const detail::ConfigFile *c = cfg ? &*cfg : nullptr;
+        PluginIsolationOptions isolation_options = options_.plugin_isolation;
+        if (c && c->call_timeout) isolation_options.call_timeout = *c->call_timeout;
+        std::vector<std::filesystem::path> own_folders{options_.package_plugin_dir};
+        for (const auto &[folder, source] : detail::default_plugin_folders()) own_folders.push_back(folder);
+        const detail::IsolationPolicy isolation(isolation_mode(options_, c), isolation_options, own_folders);
         const std::vector<detail::PluginCandidate> candidates = detail::discover_plugins(sources(c));
         const std::string signature = signature_of(candidates);
         auto state = std::make_shared<EngineState>(
-            detail::BackendRegistry(candidates, cpu_, backend_request(options_, c, resilience), &prober), resilience,
-            telemetry_);
+            detail::BackendRegistry(candidates, cpu_, backend_request(options_, c, resilience), &prober, &isolation),
+            resilience, telemetry_);
         state->files_signature = signature;
         return state;
     }
@@ -221,7 +239,7 @@ Engine::Engine(EngineOptions options) : impl_(std::make_unique<Impl>(options)) {
 Engine::~Engine() = default;
 
 std::uint64_t Engine::cpu_features() const { return impl_->cpu_; }
-std::vector<BackendInfo> Engine::backends() const { return impl_->state()->registry.infos(); }
+std::vector<BackendInfo> Engine::backends() const { return impl_->state()->registry.live_infos(); }
 std::string Engine::active_backend() const { return impl_->state()->registry.active_name(); }
 std::string Engine::backend_for(std::string_view operation) const {
     return impl_->state()->chain.chain(std::string(operation)).front()->name();
@@ -281,13 +299,13 @@ void Engine::analyze_into(const PanelView &panel, Report &report, const Analysis
 std::string Engine::performance_report() const {
     const auto state = impl_->state();
     return detail::performance_report_json(impl_->telemetry_.snapshot(), state->chain.breakers(),
-                                           state->registry.infos());
+                                           state->registry.live_infos());
 }
 
 std::string Engine::performance_report_prometheus() const {
     const auto state = impl_->state();
     return detail::performance_report_prometheus(impl_->telemetry_.snapshot(), state->chain.breakers(),
-                                                 state->registry.infos());
+                                                 state->registry.live_infos());
 }
 
 std::vector<Engine::BatchResult> Engine::analyze_batch(const std::vector<PanelView> &panels,

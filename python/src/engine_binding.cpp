@@ -140,6 +140,8 @@ py::list backends(const Engine &engine) {
         d["reason"] = b.reason;
         d["ops"] = strings(b.operations);
         d["probe"] = b.probe;
+        d["isolation"] = b.isolation;
+        d["worker_restarts"] = b.worker_restarts;
         list.append(std::move(d));
     }
     return list;

@@ -5,6 +5,12 @@
 //   "<kind>:<rate>[:<ms>]"  kind one of error, nan, subtle, slow; rate the
 //   probability per call; unset, empty or "none": behaves.
 // Change the variable only while no call is running.
+// Builds with FP_CRASH_ON_CALL=N or FP_HANG_ON_CALL=N (and FP_ID, FP_NAME)
+// also die with SIGSEGV, or never return, on the N-th operation call their
+// process makes (counted over all operations): plugins only a worker process
+// may run (coe/plugin_isolation.hpp).
+#include <signal.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -56,8 +62,28 @@ bool strikes(double rate) {
     return static_cast<double>(x >> 11) * 0x1.0p-53 < rate;
 }
 
+#ifndef FP_ID
+#define FP_ID "test.faulty"
+#define FP_NAME "faulty"
+#endif
+
+std::atomic<std::uint64_t> operation_calls{0};
+
+// The N-th call of this process, N = FP_CRASH_ON_CALL or FP_HANG_ON_CALL.
+void misbehave_on_schedule() {
+    [[maybe_unused]] const std::uint64_t n = operation_calls.fetch_add(1) + 1;
+#ifdef FP_CRASH_ON_CALL
+    if (n == FP_CRASH_ON_CALL) ::raise(SIGSEGV);
+#endif
+#ifdef FP_HANG_ON_CALL
+    if (n == FP_HANG_ON_CALL)
+        for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
+#endif
+}
+
 template <class Body>
 coe_status faulty(const char *op, void *args, const coe_call *call, Body &&body) {
+    misbehave_on_schedule();
     const Fault f = current_fault();
     const bool hit = f.kind != coe::fault::Kind::none && strikes(f.rate);
     if (hit && f.kind == coe::fault::Kind::error) {
@@ -109,8 +135,8 @@ constexpr const coe_operation *op_table[] = {&ops[0], &ops[1], &ops[2], &ops[3],
 constexpr coe_plugin_descriptor descriptor = {sizeof(coe_plugin_descriptor),
                                               COE_ABI_MAJOR,
                                               COE_ABI_MINOR,
-                                              "test.faulty",
-                                              "faulty",
+                                              FP_ID,
+                                              FP_NAME,
                                               "1.0.0",
                                               "scalar kernels with run-time faults (COE_TEST_FAULT)",
                                               0,
@@ -121,6 +147,6 @@ constexpr coe_plugin_descriptor descriptor = {sizeof(coe_plugin_descriptor),
 }  // namespace
 
 extern "C" {
-COE_PLUGIN_MANIFEST("test.faulty", "faulty", "1.0.0", 0);
+COE_PLUGIN_MANIFEST(FP_ID, FP_NAME, "1.0.0", 0);
 COE_PLUGIN_EXPORT const coe_plugin_descriptor *coe_plugin_entry(uint16_t, uint16_t) { return &descriptor; }
 }

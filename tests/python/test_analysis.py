@@ -106,7 +106,7 @@ def test_backends_and_performance_report(engine, mtbench_lines):
     assert [b["name"] for b in active] == [engine.backend]
     assert "scalar" in [b["name"] for b in backends]
     assert {"name", "id", "version", "file", "source", "abi", "required_features", "score", "status", "reason",
-            "ops", "probe"} <= set(backends[0])
+            "ops", "probe", "isolation", "worker_restarts"} <= set(backends[0])
     report = engine.performance_report()
     assert isinstance(report, dict) and report
     text = engine.prometheus()

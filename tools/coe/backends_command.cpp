@@ -41,6 +41,8 @@ void print_json(const Engine &engine) {
             {"reason", b.reason},
             {"ops", to_json_strings(b.operations)},
             {"probe", b.probe},
+            {"isolation", b.isolation},
+            {"worker_restarts", b.worker_restarts},
         });
     }
     root["backends"] = std::move(list);
@@ -55,7 +57,12 @@ void print_text(const Engine &engine) {
                   << (b.name.empty() ? "?" : b.name) << " score " << std::setw(4) << b.score << b.file << "\n"
                   << std::string(11, ' ') << "version " << (b.version.empty() ? "-" : b.version) << ", abi "
                   << (b.abi.empty() ? "-" : b.abi) << ", from " << b.source << ", requires "
-                  << join(cpu_feature_names(b.required_features)) << "\n";
+                  << join(cpu_feature_names(b.required_features))
+                  << (b.isolation.empty()
+                          ? ""
+                          : ", runs " +
+                                std::string(b.isolation == "process" ? "isolated in a worker process" : "in process"))
+                  << "\n";
         if (!b.operations.empty()) std::cout << std::string(11, ' ') << "ops " << join(b.operations) << "\n";
         if (!b.reason.empty()) std::cout << std::string(11, ' ') << b.reason << "\n";
         if (!b.probe.empty()) std::cout << std::string(11, ' ') << "probe: " << b.probe << "\n";

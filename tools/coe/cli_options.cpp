@@ -94,6 +94,13 @@ CommandLine parse_command_line(int argc, char **argv) {
             if (!std::filesystem::exists(path, ec))
                 throw UsageError("--plugin-path " + path + ": no such file or folder");
             cl.engine.plugin_paths.emplace_back(path);
+        } else if (a == "--plugin-isolation") {
+            const std::string name = value();
+            cl.engine.plugin_isolation.mode = plugin_isolation_from_string(name);
+            if (!cl.engine.plugin_isolation.mode)
+                throw UsageError("--plugin-isolation: '" + name + "' is not one of auto, in_process, process");
+        } else if (a == "--plugin-call-timeout") {
+            cl.engine.plugin_isolation.call_timeout = parse_duration(a, value());
         } else if (a == "--disable-cpu") {
             for (const auto &name : split_commas(value())) {
                 auto bit = cpu_feature_from_name(name);

@@ -94,6 +94,9 @@ const Command table[] = {
 constexpr const char *global_options = R"(options for every command:
   --backend NAME        force a backend (name or id; "auto" = best available)
   --plugin-path PATH    search this plugin file or folder first (repeatable)
+  --plugin-isolation M  where plugins run: auto (the package's own plugins in process, every
+                        other file in a worker process), in_process, process
+  --plugin-call-timeout T  an isolated plugin's limit per call, e.g. 5s (default), 500ms
   --config FILE         JSON config file (default: $COE_CONFIG)
   --disable-cpu LIST    treat these CPU features as absent, e.g. avx512f
   --inject-fault SPEC   make a backend misbehave: BACKEND:KIND[:RATE[:MS]], KIND one of
@@ -105,7 +108,8 @@ constexpr const char *global_options = R"(options for every command:
   --word-vectors FILE   the word-vector file (default: searched, see `coe vectors info`)
   -h, --help            this text; `coe COMMAND --help` for a command's options
 
-environment: COE_BACKEND, COE_PLUGIN_PATH (colon-separated), COE_CONFIG, COE_DATA_DIR (word vectors)
+environment: COE_BACKEND, COE_PLUGIN_PATH (colon-separated), COE_CONFIG, COE_PLUGIN_ISOLATION,
+             COE_DATA_DIR (word vectors)
 )";
 
 }  // namespace

@@ -29,6 +29,7 @@
 #include "coe/ops/embed_words.h"
 #include "coe/panel.hpp"
 #include "coe/panel_json.hpp"
+#include "coe/plugin_isolation.hpp"
 #include "coe/plugin_probe.hpp"
 #include "coe/report.hpp"
 #include "coe/resilience.hpp"
@@ -44,7 +45,8 @@ struct EngineOptions {
     std::string backend;
     // JSON config file; if empty, COE_CONFIG is used when set.
     std::filesystem::path config_file;
-    // Read COE_PLUGIN_PATH, COE_BACKEND and COE_CONFIG.  Tests turn it off.
+    // Read COE_PLUGIN_PATH, COE_BACKEND, COE_CONFIG and COE_PLUGIN_ISOLATION.
+    // Tests turn it off.
     bool use_environment = true;
     // Search the install location and the build tree.  Tests turn it off.
     bool use_default_locations = true;
@@ -69,6 +71,12 @@ struct EngineOptions {
     // How plugin files are tried out in a child process before they are
     // loaded.  A config file's "plugin_probe" key is applied on top of this.
     PluginProbeOptions plugin_probe;
+    // Which plugin files run in a worker process (coe/plugin_isolation.hpp):
+    // by default the package's own plugins run in process and every other
+    // file in a worker.  Mode precedence: this field > COE_PLUGIN_ISOLATION >
+    // the config file's "plugin_isolation" > auto; an unknown name in the
+    // environment or the file is an error naming it.
+    PluginIsolationOptions plugin_isolation;
     // Breakers, chain, shadow checks, injected faults.  A config file's
     // "resilience" and "faults" keys are applied on top of this.
     ResilienceOptions resilience;

@@ -17,8 +17,10 @@
 // atomic replace, a checksum per line).  `coe plugin check` never uses the
 // cache.
 //
-// What a probe cannot contain: a plugin that crashes later, on real data,
-// still takes the process down (docs/resilience.md).
+// What a probe cannot contain: a plugin in process that crashes later, on
+// real data, still takes the process down; plugins run isolated
+// (coe/plugin_isolation.hpp) are not probed, since their worker process
+// already contains them (docs/resilience.md).
 #pragma once
 
 #include <chrono>

@@ -128,11 +128,20 @@ ConfigFile read_config_file(const std::filesystem::path &file, ResilienceOptions
             if (!value.is_string()) throw Error(where + ": field 'word_vectors_file' must be a string");
             std::filesystem::path path(std::string(value.as_string()));
             cfg.word_vectors_file = path.is_absolute() ? path : base / path;
+        } else if (key == "plugin_isolation") {
+            const auto mode =
+                value.is_string() ? plugin_isolation_from_string(std::string_view(value.as_string())) : std::nullopt;
+            if (!mode) throw Error(where + ": field 'plugin_isolation' must be one of auto, in_process, process");
+            cfg.plugin_isolation = mode;
+        } else if (key == "plugin_call_timeout_ms") {
+            cfg.call_timeout = std::chrono::milliseconds(
+                static_cast<long long>(internal::bounded_number(value, where + ": plugin_call_timeout_ms", 1, 3.6e6)));
         } else if (key == "experts" || key == "expert_breaker" || key == "embedder") {
             // read by the consultation library (coe/experts.hpp)
         } else {
             throw Error(where + ": unknown field '" + std::string(key) +
-                        "' (known: backend, plugin_paths, plugin_probe, resilience, faults, features, "
+                        "' (known: backend, plugin_paths, plugin_isolation, plugin_call_timeout_ms, plugin_probe, "
+                        "resilience, faults, features, "
                         "word_vectors_file, experts, expert_breaker, embedder)");
         }
     }

@@ -1,6 +1,7 @@
 // engine_config.hpp - the JSON config file and the environment variables.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -9,6 +10,7 @@
 #include <boost/json/value.hpp>
 
 #include "coe/analysis.hpp"
+#include "coe/plugin_isolation.hpp"
 #include "coe/plugin_probe.hpp"
 #include "coe/resilience.hpp"
 
@@ -17,6 +19,8 @@ namespace coe::detail {
 // Contents of a config file:
 //   {"backend": "avx2" | "auto",
 //    "plugin_paths": ["dir-or-file", ...],     (relative to the file's folder)
+//    "plugin_isolation": "auto" | "in_process" | "process",
+//    "plugin_call_timeout_ms": 5000,          (an isolated plugin's per-call limit)
 //    "plugin_probe": {"mode": "auto" | "required" | "off", "timeout_ms": 5000,
 //                     "executable": "path", "disk_cache": true},
 //    "resilience": {"shadow_rate": 0.01, "chain": ["avx2", "scalar"], "seed": 7,
@@ -33,8 +37,10 @@ struct ConfigFile {
     std::filesystem::path file;
     std::string backend;
     std::vector<std::filesystem::path> plugin_paths;
-    std::optional<FeatureKind> features;      // "features"
-    std::filesystem::path word_vectors_file;  // "word_vectors_file", relative to the file's folder
+    std::optional<FeatureKind> features;                    // "features"
+    std::filesystem::path word_vectors_file;                // "word_vectors_file", relative to the file's folder
+    std::optional<PluginIsolation> plugin_isolation;        // "plugin_isolation"
+    std::optional<std::chrono::milliseconds> call_timeout;  // "plugin_call_timeout_ms"
 };
 
 // Throws coe::Error naming the file, and the line or field at fault.  The

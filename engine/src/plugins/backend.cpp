@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "coe/error.hpp"
+#include "isolated_plugin.hpp"
 
 namespace coe::detail {
 
@@ -11,6 +12,9 @@ Backend::Backend(const coe_plugin_descriptor *descriptor, std::shared_ptr<Librar
     : descriptor_(descriptor), library_(std::move(library)) {
     if (descriptor_->thread_safety != COE_THREAD_SAFETY_REENTRANT) serial_ = std::make_unique<std::mutex>();
 }
+
+Backend::Backend(std::shared_ptr<IsolatedPlugin> isolated)
+    : descriptor_(isolated->descriptor()), isolated_(std::move(isolated)) {}  // the worker serialises calls itself
 
 std::vector<std::string> Backend::operation_names() const {
     std::vector<std::string> out;
@@ -57,7 +61,11 @@ void Backend::invoke(std::string_view op_id, std::uint32_t revision, void *args)
     char message[512] = {0};
     coe_call call{sizeof(coe_call), sizeof message, message};
     coe_status status;
-    if (serial_) {
+    if (isolated_) {
+        std::uint32_t index = 0;
+        while (descriptor_->operations[index] != op) ++index;
+        status = isolated_->call(index, args, message, sizeof message);
+    } else if (serial_) {
         std::lock_guard<std::mutex> lock(*serial_);
         status = op->invoke(args, &call);
     } else {

@@ -16,6 +16,7 @@ namespace coe::detail {
 // Keeps a loaded library mapped.  Handles are never closed during the
 // process lifetime (docs/architecture.md: never unload a plugin that may still run).
 struct LibraryHandle;
+class IsolatedPlugin;
 
 // A failed operation: the plugin's status and message.  INVALID_ARGUMENT
 // usually means the caller's input was bad, anything else the backend.
@@ -33,10 +34,13 @@ private:
 std::uint32_t host_revision(std::string_view op_id);
 
 // Immutable after construction; invoke() is thread-safe (it serialises calls
-// itself when the plugin is not re-entrant).
+// itself when the plugin is not re-entrant).  A backend either calls a
+// library loaded in this process or, isolated, a plugin in a worker process
+// (plugins/isolated_plugin.hpp); the rest of the engine cannot tell them apart.
 class Backend {
 public:
     Backend(const coe_plugin_descriptor *descriptor, std::shared_ptr<LibraryHandle> library);
+    explicit Backend(std::shared_ptr<IsolatedPlugin> isolated);
 
     const coe_plugin_descriptor &descriptor() const { return *descriptor_; }
     std::string name() const { return descriptor_->name; }
@@ -58,10 +62,14 @@ public:
     // operation, status and the plugin's message on any non-OK status.
     void invoke(std::string_view op_id, std::uint32_t revision, void *args) const;
 
+    // The worker of an isolated backend, nullptr for one in this process.
+    const IsolatedPlugin *isolated() const { return isolated_.get(); }
+
 private:
     const coe_plugin_descriptor *descriptor_;
     std::shared_ptr<LibraryHandle> library_;
     std::unique_ptr<std::mutex> serial_;  // set when the plugin is not re-entrant
+    std::shared_ptr<IsolatedPlugin> isolated_;
 };
 
 }  // namespace coe::detail

@@ -4,11 +4,13 @@
 
 #include "coe/error.hpp"
 #include "plugins/elf_manifest.hpp"
+#include "plugins/isolated_plugin.hpp"
 
 namespace coe::detail {
 
 BackendRegistry::BackendRegistry(const std::vector<PluginCandidate> &candidates, std::uint64_t cpu_features,
-                                 const BackendRequest &request, const PluginProber *prober) {
+                                 const BackendRequest &request, const PluginProber *prober,
+                                 const IsolationPolicy *isolation) {
     std::map<std::string, std::string> taken_ids;
     auto add = [&](LoadOutcome o) {
         if (o.backend) taken_ids.emplace(o.info.id, o.info.file);
@@ -36,7 +38,7 @@ BackendRegistry::BackendRegistry(const std::vector<PluginCandidate> &candidates,
                 continue;
             }
         }
-        add(load_plugin(c, cpu_features, taken_ids, prober));
+        add(load_plugin(c, cpu_features, taken_ids, prober, nullptr, isolation));
     }
     LoadOutcome builtin = builtin_scalar_backend();
     if (taken_ids.count(builtin.info.id) == 0) add(std::move(builtin));
@@ -76,6 +78,13 @@ BackendRegistry::BackendRegistry(const std::vector<PluginCandidate> &candidates,
         infos_[active_].reason = "forced by " + request.requested_by + (device ? ": " + infos_[active_].reason : "");
     }
     infos_[active_].status = BackendStatus::active;
+}
+
+std::vector<BackendInfo> BackendRegistry::live_infos() const {
+    std::vector<BackendInfo> infos = infos_;
+    for (std::size_t i = 0; i < infos.size(); ++i)
+        if (backends_[i] && backends_[i]->isolated()) infos[i].worker_restarts = backends_[i]->isolated()->restarts();
+    return infos;
 }
 
 }  // namespace coe::detail

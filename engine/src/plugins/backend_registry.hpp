@@ -28,15 +28,19 @@ public:
     // Loads every candidate, adds the built-in scalar backend unless a scalar
     // plugin file was loaded, and activates the requested or best backend.
     // Throws coe::Error if the request names an unknown or unusable backend.
-    // `prober` (may be null: no probing) admits each file before it is loaded.
+    // `prober` (may be null: no probing) admits each file before it is loaded;
+    // `isolation` (may be null: all in process) sends files to worker processes.
     BackendRegistry(const std::vector<PluginCandidate> &candidates, std::uint64_t cpu_features,
-                    const BackendRequest &request, const PluginProber *prober);
+                    const BackendRequest &request, const PluginProber *prober,
+                    const IsolationPolicy *isolation = nullptr);
 
     const std::vector<BackendInfo> &infos() const { return infos_; }
     const std::string &active_name() const { return infos_[active_].name; }
     std::size_t active_index() const { return active_; }
     // The loaded backend of infos()[i], or nullptr if it was rejected.
     const Backend *backend(std::size_t i) const { return backends_[i].get(); }
+    // infos() with each isolated backend's worker restarts counted now.
+    std::vector<BackendInfo> live_infos() const;
 
 private:
     std::vector<BackendInfo> infos_;

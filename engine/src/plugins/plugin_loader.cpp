@@ -18,6 +18,8 @@
 #include "coe/cpu_features.hpp"
 #include "descriptor_validation.hpp"
 #include "elf_manifest.hpp"
+#include "isolated_plugin.hpp"
+#include "isolation_policy.hpp"
 #include "plugin_probe.hpp"
 
 extern "C" const coe_plugin_descriptor *coe_builtin_scalar_entry(uint16_t, uint16_t);
@@ -104,6 +106,39 @@ void describe(BackendInfo &info, const coe_plugin_descriptor &d) {
     info.required_features = d.required_cpu_features;
 }
 
+// Status, score and operations of a backend whose descriptor was validated.
+LoadOutcome admit(LoadOutcome o, const coe_plugin_descriptor &d, std::shared_ptr<Backend> backend) {
+    describe(o.info, d);
+    o.backend = std::move(backend);
+    o.info.operations = o.backend->operation_names();
+    o.info.score = backend_score(d.required_cpu_features);
+    if (o.info.score > 0 && is_device_backend(d.id)) {
+        o.info.score = device_backend_score;
+        o.info.reason = std::string(d.description != nullptr ? d.description : "a device") +
+                        "; a device backend, used only when requested by name";
+    }
+    o.info.status = BackendStatus::available;
+    return o;
+}
+
+// The file runs in a worker process: loaded there, described from there.
+LoadOutcome load_isolated(LoadOutcome o, const PluginCandidate &c, const coe_plugin_manifest &m,
+                          const IsolationPolicy &isolation) {
+    o.info.isolation = "process";
+    o.info.probe = "not probed: it runs in a worker process, where a crash or a hang fails only the call";
+    if (isolation.worker().empty()) return reject(std::move(o), "cannot run isolated: " + isolation.worker_problem());
+    std::shared_ptr<IsolatedPlugin> plugin;
+    try {
+        plugin = IsolatedPlugin::start(isolation.worker(), c.file, isolation.options().call_timeout);
+    } catch (const Error &e) {
+        return reject(std::move(o), std::string("cannot run isolated: ") + e.what());
+    }
+    const coe_plugin_descriptor &d = *plugin->descriptor();
+    if (std::strcmp(d.id, m.id) != 0)
+        return reject(std::move(o), "the worker loaded " + std::string(d.id) + ", the manifest says " + m.id);
+    return admit(std::move(o), d, std::make_shared<Backend>(std::move(plugin)));
+}
+
 }  // namespace
 
 void describe_manifest(BackendInfo &info, const coe_plugin_manifest &m) {
@@ -133,7 +168,7 @@ int backend_score(std::uint64_t f) {
 
 LoadOutcome load_plugin(const PluginCandidate &c, std::uint64_t cpu_features,
                         const std::map<std::string, std::string> &taken_ids, const PluginProber *prober,
-                        void (*on_phase)(const char *)) {
+                        void (*on_phase)(const char *), const IsolationPolicy *isolation) {
     LoadOutcome o;
     std::error_code fs_ec;
     o.info.file = std::filesystem::absolute(c.file, fs_ec).lexically_normal().string();
@@ -162,6 +197,8 @@ LoadOutcome load_plugin(const PluginCandidate &c, std::uint64_t cpu_features,
     if (const std::uint64_t missing = m.required_cpu_features & ~cpu_features)
         return reject(std::move(o), "cpu lacks " + join_features(missing) + " (not loaded)");
 
+    if (isolation != nullptr && isolation->isolates(c)) return load_isolated(std::move(o), c, m, *isolation);
+    o.info.isolation = "in_process";
     if (prober) {  // before any code of the file runs in this process
         const ProbeVerdict verdict = prober->admit(c.file, source);
         o.info.probe = verdict.note;
@@ -190,17 +227,7 @@ LoadOutcome load_plugin(const PluginCandidate &c, std::uint64_t cpu_features,
         return reject(std::move(o), "no usable device (no Vulkan driver, or no device with a compute queue)");
     if (std::string why = validate_descriptor(d, &m); !why.empty()) return reject(std::move(o), why);
 
-    describe(o.info, *d);
-    o.backend = std::make_shared<Backend>(d, handle);
-    o.info.operations = o.backend->operation_names();
-    o.info.score = backend_score(d->required_cpu_features);
-    if (o.info.score > 0 && is_device_backend(d->id)) {
-        o.info.score = device_backend_score;
-        o.info.reason = std::string(d->description != nullptr ? d->description : "a device") +
-                        "; a device backend, used only when requested by name";
-    }
-    o.info.status = BackendStatus::available;
-    return o;
+    return admit(std::move(o), *d, std::make_shared<Backend>(d, handle));
 }
 
 LoadOutcome builtin_scalar_backend() {
@@ -209,6 +236,7 @@ LoadOutcome builtin_scalar_backend() {
     describe(o.info, *d);
     o.info.file = "<built-in>";
     o.info.source = "built-in";
+    o.info.isolation = "in_process";
     o.backend = std::make_shared<Backend>(d, nullptr);
     o.info.operations = o.backend->operation_names();
     o.info.score = backend_score(d->required_cpu_features);

@@ -23,16 +23,19 @@ struct LoadOutcome {
 };
 
 class PluginProber;
+class IsolationPolicy;
 
 // Reads the manifest, checks ABI, id (against `taken_ids`: id -> file that
 // already provides it) and CPU requirements, all without loading; then asks
 // `prober` (if any) whether the file may be loaded into this process; then
 // loads the library, resolves the entry point and validates the descriptor.
-// `on_phase` (if any) is told "load" and "entry" as each begins.
-// Never throws; a bad file becomes a rejection with its reason.
+// `on_phase` (if any) is told "load" and "entry" as each begins.  A file
+// that `isolation` (if any) isolates is not probed nor loaded here: a worker
+// process loads it (plugins/isolated_plugin.hpp), and the backend calls it
+// there.  Never throws; a bad file becomes a rejection with its reason.
 LoadOutcome load_plugin(const PluginCandidate &candidate, std::uint64_t cpu_features,
                         const std::map<std::string, std::string> &taken_ids, const PluginProber *prober = nullptr,
-                        void (*on_phase)(const char *) = nullptr);
+                        void (*on_phase)(const char *) = nullptr, const IsolationPolicy *isolation = nullptr);
 
 // Name, id, version, ABI and CPU requirements as the manifest states them.
 void describe_manifest(BackendInfo &info, const coe_plugin_manifest &manifest);

@@ -127,8 +127,12 @@ std::string performance_report_json(const Telemetry::Snapshot &s, const std::vec
         breaker_list.push_back(std::move(o));
     }
     std::string active;
-    for (const auto &b : backends)
+    boost::json::array isolated;
+    for (const auto &b : backends) {
         if (b.status == BackendStatus::active) active = b.name;
+        if (b.isolation == "process" && b.status != BackendStatus::rejected)
+            isolated.push_back(boost::json::object{{"backend", b.name}, {"worker_restarts", b.worker_restarts}});
+    }
     const double panels = static_cast<double>(s.panels);
     boost::json::object root{
         {"active_backend", active},
@@ -149,13 +153,20 @@ std::string performance_report_json(const Telemetry::Snapshot &s, const std::vec
         {"peak_rss_bytes", peak_rss_bytes()},
         {"operations", std::move(ops)},
         {"breakers", std::move(breaker_list)},
+        {"isolated_backends", std::move(isolated)},
     };
     return coe::json_text(root);
 }
 
 std::string performance_report_prometheus(const Telemetry::Snapshot &s, const std::vector<BreakerView> &breakers,
-                                          const std::vector<BackendInfo> &) {
+                                          const std::vector<BackendInfo> &backends) {
     std::ostringstream out;
+    out << "# HELP coe_plugin_worker_restarts_total Worker processes of an isolated backend started after the "
+           "first.\n# TYPE coe_plugin_worker_restarts_total counter\n";
+    for (const auto &b : backends)
+        if (b.isolation == "process" && b.status != BackendStatus::rejected)
+            out << "coe_plugin_worker_restarts_total{backend=\"" << internal::prometheus_label(b.name) << "\"} "
+                << b.worker_restarts << "\n";
     auto labels = [](const std::string &backend, const std::string &op) {
         return "backend=\"" + internal::prometheus_label(backend) + "\",operation=\"" + internal::prometheus_label(op) +
                "\"";
