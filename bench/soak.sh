@@ -24,28 +24,10 @@ for f in "$COE" "$FAKE"; do
 done
 command -v node >/dev/null || { echo "soak: node is required for the load client" >&2; exit 2; }
 
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/coe-soak.XXXXXX")"
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-wait_for_line() {  # FILE PATTERN: the first match, within 20 s
-  for _ in $(seq 1 200); do
-    if grep -q "$2" "$1" 2>/dev/null; then grep -o "$2" "$1" | head -1; return 0; fi
-    sleep 0.1
-  done
-  echo "soak: timed out waiting for '$2' in $1:" >&2; cat "$1" >&2; return 1
-}
-
-mkfifo "$WORK/fake.in"  # the fake server runs until its standard input ends
-"$FAKE" <"$WORK/fake.in" >"$WORK/fake.out" 2>&1 &
-PIDS+=($!)
-exec 3>"$WORK/fake.in"
-FAKE_URL="http://127.0.0.1:$(wait_for_line "$WORK/fake.out" 'port [0-9]*' | cut -d' ' -f2)/v1"
+. "$ROOT/tests/fake_provider/session.sh"
+start_session coe-soak
+start_fake_provider "$FAKE"
+FAKE_URL="$FAKE_URL/v1"
 cat >"$WORK/experts.json" <<JSON
 {"experts": [
   {"name": "steady-a", "provider": "openai", "base_url": "$FAKE_URL", "model": "reply=cache_a", "max_concurrent": 64},

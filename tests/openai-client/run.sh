@@ -12,28 +12,9 @@ command -v node >/dev/null && command -v npm >/dev/null || { echo "SKIPPED: node
 if [ ! -d "$HERE/node_modules/openai" ]; then
   (cd "$HERE" && timeout 300 npm ci --no-audit --no-fund >/dev/null)
 fi
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/coe-openai-client.XXXXXX")"
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-wait_for_line() {  # FILE PATTERN: the first match, within 20 s
-  for _ in $(seq 1 200); do
-    if grep -q "$2" "$1" 2>/dev/null; then grep -o "$2" "$1" | head -1; return 0; fi
-    sleep 0.1
-  done
-  echo "timed out waiting for '$2' in $1:" >&2; cat "$1" >&2; return 1
-}
-
-mkfifo "$WORK/fake.in"  # the fake server runs until its standard input ends: with this script
-"$FAKE" <"$WORK/fake.in" >"$WORK/fake.out" 2>&1 &
-PIDS+=($!)
-exec 3>"$WORK/fake.in"
-FAKE_URL="http://127.0.0.1:$(wait_for_line "$WORK/fake.out" 'port [0-9]*' | cut -d' ' -f2)"
+. "$HERE/../fake_provider/session.sh"
+start_session coe-openai-client
+start_fake_provider "$FAKE"
 cat >"$WORK/experts.json" <<JSON
 {"experts": [
   {"name": "a", "provider": "openai", "base_url": "$FAKE_URL/v1", "model": "reply=cache_a"},

@@ -33,7 +33,8 @@ struct BackendInfo {
     std::vector<std::string> operations;  // "coe.similarity/1", ... (empty when never loaded)
     std::string probe;  // how the file was tried out before loading (coe/plugin_probe.hpp); "" if it never got that far
     // Where its code runs (coe/plugin_isolation.hpp): "in_process" or "process"
-    // (a worker process); "" if it was rejected before that was decided.
+    // (a worker process), for one not loaded where it would run; "" if it was
+    // rejected before that was decided.
     std::string isolation;
     // An isolated backend's workers started after the first (after crashes,
     // hangs or failed starts), as counted when the snapshot was taken.

@@ -4,7 +4,6 @@
 #include <cstring>
 
 #include "coe/error.hpp"
-#include "isolated_plugin.hpp"
 
 namespace coe::detail {
 
@@ -13,7 +12,7 @@ Backend::Backend(const coe_plugin_descriptor *descriptor, std::shared_ptr<Librar
     if (descriptor_->thread_safety != COE_THREAD_SAFETY_REENTRANT) serial_ = std::make_unique<std::mutex>();
 }
 
-Backend::Backend(std::shared_ptr<IsolatedPlugin> isolated)
+Backend::Backend(std::shared_ptr<RemotePlugin> isolated)
     : descriptor_(isolated->descriptor()), isolated_(std::move(isolated)) {}  // the worker serialises calls itself
 
 std::vector<std::string> Backend::operation_names() const {

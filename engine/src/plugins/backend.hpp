@@ -16,7 +16,21 @@ namespace coe::detail {
 // Keeps a loaded library mapped.  Handles are never closed during the
 // process lifetime (docs/architecture.md: never unload a plugin that may still run).
 struct LibraryHandle;
-class IsolatedPlugin;
+
+// A plugin whose calls run outside this process (isolated_plugin.hpp: in a
+// worker process).  An interface, so that a build without processes (the
+// WebAssembly engine) links the backends without the worker's code.
+class RemotePlugin {
+public:
+    virtual ~RemotePlugin() = default;
+    // The plugin's descriptor, owned by the RemotePlugin.
+    virtual const coe_plugin_descriptor *descriptor() const = 0;
+    // Runs operation `op_index` (descriptor order) on `args`; the message goes
+    // to `message` (NUL-terminated, truncated to `capacity`).  Thread-safe.
+    virtual coe_status call(std::uint32_t op_index, void *args, char *message, std::size_t capacity) = 0;
+    // How many times the remote side was started again.
+    virtual std::uint64_t restarts() const = 0;
+};
 
 // A failed operation: the plugin's status and message.  INVALID_ARGUMENT
 // usually means the caller's input was bad, anything else the backend.
@@ -40,7 +54,7 @@ std::uint32_t host_revision(std::string_view op_id);
 class Backend {
 public:
     Backend(const coe_plugin_descriptor *descriptor, std::shared_ptr<LibraryHandle> library);
-    explicit Backend(std::shared_ptr<IsolatedPlugin> isolated);
+    explicit Backend(std::shared_ptr<RemotePlugin> isolated);
 
     const coe_plugin_descriptor &descriptor() const { return *descriptor_; }
     std::string name() const { return descriptor_->name; }
@@ -63,13 +77,13 @@ public:
     void invoke(std::string_view op_id, std::uint32_t revision, void *args) const;
 
     // The worker of an isolated backend, nullptr for one in this process.
-    const IsolatedPlugin *isolated() const { return isolated_.get(); }
+    const RemotePlugin *isolated() const { return isolated_.get(); }
 
 private:
     const coe_plugin_descriptor *descriptor_;
     std::shared_ptr<LibraryHandle> library_;
     std::unique_ptr<std::mutex> serial_;  // set when the plugin is not re-entrant
-    std::shared_ptr<IsolatedPlugin> isolated_;
+    std::shared_ptr<RemotePlugin> isolated_;
 };
 
 }  // namespace coe::detail

@@ -5,6 +5,7 @@
 #include "coe/error.hpp"
 #include "plugins/elf_manifest.hpp"
 #include "plugins/isolated_plugin.hpp"
+#include "plugins/isolation_policy.hpp"
 
 namespace coe::detail {
 
@@ -32,6 +33,7 @@ BackendRegistry::BackendRegistry(const std::vector<PluginCandidate> &candidates,
                 o.info.file = std::filesystem::absolute(c.file, ec).lexically_normal().string();
                 o.info.source = c.source;
                 o.info.status = BackendStatus::not_loaded;
+                o.info.isolation = isolation != nullptr && isolation->isolates(c) ? "process" : "in_process";
                 o.info.reason =
                     std::string("a device backend: loaded only when requested by name (--backend ") + m->name + ")";
                 add(std::move(o));

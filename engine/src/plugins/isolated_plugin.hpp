@@ -23,24 +23,25 @@
 
 #include <sys/types.h>
 
+#include "backend.hpp"
 #include "coe/coe_plugin.h"
 
 namespace coe::detail {
 
-class IsolatedPlugin {
+class IsolatedPlugin final : public RemotePlugin {
 public:
     // Starts a worker for `file` with the program `worker`; throws coe::Error
     // saying why when it cannot start or the plugin cannot be loaded there.
     static std::shared_ptr<IsolatedPlugin> start(const std::filesystem::path &worker, const std::filesystem::path &file,
                                                  std::chrono::milliseconds call_timeout);
-    ~IsolatedPlugin();
+    ~IsolatedPlugin() override;
     IsolatedPlugin(const IsolatedPlugin &) = delete;
     IsolatedPlugin &operator=(const IsolatedPlugin &) = delete;
 
     // The plugin's descriptor as the worker described it, owned here.  Its
     // operations' invoke pointers refuse every call (COE_ERR_UNSUPPORTED):
     // calls go through call().  thread_safety is SERIALIZED.
-    const coe_plugin_descriptor *descriptor() const { return &descriptor_; }
+    const coe_plugin_descriptor *descriptor() const override { return &descriptor_; }
 
     // Runs operation `op_index` (descriptor order) on `args` in the worker;
     // the plugin's message, or what happened to the worker, goes to
@@ -49,11 +50,11 @@ public:
     // had answered calls before; when it had not (or could not be started),
     // only after a backoff (50 ms doubling to 5 s, back to 50 ms after a good
     // call), and calls before that fail at once.
-    coe_status call(std::uint32_t op_index, void *args, char *message, std::size_t capacity);
+    coe_status call(std::uint32_t op_index, void *args, char *message, std::size_t capacity) override;
 
     // Workers started after the first one (each one after a crash, a hang or
     // a failed start).
-    std::uint64_t restarts() const;
+    std::uint64_t restarts() const override;
     // The current worker's process id, 0 when none runs.
     pid_t worker_pid() const;
 
