@@ -14,13 +14,22 @@
 // 2^-123, so no subnormal can arise and the device's sums are exact to the
 // specification.  Inputs with smaller nonzero elements are computed by the
 // scalar kernel on the CPU instead (the same result, never a different one).
+//
+// The host's share.  The device hands back the upper triangle of dots block
+// by block; the cosines are written to both triangles in 64 x 64 tiles (so
+// the mirrored writes stay within a few cache lines per row), by several
+// threads when the matrix is large: on a GPU this is most of a call's time.
 #include "dense_similarity.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <system_error>
+#include <thread>
 #include <vector>
 
+#include "canonical_dot.hpp"
 #include "coe/plugin_helper.hpp"
 #include "similarity_kernel.hpp"
 #include "vulkan_device.hpp"
@@ -37,6 +46,34 @@ bool may_produce_subnormals(const float *data, std::uint64_t count) {
         if (m != 0.f && m < smallest_safe) return true;
     }
     return false;
+}
+
+constexpr std::uint32_t tile = 64;
+
+// The cosines of rows i0 .. i1 - 1 (within the block starting at row0)
+// against every column j > i, written to out[i][j] and out[j][i].
+void write_cosines(const float *block, std::uint32_t row0, std::uint32_t i0, std::uint32_t i1, std::uint32_t n,
+                   const float *norm, float *out, std::uint64_t stride) {
+    for (std::uint32_t jb = i0 / tile * tile; jb < n; jb += tile) {
+        const std::uint32_t jend = std::min(n, jb + tile);
+        for (std::uint32_t i = i0; i < i1; ++i) {
+            const float *dots_i = block + std::uint64_t{i - row0} * n;
+            float *out_i = out + std::uint64_t{i} * stride;
+            for (std::uint32_t j = std::max(jb, i + 1); j < jend; ++j) {
+                float c = kernels::cosine(dots_i[j], norm[i], norm[j]);
+                if (c == 0.f) c = 0.f;  // +0, as the specification writes a zero
+                out_i[j] = c;
+                out[std::uint64_t{j} * stride + i] = c;
+            }
+        }
+    }
+}
+
+// Threads for the host's share of a call of n vectors: one below 512.
+unsigned host_threads(std::uint32_t n) {
+    if (n < 512) return 1;
+    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    return std::min({cores, 16u, (n + tile - 1) / tile});
 }
 
 }  // namespace
@@ -69,21 +106,36 @@ coe_status similarity_v2(const coe_similarity_args &a) {
         return COE_OK;
     }
 
-    std::vector<float> dots(std::uint64_t{n} * n);
-    canonical_dots(data, n, d, dots.data());
-
+    // The norms: from the diagonal when the whole matrix comes back in one
+    // block, else computed here first (the same canonical sums, so the same
+    // bits) since a block's cosines need the norms of later rows.
     std::vector<float> norm(n);
-    for (std::uint32_t i = 0; i < n; ++i) norm[i] = std::sqrt(dots[std::uint64_t{i} * n + i]);
-    for (std::uint32_t i = 0; i < n; ++i) {
-        float *out_i = a.out + std::uint64_t{i} * a.out_stride;
-        out_i[i] = 1.f;
-        for (std::uint32_t j = i + 1; j < n; ++j) {
-            float c = kernels::cosine(dots[std::uint64_t{i} * n + j], norm[i], norm[j]);
-            if (c == 0.f) c = 0.f;  // +0, as the specification writes a zero
-            out_i[j] = c;
-            a.out[std::uint64_t{j} * a.out_stride + i] = c;
+    const std::uint32_t block_rows = rows_per_block(n);
+    if (block_rows < n)
+        for (std::uint32_t i = 0; i < n; ++i)
+            norm[i] = std::sqrt(
+                kernels::canonical_dot<scalar_arch>(data + std::uint64_t{i} * d, data + std::uint64_t{i} * d, d));
+    const unsigned threads = host_threads(n);
+    canonical_dots(data, n, d, [&](std::uint32_t row0, std::uint32_t rows, const float *block) {
+        if (block_rows >= n)
+            for (std::uint32_t i = 0; i < n; ++i) norm[i] = std::sqrt(block[std::uint64_t{i} * n + i]);
+        for (std::uint32_t i = row0; i < row0 + rows; ++i) a.out[std::uint64_t{i} * a.out_stride + i] = 1.f;
+        // tiles of rows, taken in turn by the threads (the triangle's rows
+        // differ in length, so no fixed split)
+        std::atomic<std::uint32_t> next{row0};
+        auto work = [&] {
+            for (std::uint32_t i0; (i0 = next.fetch_add(tile)) < row0 + rows;)
+                write_cosines(block, row0, i0, std::min(row0 + rows, i0 + tile), n, norm.data(), a.out, a.out_stride);
+        };
+        std::vector<std::thread> helpers;
+        try {
+            for (unsigned t = 1; t < threads; ++t) helpers.emplace_back(work);
+        } catch (const std::system_error &) {
+            // no more threads to be had: the ones started and this one do it all
         }
-    }
+        work();
+        for (auto &h : helpers) h.join();
+    });
     return COE_OK;
 }
 

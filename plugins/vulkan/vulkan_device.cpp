@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "canonical_dots_spirv.h"
+#include "canonical_dots_tiled_spirv.h"
 #include "coe/coe_plugin.h"
 #include "coe/plugin_helper.hpp"
 
@@ -72,13 +73,26 @@ int type_rank(VkPhysicalDeviceType t) {
     }
 }
 
-// A host-visible, coherent storage buffer, mapped for its whole life; grows,
-// never shrinks.
+// A storage buffer; grows, never shrinks.  A host-visible one is mapped for
+// its whole life (mapped != nullptr); `coherent` false: the host must
+// invalidate before it reads what the device wrote.
 struct MappedBuffer {
     VkBuffer buffer = VK_NULL_HANDLE;
     VkDeviceMemory memory = VK_NULL_HANDLE;
     void *mapped = nullptr;
     VkDeviceSize size = 0;
+    bool coherent = true;
+};
+
+// Where a buffer lives.  On a device with memory of its own (a discrete GPU)
+// the shader reads the rows from, and writes the dots to, device-local
+// buffers, and copies move them across the bus once; read over the bus, the
+// rows would cross it once per tile.  A device that shares the host's memory
+// (a CPU device, an integrated GPU) uses mapped buffers directly.
+enum class Place {
+    upload,    // host-visible, written by the host (write-combined is fine)
+    readback,  // host-visible, read by the host: cached memory preferred
+    device,    // device-local, not mapped
 };
 
 // Everything of the device.  Guarded by `mutex` once probed.
@@ -95,16 +109,18 @@ struct Device {
     std::string broken;  // non-empty: the device is lost or hung; why
     VkDevice device = VK_NULL_HANDLE;
     VkQueue queue = VK_NULL_HANDLE;
-    VkShaderModule shader = VK_NULL_HANDLE;
     VkDescriptorSetLayout set_layout = VK_NULL_HANDLE;
     VkPipelineLayout pipeline_layout = VK_NULL_HANDLE;
-    VkPipeline pipeline = VK_NULL_HANDLE;
+    VkPipeline pipeline = VK_NULL_HANDLE;                        // the one the calls use
+    VkPipeline pipelines[2] = {VK_NULL_HANDLE, VK_NULL_HANDLE};  // simple, tiled
+    bool staged = false;  // device-local buffers and copies (a device with memory of its own)
     VkDescriptorPool descriptor_pool = VK_NULL_HANDLE;
     VkDescriptorSet descriptor_set = VK_NULL_HANDLE;
     VkCommandPool command_pool = VK_NULL_HANDLE;
     VkCommandBuffer command_buffer = VK_NULL_HANDLE;
     VkFence fence = VK_NULL_HANDLE;
-    MappedBuffer rows, dots;
+    MappedBuffer rows, dots;          // what the shader reads and writes
+    MappedBuffer rows_up, dots_down;  // the host's side of them when staged
 };
 
 Device &the_device() {
@@ -180,6 +196,44 @@ void probe_into(Device &dv) {
     dv.probe.usable = true;
 }
 
+// Settings for measuring and testing, read once from the environment:
+//   COE_VULKAN_SHADER=simple|tiled   the shader (default: tiled on a device
+//                                    with memory of its own, else simple)
+//   COE_VULKAN_STAGING=on|off        device-local buffers and copies (default:
+//                                    on for a device with memory of its own)
+//   COE_VULKAN_BLOCK_ROWS=K          at most K rows of dots per dispatch
+// An unknown value fails the device's set-up, naming it.
+struct Tuning {
+    int shader = -1;               // -1: the default; 0 simple, 1 tiled
+    int staging = -1;              // -1: the default; 0 off, 1 on
+    std::uint32_t block_rows = 0;  // 0: as many as fit
+    std::string error;
+};
+
+const Tuning &tuning() {
+    static const Tuning t = [] {
+        Tuning r;
+        auto pick = [&](const char *name, const char *no, const char *yes, int &into) {
+            const char *v = std::getenv(name);
+            if (v == nullptr || *v == 0) return;
+            if (std::strcmp(v, no) == 0) into = 0;
+            else if (std::strcmp(v, yes) == 0) into = 1;
+            else r.error = std::string(name) + " must be " + no + " or " + yes + ", not '" + v + "'";
+        };
+        pick("COE_VULKAN_SHADER", "simple", "tiled", r.shader);
+        pick("COE_VULKAN_STAGING", "off", "on", r.staging);
+        if (const char *v = std::getenv("COE_VULKAN_BLOCK_ROWS"); v != nullptr && *v != 0) {
+            char *end = nullptr;
+            const unsigned long k = std::strtoul(v, &end, 10);
+            if (*end != 0 || k == 0 || k > UINT32_MAX)
+                r.error = std::string("COE_VULKAN_BLOCK_ROWS must be a whole number from 1, not '") + v + "'";
+            else r.block_rows = static_cast<std::uint32_t>(k);
+        }
+        return r;
+    }();
+    return t;
+}
+
 // The logical device, queue, pipeline and command objects.  Called with the
 // mutex held.
 void make_ready(Device &dv) {
@@ -195,13 +249,6 @@ void make_ready(Device &dv) {
     device_info.pQueueCreateInfos = &queue_info;
     check(vkCreateDevice(dv.physical, &device_info, nullptr, &dv.device), "vkCreateDevice");
     vkGetDeviceQueue(dv.device, dv.queue_family, 0, &dv.queue);
-
-    VkShaderModuleCreateInfo shader_info{};
-
-    shader_info.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO;
-    shader_info.codeSize = sizeof(canonical_dots_spirv);
-    shader_info.pCode = canonical_dots_spirv;
-    check(vkCreateShaderModule(dv.device, &shader_info, nullptr, &dv.shader), "vkCreateShaderModule");
 
     VkDescriptorSetLayoutBinding bindings[2]{};
     for (std::uint32_t b = 0; b < 2; ++b) {
@@ -225,16 +272,36 @@ void make_ready(Device &dv) {
     layout_info.pPushConstantRanges = &push;
     check(vkCreatePipelineLayout(dv.device, &layout_info, nullptr, &dv.pipeline_layout), "vkCreatePipelineLayout");
 
-    VkComputePipelineCreateInfo pipeline_info{};
-
-    pipeline_info.sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO;
-    pipeline_info.stage.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO;
-    pipeline_info.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
-    pipeline_info.stage.module = dv.shader;
-    pipeline_info.stage.pName = "main";
-    pipeline_info.layout = dv.pipeline_layout;
-    check(vkCreateComputePipelines(dv.device, VK_NULL_HANDLE, 1, &pipeline_info, nullptr, &dv.pipeline),
-          "vkCreateComputePipelines");
+    // both shaders (the same sums): the simple one reads every term from
+    // device memory; the tiled one stages 16 x 16 tiles in shared memory,
+    // which pays on a GPU and not on a CPU device (its barriers are dear)
+    const std::uint32_t *const codes[2] = {canonical_dots_spirv, canonical_dots_tiled_spirv};
+    const std::size_t sizes[2] = {sizeof(canonical_dots_spirv), sizeof(canonical_dots_tiled_spirv)};
+    for (int v = 0; v < 2; ++v) {
+        VkShaderModuleCreateInfo shader_info{};
+        shader_info.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO;
+        shader_info.codeSize = sizes[v];
+        shader_info.pCode = codes[v];
+        VkShaderModule module = VK_NULL_HANDLE;
+        check(vkCreateShaderModule(dv.device, &shader_info, nullptr, &module), "vkCreateShaderModule");
+        VkComputePipelineCreateInfo pipeline_info{};
+        pipeline_info.sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO;
+        pipeline_info.stage.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO;
+        pipeline_info.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
+        pipeline_info.stage.module = module;
+        pipeline_info.stage.pName = "main";
+        pipeline_info.layout = dv.pipeline_layout;
+        const VkResult r =
+            vkCreateComputePipelines(dv.device, VK_NULL_HANDLE, 1, &pipeline_info, nullptr, &dv.pipelines[v]);
+        vkDestroyShaderModule(dv.device, module, nullptr);
+        check(r, "vkCreateComputePipelines");
+    }
+    const bool shares_host_memory = dv.properties.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU ||
+                                    dv.properties.deviceType == VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU;
+    const Tuning &t = tuning();
+    if (!t.error.empty()) throw status_error(COE_ERR_INVALID_ARGUMENT, t.error);
+    dv.pipeline = dv.pipelines[t.shader >= 0 ? t.shader : shares_host_memory ? 0 : 1];
+    dv.staged = t.staging >= 0 ? t.staging == 1 : !shares_host_memory;
 
     VkDescriptorPoolSize pool_size{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 2};
     VkDescriptorPoolCreateInfo pool_info{};
@@ -275,26 +342,48 @@ void release(Device &dv, MappedBuffer &b) {
     b = MappedBuffer{};
 }
 
-// Makes `b` at least `size` bytes (host-visible, coherent, mapped).
-void reserve(Device &dv, MappedBuffer &b, VkDeviceSize size) {
+// The memory type for a buffer at `place`: the first type of `bits` with
+// all of the wanted properties, trying the preferred sets in order;
+// UINT32_MAX if none.
+std::uint32_t memory_type(const Device &dv, std::uint32_t bits, Place place, bool &coherent) {
+    const VkMemoryPropertyFlags visible = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT,
+                                coherent_bit = VK_MEMORY_PROPERTY_HOST_COHERENT_BIT,
+                                cached = VK_MEMORY_PROPERTY_HOST_CACHED_BIT,
+                                local = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
+    std::vector<VkMemoryPropertyFlags> wanted;
+    switch (place) {
+    case Place::upload: wanted = {visible | coherent_bit}; break;
+    case Place::readback: wanted = {visible | coherent_bit | cached, visible | cached, visible | coherent_bit}; break;
+    case Place::device: wanted = {local}; break;
+    }
+    for (VkMemoryPropertyFlags want : wanted)
+        for (std::uint32_t t = 0; t < dv.memory_properties.memoryTypeCount; ++t)
+            if ((bits & (1u << t)) && (dv.memory_properties.memoryTypes[t].propertyFlags & want) == want) {
+                coherent = (dv.memory_properties.memoryTypes[t].propertyFlags & coherent_bit) != 0;
+                return t;
+            }
+    return UINT32_MAX;
+}
+
+// Makes `b` at least `size` bytes, at `place` (mapped unless device-local).
+void reserve(Device &dv, MappedBuffer &b, VkDeviceSize size, Place place) {
     if (b.size >= size) return;
     release(dv, b);
     VkBufferCreateInfo buffer_info{};
     buffer_info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO;
     buffer_info.size = size;
-    buffer_info.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT;
+    buffer_info.usage =
+        VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
     buffer_info.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
     check(vkCreateBuffer(dv.device, &buffer_info, nullptr, &b.buffer), "vkCreateBuffer");
     VkMemoryRequirements req{};
     vkGetBufferMemoryRequirements(dv.device, b.buffer, &req);
-    const VkMemoryPropertyFlags want = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
-    std::uint32_t type = UINT32_MAX;
-    for (std::uint32_t t = 0; t < dv.memory_properties.memoryTypeCount && type == UINT32_MAX; ++t)
-        if ((req.memoryTypeBits & (1u << t)) && (dv.memory_properties.memoryTypes[t].propertyFlags & want) == want)
-            type = t;
+    const std::uint32_t type = memory_type(dv, req.memoryTypeBits, place, b.coherent);
     if (type == UINT32_MAX) {
         release(dv, b);
-        throw status_error(COE_ERR_UNSUPPORTED, "Vulkan device has no host-visible coherent memory for buffers");
+        throw status_error(COE_ERR_UNSUPPORTED, place == Place::device
+                                                    ? "Vulkan device has no device-local memory for buffers"
+                                                    : "Vulkan device has no host-visible memory for buffers");
     }
     VkMemoryAllocateInfo alloc{};
     alloc.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO;
@@ -309,12 +398,24 @@ void reserve(Device &dv, MappedBuffer &b, VkDeviceSize size) {
         release(dv, b);
         fail("vkBindBufferMemory", r);
     }
-    if (VkResult r = vkMapMemory(dv.device, b.memory, 0, VK_WHOLE_SIZE, 0, &b.mapped); r != VK_SUCCESS) {
-        b.mapped = nullptr;
-        release(dv, b);
-        fail("vkMapMemory", r);
+    if (place != Place::device) {
+        if (VkResult r = vkMapMemory(dv.device, b.memory, 0, VK_WHOLE_SIZE, 0, &b.mapped); r != VK_SUCCESS) {
+            b.mapped = nullptr;
+            release(dv, b);
+            fail("vkMapMemory", r);
+        }
     }
     b.size = size;
+}
+
+// A barrier between two stages of one command buffer.
+void barrier(VkCommandBuffer cb, VkPipelineStageFlags from_stage, VkAccessFlags from, VkPipelineStageFlags to_stage,
+             VkAccessFlags to) {
+    VkMemoryBarrier m{};
+    m.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER;
+    m.srcAccessMask = from;
+    m.dstAccessMask = to;
+    vkCmdPipelineBarrier(cb, from_stage, to_stage, 0, 1, &m, 0, nullptr, 0, nullptr);
 }
 
 // COE_VULKAN_TEST_FAULT=lost|oom makes the next dispatch fail as a lost
@@ -334,18 +435,30 @@ void dispatch_block(Device &dv, std::uint32_t n, std::uint32_t d, std::uint32_t 
     begin.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO;
     begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
     check(vkBeginCommandBuffer(dv.command_buffer, &begin), "vkBeginCommandBuffer");
-    vkCmdBindPipeline(dv.command_buffer, VK_PIPELINE_BIND_POINT_COMPUTE, dv.pipeline);
-    vkCmdBindDescriptorSets(dv.command_buffer, VK_PIPELINE_BIND_POINT_COMPUTE, dv.pipeline_layout, 0, 1,
-                            &dv.descriptor_set, 0, nullptr);
+    const VkCommandBuffer cb = dv.command_buffer;
+    if (dv.staged && row0 == 0) {  // the rows go up once, with the first block
+        const VkBufferCopy up{0, 0, VkDeviceSize{n} * d * sizeof(float)};
+        vkCmdCopyBuffer(cb, dv.rows_up.buffer, dv.rows.buffer, 1, &up);
+        barrier(cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                VK_ACCESS_SHADER_READ_BIT);
+    }
+    vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, dv.pipeline);
+    vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, dv.pipeline_layout, 0, 1, &dv.descriptor_set, 0,
+                            nullptr);
     const std::uint32_t shape[4] = {n, d, row0, rows_in_block};
-    vkCmdPushConstants(dv.command_buffer, dv.pipeline_layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof shape, shape);
-    vkCmdDispatch(dv.command_buffer, (n + 15) / 16, (rows_in_block + 15) / 16, 1);
-    VkMemoryBarrier to_host{};
-    to_host.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER;
-    to_host.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
-    to_host.dstAccessMask = VK_ACCESS_HOST_READ_BIT;
-    vkCmdPipelineBarrier(dv.command_buffer, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 1,
-                         &to_host, 0, nullptr, 0, nullptr);
+    vkCmdPushConstants(cb, dv.pipeline_layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof shape, shape);
+    vkCmdDispatch(cb, (n + 15) / 16, (rows_in_block + 15) / 16, 1);
+    if (dv.staged) {  // the block's dots come down
+        barrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT,
+                VK_ACCESS_TRANSFER_READ_BIT);
+        const VkBufferCopy down{0, 0, VkDeviceSize{rows_in_block} * n * sizeof(float)};
+        vkCmdCopyBuffer(cb, dv.dots.buffer, dv.dots_down.buffer, 1, &down);
+        barrier(cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_HOST_BIT,
+                VK_ACCESS_HOST_READ_BIT);
+    } else {
+        barrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_HOST_BIT,
+                VK_ACCESS_HOST_READ_BIT);
+    }
     check(vkEndCommandBuffer(dv.command_buffer), "vkEndCommandBuffer");
 
     check(vkResetFences(dv.device, 1, &dv.fence), "vkResetFences");
@@ -373,6 +486,14 @@ void dispatch_block(Device &dv, std::uint32_t n, std::uint32_t d, std::uint32_t 
     }
     if (r == VK_ERROR_DEVICE_LOST) dv.broken = "device lost";
     check(r, "vkWaitForFences");
+    const MappedBuffer &read = dv.staged ? dv.dots_down : dv.dots;
+    if (!read.coherent) {
+        VkMappedMemoryRange range{};
+        range.sType = VK_STRUCTURE_TYPE_MAPPED_MEMORY_RANGE;
+        range.memory = read.memory;
+        range.size = VK_WHOLE_SIZE;
+        check(vkInvalidateMappedMemoryRanges(dv.device, 1, &range), "vkInvalidateMappedMemoryRanges");
+    }
 }
 
 }  // namespace
@@ -384,7 +505,7 @@ const DeviceProbe &probe_device() {
     return dv.probe;
 }
 
-void canonical_dots(const float *rows, std::uint32_t n, std::uint32_t d, float *dots) {
+void canonical_dots(const float *rows, std::uint32_t n, std::uint32_t d, const DotsBlockSink &sink) {
     const DeviceProbe &probe = probe_device();
     if (!probe.usable) throw status_error(COE_ERR_UNSUPPORTED, "no Vulkan device: " + probe.why);
     Device &dv = the_device();
@@ -408,13 +529,21 @@ void canonical_dots(const float *rows, std::uint32_t n, std::uint32_t d, float *
             throw;
         }
     }
-    const auto block = static_cast<std::uint32_t>(std::min<VkDeviceSize>(n, range / row_of_dots));
-    reserve(dv, dv.rows, rows_bytes);
-    reserve(dv, dv.dots, VkDeviceSize{block} * row_of_dots);
-    std::memcpy(dv.rows.mapped, rows, rows_bytes);
+    const std::uint32_t block = rows_per_block(n);
+    const VkDeviceSize dots_bytes = VkDeviceSize{block} * row_of_dots;
+    if (dv.staged) {
+        reserve(dv, dv.rows, rows_bytes, Place::device);
+        reserve(dv, dv.dots, dots_bytes, Place::device);
+        reserve(dv, dv.rows_up, rows_bytes, Place::upload);
+        reserve(dv, dv.dots_down, dots_bytes, Place::readback);
+        std::memcpy(dv.rows_up.mapped, rows, rows_bytes);
+    } else {
+        reserve(dv, dv.rows, rows_bytes, Place::upload);
+        reserve(dv, dv.dots, dots_bytes, Place::readback);
+        std::memcpy(dv.rows.mapped, rows, rows_bytes);
+    }
 
-    VkDescriptorBufferInfo buffers[2] = {{dv.rows.buffer, 0, rows_bytes},
-                                         {dv.dots.buffer, 0, VkDeviceSize{block} * row_of_dots}};
+    VkDescriptorBufferInfo buffers[2] = {{dv.rows.buffer, 0, rows_bytes}, {dv.dots.buffer, 0, dots_bytes}};
     VkWriteDescriptorSet writes[2]{};
     for (std::uint32_t b = 0; b < 2; ++b) {
         writes[b].sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET;
@@ -426,15 +555,21 @@ void canonical_dots(const float *rows, std::uint32_t n, std::uint32_t d, float *
     }
     vkUpdateDescriptorSets(dv.device, 2, writes, 0, nullptr);
 
-    const auto *out = static_cast<const float *>(dv.dots.mapped);
+    const auto *out = static_cast<const float *>(dv.staged ? dv.dots_down.mapped : dv.dots.mapped);
     for (std::uint32_t row0 = 0; row0 < n; row0 += block) {
         const std::uint32_t rows_in_block = std::min(block, n - row0);
         dispatch_block(dv, n, d, row0, rows_in_block);
-        for (std::uint32_t r = 0; r < rows_in_block; ++r) {
-            const std::uint64_t i = row0 + r;  // the upper triangle of row i: columns i .. n - 1
-            std::memcpy(dots + i * n + i, out + std::uint64_t{r} * n + i, (n - i) * sizeof(float));
-        }
+        sink(row0, rows_in_block, out);
     }
+}
+
+std::uint32_t rows_per_block(std::uint32_t n) {
+    Device &dv = the_device();
+    if (!probe_device().usable || n == 0) return 0;
+    VkDeviceSize rows =
+        std::min<VkDeviceSize>(n, dv.properties.limits.maxStorageBufferRange / (VkDeviceSize{n} * sizeof(float)));
+    if (tuning().block_rows != 0) rows = std::min<VkDeviceSize>(rows, tuning().block_rows);
+    return static_cast<std::uint32_t>(rows);
 }
 
 }  // namespace coe::vulkan

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace coe::vulkan {
@@ -29,10 +30,21 @@ struct DeviceProbe {
 // returns the same result ever after.
 const DeviceProbe &probe_device();
 
-// dots[i * n + j] = the canonical dot product of rows i and j (packed, d
-// floats each) for j >= i; the lower triangle is left as it was.  Creates the
-// logical device and pipeline on first use.  n * n and n * d must be below
-// 2^32 (the shader's indices are 32-bit).
-void canonical_dots(const float *rows, std::uint32_t n, std::uint32_t d, float *dots);
+// Receives one block of the matrix: rows row0 .. row0 + rows - 1, each n
+// floats (block[r * n + j] = the dot product of rows row0 + r and j for
+// j >= row0 + r; the rest of the row is unspecified).  The block is valid
+// during the call only; the device's mutex is held meanwhile.
+using DotsBlockSink = std::function<void(std::uint32_t row0, std::uint32_t rows, const float *block)>;
+
+// The canonical dot products of the rows (packed, d floats each) for every
+// pair j >= i, handed to `sink` block by block in increasing row0 (one block
+// when n * n floats fit the device's storage-buffer range).  Creates the
+// logical device and pipelines on first use.  n * n and n * d must be below
+// 2^32 (the shaders' indices are 32-bit).
+void canonical_dots(const float *rows, std::uint32_t n, std::uint32_t d, const DotsBlockSink &sink);
+
+// Rows of dots one call hands over at most (the device's storage-buffer
+// range over n floats); 0 when there is no device.
+std::uint32_t rows_per_block(std::uint32_t n);
 
 }  // namespace coe::vulkan
