@@ -20,6 +20,8 @@
 
 #include <dlfcn.h>
 
+#include <boost/json.hpp>
+
 #include "coe/coe_plugin.h"
 
 #include "coe/cpu_features.hpp"
@@ -195,6 +197,22 @@ TEST_CASE("dense similarity is the header's coe.similarity/2, bit for bit, for e
             require_bits(a, header_similarity(v, n, d));
             require_bits(a, g_reference->similarity(v.data(), n, d));
             if (n > 2) CHECK(a(1, 0) == 0.f);
+        }
+}
+
+// Larger matrices: past one 64 x 64 tile, past 512 vectors (where a device
+// backend's host side uses several threads), in blocks of rows when the
+// device's buffers (or COE_VULKAN_BLOCK_ROWS) cut the matrix.
+TEST_CASE("larger dense matrices are the scalar reference's, bit for bit") {
+    std::mt19937 rng(23);
+    for (std::uint32_t n : {65u, 129u, 600u, 1100u})
+        for (std::uint64_t d : {17ull, 100ull}) {
+            CAPTURE(n);
+            CAPTURE(d);
+            const std::vector<float> v = random_rows(rng, n, d);
+            const Matrix a = g_candidate->similarity(v.data(), n, d);
+            require_well_formed(a);
+            require_bits(a, g_reference->similarity(v.data(), n, d));
         }
 }
 
@@ -1117,7 +1135,18 @@ int main(int argc, char **argv) {
     g_reference = std::make_unique<Engine>(coe::test::isolated_options({}));
     std::cout << "comparing backend " << g_candidate->active_backend() << " against the built-in scalar reference\n";
     doctest::Context context(argc, argv);
-    const int rc = context.run();
+    int rc = context.run();
+    // every result above must have come from the candidate: a call it failed
+    // (and the chain served from another backend) would hide a fault
+    const boost::json::value perf = boost::json::parse(g_candidate->performance_report());
+    for (const auto &op : perf.at("operations").as_array())
+        if (op.at("backend").as_string() == g_candidate->active_backend() &&
+            op.at("failures").to_number<double>() > 0) {
+            std::cerr << "FAILED: " << g_candidate->active_backend() << " failed calls of "
+                      << op.at("operation").as_string() << ": " << boost::json::serialize(op.at("failures_by_class"))
+                      << "\n";
+            rc = 1;
+        }
     g_candidate.reset();
     g_reference.reset();
     return rc;
