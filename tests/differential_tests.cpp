@@ -16,6 +16,7 @@
 #include <random>
 #include <set>
 #include <sstream>
+#include <tuple>
 #include <unordered_map>
 
 #include <dlfcn.h>
@@ -471,13 +472,16 @@ ConsensusCall call_consensus(const coe_operation *op, const Matrix &s, const std
 
 }  // namespace
 
-TEST_CASE("both consensus revisions of the plugin file: the scalar plugin's results; /2 represents by centrality") {
+TEST_CASE(
+    "the consensus revisions of the plugin file: the scalar plugin's results; /2 and /3 represent by centrality") {
     std::mt19937 rng(23);
     const auto panels = coe::test::mtbench_panel_texts();
     const coe_operation *v1 = plugin_operation(g_backend, COE_OP_CONSENSUS, 1),
                         *v2 = plugin_operation(g_backend, COE_OP_CONSENSUS, 2),
                         *ref1 = plugin_operation("scalar", COE_OP_CONSENSUS, 1),
-                        *ref2 = plugin_operation("scalar", COE_OP_CONSENSUS, 2);
+                        *ref2 = plugin_operation("scalar", COE_OP_CONSENSUS, 2),
+                        *v3 = plugin_operation(g_backend, COE_OP_CONSENSUS, 3),
+                        *ref3 = plugin_operation("scalar", COE_OP_CONSENSUS, 3);
     for (std::size_t p = 0; p < panels.size(); p += 9) {
         CAPTURE(p);
         const Matrix s = g_reference->similarity(g_reference->featurize(views(panels[p])));
@@ -497,13 +501,26 @@ TEST_CASE("both consensus revisions of the plugin file: the scalar plugin's resu
                             b1 = call_consensus(ref1, s, labels, k, weights);
         const ConsensusCall a2 = call_consensus(v2, s, labels, k, weights),
                             b2 = call_consensus(ref2, s, labels, k, weights);
-        for (const auto *pair : {&a1, &a2}) {
-            const ConsensusCall &ref = pair == &a1 ? b1 : b2;
+        const ConsensusCall a3 = call_consensus(v3, s, labels, k, weights),
+                            b3 = call_consensus(ref3, s, labels, k, weights);
+        for (const auto *pair : {&a1, &a2, &a3}) {
+            const ConsensusCall &ref = pair == &a1 ? b1 : pair == &a2 ? b2 : b3;
             CHECK(pair->centrality == ref.centrality);
+            CHECK(pair->robust_z == ref.robust_z);
             CHECK(pair->representative == ref.representative);
             CHECK(pair->share == ref.share);
+            CHECK(pair->cohesion == ref.cohesion);
             CHECK(pair->args.medoid == ref.args.medoid);
+            CHECK(pair->args.mean_agreement == ref.args.mean_agreement);
+            CHECK(pair->args.entropy == ref.args.entropy);
         }
+        // /3 is /2 with exact sums: the same discrete results, numbers within
+        // the rounding of a sum
+        CHECK(a3.representative == a2.representative);
+        CHECK(a3.args.medoid == a2.args.medoid);
+        CHECK(a3.outlier == a2.outlier);
+        for (std::uint32_t i = 0; i < n; ++i)
+            CHECK(a3.centrality[i] == doctest::Approx(a2.centrality[i]).epsilon(1e-6));
         // the revisions differ only in the representative, and /2's is the
         // member with the highest centrality (lowest index on ties)
         CHECK(a1.centrality == a2.centrality);
@@ -514,6 +531,55 @@ TEST_CASE("both consensus revisions of the plugin file: the scalar plugin's resu
             for (std::uint32_t i = 0; i < n; ++i)
                 if (labels[i] == c && (best == n || a2.centrality[i] > a2.centrality[best])) best = i;
             CHECK(a2.representative[c] == best);
+        }
+    }
+}
+
+TEST_CASE("both aggregate revisions of the plugin file equal the scalar plugin's, bit for bit") {
+    std::mt19937 rng(29);
+    const auto panels = coe::test::mtbench_panel_texts();
+    for (std::uint32_t revision : {1u, 2u}) {
+        const coe_operation *op = plugin_operation(g_backend, COE_OP_AGGREGATE, revision),
+                            *ref = plugin_operation("scalar", COE_OP_AGGREGATE, revision);
+        for (std::size_t p = 0; p < panels.size(); p += 11) {
+            CAPTURE(revision);
+            CAPTURE(p);
+            // the panel's answers stand in for items, stated by random experts in random groups
+            const Matrix s = g_reference->similarity(g_reference->featurize(views(panels[p])));
+            const std::uint32_t m = s.rows, experts = 1 + m / 3, g = 1 + m / 5;
+            std::vector<std::uint32_t> group(m), owner(m);
+            for (std::uint32_t i = 0; i < m; ++i) {
+                group[i] = i < g ? i : static_cast<std::uint32_t>(rng() % g);
+                owner[i] = static_cast<std::uint32_t>(rng() % experts);
+            }
+            std::vector<float> weights(experts);
+            for (auto &w : weights) w = std::uniform_real_distribution<float>(0.1f, 1.f)(rng);
+            auto call = [&](const coe_operation *o) {
+                std::vector<std::uint32_t> supporters(g), representative(g), ranking(g);
+                std::vector<float> support(g), confidence(g);
+                std::vector<std::uint8_t> consensus(g);
+                coe_aggregate_args a{};
+                a.struct_size = sizeof a;
+                a.item_count = m;
+                a.expert_count = experts;
+                a.group_count = g;
+                a.item_group = group.data();
+                a.item_expert = owner.data();
+                a.similarity = s.data.data();
+                a.similarity_stride = s.cols;
+                a.expert_weights = weights.data();
+                a.quorum = 2;
+                a.prior_weight = 1.f;
+                a.supporters = supporters.data();
+                a.support = support.data();
+                a.confidence = confidence.data();
+                a.representative = representative.data();
+                a.consensus = consensus.data();
+                a.ranking = ranking.data();
+                invoke_or_fail(o, &a);
+                return std::make_tuple(supporters, representative, ranking, support, confidence, consensus);
+            };
+            CHECK(call(op) == call(ref));
         }
     }
 }
@@ -1131,6 +1197,9 @@ int main(int argc, char **argv) {
         }
     }
     all.backend = g_backend;
+    // results are compared here, not speed: a backend slower than scalar (a
+    // CPU-type Vulkan device) keeps serving every call
+    all.resilience.breaker.slower_than_reference_calls = 0;
     g_candidate = std::make_unique<Engine>(all);
     g_reference = std::make_unique<Engine>(coe::test::isolated_options({}));
     std::cout << "comparing backend " << g_candidate->active_backend() << " against the built-in scalar reference\n";

@@ -1,7 +1,8 @@
-// aggregate_kernel.hpp - coe.aggregate/1: support, confidence, representative
-// and ranking of groups of near-duplicate items.  Formulas are documented
-// with coe_aggregate_args in coe_plugin.h.  Double precision, fixed order,
-// the same code in every backend.
+// aggregate_kernel.hpp - coe.aggregate/1 and /2: support, confidence,
+// representative and ranking of groups of near-duplicate items.  Formulas
+// are documented with coe_aggregate_args in coe/ops/aggregate.h.  Double
+// precision, sums that do not depend on the order of the items (sorted in
+// /1, exact in /2), the same code in every backend.
 #pragma once
 
 #include <algorithm>
@@ -20,7 +21,10 @@
 
 COE_KERNELS_BEGIN
 
-inline coe_status aggregate(coe_aggregate_args &a) {
+template <int Revision = 1>
+coe_status aggregate(coe_aggregate_args &a) {
+    static_assert(Revision == 1 || Revision == 2, "coe.aggregate has revisions 1 and 2");
+    auto sum = [](std::vector<double> &terms) { return panel_sum<Revision, 2>(terms); };
     using sdk::status_error;
     const std::uint32_t m = a.item_count, g = a.group_count;
     if (!(a.prior_weight >= 0.f) || !std::isfinite(a.prior_weight))
@@ -41,9 +45,9 @@ inline coe_status aggregate(coe_aggregate_args &a) {
     thread_local std::vector<std::uint8_t> counted;
     thread_local ItemGroups members_of;
     terms.assign(a.expert_weights, a.expert_weights + a.expert_count);
-    const double total_w = canonical_sum(terms);
+    const double total_w = sum(terms);
 
-    // each group's items in increasing order (canonical sums do not depend
+    // each group's items in increasing order (the sums do not depend
     // on the order of their terms; the representative is the first best)
     group_items(a.item_group, m, g, members_of);
     support.assign(g, 0.0);
@@ -67,13 +71,13 @@ inline coe_status aggregate(coe_aggregate_args &a) {
             for (std::uint32_t y = 0; y < size; ++y)
                 if (items[y] != i) terms.push_back(a.similarity[i * a.similarity_stride + items[y]]);
             const double others = static_cast<double>(terms.size());
-            const double mean = others > 0.0 ? canonical_sum(terms) / others : 1.0;
+            const double mean = others > 0.0 ? sum(terms) / others : 1.0;
             if (rep == m || mean > best) {
                 best = mean;
                 rep = i;
             }
         }
-        const double w = canonical_sum(weights);
+        const double w = sum(weights);
         support[c] = total_w > 0.0 ? w / total_w : 0.0;
         a.supporters[c] = people;
         a.support[c] = static_cast<float>(support[c]);

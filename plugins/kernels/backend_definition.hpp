@@ -66,9 +66,19 @@ coe_status coe_backend_consensus_v2(void *args, const coe_call *call) {
                              [&] { return coe::kernels::consensus<2>(coe::sdk::args_as<coe_consensus_args>(args)); });
 }
 
-coe_status coe_backend_aggregate(void *args, const coe_call *call) {
+coe_status coe_backend_consensus_v3(void *args, const coe_call *call) {
     return coe::sdk::guarded(call,
-                             [&] { return coe::kernels::aggregate(coe::sdk::args_as<coe_aggregate_args>(args)); });
+                             [&] { return coe::kernels::consensus<3>(coe::sdk::args_as<coe_consensus_args>(args)); });
+}
+
+coe_status coe_backend_aggregate_v1(void *args, const coe_call *call) {
+    return coe::sdk::guarded(call,
+                             [&] { return coe::kernels::aggregate<1>(coe::sdk::args_as<coe_aggregate_args>(args)); });
+}
+
+coe_status coe_backend_aggregate_v2(void *args, const coe_call *call) {
+    return coe::sdk::guarded(call,
+                             [&] { return coe::kernels::aggregate<2>(coe::sdk::args_as<coe_aggregate_args>(args)); });
 }
 
 coe_status coe_backend_embed_words(void *args, const coe_call *call) {
@@ -95,13 +105,19 @@ constexpr coe_operation coe_backend_op_consensus_v1 =
     coe_backend_operation(1, COE_OP_CONSENSUS, &coe_backend_consensus_v1);
 constexpr coe_operation coe_backend_op_consensus_v2 =
     coe_backend_operation(2, COE_OP_CONSENSUS, &coe_backend_consensus_v2);
-constexpr coe_operation coe_backend_op_aggregate = coe_backend_operation(1, COE_OP_AGGREGATE, &coe_backend_aggregate);
+constexpr coe_operation coe_backend_op_consensus_v3 =
+    coe_backend_operation(3, COE_OP_CONSENSUS, &coe_backend_consensus_v3);
+constexpr coe_operation coe_backend_op_aggregate_v1 =
+    coe_backend_operation(1, COE_OP_AGGREGATE, &coe_backend_aggregate_v1);
+constexpr coe_operation coe_backend_op_aggregate_v2 =
+    coe_backend_operation(2, COE_OP_AGGREGATE, &coe_backend_aggregate_v2);
 constexpr coe_operation coe_backend_op_embed_words =
     coe_backend_operation(1, COE_OP_EMBED_WORDS, &coe_backend_embed_words);
 constexpr const coe_operation *coe_backend_operations[] = {
     &coe_backend_op_featurize_v2,  &coe_backend_op_featurize_v1, &coe_backend_op_similarity_v2,
-    &coe_backend_op_similarity_v1, &coe_backend_op_cluster,      &coe_backend_op_consensus_v2,
-    &coe_backend_op_consensus_v1,  &coe_backend_op_aggregate,    &coe_backend_op_embed_words};
+    &coe_backend_op_similarity_v1, &coe_backend_op_cluster,      &coe_backend_op_consensus_v3,
+    &coe_backend_op_consensus_v2,  &coe_backend_op_consensus_v1, &coe_backend_op_aggregate_v2,
+    &coe_backend_op_aggregate_v1,  &coe_backend_op_embed_words};
 
 constexpr coe_plugin_descriptor coe_backend_descriptor = {
     sizeof(coe_plugin_descriptor),

@@ -1,7 +1,9 @@
-// consensus_kernel.hpp - coe.consensus/1: centrality, clusters' shares,
-// entropy, margin, medoid, representatives, robust outliers, confidence.
-// Formulas are documented with coe_consensus_args in coe_plugin.h.  Double
-// precision, fixed order, the same code in every backend.
+// consensus_kernel.hpp - coe.consensus/1, /2 and /3: centrality, clusters'
+// shares, entropy, margin, medoid, representatives, robust outliers,
+// confidence.  Formulas are documented with coe_consensus_args in
+// coe/ops/consensus.h.  Double precision, sums that do not depend on the
+// order of the experts (sorted in /1 and /2, exact in /3), the same code in
+// every backend.
 #pragma once
 
 #include <algorithm>
@@ -65,12 +67,24 @@ inline double sum_without_one(const std::vector<double> &sorted, float w) {
     return sum;
 }
 
+// A sum over experts (or pairs of them) as the revision specifies: sorted
+// and added in order (revisions below `exact_from`), or exact and rounded
+// once; either way independent of the order of `terms`, which the sorted
+// sum leaves sorted.
+template <int Revision, int exact_from>
+double panel_sum(std::vector<double> &terms) {
+    if constexpr (Revision >= exact_from) return exact_sum(terms);
+    else return canonical_sum(terms);
+}
+
 // Revision 1: a cluster's representative is its member closest to the other
 // members; revision 2: its member closest to the whole panel (the highest
-// centrality), coe/ops/consensus.h.
+// centrality); revision 3: revision 2 with every sum exact, rounded once
+// (coe/ops/consensus.h).
 template <int Revision = 1>
 coe_status consensus(coe_consensus_args &a) {
-    static_assert(Revision == 1 || Revision == 2, "coe.consensus has revisions 1 and 2");
+    static_assert(Revision >= 1 && Revision <= 3, "coe.consensus has revisions 1, 2 and 3");
+    auto sum = [](std::vector<double> &terms) { return panel_sum<Revision, 3>(terms); };
     using sdk::status_error;
     const std::uint32_t n = a.count, k = a.cluster_count;
     if (n == 0) throw status_error(COE_ERR_INVALID_ARGUMENT, "count is 0");
@@ -85,25 +99,40 @@ coe_status consensus(coe_consensus_args &a) {
         throw status_error(COE_ERR_INVALID_ARGUMENT, "an output buffer is null");
 
     auto sim = [&](std::uint32_t i, std::uint32_t j) -> double { return a.similarity[i * a.similarity_stride + j]; };
-    // Every sum over experts goes through canonical_sum: permuting the panel
+    // Every sum over experts goes through panel_sum: permuting the panel
     // must not change a single bit.
     // working vectors: per thread, capacity kept (see cluster_kernel.hpp)
     thread_local std::vector<double> terms, weights_terms, sorted_w, centrality, share, dev;
     thread_local ItemGroups members_of;
     sorted_w.assign(a.weights, a.weights + n);
-    const double total_w = canonical_sum(sorted_w);  // leaves sorted_w sorted
+    const double total_w = sum(sorted_w);  // leaves sorted_w sorted (revisions 1, 2)
+    ExactSum all_w;                        // revision 3: the weights' exact sum, to take one weight from
+    if constexpr (Revision >= 3)
+        for (std::uint32_t i = 0; i < n; ++i) all_w.add(a.weights[i]);
 
     // centrality, medoid, mean agreement
     // centrality: the weights of the others are the sorted weights less one
     // copy of w_i, summed in that order: the same terms in the same order as
-    // canonical_sum would add them, without a sort per expert
+    // canonical_sum would add them, without a sort per expert (revision 3:
+    // the exact sum of all weights less w_i, exactly, rounded once)
     centrality.assign(n, 0.0);
     for (std::uint32_t i = 0; i < n; ++i) {
-        terms.clear();
-        for (std::uint32_t j = 0; j < n; ++j)
-            if (j != i) terms.push_back(a.weights[j] * sim(i, j));
-        const double den = sum_without_one(sorted_w, a.weights[i]);
-        centrality[i] = den > 0.0 ? canonical_sum(terms) / den : 0.0;
+        double den = 0.0;
+        if constexpr (Revision >= 3) {
+            ExactSum others = all_w;
+            others.add(-static_cast<double>(a.weights[i]));
+            den = others.value();
+            ExactSum weighted;
+            for (std::uint32_t j = 0; j < n; ++j)
+                if (j != i) weighted.add(a.weights[j] * sim(i, j));
+            centrality[i] = den > 0.0 ? weighted.value() / den : 0.0;
+        } else {
+            terms.clear();
+            for (std::uint32_t j = 0; j < n; ++j)
+                if (j != i) terms.push_back(a.weights[j] * sim(i, j));
+            den = sum_without_one(sorted_w, a.weights[i]);
+            centrality[i] = den > 0.0 ? canonical_sum(terms) / den : 0.0;
+        }
     }
     std::uint32_t medoid = 0;
     for (std::uint32_t i = 1; i < n; ++i)
@@ -113,7 +142,7 @@ coe_status consensus(coe_consensus_args &a) {
     for (std::uint32_t i = 0; i < n; ++i)
         for (std::uint32_t j = i + 1; j < n; ++j) terms.push_back(sim(i, j));
     const double pairs = 0.5 * n * (n - 1.0);
-    a.mean_agreement = static_cast<float>(n > 1 ? canonical_sum(terms) / pairs : 1.0);
+    a.mean_agreement = static_cast<float>(n > 1 ? sum(terms) / pairs : 1.0);
 
     // clusters: share, cohesion, representative
     // each cluster's members in index order: the sums below visit only them
@@ -125,11 +154,11 @@ coe_status consensus(coe_consensus_args &a) {
         const std::uint32_t members = members_of.size(c);
         weights_terms.clear();
         for (std::uint32_t m = 0; m < members; ++m) weights_terms.push_back(a.weights[first[m]]);
-        share[c] = canonical_sum(weights_terms) / total_w;  // leaves weights_terms sorted
+        share[c] = sum(weights_terms) / total_w;  // leaves weights_terms sorted (revisions 1, 2)
         a.cluster_share[c] = static_cast<float>(share[c]);
         double best = -2.0;
         std::uint32_t rep = n;
-        for (std::uint32_t m = 0; Revision == 2 && m < members; ++m)
+        for (std::uint32_t m = 0; Revision >= 2 && m < members; ++m)
             if (rep == n || centrality[first[m]] > centrality[rep]) rep = first[m];
         for (std::uint32_t m = 0; Revision == 1 && m < members; ++m) {
             const std::uint32_t i = first[m];
@@ -153,7 +182,7 @@ coe_status consensus(coe_consensus_args &a) {
         for (std::uint32_t x = 0; x < members; ++x)
             for (std::uint32_t y = x + 1; y < members; ++y) terms.push_back(sim(first[x], first[y]));
         const double cohesion_pairs = 0.5 * members * (members - 1.0);
-        a.cluster_cohesion[c] = static_cast<float>(members > 1 ? canonical_sum(terms) / cohesion_pairs : 1.0);
+        a.cluster_cohesion[c] = static_cast<float>(members > 1 ? sum(terms) / cohesion_pairs : 1.0);
     }
     // Clusters are numbered by smallest member index, which a permutation
     // changes; ties between equal shares are broken by that number.
@@ -168,7 +197,7 @@ coe_status consensus(coe_consensus_args &a) {
     terms.clear();
     for (std::uint32_t c = 0; c < k; ++c)
         if (share[c] > 0.0) terms.push_back(-share[c] * std::log(share[c]));
-    const double h = canonical_sum(terms);
+    const double h = sum(terms);
     a.entropy = static_cast<float>(n > 1 ? h / std::log(static_cast<double>(n)) : 0.0);
     a.confidence = static_cast<float>(share[major] * total_w / (total_w + a.prior_weight));
 
@@ -177,7 +206,7 @@ coe_status consensus(coe_consensus_args &a) {
     dev.resize(n);
     for (std::uint32_t i = 0; i < n; ++i) dev[i] = std::fabs(centrality[i] - med);
     terms.assign(dev.begin(), dev.end());
-    const double mean_dev = canonical_sum(terms) / n;
+    const double mean_dev = sum(terms) / n;
     const double mad = median_of(dev, terms);
     const double scale = mad > 0.0 ? mad / 0.6745 : mean_dev * 1.2533;
     for (std::uint32_t i = 0; i < n; ++i) {

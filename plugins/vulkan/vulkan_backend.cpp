@@ -67,8 +67,16 @@ coe_status consensus_v2(void *args, const coe_call *call) {
     return sdk::guarded(call, [&] { return kernels::consensus<2>(sdk::args_as<coe_consensus_args>(args)); });
 }
 
-coe_status aggregate(void *args, const coe_call *call) {
-    return sdk::guarded(call, [&] { return kernels::aggregate(sdk::args_as<coe_aggregate_args>(args)); });
+coe_status consensus_v3(void *args, const coe_call *call) {
+    return sdk::guarded(call, [&] { return kernels::consensus<3>(sdk::args_as<coe_consensus_args>(args)); });
+}
+
+coe_status aggregate_v1(void *args, const coe_call *call) {
+    return sdk::guarded(call, [&] { return kernels::aggregate<1>(sdk::args_as<coe_aggregate_args>(args)); });
+}
+
+coe_status aggregate_v2(void *args, const coe_call *call) {
+    return sdk::guarded(call, [&] { return kernels::aggregate<2>(sdk::args_as<coe_aggregate_args>(args)); });
 }
 
 coe_status embed_words(void *args, const coe_call *call) {
@@ -87,11 +95,13 @@ constexpr coe_operation op_similarity_v2 = operation(2, COE_OP_SIMILARITY, &simi
 constexpr coe_operation op_cluster = operation(1, COE_OP_CLUSTER, &cluster);
 constexpr coe_operation op_consensus_v1 = operation(1, COE_OP_CONSENSUS, &consensus_v1);
 constexpr coe_operation op_consensus_v2 = operation(2, COE_OP_CONSENSUS, &consensus_v2);
-constexpr coe_operation op_aggregate = operation(1, COE_OP_AGGREGATE, &aggregate);
+constexpr coe_operation op_consensus_v3 = operation(3, COE_OP_CONSENSUS, &consensus_v3);
+constexpr coe_operation op_aggregate_v1 = operation(1, COE_OP_AGGREGATE, &aggregate_v1);
+constexpr coe_operation op_aggregate_v2 = operation(2, COE_OP_AGGREGATE, &aggregate_v2);
 constexpr coe_operation op_embed_words = operation(1, COE_OP_EMBED_WORDS, &embed_words);
-constexpr const coe_operation *operations[] = {&op_featurize_v2,  &op_featurize_v1, &op_similarity_v2,
-                                               &op_similarity_v1, &op_cluster,      &op_consensus_v2,
-                                               &op_consensus_v1,  &op_aggregate,    &op_embed_words};
+constexpr const coe_operation *operations[] = {&op_featurize_v2, &op_featurize_v1, &op_similarity_v2, &op_similarity_v1,
+                                               &op_cluster,      &op_consensus_v3, &op_consensus_v2,  &op_consensus_v1,
+                                               &op_aggregate_v2, &op_aggregate_v1, &op_embed_words};
 
 // Filled once by the entry point (under call_once) before the descriptor
 // that points to it is first returned; read-only afterwards.

@@ -262,6 +262,7 @@ void BackendOps::aggregate(const Matrix &item_similarity, const Clustering &grou
                            std::uint32_t quorum, float prior_weight, AggregateOutputs &out, CallTrace *trace) const {
     const std::uint32_t g = groups.cluster_count;
     add_bytes(trace, (sizeof(std::uint32_t) * 3 + sizeof(float) * 2 + 1) * static_cast<std::uint64_t>(g));
+    const std::uint32_t revision = this->revision(COE_OP_AGGREGATE);
     run(
         COE_OP_AGGREGATE,
         [&](const Backend &b, const FaultDecision &f, AggregateOutputs &o) {
@@ -289,7 +290,7 @@ void BackendOps::aggregate(const Matrix &item_similarity, const Clustering &grou
             a.representative = o.representative.data();
             a.consensus = o.consensus.data();
             a.ranking = o.ranking.data();
-            invoke(b, COE_OP_AGGREGATE, &a, f);
+            invoke(b, COE_OP_AGGREGATE, &a, f, revision);
         },
         [&](const AggregateOutputs &o) { return check_output(o, groups, item_expert, quorum); }, out, trace);
 }

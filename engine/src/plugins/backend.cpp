@@ -33,7 +33,8 @@ const coe_operation *Backend::find(std::string_view op_id, std::uint32_t revisio
 }
 
 std::uint32_t host_revision(std::string_view op_id) {
-    return op_id == COE_OP_FEATURIZE || op_id == COE_OP_SIMILARITY || op_id == COE_OP_CONSENSUS ? 2 : 1;
+    if (op_id == COE_OP_CONSENSUS) return 3;
+    return op_id == COE_OP_FEATURIZE || op_id == COE_OP_SIMILARITY || op_id == COE_OP_AGGREGATE ? 2 : 1;
 }
 
 std::uint32_t Backend::revision_of(std::string_view op_id) const {

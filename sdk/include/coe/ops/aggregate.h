@@ -2,6 +2,7 @@
  * coe/ops/aggregate.h - the operation "coe.aggregate" of the plugin ABI.
  *
  *   coe.aggregate/1   since ABI 1.0   coe_aggregate_args
+ *   coe.aggregate/2   since ABI 1.4   coe_aggregate_args (the same struct)
  *
  * Support and ranking of items stated by experts and merged into groups
  * (e.g. by coe.cluster).
@@ -19,7 +20,7 @@
 extern "C" {
 #endif
 
-#define COE_OP_AGGREGATE "coe.aggregate" /* revision 1: coe_aggregate_args  */
+#define COE_OP_AGGREGATE "coe.aggregate" /* revisions 1, 2: coe_aggregate_args */
 
 /* coe.aggregate/1 - support and ranking of merged items (recommendations).
  *
@@ -34,7 +35,14 @@ extern "C" {
  *                       items of its group (lowest index on ties)
  *   consensus[g]      = supporters[g] >= quorum
  * ranking lists the groups by support (desc), supporters (desc), then lowest
- * item index.  Arithmetic is in double in a fixed order. */
+ * item index.  Arithmetic is in double; every sum (the weights, a mean's
+ * similarities) sorts its terms by value and adds them in that order, so
+ * that the order of the items and experts changes no bit.
+ *
+ * coe.aggregate/2 - revision 1's results with every sum exact: the exact sum
+ * of its terms rounded once to the nearest double, ties to even, as in
+ * coe.consensus/3 (coe/ops/consensus.h), with no sort.  Everything else is
+ * as in revision 1. */
 typedef struct coe_aggregate_args {
     uint32_t struct_size;
     uint32_t item_count;

@@ -3,9 +3,10 @@
  *
  *   coe.consensus/1   since ABI 1.0   coe_consensus_args
  *   coe.consensus/2   since ABI 1.4   coe_consensus_args (the same struct)
+ *   coe.consensus/3   since ABI 1.4   coe_consensus_args (the same struct)
  *
- * Agreement metrics of a panel of experts clustered by coe.cluster.  Both
- * revisions are specified below and both are served.
+ * Agreement metrics of a panel of experts clustered by coe.cluster.  All
+ * three revisions are specified below and all are served.
  *
  * Included at the end of coe/coe_plugin.h: include that header, which
  * declares the whole ABI.  This one needs only <stdint.h> and also compiles
@@ -20,7 +21,7 @@
 extern "C" {
 #endif
 
-#define COE_OP_CONSENSUS "coe.consensus" /* revisions 1, 2: coe_consensus_args */
+#define COE_OP_CONSENSUS "coe.consensus" /* revisions 1, 2, 3: coe_consensus_args */
 
 /* coe.consensus/1 - agreement metrics of a clustered panel.
  *
@@ -50,7 +51,26 @@ extern "C" {
  * Revision 1's representative stands for its cluster alone; the majority's
  * representative is the answer the circle recommends, and the one the rest
  * of the panel also leans towards is the better pick (measured on the dev
- * TruthfulQA panels: docs/analysis.md). */
+ * TruthfulQA panels: docs/analysis.md).
+ *
+ * Sums in revisions 1 and 2: every sum over experts (or pairs of experts)
+ * sorts its terms by value and adds them in that order, in double, so that
+ * permuting the experts changes no bit; sum_{j!=i} w_j adds the sorted
+ * weights less one copy of w_i.
+ *
+ * coe.consensus/3 - revision 2's results with every sum exact: each sum over
+ * experts (or pairs) is the exact sum of its terms (each term computed in
+ * double as written: w_j s_ij is the product of two floats, exact in double),
+ * rounded once to the nearest double, ties to even; sum_{j!=i} w_j is the
+ * exact sum of all weights minus w_i, rounded once.  Such a sum has no order
+ * to depend on, so it needs no sort: revision 2 sorted the terms of every
+ * sum (n sorts of n - 1 terms for the centralities alone), which was a tenth
+ * of the analysis's time.  An exact sum (e.g. an expansion of
+ * non-overlapping doubles, Shewchuk 1997, rounded once at the end) is
+ * cheaper.  Every other step (the divisions, the logarithms, the medians,
+ * the conversions to float) is as in revision 2.  Results differ from
+ * revision 2's by at most the rounding of the sums (an ulp of a double
+ * before the conversion to float). */
 typedef struct coe_consensus_args {
     uint32_t struct_size;
     uint32_t count;
