@@ -23,8 +23,9 @@ struct Run {
 // `environment`: NAME=VALUE settings for this run, before the tool.
 Run run_coe(const std::string &args, const std::string &environment = "") {
     const std::string cmd =
-        "env -u COE_BACKEND -u COE_PLUGIN_PATH -u COE_CONFIG -u COE_PLUGIN_ISOLATION -u COE_DATA_DIR " + environment +
-        " " + coe::test::coe_tool().string() + " " + args + " 2>&1";
+        "env -u COE_BACKEND -u COE_PLUGIN_PATH -u COE_CONFIG -u COE_PLUGIN_ISOLATION -u COE_DATA_DIR "
+        "-u COE_DEVICE_ROUTING -u COE_DEVICE_MIN_MULTIPLY_ADDS -u COE_DEVICE_ROUTING_ALLOW_CPU " +
+        environment + " " + coe::test::coe_tool().string() + " " + args + " 2>&1";
     FILE *p = ::popen(cmd.c_str(), "r");
     REQUIRE(p != nullptr);
     std::string out;
@@ -95,6 +96,44 @@ TEST_CASE("coe refuses a backend the CPU cannot run, and unknown input") {
     CHECK(run_coe("backends --bogus").status == 2);
     CHECK(run_coe("backends --disable-cpu avx9").status == 2);
     CHECK(run_coe("--help").status == 0);
+}
+
+TEST_CASE(
+    "device routing settings: a bad value is an error naming it, on the command line, in the environment "
+    "and in the config file") {
+    Run r = run_coe("backends --device-routing sometimes");
+    CHECK(r.status != 0);
+    CHECK(r.out.find("--device-routing: 'sometimes' is not one of auto, off") != std::string::npos);
+    r = run_coe("backends --device-min-multiply-adds 1e6");
+    CHECK(r.status != 0);
+    CHECK(r.out.find("--device-min-multiply-adds: '1e6' is not a whole number") != std::string::npos);
+    r = run_coe("backends", "COE_DEVICE_ROUTING=gpu");
+    CHECK(r.status != 0);
+    CHECK(r.out.find("COE_DEVICE_ROUTING: 'gpu' is not one of auto, off") != std::string::npos);
+    r = run_coe("backends", "COE_DEVICE_MIN_MULTIPLY_ADDS=-5");
+    CHECK(r.status != 0);
+    CHECK(r.out.find("COE_DEVICE_MIN_MULTIPLY_ADDS: '-5' is not a whole number") != std::string::npos);
+    r = run_coe("backends", "COE_DEVICE_ROUTING_ALLOW_CPU=yes");
+    CHECK(r.status != 0);
+    CHECK(r.out.find("COE_DEVICE_ROUTING_ALLOW_CPU: 'yes' is not 0 or 1") != std::string::npos);
+
+    const auto dir = std::filesystem::temp_directory_path();
+    const auto mode = dir / "coe-cli-test-device-routing.json", size = dir / "coe-cli-test-device-size.json";
+    std::ofstream(mode) << R"({"device_routing": "always"})";
+    std::ofstream(size) << R"({"device_min_multiply_adds": 2.5})";
+    r = run_coe("backends --config " + mode.string());
+    CHECK(r.status != 0);
+    CHECK(r.out.find("config " + mode.string() + ": field 'device_routing' must be one of auto, off") !=
+          std::string::npos);
+    r = run_coe("backends --config " + size.string());
+    CHECK(r.status != 0);
+    CHECK(r.out.find("config " + size.string() + ": field 'device_min_multiply_adds' must be a whole number") !=
+          std::string::npos);
+    // good values pass; the command line comes first: the environment is not consulted
+    CHECK(run_coe("backends --device-routing off --device-min-multiply-adds 5000000").status == 0);
+    CHECK(run_coe("backends --device-routing off", "COE_DEVICE_ROUTING=gpu").status == 0);
+    std::filesystem::remove(mode);
+    std::filesystem::remove(size);
 }
 
 TEST_CASE("coe backends prints a readable table") {

@@ -178,6 +178,18 @@ TEST_CASE("ABI evolution: a plugin built for ABI 1.0 (smaller operation structs)
     CHECK(m(0, 1) > 0.f);
 }
 
+TEST_CASE("ABI evolution: a plugin built for ABI 1.4 (no get_extension) loads, and reports no device") {
+    // its descriptor ends before the 1.5 get_extension field; under ASan a
+    // read past it would be reported
+    Engine e(isolated_options({test_plugin("tp_abi_1_4")}, "abi14"));
+    const auto &b = only(e, "tp_abi_1_4.so");
+    CHECK(b.status == BackendStatus::active);
+    CHECK(b.abi == "1.4");
+    CHECK_FALSE(b.device.has_value());
+    const Matrix m = e.similarity(e.featurize({"alpha beta gamma", "alpha beta delta"}));
+    CHECK(m(0, 0) == 1.f);
+}
+
 TEST_CASE("ABI evolution: a newer minor's unknown fields are ignored") {
     Engine e(isolated_options({test_plugin("tp_abi_newer")}, "abi19"));
     const auto &b = only(e, "tp_abi_newer.so");

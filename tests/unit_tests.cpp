@@ -98,7 +98,8 @@ TEST_CASE("descriptor validation names what is wrong") {
     coe_operation op{sizeof(coe_operation), 1, COE_OP_SIMILARITY, &noop_op, 0, 0};
     const coe_operation *ops[] = {&op, &op};
     coe_plugin_descriptor d{
-        sizeof d, COE_ABI_MAJOR, COE_ABI_MINOR, "x.id", "x", "1.0", "test", 0, COE_THREAD_SAFETY_REENTRANT, 1, ops};
+        sizeof d, COE_ABI_MAJOR, COE_ABI_MINOR, "x.id", "x", "1.0", "test", 0, COE_THREAD_SAFETY_REENTRANT,
+        1,        ops,           nullptr};
     CHECK(detail::validate_descriptor(&d, nullptr).empty());
 
     auto broken = [&](auto change) {

@@ -38,9 +38,11 @@ struct Run {
 // `environment`: NAME=VALUE settings for this run, before the tool.  Only
 // the build's plugins are found.
 Run run_coe(const std::string &args, const std::string &environment = "") {
-    const std::string cmd = "env -u COE_BACKEND -u COE_CONFIG -u COE_VULKAN_TEST_FAULT COE_PLUGIN_PATH=" +
-                            coe::test::backend_plugin_dir().string() + " " + environment + " " +
-                            coe::test::coe_tool().string() + " " + args + " 2>&1";
+    const std::string cmd =
+        "env -u COE_BACKEND -u COE_CONFIG -u COE_VULKAN_TEST_FAULT -u COE_DEVICE_ROUTING "
+        "-u COE_DEVICE_MIN_MULTIPLY_ADDS -u COE_DEVICE_ROUTING_ALLOW_CPU COE_PLUGIN_PATH=" +
+        coe::test::backend_plugin_dir().string() + " " + environment + " " + coe::test::coe_tool().string() + " " +
+        args + " 2>&1";
     FILE *p = ::popen(cmd.c_str(), "r");
     if (p == nullptr) return {-1, "cannot run " + cmd};  // (also called from main, outside any test)
     std::string out;
@@ -181,6 +183,93 @@ TEST_CASE("a lost Vulkan device: 80 of 80 reports, the same results, degraded, s
         const auto &served = b[i].at("served_by").as_object();
         REQUIRE(served.contains("coe.similarity"));
         CHECK_MESSAGE(served.at("coe.similarity") != "vulkan", "panel " << i);
+    }
+}
+
+// The MT-Bench panels with word vectors, no backend forced, and a routing
+// threshold every panel reaches (31 answers x 48 dimensions: 23,808
+// multiply-adds).
+std::string routed_args() {
+    return "analyze " + (coe::test::shared_data_dir() / "mtbench-panels.jsonl").string() +
+           " --json --features word_vectors --word-vectors " + synthetic_vectors().string() + " --config " +
+           speed_not_judged().string() + " --device-min-multiply-adds 1000";
+}
+
+TEST_CASE("coe backends: the device, and why a CPU-type device is not routed to") {
+    const Run r = run_coe("backends --json");
+    REQUIRE(r.status == 0);
+    const auto doc = boost::json::parse(r.out);
+    const auto *vulkan = find_backend(doc, "vulkan");
+    REQUIRE(vulkan != nullptr);
+    REQUIRE(vulkan->at("device").is_object());
+    const auto &device = vulkan->at("device").as_object();
+    CHECK(!device.at("name").as_string().empty());
+    const std::string reason(vulkan->at("reason").as_string());
+    if (device.at("type") == "cpu") {
+        CHECK(reason.find("not routed: CPU-type device (" + std::string(device.at("name").as_string()) +
+                          ") is never chosen automatically (--backend vulkan forces it)") != std::string::npos);
+        const Run allowed = run_coe("backends --json", "COE_DEVICE_ROUTING_ALLOW_CPU=1");
+        const auto allowed_doc = boost::json::parse(allowed.out);
+        const auto *v = find_backend(allowed_doc, "vulkan");
+        REQUIRE(v != nullptr);
+        CHECK(std::string(v->at("reason").as_string()).find("routed: dense similarity calls of at least 20000000") !=
+              std::string::npos);
+    } else {
+        CHECK(reason.find("routed: dense similarity calls of at least") != std::string::npos);
+    }
+    for (const auto &b : doc.at("backends").as_array())
+        if (b.at("name") != "vulkan") CHECK(b.at("device").is_null());
+    const Run text = run_coe("backends");
+    CHECK(text.out.find("device " + std::string(device.at("name").as_string())) != std::string::npos);
+    const Run off = run_coe("backends --device-routing off");
+    CHECK(off.out.find("not routed: device routing is off") != std::string::npos);
+}
+
+TEST_CASE("coe analyze, routed by size: the scalar backend's reports, similarity served by vulkan, not degraded") {
+    const Run scalar = run_coe(analyze_args("scalar"));
+    const Run routed = run_coe(routed_args(), "COE_DEVICE_ROUTING_ALLOW_CPU=1");
+    REQUIRE_MESSAGE(scalar.status == 0, scalar.out);
+    REQUIRE_MESSAGE(routed.status == 0, routed.out);
+    const auto a = reports(scalar.out), b = reports(routed.out);
+    REQUIRE(b.size() == 80);
+    // served_by names the backend of a panel's last similarity call: the
+    // answers' dense matrix (routed), or a later one that is sparse or below
+    // the size (a lexical TF-IDF matrix, the recommendations' matrix)
+    std::size_t on_device = 0;
+    for (std::size_t i = 0; i < b.size(); ++i) {
+        CHECK(b[i].at("backend") != "vulkan");  // the active backend is a CPU one
+        const auto &similarity = b[i].at("served_by").at("coe.similarity");
+        on_device += similarity == "vulkan" ? 1 : 0;
+        CHECK((similarity == "vulkan" || similarity == b[i].at("backend")));
+        CHECK(b[i].at("served_by").at("coe.cluster") == b[i].at("backend"));
+        CHECK(b[i].at("degraded") == false);
+        CHECK_MESSAGE(results_only(a[i]) == results_only(b[i]), "panel " << i);
+    }
+    CHECK(on_device >= 40);
+    // below the size (the default threshold): nothing goes to the device
+    const Run small = run_coe(routed_args() + " --device-min-multiply-adds 20000000", "COE_DEVICE_ROUTING_ALLOW_CPU=1");
+    REQUIRE_MESSAGE(small.status == 0, small.out);
+    for (const auto &rep : reports(small.out)) {
+        CHECK(rep.at("served_by").at("coe.similarity") == rep.at("backend"));
+        CHECK(rep.at("degraded") == false);
+    }
+}
+
+TEST_CASE("a lost Vulkan device under routing: 80 of 80 reports, the same results, degraded, served by the CPU chain") {
+    const Run clean = run_coe(analyze_args("scalar"));
+    const Run lost = run_coe(routed_args(), "COE_DEVICE_ROUTING_ALLOW_CPU=1 COE_VULKAN_TEST_FAULT=lost");
+    REQUIRE_MESSAGE(clean.status == 0, clean.out);
+    REQUIRE_MESSAGE(lost.status == 0, lost.out);
+    const auto a = reports(clean.out), b = reports(lost.out);
+    REQUIRE(b.size() == 80);
+    CHECK(b.front().at("degraded") == true);
+    bool named = false;
+    for (const auto &e : b.front().at("events").as_array())
+        named = named || std::string(e.as_string()).find("vulkan coe.similarity: error_status") == 0;
+    CHECK(named);
+    for (std::size_t i = 0; i < b.size(); ++i) {
+        CHECK_MESSAGE(results_only(a[i]) == results_only(b[i]), "panel " << i);
+        CHECK_MESSAGE(b[i].at("served_by").at("coe.similarity") == b[i].at("backend"), "panel " << i);
     }
 }
 

@@ -6,6 +6,8 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <map>
+#include <optional>
 #include <cstdlib>
 #include <mutex>
 #include <thread>
@@ -21,6 +23,7 @@
 #include "plugins/plugin_discovery.hpp"
 #include "plugins/plugin_probe.hpp"
 #include "resilience/backend_chain.hpp"
+#include "resilience/device_router.hpp"
 #include "telemetry/performance_report.hpp"
 #include "telemetry/telemetry.hpp"
 
@@ -41,6 +44,19 @@ namespace {
 std::string env(const char *name) {
     const char *v = std::getenv(name);
     return v ? std::string(v) : std::string();
+}
+
+// Decimal digits only, within 64 bits.
+std::optional<std::uint64_t> parse_whole_number(const std::string &text) {
+    if (text.empty() || text.size() > 20) return std::nullopt;
+    std::uint64_t n = 0;
+    for (char ch : text) {
+        if (ch < '0' || ch > '9') return std::nullopt;
+        const auto digit = static_cast<std::uint64_t>(ch - '0');
+        if (n > (UINT64_MAX - digit) / 10) return std::nullopt;
+        n = n * 10 + digit;
+    }
+    return n;
 }
 
 // The backend request by precedence: api > COE_BACKEND > config file.
@@ -69,6 +85,31 @@ PluginIsolation isolation_mode(const EngineOptions &o, const detail::ConfigFile 
     return PluginIsolation::automatic;
 }
 
+// Device routing by precedence, each setting on its own: api > environment >
+// config file > default.
+detail::DeviceRoutingSettings device_routing(const EngineOptions &o, const detail::ConfigFile *cfg) {
+    detail::DeviceRoutingSettings s;
+    const DeviceRoutingOptions &api = o.device_routing;
+    if (api.mode) s.mode = *api.mode;
+    else if (std::string e = o.use_environment ? env("COE_DEVICE_ROUTING") : ""; !e.empty()) {
+        const auto mode = device_routing_from_string(e);
+        if (!mode) throw Error("COE_DEVICE_ROUTING: '" + e + "' is not one of auto, off");
+        s.mode = *mode;
+    } else if (cfg && cfg->device_routing) s.mode = *cfg->device_routing;
+    if (api.min_multiply_adds) s.min_multiply_adds = *api.min_multiply_adds;
+    else if (std::string e = o.use_environment ? env("COE_DEVICE_MIN_MULTIPLY_ADDS") : ""; !e.empty()) {
+        const auto n = parse_whole_number(e);
+        if (!n) throw Error("COE_DEVICE_MIN_MULTIPLY_ADDS: '" + e + "' is not a whole number of multiply-adds");
+        s.min_multiply_adds = *n;
+    } else if (cfg && cfg->device_min_multiply_adds) s.min_multiply_adds = *cfg->device_min_multiply_adds;
+    s.route_cpu_devices = api.route_cpu_devices;
+    if (std::string e = o.use_environment ? env("COE_DEVICE_ROUTING_ALLOW_CPU") : ""; !e.empty()) {
+        if (e != "0" && e != "1") throw Error("COE_DEVICE_ROUTING_ALLOW_CPU: '" + e + "' is not 0 or 1");
+        s.route_cpu_devices = s.route_cpu_devices || e == "1";
+    }
+    return s;
+}
+
 // Removes `mask` and everything that depends on a removed feature.
 std::uint64_t masked_features(std::uint64_t f, std::uint64_t mask) {
     f &= ~mask;
@@ -85,13 +126,27 @@ std::uint64_t masked_features(std::uint64_t f, std::uint64_t mask) {
 // except the breakers inside the chain (which lock themselves).  A reload
 // builds a new State and swaps it in; calls in flight keep the old one alive.
 struct EngineState {
-    EngineState(detail::BackendRegistry reg, const ResilienceOptions &resilience, detail::Telemetry &telemetry)
-        : registry(std::move(reg)), chain(registry, resilience, telemetry), ops(chain) {}
+    EngineState(detail::BackendRegistry reg, const ResilienceOptions &resilience, detail::Telemetry &telemetry,
+                const detail::DeviceRoutingSettings &routing, const detail::RoutingBlock &block,
+                detail::DeviceLoader load)
+        : registry(std::move(reg)),
+          chain(registry, resilience, telemetry),
+          router(registry, chain, routing, block, std::move(load)),
+          ops(chain, &router) {}
     EngineState(const EngineState &) = delete;
     EngineState &operator=(const EngineState &) = delete;
 
+    // Every candidate as it stands now (a device backend may have been
+    // loaded by routing since the registry was built).
+    std::vector<BackendInfo> infos() const {
+        std::vector<BackendInfo> out = registry.live_infos();
+        router.describe(out);
+        return out;
+    }
+
     detail::BackendRegistry registry;
     detail::BackendChain chain;
+    detail::DeviceRouter router;
     detail::BackendOps ops;
     std::string files_signature;  // identities of the plugin files when discovered
 };
@@ -189,18 +244,31 @@ private:
             config_features_ = cfg->features;
             config_word_vectors_file_ = cfg->word_vectors_file;
         }
-        const detail::PluginProber prober(probe);
+        // kept by the device loader: routing may load a plugin long after
+        auto prober = std::make_shared<const detail::PluginProber>(probe);
         const detail::ConfigFile *c = cfg ? &*cfg : nullptr;
         PluginIsolationOptions isolation_options = options_.plugin_isolation;
         if (c && c->call_timeout) isolation_options.call_timeout = *c->call_timeout;
         std::vector<std::filesystem::path> own_folders{options_.package_plugin_dir};
         for (const auto &[folder, source] : detail::default_plugin_folders()) own_folders.push_back(folder);
-        const detail::IsolationPolicy isolation(isolation_mode(options_, c), isolation_options, own_folders);
+        auto isolation = std::make_shared<const detail::IsolationPolicy>(isolation_mode(options_, c), isolation_options,
+                                                                         own_folders);
+        const detail::DeviceRoutingSettings routing = device_routing(options_, c);
         const std::vector<detail::PluginCandidate> candidates = detail::discover_plugins(sources(c));
         const std::string signature = signature_of(candidates);
-        auto state = std::make_shared<EngineState>(
-            detail::BackendRegistry(candidates, cpu_, backend_request(options_, c, resilience), &prober, &isolation),
-            resilience, telemetry_);
+        const detail::BackendRequest request = backend_request(options_, c, resilience);
+        detail::BackendRegistry registry(candidates, cpu_, request, prober.get(), isolation.get());
+        detail::RoutingBlock block;
+        if (!(request.name.empty() || request.name == "auto")) block.forced = registry.active_name();
+        block.explicit_chain = !resilience.chain.empty();
+        std::map<std::string, std::string> taken_ids;  // what the device's id may not collide with
+        for (std::size_t i = 0; i < registry.infos().size(); ++i)
+            if (registry.backend(i) != nullptr) taken_ids.emplace(registry.infos()[i].id, registry.infos()[i].file);
+        detail::DeviceLoader load = [cpu = cpu_, taken_ids, prober, isolation](const detail::PluginCandidate &file) {
+            return detail::load_plugin(file, cpu, taken_ids, prober.get(), nullptr, isolation.get());
+        };
+        auto state =
+            std::make_shared<EngineState>(std::move(registry), resilience, telemetry_, routing, block, std::move(load));
         state->files_signature = signature;
         return state;
     }
@@ -239,7 +307,7 @@ Engine::Engine(EngineOptions options) : impl_(std::make_unique<Impl>(options)) {
 Engine::~Engine() = default;
 
 std::uint64_t Engine::cpu_features() const { return impl_->cpu_; }
-std::vector<BackendInfo> Engine::backends() const { return impl_->state()->registry.live_infos(); }
+std::vector<BackendInfo> Engine::backends() const { return impl_->state()->infos(); }
 std::string Engine::active_backend() const { return impl_->state()->registry.active_name(); }
 std::string Engine::backend_for(std::string_view operation) const {
     return impl_->state()->chain.chain(std::string(operation)).front()->name();
@@ -298,14 +366,12 @@ void Engine::analyze_into(const PanelView &panel, Report &report, const Analysis
 
 std::string Engine::performance_report() const {
     const auto state = impl_->state();
-    return detail::performance_report_json(impl_->telemetry_.snapshot(), state->chain.breakers(),
-                                           state->registry.live_infos());
+    return detail::performance_report_json(impl_->telemetry_.snapshot(), state->chain.breakers(), state->infos());
 }
 
 std::string Engine::performance_report_prometheus() const {
     const auto state = impl_->state();
-    return detail::performance_report_prometheus(impl_->telemetry_.snapshot(), state->chain.breakers(),
-                                                 state->registry.live_infos());
+    return detail::performance_report_prometheus(impl_->telemetry_.snapshot(), state->chain.breakers(), state->infos());
 }
 
 std::vector<Engine::BatchResult> Engine::analyze_batch(const std::vector<PanelView> &panels,

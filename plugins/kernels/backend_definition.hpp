@@ -130,7 +130,8 @@ constexpr coe_plugin_descriptor coe_backend_descriptor = {
     COE_BACKEND_FEATURES,
     COE_THREAD_SAFETY_REENTRANT,
     sizeof(coe_backend_operations) / sizeof(coe_backend_operations[0]),
-    coe_backend_operations};
+    coe_backend_operations,
+    nullptr};  // no extension: a CPU backend
 
 }  // namespace
 

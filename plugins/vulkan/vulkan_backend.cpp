@@ -9,14 +9,18 @@
 // Loading.  Nothing runs at load time.  The entry point probes for a Vulkan
 // device once (instance and physical devices only) and returns NULL when
 // there is none, so the host rejects the plugin and runs on the CPU.  The
-// descriptor's description names the device; it is written once, by the
-// first entry call, before the descriptor is returned.
+// descriptor's description names the device, and so does the extension
+// coe.device/1 (coe/ext/device.h), whose struct says what kind of device it
+// is (the engine routes large calls only to a GPU); both are written once,
+// by the first entry call, before the descriptor is returned.
 #include <cstdio>
+#include <cstring>
 #include <mutex>
 
 #include "aggregate_kernel.hpp"
 #include "cluster_kernel.hpp"
 #include "coe/coe_plugin.h"
+#include "coe/ext/device.h"
 #include "coe/plugin_helper.hpp"
 #include "consensus_kernel.hpp"
 #include "dense_similarity.hpp"
@@ -106,6 +110,16 @@ constexpr const coe_operation *operations[] = {&op_featurize_v2, &op_featurize_v
 // Filled once by the entry point (under call_once) before the descriptor
 // that points to it is first returned; read-only afterwards.
 char description[256] = "Vulkan compute";
+// Likewise: coe.device/1, pointing into the probe (which lives as long as
+// the library).
+coe_device_info device_info = {sizeof(coe_device_info), COE_DEVICE_TYPE_OTHER, "", "", 0};
+
+// Called only with the descriptor in hand, i.e. after the entry point
+// filled device_info.
+const void *get_extension(const char *extension_id) {
+    if (extension_id != nullptr && std::strcmp(extension_id, COE_EXT_DEVICE) == 0) return &device_info;
+    return nullptr;
+}
 
 constexpr coe_plugin_descriptor descriptor = {sizeof(coe_plugin_descriptor),
                                               COE_ABI_MAJOR,
@@ -117,7 +131,8 @@ constexpr coe_plugin_descriptor descriptor = {sizeof(coe_plugin_descriptor),
                                               0,
                                               COE_THREAD_SAFETY_REENTRANT,
                                               sizeof(operations) / sizeof(operations[0]),
-                                              operations};
+                                              operations,
+                                              &get_extension};
 
 }  // namespace
 
@@ -134,7 +149,12 @@ COE_PLUGIN_EXPORT const coe_plugin_descriptor *coe_plugin_entry(uint16_t host_ab
         std::call_once(once, [] {
             const coe::vulkan::DeviceProbe &probe = coe::vulkan::probe_device();
             usable = probe.usable;
-            if (usable) std::snprintf(description, sizeof description, "%s", probe.summary.c_str());
+            if (!usable) return;
+            std::snprintf(description, sizeof description, "%s", probe.summary.c_str());
+            device_info.type = probe.type;
+            device_info.name = probe.name.c_str();
+            device_info.driver = probe.driver.c_str();
+            device_info.memory_bytes = probe.memory_bytes;
         });
     } catch (...) {  // nothing may escape the C entry point
         return nullptr;

@@ -193,6 +193,16 @@ void probe_into(Device &dv) {
     dv.probe.summary = std::string("Vulkan compute on ") + dv.properties.deviceName + ", " +
                        type_name(dv.properties.deviceType) + (driver.empty() ? "" : ", driver " + driver) + ", " +
                        std::to_string(heap >> 20) + " MiB";
+    switch (dv.properties.deviceType) {
+    case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: dv.probe.type = COE_DEVICE_TYPE_DISCRETE_GPU; break;
+    case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: dv.probe.type = COE_DEVICE_TYPE_INTEGRATED_GPU; break;
+    case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: dv.probe.type = COE_DEVICE_TYPE_VIRTUAL_GPU; break;
+    case VK_PHYSICAL_DEVICE_TYPE_CPU: dv.probe.type = COE_DEVICE_TYPE_CPU; break;
+    default: dv.probe.type = COE_DEVICE_TYPE_OTHER; break;
+    }
+    dv.probe.name = dv.properties.deviceName;
+    dv.probe.driver = driver;
+    dv.probe.memory_bytes = heap;
     dv.probe.usable = true;
 }
 

@@ -16,6 +16,8 @@
 #include <functional>
 #include <string>
 
+#include "coe/ext/device.h"
+
 namespace coe::vulkan {
 
 // The device that was found when the plugin was first asked for its
@@ -24,6 +26,11 @@ struct DeviceProbe {
     bool usable = false;
     std::string why;      // e.g. "no Vulkan device with a compute queue"
     std::string summary;  // e.g. "Vulkan compute on llvmpipe (...), CPU device, driver llvmpipe, 1024 MiB"
+    // The device chosen, for coe.device/1 (coe/ext/device.h); set when usable.
+    std::uint32_t type = COE_DEVICE_TYPE_OTHER;
+    std::string name;                // VkPhysicalDeviceProperties::deviceName
+    std::string driver;              // VkPhysicalDeviceDriverProperties::driverName ("" before Vulkan 1.2)
+    std::uint64_t memory_bytes = 0;  // the largest device-local heap
 };
 
 // Probes once (instance + physical devices, no logical device yet) and

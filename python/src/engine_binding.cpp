@@ -142,6 +142,16 @@ py::list backends(const Engine &engine) {
         d["probe"] = b.probe;
         d["isolation"] = b.isolation;
         d["worker_restarts"] = b.worker_restarts;
+        if (b.device) {
+            py::dict device;
+            device["type"] = b.device->type;
+            device["name"] = b.device->name;
+            device["driver"] = b.device->driver;
+            device["memory_bytes"] = b.device->memory_bytes;
+            d["device"] = std::move(device);
+        } else {
+            d["device"] = py::none();
+        }
         list.append(std::move(d));
     }
     return list;

@@ -142,7 +142,8 @@ constexpr coe_plugin_descriptor descriptor = {sizeof(coe_plugin_descriptor),
                                               0,
                                               COE_THREAD_SAFETY_REENTRANT,
                                               sizeof op_table / sizeof op_table[0],
-                                              op_table};
+                                              op_table,
+                                              nullptr};
 
 }  // namespace
 

@@ -11,6 +11,8 @@
 //                                replaces one stage and inherits the others)
 //   TP_ABI_1_0                   built as for ABI 1.0: operation structs end
 //                                before the 1.1 `flags` field
+//   TP_ABI_1_4                   built as for ABI 1.4: the descriptor ends
+//                                before the 1.5 `get_extension` field
 //   TP_NEWER_MINOR               built as for a future ABI 1.9: descriptor and
 //                                operations carry fields this host never saw
 //   TP_OWN_ALGORITHM             coe.similarity declares an algorithm of its own
@@ -42,6 +44,8 @@
 #endif
 #if defined(TP_ABI_1_0)
 #define TP_ABI_MINOR 0
+#elif defined(TP_ABI_1_4)
+#define TP_ABI_MINOR 4
 #elif defined(TP_NEWER_MINOR)
 #define TP_ABI_MINOR 9
 #else
@@ -163,7 +167,23 @@ const coe_operation *const tp_ops[] = {&tp_op_featurize, &tp_op_similarity};
 #define TP_DESCRIPTOR_SIZE sizeof(tp_descriptor_type)
 #endif
 
-#ifdef TP_NEWER_MINOR
+#if defined(TP_ABI_1_4)
+// The 1.4 layout, a separate type: ends before get_extension, so that
+// reading past it is caught by ASan.
+struct descriptor_1_4 {
+    uint32_t struct_size;
+    uint16_t abi_major;
+    uint16_t abi_minor;
+    const char *id, *name, *version, *description;
+    uint64_t required_cpu_features;
+    uint32_t thread_safety;
+    uint32_t operation_count;
+    const coe_operation *const *operations;
+};
+struct tp_descriptor_type {
+    descriptor_1_4 base;
+};
+#elif defined(TP_NEWER_MINOR)
 struct tp_descriptor_type {
     coe_plugin_descriptor base;
     std::uint64_t added_in_1_9;
@@ -204,7 +224,7 @@ COE_PLUGIN_EXPORT const coe_plugin_descriptor *coe_plugin_entry(uint16_t, uint16
 #ifdef TP_HANG_IN_ENTRY
     hang();
 #endif
-    return &tp_descriptor.base;
+    return reinterpret_cast<const coe_plugin_descriptor *>(&tp_descriptor.base);
 }
 #endif
 }

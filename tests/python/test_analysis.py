@@ -106,7 +106,8 @@ def test_backends_and_performance_report(engine, mtbench_lines):
     assert [b["name"] for b in active] == [engine.backend]
     assert "scalar" in [b["name"] for b in backends]
     assert {"name", "id", "version", "file", "source", "abi", "required_features", "score", "status", "reason",
-            "ops", "probe", "isolation", "worker_restarts"} <= set(backends[0])
+            "ops", "probe", "isolation", "worker_restarts", "device"} <= set(backends[0])
+    assert all(b["device"] is None or {"type", "name", "driver", "memory_bytes"} <= set(b["device"]) for b in backends)
     report = engine.performance_report()
     assert isinstance(report, dict) and report
     text = engine.prometheus()

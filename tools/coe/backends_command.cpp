@@ -23,6 +23,14 @@ std::string join(const std::vector<std::string> &v) {
     return s.empty() ? "-" : s;
 }
 
+boost::json::value device_json(const BackendInfo &b) {
+    if (!b.device) return nullptr;
+    return boost::json::object{{"type", b.device->type},
+                               {"name", b.device->name},
+                               {"driver", b.device->driver},
+                               {"memory_bytes", b.device->memory_bytes}};
+}
+
 void print_json(const Engine &engine) {
     boost::json::object root;
     root["cpu"] = boost::json::object{{"features", to_json_strings(cpu_feature_names(engine.cpu_features()))}};
@@ -43,6 +51,7 @@ void print_json(const Engine &engine) {
             {"probe", b.probe},
             {"isolation", b.isolation},
             {"worker_restarts", b.worker_restarts},
+            {"device", device_json(b)},
         });
     }
     root["backends"] = std::move(list);
@@ -64,6 +73,11 @@ void print_text(const Engine &engine) {
                                 std::string(b.isolation == "process" ? "isolated in a worker process" : "in process"))
                   << "\n";
         if (!b.operations.empty()) std::cout << std::string(11, ' ') << "ops " << join(b.operations) << "\n";
+        if (b.device)
+            std::cout << std::string(11, ' ') << "device " << (b.device->name.empty() ? "?" : b.device->name) << ", "
+                      << b.device->type << (b.device->driver.empty() ? "" : ", driver " + b.device->driver)
+                      << (b.device->memory_bytes ? ", " + std::to_string(b.device->memory_bytes >> 20) + " MiB" : "")
+                      << "\n";
         if (!b.reason.empty()) std::cout << std::string(11, ' ') << b.reason << "\n";
         if (!b.probe.empty()) std::cout << std::string(11, ' ') << "probe: " << b.probe << "\n";
     }

@@ -99,6 +99,23 @@ CommandLine parse_command_line(int argc, char **argv) {
             cl.engine.plugin_isolation.mode = plugin_isolation_from_string(name);
             if (!cl.engine.plugin_isolation.mode)
                 throw UsageError("--plugin-isolation: '" + name + "' is not one of auto, in_process, process");
+        } else if (a == "--device-routing") {
+            const std::string name = value();
+            cl.engine.device_routing.mode = device_routing_from_string(name);
+            if (!cl.engine.device_routing.mode)
+                throw UsageError("--device-routing: '" + name + "' is not one of auto, off");
+        } else if (a == "--device-min-multiply-adds") {
+            const std::string text = value();
+            std::uint64_t n = 0;
+            bool ok = !text.empty() && text.size() <= 20;
+            for (char ch : text) {
+                const auto digit = static_cast<std::uint64_t>(ch - '0');
+                ok = ok && ch >= '0' && ch <= '9' && n <= (UINT64_MAX - digit) / 10;
+                if (ok) n = n * 10 + digit;
+            }
+            if (!ok)
+                throw UsageError("--device-min-multiply-adds: '" + text + "' is not a whole number of multiply-adds");
+            cl.engine.device_routing.min_multiply_adds = n;
         } else if (a == "--plugin-call-timeout") {
             cl.engine.plugin_isolation.call_timeout = parse_duration(a, value());
         } else if (a == "--disable-cpu") {

@@ -97,6 +97,9 @@ constexpr const char *global_options = R"(options for every command:
   --plugin-isolation M  where plugins run: auto (the package's own plugins in process, every
                         other file in a worker process), in_process, process
   --plugin-call-timeout T  an isolated plugin's limit per call, e.g. 5s (default), 500ms
+  --device-routing M    auto (default): dense similarity calls of at least the size below go to
+                        a GPU device backend first; off: never (docs/backend-selection.md)
+  --device-min-multiply-adds N  that size, n*(n+1)/2*d multiply-adds (default 20000000)
   --config FILE         JSON config file (default: $COE_CONFIG)
   --disable-cpu LIST    treat these CPU features as absent, e.g. avx512f
   --inject-fault SPEC   make a backend misbehave: BACKEND:KIND[:RATE[:MS]], KIND one of

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,15 @@ enum class BackendStatus {
 };
 
 const char *to_string(BackendStatus s);
+
+// The device a backend runs its operations on, as its plugin describes it
+// (the extension coe.device/1, sdk/include/coe/ext/device.h).
+struct DeviceInfo {
+    std::string type;                // "discrete_gpu", "integrated_gpu", "virtual_gpu", "cpu" or "other"
+    std::string name;                // e.g. "NVIDIA H200", "llvmpipe (LLVM 15.0.6, 256 bits)"
+    std::string driver;              // e.g. "NVIDIA", "llvmpipe"; may be empty
+    std::uint64_t memory_bytes = 0;  // its largest device-local memory heap; 0: unknown
+};
 
 // One plugin file (or the built-in scalar backend) and its verdict.
 // Plain value type; copies are independent snapshots.
@@ -39,6 +49,10 @@ struct BackendInfo {
     // An isolated backend's workers started after the first (after crashes,
     // hangs or failed starts), as counted when the snapshot was taken.
     std::uint64_t worker_restarts = 0;
+    // The device of a loaded backend that names one (coe.device/1); empty for
+    // CPU backends, one never loaded, and one running isolated (the worker
+    // does not pass extensions on).
+    std::optional<DeviceInfo> device;
 };
 
 }  // namespace coe

@@ -25,6 +25,7 @@
 
 #include "coe/analysis.hpp"
 #include "coe/backend_info.hpp"
+#include "coe/device_routing.hpp"
 #include "coe/error.hpp"
 #include "coe/ops/embed_words.h"
 #include "coe/panel.hpp"
@@ -45,8 +46,8 @@ struct EngineOptions {
     std::string backend;
     // JSON config file; if empty, COE_CONFIG is used when set.
     std::filesystem::path config_file;
-    // Read COE_PLUGIN_PATH, COE_BACKEND, COE_CONFIG and COE_PLUGIN_ISOLATION.
-    // Tests turn it off.
+    // Read COE_PLUGIN_PATH, COE_BACKEND, COE_CONFIG, COE_PLUGIN_ISOLATION and
+    // the COE_DEVICE_ROUTING* variables.  Tests turn it off.
     bool use_environment = true;
     // Search the install location and the build tree.  Tests turn it off.
     bool use_default_locations = true;
@@ -77,6 +78,13 @@ struct EngineOptions {
     // the config file's "plugin_isolation" > auto; an unknown name in the
     // environment or the file is an error naming it.
     PluginIsolationOptions plugin_isolation;
+    // Which dense similarity calls go to a device backend (a GPU) on their
+    // own, by size (coe/device_routing.hpp).  Precedence for each setting:
+    // this field > COE_DEVICE_ROUTING / COE_DEVICE_MIN_MULTIPLY_ADDS > the
+    // config file's "device_routing" / "device_min_multiply_adds" > auto and
+    // kDefaultDeviceMinMultiplyAdds; a bad value in the environment or the
+    // file is an error naming it.  No routing when a backend is forced.
+    DeviceRoutingOptions device_routing;
     // Breakers, chain, shadow checks, injected faults.  A config file's
     // "resilience" and "faults" keys are applied on top of this.
     ResilienceOptions resilience;

@@ -47,16 +47,17 @@ std::uint32_t BackendOps::revision(const char *op) const {
 }
 
 template <class R, class Attempt, class Check>
-void BackendOps::run(const char *op, Attempt &&attempt, Check &&check, R &out, CallTrace *trace) const {
+void BackendOps::run(const char *op, Attempt &&attempt, Check &&check, R &out, CallTrace *trace, bool routed) const {
     if (chain_ != nullptr)
-        return chain_->run(op, std::forward<Attempt>(attempt), std::forward<Check>(check), out, trace);
+        return chain_->run(op, std::forward<Attempt>(attempt), std::forward<Check>(check), out, trace, routed);
     attempt(*direct_, FaultDecision{}, out);
     if (std::string why = check(out); !why.empty())
         throw Error("backend '" + direct_->name() + "' returned an invalid " + op + ": " + why);
     if (trace) trace->serve(op, direct_->name());
 }
 
-void BackendOps::run_similarity(const coe_similarity_args &prototype, Matrix &out, CallTrace *trace) const {
+void BackendOps::run_similarity(const coe_similarity_args &prototype, Matrix &out, CallTrace *trace,
+                                bool routed) const {
     const std::uint32_t n = prototype.count;
     add_bytes(trace, sizeof(float) * static_cast<std::uint64_t>(n) * n);
     const std::uint32_t revision = this->revision(COE_OP_SIMILARITY);
@@ -71,7 +72,7 @@ void BackendOps::run_similarity(const coe_similarity_args &prototype, Matrix &ou
             a.out_stride = n;
             invoke(b, COE_OP_SIMILARITY, &a, f, revision);
         },
-        [](const Matrix &m) { return check_output(m); }, out, trace);
+        [](const Matrix &m) { return check_output(m); }, out, trace, routed);
 }
 
 void BackendOps::featurize(const std::vector<std::string_view> &texts, const FeaturizeOptions &opt, SparseRows &out,
@@ -193,7 +194,9 @@ void BackendOps::similarity(const float *vectors, std::uint32_t count, std::uint
     a.dense = vectors;
     a.dimension = dimension;
     a.dense_stride = dimension;
-    run_similarity(a, out, trace);
+    // a large call goes to the device first (loading it, the first time)
+    const bool routed = chain_ != nullptr && router_ != nullptr && count > 0 && router_->route_dense(count, dimension);
+    run_similarity(a, out, trace, routed);
 }
 
 void BackendOps::cluster(const Matrix &similarity, float threshold, Clustering &out, CallTrace *trace) const {

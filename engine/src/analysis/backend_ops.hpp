@@ -39,10 +39,23 @@ struct Clustering {
     std::uint32_t cluster_count = 0;
 };
 
+// Decides, per dense similarity call, whether it goes to a device backend
+// first (resilience/device_router.hpp).  An interface, so that the
+// WebAssembly build links the analysis without it.
+class DenseCallRouter {
+public:
+    virtual ~DenseCallRouter() = default;
+    // True: run this call with the device as the chain's first link.  May
+    // load the device (once); thread-safe.
+    virtual bool route_dense(std::uint32_t count, std::uint64_t dimension) = 0;
+};
+
 class BackendOps {
 public:
-    // Every call goes through the chain (breakers, demotion, shadow checks).
-    explicit BackendOps(BackendChain &chain) : chain_(&chain) {}
+    // Every call goes through the chain (breakers, demotion, shadow checks);
+    // `router` (may be null: none) sends large dense similarity calls to a
+    // device backend first.
+    explicit BackendOps(BackendChain &chain, DenseCallRouter *router = nullptr) : chain_(&chain), router_(router) {}
     // Every call goes to `backend` alone; an error or an invalid result
     // throws coe::Error.  For conformance checks of one plugin.
     // `revision`: the revision to call an operation at when the backend
@@ -114,10 +127,11 @@ public:
 
 private:
     template <class R, class Attempt, class Check>
-    void run(const char *op, Attempt &&attempt, Check &&check, R &out, CallTrace *trace) const;
-    void run_similarity(const coe_similarity_args &prototype, Matrix &out, CallTrace *trace) const;
+    void run(const char *op, Attempt &&attempt, Check &&check, R &out, CallTrace *trace, bool routed = false) const;
+    void run_similarity(const coe_similarity_args &prototype, Matrix &out, CallTrace *trace, bool routed = false) const;
 
     BackendChain *chain_ = nullptr;
+    DenseCallRouter *router_ = nullptr;
     const Backend *direct_ = nullptr;
     std::uint32_t revision_ = 0;
 };

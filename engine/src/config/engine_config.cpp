@@ -136,12 +136,27 @@ ConfigFile read_config_file(const std::filesystem::path &file, ResilienceOptions
         } else if (key == "plugin_call_timeout_ms") {
             cfg.call_timeout = std::chrono::milliseconds(
                 static_cast<long long>(internal::bounded_number(value, where + ": plugin_call_timeout_ms", 1, 3.6e6)));
+        } else if (key == "device_routing") {
+            const auto mode =
+                value.is_string() ? device_routing_from_string(std::string_view(value.as_string())) : std::nullopt;
+            if (!mode)
+                throw Error(where + ": field 'device_routing' must be one of auto, off, got " +
+                            boost::json::serialize(value));
+            cfg.device_routing = mode;
+        } else if (key == "device_min_multiply_adds") {
+            // a whole number; JSON numbers above 2^53 would not be exact as doubles
+            if (value.is_uint64()) cfg.device_min_multiply_adds = value.as_uint64();
+            else if (value.is_int64() && value.as_int64() >= 0)
+                cfg.device_min_multiply_adds = static_cast<std::uint64_t>(value.as_int64());
+            else
+                throw Error(where + ": field 'device_min_multiply_adds' must be a whole number >= 0, got " +
+                            boost::json::serialize(value));
         } else if (key == "experts" || key == "expert_breaker" || key == "embedder") {
             // read by the consultation library (coe/experts.hpp)
         } else {
             throw Error(where + ": unknown field '" + std::string(key) +
                         "' (known: backend, plugin_paths, plugin_isolation, plugin_call_timeout_ms, plugin_probe, "
-                        "resilience, faults, features, "
+                        "device_routing, device_min_multiply_adds, resilience, faults, features, "
                         "word_vectors_file, experts, expert_breaker, embedder)");
         }
     }

@@ -54,6 +54,13 @@ bool Backend::own_algorithm(std::string_view op_id, std::uint32_t revision) cons
     return op != nullptr && (flags(*op) & COE_OPERATION_OWN_ALGORITHM) != 0;
 }
 
+const void *Backend::extension(const char *extension_id) const {
+    const coe_plugin_descriptor &d = *descriptor_;
+    if (d.struct_size < offsetof(coe_plugin_descriptor, get_extension) + sizeof(d.get_extension)) return nullptr;
+    if (d.get_extension == nullptr) return nullptr;
+    return d.get_extension(extension_id);
+}
+
 void Backend::invoke(std::string_view op_id, std::uint32_t revision, void *args) const {
     const coe_operation *op = find(op_id, revision);
     if (op == nullptr)

@@ -76,6 +76,11 @@ public:
     // operation, status and the plugin's message on any non-OK status.
     void invoke(std::string_view op_id, std::uint32_t revision, void *args) const;
 
+    // The plugin's extension `extension_id` (coe/ext/), or nullptr: a
+    // descriptor of ABI 1.4 or older (struct_size ends before
+    // get_extension), no get_extension, or the plugin does not provide it.
+    const void *extension(const char *extension_id) const;
+
     // The worker of an isolated backend, nullptr for one in this process.
     const RemotePlugin *isolated() const { return isolated_.get(); }
 

@@ -288,7 +288,8 @@ void IsolatedPlugin::describe(const std::vector<std::string> &lines) {
                    features,
                    COE_THREAD_SAFETY_SERIALIZED,
                    static_cast<std::uint32_t>(operation_table_.size()),
-                   operation_table_.data()};
+                   operation_table_.data(),
+                   nullptr};  // extensions are not passed on from the worker
 }
 
 void IsolatedPlugin::stop_worker() {

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstddef>
 #include <cstring>
 #include <map>
 #include <optional>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "coe/cpu_features.hpp"
+#include "coe/ext/device.h"
 #include "descriptor_validation.hpp"
 #include "elf_manifest.hpp"
 #include "isolated_plugin.hpp"
@@ -106,11 +108,26 @@ void describe(BackendInfo &info, const coe_plugin_descriptor &d) {
     info.required_features = d.required_cpu_features;
 }
 
+// The device the plugin names through coe.device/1, read only as far as
+// the plugin's struct reaches.
+std::optional<DeviceInfo> device_of(const Backend &backend) {
+    const auto *d = static_cast<const coe_device_info *>(backend.extension(COE_EXT_DEVICE));
+    constexpr std::size_t v1_size = offsetof(coe_device_info, memory_bytes) + sizeof(d->memory_bytes);
+    if (d == nullptr || d->struct_size < v1_size) return std::nullopt;
+    DeviceInfo info;
+    info.type = device_type_name(d->type);
+    info.name = d->name != nullptr ? d->name : "";
+    info.driver = d->driver != nullptr ? d->driver : "";
+    info.memory_bytes = d->memory_bytes;
+    return info;
+}
+
 // Status, score and operations of a backend whose descriptor was validated.
 LoadOutcome admit(LoadOutcome o, const coe_plugin_descriptor &d, std::shared_ptr<Backend> backend) {
     describe(o.info, d);
     o.backend = std::move(backend);
     o.info.operations = o.backend->operation_names();
+    o.info.device = device_of(*o.backend);
     o.info.score = backend_score(d.required_cpu_features);
     if (o.info.score > 0 && is_device_backend(d.id)) {
         o.info.score = device_backend_score;
@@ -154,6 +171,16 @@ std::string file_identity(const std::filesystem::path &file) {
     if (::stat(file.c_str(), &st) != 0) return "missing";
     return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" +
            std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+}
+
+const char *device_type_name(std::uint32_t type) {
+    switch (type) {
+    case COE_DEVICE_TYPE_DISCRETE_GPU: return "discrete_gpu";
+    case COE_DEVICE_TYPE_INTEGRATED_GPU: return "integrated_gpu";
+    case COE_DEVICE_TYPE_VIRTUAL_GPU: return "virtual_gpu";
+    case COE_DEVICE_TYPE_CPU: return "cpu";
+    default: return "other";
+    }
 }
 
 bool is_device_backend(const char *id) { return id != nullptr && std::strcmp(id, "coe.backend.vulkan") == 0; }

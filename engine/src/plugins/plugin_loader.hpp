@@ -58,4 +58,8 @@ int backend_score(std::uint64_t required_features);
 constexpr int device_backend_score = 1;
 bool is_device_backend(const char *id);
 
+// A COE_DEVICE_TYPE_* value as DeviceInfo::type names it ("discrete_gpu",
+// ..., "cpu"; "other" for any value this host does not know).
+const char *device_type_name(std::uint32_t type);
+
 }  // namespace coe::detail

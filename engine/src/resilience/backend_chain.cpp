@@ -103,6 +103,28 @@ BackendChain::BackendChain(const BackendRegistry &registry, ResilienceOptions op
     }
 }
 
+bool BackendChain::add_device(const Backend &device, const std::string &name, const char *op, std::string &why) {
+    if (device_link_.load(std::memory_order_acquire) != nullptr) {
+        why = "a device was already added";
+        return false;
+    }
+    const std::uint32_t rev = revision(op);
+    if (device.find(op, rev) == nullptr) {
+        why = "it does not provide " + std::string(op) + "/" + std::to_string(rev) + ", which the chain runs";
+        return false;
+    }
+    const bool own = device.own_algorithm(op, rev);
+    device_op_ = op;
+    device_breaker_ =
+        std::make_unique<CircuitBreaker>(breaker_config(options_, name, op), seed_ + breakers_.size() + 1);
+    device_shadow_ = std::make_unique<ShadowState>(own ? 0 : options_.shadow_probation_calls);
+    device_shadow_->breaker_seen.store(device_breaker_->transition_count(), std::memory_order_relaxed);
+    device_storage_ = std::make_unique<Link>(
+        Link{&device, name, device_breaker_.get(), false, own, device_shadow_.get(), shadow_rate(options_, name, op)});
+    device_link_.store(device_storage_.get(), std::memory_order_release);
+    return true;
+}
+
 const std::vector<BackendChain::Link> &BackendChain::links(const std::string &op) const {
     auto it = links_.find(op);
     if (it == links_.end()) throw Error("unknown operation " + op);
@@ -184,6 +206,10 @@ std::vector<BreakerView> BackendChain::breakers() const {
         out.push_back({key.first, key.second, breaker->state(), breaker->slow_threshold_ms(), breaker->transitions(),
                        breaker->transition_count(), probation});
     }
+    if (const Link *device = device_link_.load(std::memory_order_acquire); device != nullptr)
+        out.push_back({device->name, device_op_, device->breaker->state(), device->breaker->slow_threshold_ms(),
+                       device->breaker->transitions(), device->breaker->transition_count(),
+                       device->shadow->probation.load(std::memory_order_relaxed)});
     return out;
 }
 

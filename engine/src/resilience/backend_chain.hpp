@@ -59,9 +59,20 @@ public:
     // calls the operation at revision(op) and rewrites all of `out`, whose
     // storage is reused (as is the shadow reference's, kept per thread).
     // Throws only when the scalar floor fails too, i.e. the caller's input
-    // was bad; `out` is then unspecified.
+    // was bad; `out` is then unspecified.  `routed`: the call was routed to
+    // the device backend (device_router.hpp), which is then tried before the
+    // chain, as its first link, when one was added for `op`; `degraded` is
+    // judged against the first link of this call.
     template <class R, class Attempt, class Check>
-    void run(const char *op, Attempt &&attempt, Check &&check, R &out, CallTrace *trace);
+    void run(const char *op, Attempt &&attempt, Check &&check, R &out, CallTrace *trace, bool routed = false);
+
+    // Makes `device` the first link of `op`'s calls that are routed to it,
+    // with a breaker and shadow checks of its own, as any backend of the
+    // chain.  Once per chain, before the first routed call; returns false
+    // (and adds nothing) when the device does not provide `op` at the
+    // chain's revision, with the reason in `why`.  Thread-safe against
+    // concurrent run() and breakers().
+    bool add_device(const Backend &device, const std::string &name, const char *op, std::string &why);
 
     // The revision every backend of `op`'s chain is called with: the newest
     // one the head of the chain provides (so a plugin built for an older
@@ -112,13 +123,25 @@ private:
     std::map<std::pair<std::string, std::string>, std::unique_ptr<CircuitBreaker>> breakers_;
     std::map<std::pair<std::string, std::string>, std::unique_ptr<ShadowState>> shadow_states_;
     std::shared_ptr<Backend> floor_;  // the built-in scalar backend: floor and shadow reference
+    // The device link of routed calls (add_device): written once, then
+    // published through device_link_.
+    std::string device_op_;
+    std::unique_ptr<CircuitBreaker> device_breaker_;
+    std::unique_ptr<ShadowState> device_shadow_;
+    std::unique_ptr<Link> device_storage_;
+    std::atomic<const Link *> device_link_{nullptr};
     std::uint64_t seed_;
     mutable std::atomic<std::uint64_t> draws_{0};
 };
 
 template <class R, class Attempt, class Check>
-void BackendChain::run(const char *op, Attempt &&attempt, Check &&check, R &out, CallTrace *trace) {
+void BackendChain::run(const char *op, Attempt &&attempt, Check &&check, R &out, CallTrace *trace, bool routed) {
     const auto &chain = links(op);
+    // a routed call tries the device first, then the chain as it is
+    const Link *device = routed ? device_link_.load(std::memory_order_acquire) : nullptr;
+    if (device != nullptr && device_op_ != op) device = nullptr;
+    const std::size_t first = device != nullptr ? 0 : 1;  // index of this call's first link
+    auto link_at = [&](std::size_t i) -> const Link & { return i == 0 ? *device : chain[i - 1]; };
     // Failures are committed only once the input is known to be good (some
     // later backend, at the latest the floor, accepted it); until then each
     // failed backend's breaker permit is held, and released if the input was
@@ -136,10 +159,10 @@ void BackendChain::run(const char *op, Attempt &&attempt, Check &&check, R &out,
         for (const auto &entry : pending) entry.first->breaker->release();
         pending.clear();
     };
-    for (std::size_t i = 0; i < chain.size(); ++i) {
-        const Link &link = chain[i];
+    for (std::size_t i = first; i <= chain.size(); ++i) {
+        const Link &link = link_at(i);
         if (!link.breaker->try_acquire(Clock::now())) {
-            if (i == 0) note(trace, link.name + " " + op + ": breaker " + to_string(link.breaker->state()));
+            if (i == first) note(trace, link.name + " " + op + ": breaker " + to_string(link.breaker->state()));
             continue;
         }
         const FaultDecision fault = link.floor ? FaultDecision{} : faults_.decide(link.name);
@@ -211,7 +234,7 @@ void BackendChain::run(const char *op, Attempt &&attempt, Check &&check, R &out,
         telemetry_.record_served(!mismatch && !link.floor);
         if (trace) {
             trace->serve(op, *served_name);
-            if (*served_name != chain.front().name) trace->degraded = true;
+            if (*served_name != link_at(first).name) trace->degraded = true;
         }
         return;
     }

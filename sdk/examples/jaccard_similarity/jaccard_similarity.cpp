@@ -92,7 +92,8 @@ constexpr coe_plugin_descriptor descriptor = {sizeof(coe_plugin_descriptor),
                                               0,
                                               COE_THREAD_SAFETY_REENTRANT,
                                               1,
-                                              operations};
+                                              operations,
+                                              nullptr};  // no extensions (coe/ext/)
 
 }  // namespace
 

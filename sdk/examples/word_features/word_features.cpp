@@ -99,7 +99,8 @@ const coe_plugin_descriptor descriptor = {sizeof(coe_plugin_descriptor),
                                           0,
                                           COE_THREAD_SAFETY_REENTRANT,
                                           1,
-                                          operations};
+                                          operations,
+                                          nullptr};  // no extensions (coe/ext/)
 
 }  // namespace
 

@@ -60,7 +60,7 @@ extern "C" {
 /* ---------------------------------------------------------------- version */
 
 #define COE_ABI_MAJOR 1u
-#define COE_ABI_MINOR 4u
+#define COE_ABI_MINOR 5u
 /* What each ABI version added: sdk/CHANGELOG.md. */
 
 /* Name of the one exported function of a plugin. */
@@ -167,6 +167,14 @@ typedef struct coe_plugin_descriptor {
     uint32_t thread_safety;         /* COE_THREAD_SAFETY_*                     */
     uint32_t operation_count;
     const coe_operation *const *operations; /* operation_count pointers           */
+    /* ABI 1.5.  Optional (may be NULL; a 1.4 or older descriptor, whose
+     * struct_size ends before it, has none): returns the struct of the
+     * extension `extension_id` names (e.g. COE_EXT_DEVICE, coe/ext/device.h),
+     * or NULL when the plugin does not provide it.  The struct is the
+     * plugin's, valid until unload; callable from any thread once the entry
+     * point has returned; cheap, and never throws.  Extensions describe a
+     * plugin; no operation depends on them. */
+    const void *(*get_extension)(const char *extension_id);
 } coe_plugin_descriptor;
 
 /* The entry point.  Receives the host's ABI version and returns the plugin's
