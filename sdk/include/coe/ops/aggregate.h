@@ -2,7 +2,7 @@
  * coe/ops/aggregate.h - the operation "coe.aggregate" of the plugin ABI.
  *
  *   coe.aggregate/1   since ABI 1.0   coe_aggregate_args
- *   coe.aggregate/2   since ABI 1.4   coe_aggregate_args (the same struct)
+ *   coe.aggregate/2   since ABI 1.5   coe_aggregate_args (the same struct)
  *
  * Support and ranking of items stated by experts and merged into groups
  * (e.g. by coe.cluster).

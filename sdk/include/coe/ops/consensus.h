@@ -3,7 +3,7 @@
  *
  *   coe.consensus/1   since ABI 1.0   coe_consensus_args
  *   coe.consensus/2   since ABI 1.4   coe_consensus_args (the same struct)
- *   coe.consensus/3   since ABI 1.4   coe_consensus_args (the same struct)
+ *   coe.consensus/3   since ABI 1.5   coe_consensus_args (the same struct)
  *
  * Agreement metrics of a panel of experts clustered by coe.cluster.  All
  * three revisions are specified below and all are served.
