@@ -195,9 +195,16 @@ struct tp_descriptor_type {
 };
 #endif
 
+// get_extension (ABI 1.5): none, and no such field in the 1.4 layout
+#if defined(TP_ABI_1_4)
+#define TP_GET_EXTENSION
+#else
+#define TP_GET_EXTENSION , nullptr
+#endif
 const tp_descriptor_type tp_descriptor = {
     {static_cast<uint32_t>(TP_DESCRIPTOR_SIZE), COE_ABI_MAJOR, TP_ABI_MINOR, TP_ID, TP_NAME, TP_VERSION,
-     "loader test plugin", TP_FEATURES, COE_THREAD_SAFETY_REENTRANT, sizeof tp_ops / sizeof tp_ops[0], tp_ops}
+     "loader test plugin", TP_FEATURES, COE_THREAD_SAFETY_REENTRANT, sizeof tp_ops / sizeof tp_ops[0],
+     tp_ops TP_GET_EXTENSION}
 #ifdef TP_NEWER_MINOR
     ,
     0xfeedull,
