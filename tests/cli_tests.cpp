@@ -24,7 +24,8 @@ struct Run {
 Run run_coe(const std::string &args, const std::string &environment = "") {
     const std::string cmd =
         "env -u COE_BACKEND -u COE_PLUGIN_PATH -u COE_CONFIG -u COE_PLUGIN_ISOLATION -u COE_DATA_DIR "
-        "-u COE_DEVICE_ROUTING -u COE_DEVICE_MIN_MULTIPLY_ADDS -u COE_DEVICE_ROUTING_ALLOW_CPU " +
+        "-u COE_DEVICE_ROUTING -u COE_DEVICE_MIN_MULTIPLY_ADDS -u COE_DEVICE_START_MULTIPLY_ADDS -u "
+        "COE_DEVICE_ROUTING_ALLOW_CPU " +
         environment + " " + coe::test::coe_tool().string() + " " + args + " 2>&1";
     FILE *p = ::popen(cmd.c_str(), "r");
     REQUIRE(p != nullptr);
@@ -113,6 +114,12 @@ TEST_CASE(
     r = run_coe("backends", "COE_DEVICE_MIN_MULTIPLY_ADDS=-5");
     CHECK(r.status != 0);
     CHECK(r.out.find("COE_DEVICE_MIN_MULTIPLY_ADDS: '-5' is not a whole number") != std::string::npos);
+    r = run_coe("backends --device-start-multiply-adds -1");
+    CHECK(r.status != 0);
+    CHECK(r.out.find("--device-start-multiply-adds: '-1' is not a whole number") != std::string::npos);
+    r = run_coe("backends", "COE_DEVICE_START_MULTIPLY_ADDS=3e9");
+    CHECK(r.status != 0);
+    CHECK(r.out.find("COE_DEVICE_START_MULTIPLY_ADDS: '3e9' is not a whole number") != std::string::npos);
     r = run_coe("backends", "COE_DEVICE_ROUTING_ALLOW_CPU=yes");
     CHECK(r.status != 0);
     CHECK(r.out.find("COE_DEVICE_ROUTING_ALLOW_CPU: 'yes' is not 0 or 1") != std::string::npos);
@@ -129,8 +136,14 @@ TEST_CASE(
     CHECK(r.status != 0);
     CHECK(r.out.find("config " + size.string() + ": field 'device_min_multiply_adds' must be a whole number") !=
           std::string::npos);
+    std::ofstream(size) << R"({"device_start_multiply_adds": "soon"})";
+    r = run_coe("backends --config " + size.string());
+    CHECK(r.status != 0);
+    CHECK(r.out.find("config " + size.string() + ": field 'device_start_multiply_adds' must be a whole number") !=
+          std::string::npos);
     // good values pass; the command line comes first: the environment is not consulted
-    CHECK(run_coe("backends --device-routing off --device-min-multiply-adds 5000000").status == 0);
+    CHECK(run_coe("backends --device-routing off --device-min-multiply-adds 5000000 --device-start-multiply-adds 0")
+              .status == 0);
     CHECK(run_coe("backends --device-routing off", "COE_DEVICE_ROUTING=gpu").status == 0);
     std::filesystem::remove(mode);
     std::filesystem::remove(size);

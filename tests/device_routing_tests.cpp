@@ -29,6 +29,7 @@ constexpr std::uint64_t threshold = 1000;
 EngineOptions routing_options(bool route_cpu_devices = true) {
     EngineOptions o = coe::test::isolated_options({coe::test::backend_plugin_dir()});
     o.device_routing.min_multiply_adds = threshold;
+    o.device_routing.start_multiply_adds = 0;  // the device starts at the first large call
     o.device_routing.route_cpu_devices = route_cpu_devices;
     o.resilience.breaker.slower_than_reference_calls = 0;
     return o;
@@ -145,6 +146,26 @@ TEST_CASE("a dense call of at least the size is served by the device, bit for bi
     }
     // the device's breaker is listed with the others
     CHECK(e.performance_report().find("\"vulkan\"") != std::string::npos);
+}
+
+TEST_CASE("the device starts only once the large calls add up to the start size; until then they run on the CPU") {
+    EngineOptions o = routing_options();
+    // 31 x 64 is 31,744 multiply-adds: the third such call reaches 3 x 31,744
+    o.device_routing.start_multiply_adds = 3 * 31744;
+    Engine e(o);
+    const Panel panel = embedded_panel(31, 64);
+    for (int call = 1; call <= 2; ++call) {
+        const Report r = e.analyze(panel.view());
+        CHECK(r.served_by.at(COE_OP_SIMILARITY) == e.active_backend());
+        CHECK_FALSE(r.degraded);
+        CHECK(vulkan_of(e.backends()).status == BackendStatus::not_loaded);
+    }
+    const Report third = e.analyze(panel.view());
+    CHECK(third.served_by.at(COE_OP_SIMILARITY) == "vulkan");
+    CHECK_FALSE(third.degraded);
+    CHECK(vulkan_of(e.backends()).status == BackendStatus::available);
+    // the default: a whole start-up's worth of work
+    CHECK(kDefaultDeviceStartMultiplyAdds == 3'000'000'000ull);
 }
 
 TEST_CASE("the first large calls from many threads load the device once, and each is served") {

@@ -40,7 +40,8 @@ struct Run {
 Run run_coe(const std::string &args, const std::string &environment = "") {
     const std::string cmd =
         "env -u COE_BACKEND -u COE_CONFIG -u COE_VULKAN_TEST_FAULT -u COE_DEVICE_ROUTING "
-        "-u COE_DEVICE_MIN_MULTIPLY_ADDS -u COE_DEVICE_ROUTING_ALLOW_CPU COE_PLUGIN_PATH=" +
+        "-u COE_DEVICE_MIN_MULTIPLY_ADDS -u COE_DEVICE_START_MULTIPLY_ADDS -u COE_DEVICE_ROUTING_ALLOW_CPU "
+        "COE_PLUGIN_PATH=" +
         coe::test::backend_plugin_dir().string() + " " + environment + " " + coe::test::coe_tool().string() + " " +
         args + " 2>&1";
     FILE *p = ::popen(cmd.c_str(), "r");
@@ -192,7 +193,7 @@ TEST_CASE("a lost Vulkan device: 80 of 80 reports, the same results, degraded, s
 std::string routed_args() {
     return "analyze " + (coe::test::shared_data_dir() / "mtbench-panels.jsonl").string() +
            " --json --features word_vectors --word-vectors " + synthetic_vectors().string() + " --config " +
-           speed_not_judged().string() + " --device-min-multiply-adds 1000";
+           speed_not_judged().string() + " --device-min-multiply-adds 1000 --device-start-multiply-adds 0";
 }
 
 TEST_CASE("coe backends: the device, and why a CPU-type device is not routed to") {

@@ -102,6 +102,12 @@ detail::DeviceRoutingSettings device_routing(const EngineOptions &o, const detai
         if (!n) throw Error("COE_DEVICE_MIN_MULTIPLY_ADDS: '" + e + "' is not a whole number of multiply-adds");
         s.min_multiply_adds = *n;
     } else if (cfg && cfg->device_min_multiply_adds) s.min_multiply_adds = *cfg->device_min_multiply_adds;
+    if (api.start_multiply_adds) s.start_multiply_adds = *api.start_multiply_adds;
+    else if (std::string e = o.use_environment ? env("COE_DEVICE_START_MULTIPLY_ADDS") : ""; !e.empty()) {
+        const auto n = parse_whole_number(e);
+        if (!n) throw Error("COE_DEVICE_START_MULTIPLY_ADDS: '" + e + "' is not a whole number of multiply-adds");
+        s.start_multiply_adds = *n;
+    } else if (cfg && cfg->device_start_multiply_adds) s.start_multiply_adds = *cfg->device_start_multiply_adds;
     s.route_cpu_devices = api.route_cpu_devices;
     if (std::string e = o.use_environment ? env("COE_DEVICE_ROUTING_ALLOW_CPU") : ""; !e.empty()) {
         if (e != "0" && e != "1") throw Error("COE_DEVICE_ROUTING_ALLOW_CPU: '" + e + "' is not 0 or 1");

@@ -104,7 +104,7 @@ CommandLine parse_command_line(int argc, char **argv) {
             cl.engine.device_routing.mode = device_routing_from_string(name);
             if (!cl.engine.device_routing.mode)
                 throw UsageError("--device-routing: '" + name + "' is not one of auto, off");
-        } else if (a == "--device-min-multiply-adds") {
+        } else if (a == "--device-min-multiply-adds" || a == "--device-start-multiply-adds") {
             const std::string text = value();
             std::uint64_t n = 0;
             bool ok = !text.empty() && text.size() <= 20;
@@ -113,9 +113,9 @@ CommandLine parse_command_line(int argc, char **argv) {
                 ok = ok && ch >= '0' && ch <= '9' && n <= (UINT64_MAX - digit) / 10;
                 if (ok) n = n * 10 + digit;
             }
-            if (!ok)
-                throw UsageError("--device-min-multiply-adds: '" + text + "' is not a whole number of multiply-adds");
-            cl.engine.device_routing.min_multiply_adds = n;
+            if (!ok) throw UsageError(a + ": '" + text + "' is not a whole number of multiply-adds");
+            (a == "--device-min-multiply-adds" ? cl.engine.device_routing.min_multiply_adds
+                                               : cl.engine.device_routing.start_multiply_adds) = n;
         } else if (a == "--plugin-call-timeout") {
             cl.engine.plugin_isolation.call_timeout = parse_duration(a, value());
         } else if (a == "--disable-cpu") {

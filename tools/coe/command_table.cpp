@@ -100,6 +100,8 @@ constexpr const char *global_options = R"(options for every command:
   --device-routing M    auto (default): dense similarity calls of at least the size below go to
                         a GPU device backend first; off: never (docs/backend-selection.md)
   --device-min-multiply-adds N  that size, n*(n+1)/2*d multiply-adds (default 20000000)
+  --device-start-multiply-adds N  start the device once such calls add up to N (default
+                        3000000000: starting it costs about 0.3 s; 0: at the first)
   --config FILE         JSON config file (default: $COE_CONFIG)
   --disable-cpu LIST    treat these CPU features as absent, e.g. avx512f
   --inject-fault SPEC   make a backend misbehave: BACKEND:KIND[:RATE[:MS]], KIND one of

@@ -143,21 +143,23 @@ ConfigFile read_config_file(const std::filesystem::path &file, ResilienceOptions
                 throw Error(where + ": field 'device_routing' must be one of auto, off, got " +
                             boost::json::serialize(value));
             cfg.device_routing = mode;
-        } else if (key == "device_min_multiply_adds") {
+        } else if (key == "device_min_multiply_adds" || key == "device_start_multiply_adds") {
             // a whole number; JSON numbers above 2^53 would not be exact as doubles
-            if (value.is_uint64()) cfg.device_min_multiply_adds = value.as_uint64();
-            else if (value.is_int64() && value.as_int64() >= 0)
-                cfg.device_min_multiply_adds = static_cast<std::uint64_t>(value.as_int64());
+            std::optional<std::uint64_t> n;
+            if (value.is_uint64()) n = value.as_uint64();
+            else if (value.is_int64() && value.as_int64() >= 0) n = static_cast<std::uint64_t>(value.as_int64());
             else
-                throw Error(where + ": field 'device_min_multiply_adds' must be a whole number >= 0, got " +
+                throw Error(where + ": field '" + std::string(key) + "' must be a whole number >= 0, got " +
                             boost::json::serialize(value));
+            (key == "device_min_multiply_adds" ? cfg.device_min_multiply_adds : cfg.device_start_multiply_adds) = n;
         } else if (key == "experts" || key == "expert_breaker" || key == "embedder") {
             // read by the consultation library (coe/experts.hpp)
         } else {
-            throw Error(where + ": unknown field '" + std::string(key) +
-                        "' (known: backend, plugin_paths, plugin_isolation, plugin_call_timeout_ms, plugin_probe, "
-                        "device_routing, device_min_multiply_adds, resilience, faults, features, "
-                        "word_vectors_file, experts, expert_breaker, embedder)");
+            throw Error(
+                where + ": unknown field '" + std::string(key) +
+                "' (known: backend, plugin_paths, plugin_isolation, plugin_call_timeout_ms, plugin_probe, "
+                "device_routing, device_min_multiply_adds, device_start_multiply_adds, resilience, faults, features, "
+                "word_vectors_file, experts, expert_breaker, embedder)");
         }
     }
     return cfg;

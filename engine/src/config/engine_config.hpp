@@ -24,6 +24,7 @@ namespace coe::detail {
 //    "plugin_call_timeout_ms": 5000,          (an isolated plugin's per-call limit)
 //    "device_routing": "auto" | "off",        (coe/device_routing.hpp)
 //    "device_min_multiply_adds": 20000000,
+//    "device_start_multiply_adds": 3000000000,
 //    "plugin_probe": {"mode": "auto" | "required" | "off", "timeout_ms": 5000,
 //                     "executable": "path", "disk_cache": true},
 //    "resilience": {"shadow_rate": 0.01, "chain": ["avx2", "scalar"], "seed": 7,
@@ -40,12 +41,13 @@ struct ConfigFile {
     std::filesystem::path file;
     std::string backend;
     std::vector<std::filesystem::path> plugin_paths;
-    std::optional<FeatureKind> features;                    // "features"
-    std::filesystem::path word_vectors_file;                // "word_vectors_file", relative to the file's folder
-    std::optional<PluginIsolation> plugin_isolation;        // "plugin_isolation"
-    std::optional<std::chrono::milliseconds> call_timeout;  // "plugin_call_timeout_ms"
-    std::optional<DeviceRouting> device_routing;            // "device_routing"
-    std::optional<std::uint64_t> device_min_multiply_adds;  // "device_min_multiply_adds"
+    std::optional<FeatureKind> features;                      // "features"
+    std::filesystem::path word_vectors_file;                  // "word_vectors_file", relative to the file's folder
+    std::optional<PluginIsolation> plugin_isolation;          // "plugin_isolation"
+    std::optional<std::chrono::milliseconds> call_timeout;    // "plugin_call_timeout_ms"
+    std::optional<DeviceRouting> device_routing;              // "device_routing"
+    std::optional<std::uint64_t> device_min_multiply_adds;    // "device_min_multiply_adds"
+    std::optional<std::uint64_t> device_start_multiply_adds;  // "device_start_multiply_adds"
 };
 
 // Throws coe::Error naming the file, and the line or field at fault.  The

@@ -56,7 +56,13 @@ DeviceRouter::DeviceRouter(const BackendRegistry &registry, BackendChain &chain,
 bool DeviceRouter::route_dense(std::uint32_t count, std::uint64_t dimension) {
     if (ready_.load(std::memory_order_acquire))
         return dense_similarity_multiply_adds(count, dimension) >= settings_.min_multiply_adds;
-    if (!lazy_ || dense_similarity_multiply_adds(count, dimension) < settings_.min_multiply_adds) return false;
+    const std::uint64_t work = dense_similarity_multiply_adds(count, dimension);
+    if (!lazy_ || work < settings_.min_multiply_adds) return false;
+    // the device starts once the large calls seen would have paid for it
+    // (the sum saturates: it only has to reach the setting)
+    const std::uint64_t before = seen_.fetch_add(work, std::memory_order_relaxed);
+    const std::uint64_t total = before > UINT64_MAX - work ? UINT64_MAX : before + work;
+    if (total < settings_.start_multiply_adds) return false;
     std::call_once(once_, [this] { load(); });
     return ready_.load(std::memory_order_acquire);
 }
@@ -118,9 +124,13 @@ void DeviceRouter::describe(std::vector<BackendInfo> &infos) const {
         if (loaded_ && loaded_->isolated() != nullptr) entry.worker_restarts = loaded_->isolated()->restarts();
     }
     if (lazy_ && !loaded_info_) {
-        entry.reason = "a device backend: loaded on the first dense similarity call of at least " +
-                       std::to_string(settings_.min_multiply_adds) +
-                       " multiply-adds (device routing), or when requested by name (--backend " + entry.name + ")";
+        const std::string size = std::to_string(settings_.min_multiply_adds) + " multiply-adds";
+        entry.reason =
+            "a device backend: loaded " +
+            (settings_.start_multiply_adds == 0 ? "on the first dense similarity call of at least " + size
+                                                : "when dense similarity calls of at least " + size + " add up to " +
+                                                      std::to_string(settings_.start_multiply_adds)) +
+            " (device routing), or when requested by name (--backend " + entry.name + ")";
         return;
     }
     if (note_.empty()) return;

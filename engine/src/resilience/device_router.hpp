@@ -27,6 +27,7 @@ namespace coe::detail {
 struct DeviceRoutingSettings {
     DeviceRouting mode = DeviceRouting::automatic;
     std::uint64_t min_multiply_adds = kDefaultDeviceMinMultiplyAdds;
+    std::uint64_t start_multiply_adds = kDefaultDeviceStartMultiplyAdds;
     bool route_cpu_devices = false;  // for tests: a CPU-type device (lavapipe) too
 };
 
@@ -68,6 +69,7 @@ private:
     PluginCandidate candidate_;
     bool lazy_ = false;  // routing enabled, the device not loaded yet (fixed at construction)
     std::once_flag once_;
+    std::atomic<std::uint64_t> seen_{0};      // multiply-adds of the large calls before the device started
     std::atomic<bool> ready_{false};          // the chain has the device link: route
     mutable std::mutex mutex_;                // guards the members below
     std::optional<BackendInfo> loaded_info_;  // the entry once loaded here
