@@ -96,18 +96,21 @@ detail::DeviceRoutingSettings device_routing(const EngineOptions &o, const detai
         if (!mode) throw Error("COE_DEVICE_ROUTING: '" + e + "' is not one of auto, off");
         s.mode = *mode;
     } else if (cfg && cfg->device_routing) s.mode = *cfg->device_routing;
-    if (api.min_multiply_adds) s.min_multiply_adds = *api.min_multiply_adds;
-    else if (std::string e = o.use_environment ? env("COE_DEVICE_MIN_MULTIPLY_ADDS") : ""; !e.empty()) {
-        const auto n = parse_whole_number(e);
-        if (!n) throw Error("COE_DEVICE_MIN_MULTIPLY_ADDS: '" + e + "' is not a whole number of multiply-adds");
-        s.min_multiply_adds = *n;
-    } else if (cfg && cfg->device_min_multiply_adds) s.min_multiply_adds = *cfg->device_min_multiply_adds;
-    if (api.start_multiply_adds) s.start_multiply_adds = *api.start_multiply_adds;
-    else if (std::string e = o.use_environment ? env("COE_DEVICE_START_MULTIPLY_ADDS") : ""; !e.empty()) {
-        const auto n = parse_whole_number(e);
-        if (!n) throw Error("COE_DEVICE_START_MULTIPLY_ADDS: '" + e + "' is not a whole number of multiply-adds");
-        s.start_multiply_adds = *n;
-    } else if (cfg && cfg->device_start_multiply_adds) s.start_multiply_adds = *cfg->device_start_multiply_adds;
+    // a count of multiply-adds: the api's, else the environment's, else the file's, else the default
+    auto count = [&](const std::optional<std::uint64_t> &from_api, const char *variable,
+                     const std::optional<std::uint64_t> &from_file, std::uint64_t &into) {
+        if (from_api) into = *from_api;
+        else if (std::string e = o.use_environment ? env(variable) : ""; !e.empty()) {
+            const auto n = parse_whole_number(e);
+            if (!n) throw Error(std::string(variable) + ": '" + e + "' is not a whole number of multiply-adds");
+            into = *n;
+        } else if (from_file) into = *from_file;
+    };
+    const std::optional<std::uint64_t> none;
+    count(api.min_multiply_adds, "COE_DEVICE_MIN_MULTIPLY_ADDS", cfg ? cfg->device_min_multiply_adds : none,
+          s.min_multiply_adds);
+    count(api.start_multiply_adds, "COE_DEVICE_START_MULTIPLY_ADDS", cfg ? cfg->device_start_multiply_adds : none,
+          s.start_multiply_adds);
     s.route_cpu_devices = api.route_cpu_devices;
     if (std::string e = o.use_environment ? env("COE_DEVICE_ROUTING_ALLOW_CPU") : ""; !e.empty()) {
         if (e != "0" && e != "1") throw Error("COE_DEVICE_ROUTING_ALLOW_CPU: '" + e + "' is not 0 or 1");
