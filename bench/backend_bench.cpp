@@ -25,7 +25,9 @@
 //                                            cluster_consensus_aggregate (the engine's own stage timings
 //                                            of Engine::analyze, manual time), serialise (report to JSON)
 // Compare rows of one run as ratios; absolute numbers depend on the machine.
-// Shadow checks are off (shadow_rate 0) so that each row measures one backend.
+// Shadow checks are off (shadow_rate 0, and no probation: its first 64 calls
+// of each operation would also run the scalar reference, which dominated the
+// rows that run few, large calls) so that each row measures one backend.
 // COE_BENCH_CORPUS overrides the corpus path (default: ../shared/data).
 #include <benchmark/benchmark.h>
 
@@ -102,6 +104,7 @@ std::shared_ptr<coe::Engine> engine_for(const std::string &backend, const std::s
     o.use_environment = false;
     o.backend = backend;
     o.resilience.shadow_rate = 0;
+    o.resilience.shadow_probation_calls = 0;  // else a row's first 64 calls also run scalar
     // the backend itself is measured: no call above 100 ms is also run on
     // the scalar reference to compare times, and no breaker demotes a
     // backend that is slower than it (a CPU-type Vulkan device would be)

@@ -83,6 +83,7 @@ std::shared_ptr<coe::Engine> engine_for(const std::string &backend) {
     o.load_device_backends = true;  // to name the device
     // one backend measured: no shadow checks, no demotion of a slow one
     o.resilience.shadow_rate = 0;
+    o.resilience.shadow_probation_calls = 0;  // else each of the first 64 calls also runs scalar
     o.resilience.breaker.mode = coe::BreakerMode::metrics_only;
     o.resilience.breaker.slow_call_duration_ms = 0;
     o.resilience.breaker.slower_than_reference_calls = 0;
