@@ -19,7 +19,9 @@
 #include "coe/report_format.hpp"
 #include "coe/internal/circuit_breaker.hpp"
 #include "features/word_table.hpp"
+#include "plugins/plugin_loader.hpp"
 #include "resilience/result_checks.hpp"
+#include "resilience/similarity_spot_check.hpp"
 #include "test_support.hpp"
 
 using namespace coe;
@@ -75,6 +77,15 @@ std::string breaker_state(const Engine &e, const std::string &backend, const std
         if (b.at("backend") == backend.c_str() && b.at("operation") == op.c_str())
             return std::string(b.at("state").as_string());
     return "absent";
+}
+
+// The "shadow" object of (backend, operation) in the performance report.
+boost::json::object shadow_of(const Engine &e, const std::string &backend, const std::string &op) {
+    const auto doc = boost::json::parse(e.performance_report());
+    for (const auto &o : doc.at("operations").as_array())
+        if (o.at("backend") == backend.c_str() && o.at("operation") == op.c_str() && o.as_object().contains("shadow"))
+            return o.at("shadow").as_object();
+    return {};
 }
 
 }  // namespace
@@ -281,6 +292,21 @@ TEST_CASE("resilience settings come from the config file; bad ones are named") {
     CHECK_THROWS_WITH_AS(Engine{o}, doctest::Contains("resilience.shadow_rates.faulty must be in [0"), coe::Error);
     o.config_file = write("bad-shadow-rates-type", R"({"resilience": {"shadow_rates": [0.5]}})");
     CHECK_THROWS_WITH_AS(Engine{o}, doctest::Contains("resilience.shadow_rates must be an object"), coe::Error);
+    o.config_file = write("bad-spot-vectors", R"({"resilience": {"shadow_spot_vectors": 1}})");
+    CHECK_THROWS_WITH_AS(Engine{o}, doctest::Contains("resilience.shadow_spot_vectors must be in [2"), coe::Error);
+    o.config_file = write("bad-spot-size", R"({"resilience": {"shadow_spot_multiply_adds": "many"}})");
+    CHECK_THROWS_WITH_AS(Engine{o}, doctest::Contains("resilience.shadow_spot_multiply_adds"), coe::Error);
+
+    // the spot settings take effect: every similarity call above 1,000 multiply-adds checked on 8 vectors
+    o.config_file = write("spot", R"({"resilience": {"shadow_spot_multiply_adds": 1000, "shadow_spot_vectors": 8}})");
+    Engine spot(o);
+    const std::vector<float> v(40 * 16, 0.5f);
+    CHECK(spot.similarity(v.data(), 40, 16).rows == 40);  // 13,120 multiply-adds
+    CHECK(spot.similarity(v.data(), 8, 16).rows == 8);    // not more vectors than the spot's
+    const auto shadow = shadow_of(spot, "faulty", "coe.similarity");
+    REQUIRE(shadow.contains("calls"));
+    CHECK(shadow.at("calls").as_int64() == 2);
+    CHECK(shadow.at("spot_calls").as_int64() == 1);
 }
 
 TEST_CASE("shadow_rates: a rate of its own for one backend or one backend:operation") {
@@ -537,6 +563,123 @@ TEST_CASE("faults that start after probation: wrong reports that say nothing sta
         CHECK_MESSAGE(breaker_state(engine, "faulty", op) == "open", op);
     MESSAGE("wrong reports before demotion: " << wrong_silent << " not degraded, " << wrong_degraded << " degraded, of "
                                               << calls << "; the last at call " << last_wrong);
+}
+
+// ------------------------------------------------------------ spot checks
+
+namespace {
+
+// n random vectors of d floats, with the rows that stress a kernel: a zero
+// row, a row of huge and one of tiny magnitude (scaled first, coe.similarity/2)
+// and two equal rows.
+std::vector<float> spot_vectors(std::uint32_t n, std::uint32_t d, std::uint32_t seed) {
+    std::vector<float> v(static_cast<std::size_t>(n) * d);
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> normal;
+    for (float &x : v) x = normal(rng);
+    std::fill_n(v.begin() + 3 * d, d, 0.f);
+    for (std::uint32_t k = 0; k < d; ++k) {
+        v[5 * d + k] *= 1e30f;
+        v[7 * d + k] *= 1e-30f;
+        v[(n - 2) * d + k] = v[(n / 2) * d + k];
+    }
+    return v;
+}
+
+bool same_bits(const Matrix &a, const Matrix &b) {
+    return a.rows == b.rows && a.data.size() == b.data.size() &&
+           std::memcmp(a.data.data(), b.data.data(), a.data.size() * sizeof(float)) == 0;
+}
+
+}  // namespace
+
+TEST_CASE("spot checks: the reference on a spot of the vectors gives the full matrix's entries for their pairs") {
+    const auto scalar = detail::builtin_scalar_backend().backend;
+    REQUIRE(scalar);
+    for (std::uint32_t revision : {1u, 2u})
+        for (std::uint32_t seed = 1; seed <= 6; ++seed) {
+            CAPTURE(revision);
+            CAPTURE(seed);
+            const std::uint32_t n = 40 + 37 * seed, d = 3 + 29 * seed;
+            const std::vector<float> v = spot_vectors(n, d, seed);
+            coe_similarity_args a{};
+            a.struct_size = sizeof a;
+            a.kind = COE_VECTORS_DENSE;
+            a.count = n;
+            a.dense = v.data();
+            a.dimension = a.dense_stride = d;
+            Matrix full;
+            full.rows = full.cols = n;
+            full.data.assign(static_cast<std::size_t>(n) * n, 0.f);
+            a.out = full.data.data();
+            a.out_stride = n;
+            scalar->invoke(COE_OP_SIMILARITY, revision, &a);
+            // k vectors of n, above 1 multiply-add: always applies
+            const detail::SimilaritySpotCheck spot(a, revision, 1, 2 + seed * 5);
+            REQUIRE(spot.applies());
+            double full_ms = -1;
+            CHECK(spot.matches(*scalar, full, full_ms, seed));
+            CHECK(full_ms >= 0);
+            // the first and the last vector are in every spot: a wrong entry there is always seen
+            for (auto [r, c] : {std::pair<std::uint32_t, std::uint32_t>{0, n - 1}, {n - 1, 0}, {0, 0}}) {
+                Matrix wrong = full;
+                wrong.data[static_cast<std::size_t>(r) * n + c] += 0.01f;
+                CHECK_FALSE(spot.matches(*scalar, wrong, full_ms, seed + 100));
+            }
+        }
+    // sparse rows (TF-IDF), the same
+    Engine engine(coe::test::isolated_options({}));
+    std::vector<std::string> texts;
+    for (int i = 0; i < 300; ++i)
+        texts.push_back("answer " + std::to_string(i % 17) + " says the river floods " + std::to_string(i % 5) +
+                        (i % 3 ? " every spring" : " rarely"));
+    texts[10].clear();  // an empty row
+    const std::vector<std::string_view> views(texts.begin(), texts.end());
+    const SparseRows rows = engine.featurize(views);
+    const Matrix full = engine.similarity(rows);
+    coe_similarity_args a{};
+    a.struct_size = sizeof a;
+    a.kind = COE_VECTORS_SPARSE;
+    a.count = static_cast<std::uint32_t>(rows.rows());
+    a.row_offsets = rows.row_offsets.data();
+    a.indices = rows.indices.data();
+    a.values = rows.values.data();
+    a.index_bound = rows.dimension;
+    const detail::SimilaritySpotCheck spot(a, 2, 1, 64);
+    REQUIRE(spot.applies());
+    double full_ms = 0;
+    for (std::uint64_t seed = 1; seed <= 5; ++seed) CHECK(spot.matches(*scalar, full, full_ms, seed));
+}
+
+TEST_CASE("spot checks: a large similarity call is checked on a spot, and a wrong one is still replaced in full") {
+    const std::uint32_t n = 600, d = 512;  // 92 million multiply-adds: above the default 50 million
+    const std::vector<float> v = spot_vectors(n, d, 9);
+    const Matrix want = Engine(coe::test::isolated_options({})).similarity(v.data(), n, d);
+    {
+        Engine engine(faulty_engine(quick_breakers(0)));  // on probation: every call checked
+        CHECK(same_bits(engine.similarity(v.data(), n, d), want));
+        const auto shadow = shadow_of(engine, "faulty", "coe.similarity");
+        CHECK(shadow.at("calls").as_int64() == 1);
+        CHECK(shadow.at("spot_calls").as_int64() == 1);
+        CHECK(engine.similarity(v.data(), 31, d).rows == 31);  // a small call: checked in full
+        CHECK(shadow_of(engine, "faulty", "coe.similarity").at("spot_calls").as_int64() == 1);
+    }
+    {
+        ScopedFault scoped("subtle:1");  // every entry nudged: the spot sees it, the full reference is served
+        Engine engine(faulty_engine(quick_breakers(0)));
+        CHECK(same_bits(engine.similarity(v.data(), n, d), want));
+        CHECK(shadow_of(engine, "faulty", "coe.similarity").at("spot_calls").as_int64() == 1);
+        CHECK(breaker_state(engine, "faulty", "coe.similarity") == "open");
+    }
+    {
+        ResilienceOptions r = quick_breakers(0);
+        r.shadow_spot_multiply_adds = 0;  // off: the full reference every time
+        Engine engine(faulty_engine(r));
+        CHECK(same_bits(engine.similarity(v.data(), n, d), want));
+        const auto shadow = shadow_of(engine, "faulty", "coe.similarity");
+        CHECK(shadow.at("calls").as_int64() == 1);
+        CHECK(shadow.at("spot_calls").as_int64() == 0);
+    }
 }
 
 TEST_CASE("subtle faults pass unnoticed without shadow checks: that is what shadows are for") {

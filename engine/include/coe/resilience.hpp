@@ -52,7 +52,18 @@ struct ResilienceOptions {
     // reference's result served when they differ, until this many calls in
     // a row have matched.  0: no probation, sampling only.
     std::uint32_t shadow_probation_calls = 64;
-    std::vector<std::string> chain;  // backend order; empty: by score, scalar last
+    // Spot checks: a coe.similarity call whose full scalar reference would
+    // take more than this many multiply-adds (n (n + 1) / 2 pairs times the
+    // dimension, or times twice a sparse row's mean entries) is checked on
+    // shadow_spot_vectors of its vectors instead: the first, the last and
+    // the rest drawn at random; the reference computes their similarities
+    // and each must match the call's entry for that pair.  The full
+    // reference's time, which the speed judgement needs, is then estimated
+    // from the spot's by the ratio of pairs.  A mismatch still serves the
+    // full reference's result.  0: every check runs the full reference.
+    std::uint64_t shadow_spot_multiply_adds = 50'000'000;
+    std::uint32_t shadow_spot_vectors = 256;  // at least 2
+    std::vector<std::string> chain;           // backend order; empty: by score, scalar last
     std::vector<FaultSpec> faults;
     std::uint64_t seed = 0;  // sampling and jitter; 0: from the clock
 };

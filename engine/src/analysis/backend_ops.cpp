@@ -6,6 +6,7 @@
 #include "coe/coe_plugin.h"
 #include "coe/error.hpp"
 #include "resilience/backend_chain.hpp"
+#include "resilience/similarity_spot_check.hpp"
 
 namespace coe::detail {
 namespace {
@@ -46,10 +47,11 @@ std::uint32_t BackendOps::revision(const char *op) const {
     return direct_->revision_of(op);
 }
 
-template <class R, class Attempt, class Check>
-void BackendOps::run(const char *op, Attempt &&attempt, Check &&check, R &out, CallTrace *trace, bool routed) const {
+template <class R, class Attempt, class Check, class Spot>
+void BackendOps::run(const char *op, Attempt &&attempt, Check &&check, R &out, CallTrace *trace, bool routed,
+                     const Spot &spot) const {
     if (chain_ != nullptr)
-        return chain_->run(op, std::forward<Attempt>(attempt), std::forward<Check>(check), out, trace, routed);
+        return chain_->run(op, std::forward<Attempt>(attempt), std::forward<Check>(check), out, trace, routed, spot);
     attempt(*direct_, FaultDecision{}, out);
     if (std::string why = check(out); !why.empty())
         throw Error("backend '" + direct_->name() + "' returned an invalid " + op + ": " + why);
@@ -61,6 +63,10 @@ void BackendOps::run_similarity(const coe_similarity_args &prototype, Matrix &ou
     const std::uint32_t n = prototype.count;
     add_bytes(trace, sizeof(float) * static_cast<std::uint64_t>(n) * n);
     const std::uint32_t revision = this->revision(COE_OP_SIMILARITY);
+    // the direct form has no shadow checks; the chain's spot-checks a large call
+    const SimilaritySpotCheck spot(prototype, revision,
+                                   chain_ != nullptr ? chain_->options().shadow_spot_multiply_adds : 0,
+                                   chain_ != nullptr ? chain_->options().shadow_spot_vectors : 2);
     run(
         COE_OP_SIMILARITY,
         [&](const Backend &b, const FaultDecision &f, Matrix &m) {
@@ -72,7 +78,7 @@ void BackendOps::run_similarity(const coe_similarity_args &prototype, Matrix &ou
             a.out_stride = n;
             invoke(b, COE_OP_SIMILARITY, &a, f, revision);
         },
-        [](const Matrix &m) { return check_output(m); }, out, trace, routed);
+        [](const Matrix &m) { return check_output(m); }, out, trace, routed, spot);
 }
 
 void BackendOps::featurize(const std::vector<std::string_view> &texts, const FeaturizeOptions &opt, SparseRows &out,

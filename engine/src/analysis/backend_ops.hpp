@@ -14,6 +14,7 @@
 
 namespace coe::detail {
 class BackendChain;
+struct NoSpotCheck;
 struct CallTrace;
 }  // namespace coe::detail
 
@@ -126,8 +127,9 @@ public:
     }
 
 private:
-    template <class R, class Attempt, class Check>
-    void run(const char *op, Attempt &&attempt, Check &&check, R &out, CallTrace *trace, bool routed = false) const;
+    template <class R, class Attempt, class Check, class Spot = NoSpotCheck>
+    void run(const char *op, Attempt &&attempt, Check &&check, R &out, CallTrace *trace, bool routed = false,
+             const Spot &spot = Spot{}) const;
     void run_similarity(const coe_similarity_args &prototype, Matrix &out, CallTrace *trace, bool routed = false) const;
 
     BackendChain *chain_ = nullptr;

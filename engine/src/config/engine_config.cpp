@@ -29,6 +29,10 @@ void read_resilience(const boost::json::value &v, const std::string &where, Resi
                     internal::bounded_number(rate, field + "." + std::string(name), 0, 1);
         } else if (key == "shadow_probation_calls") {
             r.shadow_probation_calls = static_cast<std::uint32_t>(internal::bounded_number(value, field, 0, 1e9));
+        } else if (key == "shadow_spot_multiply_adds") {
+            r.shadow_spot_multiply_adds = static_cast<std::uint64_t>(internal::bounded_number(value, field, 0, 9e15));
+        } else if (key == "shadow_spot_vectors") {
+            r.shadow_spot_vectors = static_cast<std::uint32_t>(internal::bounded_number(value, field, 2, 1e6));
         } else if (key == "seed") {
             r.seed = static_cast<std::uint64_t>(internal::bounded_number(value, field, 0, 9e15));
         } else if (key == "chain") {
@@ -47,8 +51,8 @@ void read_resilience(const boost::json::value &v, const std::string &where, Resi
                     internal::read_breaker_config(cfg, field + "." + std::string(name), r.breaker);
         } else {
             throw Error(field +
-                        ": unknown field (known: shadow_rate, shadow_rates, shadow_probation_calls, seed, chain, "
-                        "breaker, breakers)");
+                        ": unknown field (known: shadow_rate, shadow_rates, shadow_probation_calls, "
+                        "shadow_spot_multiply_adds, shadow_spot_vectors, seed, chain, breaker, breakers)");
         }
     }
 }

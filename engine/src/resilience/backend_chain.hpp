@@ -41,6 +41,16 @@ struct CallTrace {
     void clear();
 };
 
+// The default of BackendChain::run's `spot`: every shadow check runs the
+// full reference (spot_check.hpp has the one for large similarity calls).
+struct NoSpotCheck {
+    bool applies() const { return false; }
+    template <class R>
+    bool matches(const Backend &, const R &, double &, std::uint64_t) const {
+        return true;
+    }
+};
+
 struct BreakerView {
     std::string backend, operation;
     BreakerState state;
@@ -62,9 +72,15 @@ public:
     // was bad; `out` is then unspecified.  `routed`: the call was routed to
     // the device backend (device_router.hpp), which is then tried before the
     // chain, as its first link, when one was added for `op`; `degraded` is
-    // judged against the first link of this call.
-    template <class R, class Attempt, class Check>
-    void run(const char *op, Attempt &&attempt, Check &&check, R &out, CallTrace *trace, bool routed = false);
+    // judged against the first link of this call.  `spot`: when
+    // spot.applies(), a shadow check runs spot.matches(reference, out,
+    // full_ms, seed) (the reference on a part of the input drawn with
+    // `seed`, compared with the matching part of `out`; full_ms: the full
+    // reference's estimated time) instead of the full reference, which then
+    // runs only to replace a result that failed it.
+    template <class R, class Attempt, class Check, class Spot = NoSpotCheck>
+    void run(const char *op, Attempt &&attempt, Check &&check, R &out, CallTrace *trace, bool routed = false,
+             const Spot &spot = Spot{});
 
     // Makes `device` the first link of `op`'s calls that are routed to it,
     // with a breaker and shadow checks of its own, as any backend of the
@@ -79,6 +95,8 @@ public:
     // revision is still served, and shadow-checked against the same
     // revision of the scalar reference); backends without it are left out.
     std::uint32_t revision(const char *op) const;
+
+    const ResilienceOptions &options() const { return options_; }
 
     std::vector<BreakerView> breakers() const;
     const std::vector<const Backend *> &chain(const std::string &op) const;
@@ -134,8 +152,9 @@ private:
     mutable std::atomic<std::uint64_t> draws_{0};
 };
 
-template <class R, class Attempt, class Check>
-void BackendChain::run(const char *op, Attempt &&attempt, Check &&check, R &out, CallTrace *trace, bool routed) {
+template <class R, class Attempt, class Check, class Spot>
+void BackendChain::run(const char *op, Attempt &&attempt, Check &&check, R &out, CallTrace *trace, bool routed,
+                       const Spot &spot) {
     const auto &chain = links(op);
     // a routed call tries the device first, then the chain as it is
     const Link *device = routed ? device_link_.load(std::memory_order_acquire) : nullptr;
@@ -210,13 +229,25 @@ void BackendChain::run(const char *op, Attempt &&attempt, Check &&check, R &out,
         if (eligible && (probation || slow || sampled)) {
             const Time s0 = Clock::now();
             try {
-                attempt(*floor_, FaultDecision{}, reference);
-                scalar_ms = ms_between(s0, Clock::now());
-                telemetry_.record_shadow(link.name, op, elapsed, scalar_ms);
-                mismatch = !same_result(out, reference);
+                if (spot.applies()) {
+                    const std::uint64_t draw = draws_.fetch_add(1, std::memory_order_relaxed) + 1;
+                    mismatch = !spot.matches(*floor_, out, scalar_ms, seed_ ^ (0x9e3779b97f4a7c15ull * draw));
+                } else {
+                    attempt(*floor_, FaultDecision{}, reference);
+                    scalar_ms = ms_between(s0, Clock::now());
+                    mismatch = !same_result(out, reference);
+                }
+                telemetry_.record_shadow(link.name, op, elapsed, scalar_ms, spot.applies());
                 checked = true;
             } catch (const Error &) {
                 // the check itself failed; keep the valid result unverified
+            }
+        }
+        if (mismatch && spot.applies()) {
+            try {
+                attempt(*floor_, FaultDecision{}, reference);  // the whole result, to serve instead
+            } catch (const Error &e) {
+                throw Error(std::string("the scalar reference failed ") + op + " after a spot check: " + e.what());
             }
         }
         if (mismatch) {

@@ -176,6 +176,8 @@ bool same_result(const WordEmbeddings &a, const WordEmbeddings &b) {
 
 bool same_result(const Matrix &a, const Matrix &b) { return a.rows == b.rows && close(a.data, b.data); }
 
+bool same_value(float a, float b) { return close(a, b); }
+
 bool same_result(const Clustering &a, const Clustering &b) {
     return a.cluster_count == b.cluster_count && a.labels == b.labels;
 }

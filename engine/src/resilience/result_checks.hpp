@@ -33,6 +33,8 @@ std::string check_output(const WordEmbeddings &e, const std::vector<std::string_
 bool same_result(const SparseRows &a, const SparseRows &b);
 bool same_result(const WordEmbeddings &a, const WordEmbeddings &b);
 bool same_result(const Matrix &a, const Matrix &b);
+// One entry of a shadow check: the tolerance same_result() allows.
+bool same_value(float a, float b);
 bool same_result(const Clustering &a, const Clustering &b);
 bool same_result(const ConsensusOutputs &a, const ConsensusOutputs &b);
 bool same_result(const AggregateOutputs &a, const AggregateOutputs &b);

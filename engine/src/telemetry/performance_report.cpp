@@ -97,6 +97,7 @@ std::string performance_report_json(const Telemetry::Snapshot &s, const std::vec
                               {"ops_per_second", round3(d.rate)}};
         if (d.has_shadow && !is_scalar(key.first)) {
             o["shadow"] = boost::json::object{{"calls", st.shadow_calls},
+                                              {"spot_calls", st.spot_calls},
                                               {"backend_ms", round3(st.shadow_backend_ms)},
                                               {"scalar_ms", round3(st.shadow_scalar_ms)},
                                               {"speedup_vs_scalar", round3(d.speedup)}};

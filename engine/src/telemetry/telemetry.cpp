@@ -50,10 +50,12 @@ void Telemetry::record_failure(const std::string &backend, const std::string &op
     ++s.failures[failure_class];
 }
 
-void Telemetry::record_shadow(const std::string &backend, const std::string &op, double backend_ms, double scalar_ms) {
+void Telemetry::record_shadow(const std::string &backend, const std::string &op, double backend_ms, double scalar_ms,
+                              bool spot) {
     std::lock_guard<std::mutex> lock(mutex_);
     OperationStats &s = stats(backend, op);
     ++s.shadow_calls;
+    s.spot_calls += spot;
     s.shadow_backend_ms += backend_ms;
     s.shadow_scalar_ms += scalar_ms;
 }

@@ -33,7 +33,8 @@ struct OperationStats {
     double max_ms = 0, total_ms = 0;
     RateWindow recent;  // successful calls in the last minute
     // shadow checks: this backend's time and the scalar reference's time
-    std::uint64_t shadow_calls = 0;
+    // (estimated for spot checks, resilience/similarity_spot_check.hpp)
+    std::uint64_t shadow_calls = 0, spot_calls = 0;
     double shadow_backend_ms = 0, shadow_scalar_ms = 0;
 };
 
@@ -43,7 +44,8 @@ public:
 
     void record_success(const std::string &backend, const std::string &op, double ms, bool slow);
     void record_failure(const std::string &backend, const std::string &op, const std::string &failure_class);
-    void record_shadow(const std::string &backend, const std::string &op, double backend_ms, double scalar_ms);
+    void record_shadow(const std::string &backend, const std::string &op, double backend_ms, double scalar_ms,
+                       bool spot = false);
     // One finished pipeline call: answered with a valid report or not, and
     // the bytes of result buffers the engine allocated for it.
     void record_panel(bool answered, std::uint64_t buffer_bytes);
