@@ -42,7 +42,8 @@ struct CallTrace {
 };
 
 // The default of BackendChain::run's `spot`: every shadow check runs the
-// full reference (spot_check.hpp has the one for large similarity calls).
+// full reference (similarity_spot_check.hpp has the one for large
+// similarity calls).
 struct NoSpotCheck {
     bool applies() const { return false; }
     template <class R>
