@@ -6,10 +6,10 @@
 
 #include <chrono>
 #include <condition_variable>
-#include <map>
-#include <optional>
 #include <cstdlib>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "coe/coe_plugin.h"

@@ -50,7 +50,12 @@ inline constexpr std::uint64_t kDefaultDeviceStartMultiplyAdds = 3'000'000'000;
 
 // The multiply-adds of one dense similarity call: n * (n + 1) / 2 * d,
 // saturating at UINT64_MAX.
-std::uint64_t dense_similarity_multiply_adds(std::uint32_t count, std::uint64_t dimension);
+inline std::uint64_t dense_similarity_multiply_adds(std::uint32_t count, std::uint64_t dimension) {
+    const std::uint64_t n = count;
+    const std::uint64_t pairs = n * (n + 1) / 2;  // below 2^63 for any 32-bit n
+    if (dimension != 0 && pairs > UINT64_MAX / dimension) return UINT64_MAX;
+    return pairs * dimension;
+}
 
 struct DeviceRoutingOptions {
     // Empty: COE_DEVICE_ROUTING when set (and EngineOptions::use_environment),

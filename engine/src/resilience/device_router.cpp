@@ -15,13 +15,6 @@ std::optional<DeviceRouting> device_routing_from_string(std::string_view name) {
     return std::nullopt;
 }
 
-std::uint64_t dense_similarity_multiply_adds(std::uint32_t count, std::uint64_t dimension) {
-    const std::uint64_t n = count;
-    const std::uint64_t pairs = n * (n + 1) / 2;  // below 2^63 for any 32-bit n
-    if (dimension != 0 && pairs > UINT64_MAX / dimension) return UINT64_MAX;
-    return pairs * dimension;
-}
-
 }  // namespace coe
 
 namespace coe::detail {
@@ -54,9 +47,8 @@ DeviceRouter::DeviceRouter(const BackendRegistry &registry, BackendChain &chain,
 }
 
 bool DeviceRouter::route_dense(std::uint32_t count, std::uint64_t dimension) {
-    if (ready_.load(std::memory_order_acquire))
-        return dense_similarity_multiply_adds(count, dimension) >= settings_.min_multiply_adds;
     const std::uint64_t work = dense_similarity_multiply_adds(count, dimension);
+    if (ready_.load(std::memory_order_acquire)) return work >= settings_.min_multiply_adds;
     if (!lazy_ || work < settings_.min_multiply_adds) return false;
     // the device starts once the large calls seen would have paid for it
     // (the sum saturates: it only has to reach the setting)

@@ -5,6 +5,7 @@
 #include <random>
 #include <vector>
 
+#include "coe/device_routing.hpp"
 #include "result_checks.hpp"
 
 namespace coe::detail {
@@ -40,8 +41,9 @@ SimilaritySpotCheck::SimilaritySpotCheck(const coe_similarity_args &call, std::u
                full_multiply_adds(call) > static_cast<double>(above_multiply_adds)) {}
 
 double SimilaritySpotCheck::full_multiply_adds(const coe_similarity_args &call) {
+    if (call.kind == COE_VECTORS_DENSE)
+        return static_cast<double>(dense_similarity_multiply_adds(call.count, call.dimension));
     const double n = call.count;
-    if (call.kind == COE_VECTORS_DENSE) return pairs(n) * static_cast<double>(call.dimension);
     if (call.count == 0 || call.row_offsets == nullptr) return 0;
     const double entries = static_cast<double>(call.row_offsets[call.count] - call.row_offsets[0]);
     return pairs(n) * std::max(1.0, 2 * entries / n);
