@@ -213,6 +213,43 @@ TEST_CASE("JsonWriter writes what json_text writes for the same document") {
 
 // The Ryu fallback of write_shortest (what builds without floating-point
 // std::to_chars use, e.g. WebAssembly) writes exactly what std::to_chars writes.
+// Reports round their numbers to six decimals: write_shortest writes those
+// from their integer digits, and must agree with std::to_chars on every one.
+TEST_CASE("write_micro_decimal writes what std::to_chars writes, or declines") {
+    const auto same_as_to_chars = [](double x) {
+        char expected[64], got[64];
+        const std::string e(expected, std::to_chars(expected, expected + sizeof expected, x).ptr);
+        char *end = coe::internal::write_micro_decimal(x, got);
+        if (end == nullptr) return true;  // declined: write_shortest falls back to to_chars
+        const std::string g(got, end);
+        CHECK_MESSAGE(g == e, "value " << e);
+        return g == e;
+    };
+    char out[64];
+    int taken = 0;
+    for (std::int64_t k = -2000000; k <= 2000000; k += 7) {  // every magnitude of [-2, 2], zero left out
+        const double x = static_cast<double>(k) / 1e6;
+        REQUIRE(same_as_to_chars(x));
+        taken += coe::internal::write_micro_decimal(x, out) != nullptr;
+    }
+    CHECK(taken == 571429);  // the fast path takes every one
+    std::uint64_t state = 0x2545f4914f6cdd1dull;
+    for (int i = 0; i < 300000; ++i) {
+        state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+        const double scale = std::pow(10.0, static_cast<double>(state % 16));  // up to 10^15 millionths
+        REQUIRE(same_as_to_chars(std::round(static_cast<double>(state >> 12) / 4503599627370496.0 * scale) / 1e6));
+        REQUIRE(same_as_to_chars(-std::round(static_cast<double>(state % 100000007)) / 1e6));
+        double bits;
+        std::memcpy(&bits, &state, sizeof bits);
+        REQUIRE(same_as_to_chars(bits));  // arbitrary doubles: declined or right
+    }
+    CHECK(coe::internal::write_micro_decimal(0.0, out) == nullptr);
+    CHECK(coe::internal::write_micro_decimal(-0.0, out) == nullptr);
+    CHECK(coe::internal::write_micro_decimal(1e9, out) == nullptr);
+    CHECK(coe::internal::write_micro_decimal(std::nan(""), out) == nullptr);
+    CHECK(coe::internal::write_micro_decimal(1.0 / 3, out) == nullptr);
+}
+
 TEST_CASE("write_shortest_ryu writes what std::to_chars writes") {
     std::vector<double> values = {
         0.0,     -0.0,    1.0,   -1.0, 0.5,     0.1,    0.0847, 1e-07, 1e-05, 123456.0,

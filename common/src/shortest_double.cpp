@@ -1,5 +1,6 @@
 #include "coe/internal/shortest_double.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -10,7 +11,81 @@
 
 namespace coe::internal {
 
+char *write_micro_decimal(double x, char *out) {
+    const double scaled = x * 1e6;
+    if (!(std::fabs(scaled) < 1e15)) return nullptr;  // NaN too
+    // the nearest whole number (a wrong one fails the check below)
+    const auto k = static_cast<std::int64_t>(scaled < 0 ? scaled - 0.5 : scaled + 0.5);
+    if (k == 0 || static_cast<double>(k) / 1e6 != x) return nullptr;
+    // x is the double nearest to k * 10^-6, a decimal of at most 15
+    // significant digits: those digits, trimmed, are its shortest form
+    auto m = static_cast<std::uint64_t>(k < 0 ? -k : k);
+    int exponent = -6;  // x = m * 10^exponent
+    while (m % 10 == 0) {
+        m /= 10;
+        ++exponent;
+    }
+    static constexpr char pairs[] =
+        "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+        "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+        "8081828384858687888990919293949596979899";
+    char reversed[20];  // two digits per division, lowest first
+    int n = 0;
+    for (; m >= 100; m /= 100) {
+        const auto low = static_cast<unsigned>(m % 100);
+        reversed[n++] = pairs[2 * low + 1];
+        reversed[n++] = pairs[2 * low];
+    }
+    if (m >= 10) {
+        reversed[n++] = pairs[2 * m + 1];
+        reversed[n++] = pairs[2 * m];
+    } else {
+        reversed[n++] = static_cast<char>('0' + m);
+    }
+    char digits[20];
+    for (int i = 0; i < n; ++i) digits[i] = reversed[n - 1 - i];
+    if (k < 0) *out++ = '-';
+    // printf's %e with the digits' precision, against %f with as many
+    // decimals as they need: the shorter, %f on a tie
+    const int scientific_exponent = n - 1 + exponent;
+    const int magnitude = scientific_exponent < 0 ? -scientific_exponent : scientific_exponent;
+    const int scientific_length = n + (n > 1 ? 1 : 0) + 2 + (magnitude < 100 ? 2 : 3);
+    const int fixed_length = exponent >= 0 ? n + exponent : (n > -exponent ? n + 1 : 2 + (-exponent - n) + n);
+    if (fixed_length <= scientific_length) {
+        if (exponent >= 0) {
+            std::memcpy(out, digits, static_cast<std::size_t>(n));
+            std::memset(out + n, '0', static_cast<std::size_t>(exponent));
+            return out + n + exponent;
+        }
+        const int whole = n + exponent;  // digits before the point
+        if (whole > 0) {
+            std::memcpy(out, digits, static_cast<std::size_t>(whole));
+            out[whole] = '.';
+            std::memcpy(out + whole + 1, digits + whole, static_cast<std::size_t>(n - whole));
+            return out + n + 1;
+        }
+        out[0] = '0';
+        out[1] = '.';
+        std::memset(out + 2, '0', static_cast<std::size_t>(-whole));
+        std::memcpy(out + 2 - whole, digits, static_cast<std::size_t>(n));
+        return out + 2 - whole + n;
+    }
+    *out++ = digits[0];
+    if (n > 1) {
+        *out++ = '.';
+        std::memcpy(out, digits + 1, static_cast<std::size_t>(n - 1));
+        out += n - 1;
+    }
+    *out++ = 'e';
+    *out++ = scientific_exponent < 0 ? '-' : '+';
+    if (magnitude >= 100) *out++ = static_cast<char>('0' + magnitude / 100);
+    *out++ = static_cast<char>('0' + magnitude / 10 % 10);
+    *out++ = static_cast<char>('0' + magnitude % 10);
+    return out;
+}
+
 char *write_shortest(double x, char *out) {
+    if (char *end = write_micro_decimal(x, out)) return end;
 #if defined(__cpp_lib_to_chars)
     return std::to_chars(out, out + 32, x).ptr;
 #else

@@ -25,12 +25,19 @@ void append_json(std::string &out, const boost::json::value &v);
 // first: values are appended as they come and commas are placed for you.
 //   JsonWriter w(out);
 //   w.begin_object().key("id").value("q1").key("score").value(0.5).end_object();
+// The text is gathered in the writer's own 4 KiB buffer and reaches `out`
+// when the outermost container closes, after a value written outside any
+// container, and at flush() (a writer left mid-document keeps the rest).
 // Keys are only valid inside objects and values only after a key or inside
 // arrays; the writer does not check this (its caller's code decides the
-// shape).  Not thread-safe; `out` must outlive the writer.
+// shape).  At most 64 containers may be open at once (a report needs 4);
+// opening one more throws std::length_error.  Not thread-safe; `out` must
+// outlive the writer.
 class JsonWriter {
 public:
     explicit JsonWriter(std::string &out) : out_(out) {}
+    JsonWriter(const JsonWriter &) = delete;
+    JsonWriter &operator=(const JsonWriter &) = delete;
     JsonWriter &begin_object() { return open('{'); }
     JsonWriter &end_object() { return close('}'); }
     JsonWriter &begin_array() { return open('['); }
@@ -49,15 +56,28 @@ public:
     JsonWriter &null();
     // An array of strings, the first `limit` of them.
     JsonWriter &strings(const std::vector<std::string> &v, std::size_t limit = SIZE_MAX);
+    // Appends what the buffer holds to `out`.
+    void flush();
 
 private:
+    friend struct JsonWriterSink;
     JsonWriter &open(char bracket);
     JsonWriter &close(char bracket);
-    void separate();  // a comma unless this is the first element of its container
+    JsonWriter &done_value();  // flushes when no container is open
+    char separator();          // ',' unless this is the first element of its container (or after a key); else 0
+    void put(char c) {
+        if (used_ == sizeof buffer_) flush();
+        buffer_[used_++] = c;
+    }
+    void put(const char *p, std::size_t n);
 
+    static constexpr unsigned max_depth = 64;
     std::string &out_;
-    std::vector<bool> first_;  // per open container: nothing written in it yet
+    std::uint64_t empty_ = 0;  // bit k: the container open at depth k has nothing written in it yet
+    unsigned depth_ = 0;       // containers open
     bool after_key_ = false;
+    std::size_t used_ = 0;  // bytes of buffer_ not yet in out_
+    char buffer_[4096];
 };
 
 }  // namespace coe

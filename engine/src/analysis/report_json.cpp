@@ -49,13 +49,14 @@ void items(JsonWriter &w, const std::vector<ItemResult> &list) {
 
 }  // namespace
 
-// Written straight into the string (no document is built): serialising a
-// report is on the path of every panel.
+// Written straight into text (no document is built): serialising a report
+// is on the path of every panel.  The text is gathered in a buffer kept per
+// thread, so the returned string is allocated once, at its size.
 std::string to_json(const Report &r) {
+    thread_local std::string out;
+    out.clear();
     // one key and its value per line, in the order of the document
     // clang-format off
-    std::string out;
-    out.reserve(8192);
     JsonWriter w(out);
     w.begin_object()
         .key("id").value(r.panel_id)
@@ -122,7 +123,7 @@ std::string to_json(const Report &r) {
         .key("total").value(round6(r.timing.total))
         .end_object();
     w.end_object();
-    return out;
+    return std::string(out);  // a copy, at its size; the buffer stays
     // clang-format on
 }
 

@@ -11,6 +11,12 @@ namespace coe::internal {
 // -inf as to_chars writes them).
 char *write_shortest(double x, char *out);
 
+// The fast path of write_shortest for what reports hold: a non-zero x that
+// is a whole number of millionths (as rounding to six decimals leaves it),
+// below 10^9 in magnitude, written from its integer digits.  Returns the
+// end, or nullptr for any other x (then nothing is written).
+char *write_micro_decimal(double x, char *out);
+
 // The same from Boost.JSON's Ryu digits, whatever the standard library:
 // write_shortest uses it where std::to_chars lacks doubles (and tests
 // compare the two).
