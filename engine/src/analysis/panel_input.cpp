@@ -1,6 +1,7 @@
 // parse_panels: one JSON document or JSON Lines, told apart by content.
 #include "coe/error.hpp"
 #include "coe/panel_json.hpp"
+#include "analysis/panel_reader.hpp"
 #include "coe/internal/json_document.hpp"
 
 namespace coe {
@@ -39,6 +40,9 @@ bool names_json_lines(std::string_view source) {
 
 std::vector<PanelLine> parse_panels(std::string_view text, const std::string &source) {
     if (!names_json_lines(source) && !single_line(text)) {
+        // a valid (e.g. pretty-printed) panel document, read once
+        if (std::optional<Panel> panel = detail::read_valid_panel_directly(text))
+            return {PanelLine{1, std::move(*panel)}};
         std::string document_error;
         try {
             internal::parse_json(text, source);

@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 
 #include "analysis/panel_messages.hpp"
+#include "analysis/panel_reader.hpp"
 #include "coe/error.hpp"
 #include "coe/internal/json_document.hpp"
 
@@ -189,6 +190,10 @@ std::optional<PanelLine> line_entry(std::string_view line, const std::string &so
 PanelLine parse_panel_line(std::string_view line, const std::string &source, std::size_t number) {
     PanelLine out;
     out.line = number;
+    if (std::optional<Panel> panel = detail::read_valid_panel_directly(line)) {
+        out.panel_or_error = std::move(*panel);
+        return out;
+    }
     try {
         // read_json adds its own line:column; the offset makes it the file's line
         out.panel_or_error = internal::read_json(line, source, number - 1, [&](const json::value &doc) {
@@ -200,8 +205,13 @@ PanelLine parse_panel_line(std::string_view line, const std::string &source, std
     return out;
 }
 
-Panel parse_panel(std::string_view json, const std::string &where) {
+Panel detail::parse_panel_with_document(std::string_view json, const std::string &where) {
     return internal::read_json(json, where, 0, [&](const json::value &doc) { return read_panel(doc, where); });
+}
+
+Panel parse_panel(std::string_view json, const std::string &where) {
+    if (std::optional<Panel> panel = detail::read_valid_panel_directly(json)) return std::move(*panel);
+    return detail::parse_panel_with_document(json, where);
 }
 
 std::vector<PanelLine> parse_panel_lines(std::string_view text, const std::string &source) {
