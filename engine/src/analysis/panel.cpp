@@ -9,6 +9,7 @@
 #include <string>
 
 #include "analysis/panel_messages.hpp"
+#include "analysis/utf8_sequence.hpp"
 #include "coe/error.hpp"
 #include "coe/internal/shortest_double.hpp"
 
@@ -44,6 +45,8 @@ bool has_embedding(const ResponseView &r) { return r.embedding_size > 0; }
 // The offset of the first byte that is not well-formed UTF-8 (overlongs,
 // surrogates and code points above U+10FFFF included), or npos.
 std::size_t invalid_utf8_at(std::string_view s) {
+    const auto *begin = reinterpret_cast<const unsigned char *>(s.data());
+    const unsigned char *end = begin + s.size();
     std::size_t i = 0;
     while (i < s.size()) {
         // ASCII, most of any text: eight bytes at a time
@@ -54,35 +57,13 @@ std::size_t invalid_utf8_at(std::string_view s) {
             i += 8;
         }
         if (i >= s.size()) break;
-        const auto b = static_cast<unsigned char>(s[i]);
-        std::size_t n = 0;
-        unsigned lo = 0x80, hi = 0xbf;  // the allowed range of the second byte
-        if (b < 0x80) {
+        if (begin[i] < 0x80) {
             ++i;
             continue;
         }
-        if (b >= 0xc2 && b <= 0xdf) n = 1;
-        else if (b == 0xe0) {
-            n = 2;
-            lo = 0xa0;
-        } else if ((b >= 0xe1 && b <= 0xec) || b == 0xee || b == 0xef) n = 2;
-        else if (b == 0xed) {
-            n = 2;
-            hi = 0x9f;
-        } else if (b == 0xf0) {
-            n = 3;
-            lo = 0x90;
-        } else if (b >= 0xf1 && b <= 0xf3) n = 3;
-        else if (b == 0xf4) {
-            n = 3;
-            hi = 0x8f;
-        } else return i;
-        for (std::size_t k = 1; k <= n; ++k) {
-            if (i + k >= s.size()) return i;
-            const auto c = static_cast<unsigned char>(s[i + k]);
-            if (c < (k == 1 ? lo : 0x80) || c > (k == 1 ? hi : 0xbf)) return i;
-        }
-        i += n + 1;
+        const std::size_t n = detail::utf8_sequence(begin + i, end);
+        if (n == 0) return i;
+        i += n;
     }
     return std::string_view::npos;
 }

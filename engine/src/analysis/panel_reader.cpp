@@ -1,4 +1,5 @@
 #include "analysis/panel_reader.hpp"
+#include "analysis/utf8_sequence.hpp"
 
 #include <cfloat>
 #include <cmath>
@@ -21,28 +22,6 @@ namespace {
 // The nesting the reader follows before it leaves a text to the document
 // reader (Boost.JSON refuses beyond 32).
 constexpr int max_depth = 30;
-
-// The length of the well-formed UTF-8 sequence at p (its first byte >= 0x80),
-// or 0: no overlongs, surrogates or code points above U+10FFFF.
-std::size_t utf8_sequence(const unsigned char *p, const unsigned char *end) {
-    const unsigned b = p[0];
-    std::size_t n = 0;
-    unsigned lo = 0x80, hi = 0xbf;  // the allowed range of the second byte
-    if (b >= 0xc2 && b <= 0xdf) n = 1;
-    else if (b == 0xe0) n = 2, lo = 0xa0;
-    else if ((b >= 0xe1 && b <= 0xec) || b == 0xee || b == 0xef) n = 2;
-    else if (b == 0xed) n = 2, hi = 0x9f;
-    else if (b == 0xf0) n = 3, lo = 0x90;
-    else if (b >= 0xf1 && b <= 0xf3) n = 3;
-    else if (b == 0xf4) n = 3, hi = 0x8f;
-    else return 0;
-    if (static_cast<std::size_t>(end - p) <= n) return 0;
-    for (std::size_t k = 1; k <= n; ++k) {
-        const unsigned c = p[k];
-        if (c < (k == 1 ? lo : 0x80) || c > (k == 1 ? hi : 0xbf)) return 0;
-    }
-    return n + 1;
-}
 
 // The first byte at or after p that ends a plain run of string bytes: '"',
 // '\\', a control character or a byte >= 0x80; `end` when there is none.
