@@ -199,6 +199,10 @@ TEST_CASE("JsonWriter writes what json_text writes for the same document") {
         .value(std::nan(""))
         .key("f")
         .value(std::uint64_t{336491})
+        .key("g\"h")  // a literal key that needs escaping
+        .value(-0.000001)
+        .key(std::string("k\n"))  // a key made at run time
+        .value(std::int64_t{-3})
         .end_object();
     const boost::json::value doc = {
         {"a", boost::json::array{1, 0.25, "x\"y", boost::json::object{}, boost::json::array{}}},
@@ -206,9 +210,31 @@ TEST_CASE("JsonWriter writes what json_text writes for the same document") {
         {"c", nullptr},
         {"d", boost::json::array{"p", "q"}},
         {"e", nullptr},
-        {"f", 336491}};
+        {"f", 336491},
+        {"g\"h", -0.000001},
+        {"k\n", -3}};
     CHECK(out == coe::json_text(doc));
-    CHECK(out == R"({"a":[1,0.25,"x\"y",{},[]],"b":true,"c":null,"d":["p","q"],"e":null,"f":336491})");
+    CHECK(out ==
+          R"({"a":[1,0.25,"x\"y",{},[]],"b":true,"c":null,"d":["p","q"],"e":null,"f":336491,"g\"h":-1e-06,"k\n":-3})");
+}
+
+// The writer gathers text in a 4 KiB buffer: documents far larger, strings
+// longer than the buffer and strings full of escapes come out whole.
+TEST_CASE("JsonWriter: documents larger than its buffer") {
+    std::string out = "prefix:";  // the writer appends
+    coe::JsonWriter w(out);
+    boost::json::array expected;
+    w.begin_array();
+    for (int i = 0; i < 3000; ++i) {
+        std::string s(static_cast<std::size_t>(i % 97), static_cast<char>('a' + i % 26));
+        if (i % 5 == 0) s += "\"\n\\\x01";
+        if (i % 1000 == 7) s.assign(9000, 'z');
+        w.value(s).value(i * 0.001);
+        expected.emplace_back(boost::json::string_view(s.data(), s.size()));
+        expected.emplace_back(i * 0.001);
+    }
+    w.end_array();
+    CHECK(out == "prefix:" + coe::json_text(expected));
 }
 
 // The Ryu fallback of write_shortest (what builds without floating-point

@@ -43,6 +43,13 @@ public:
     JsonWriter &begin_array() { return open('['); }
     JsonWriter &end_array() { return close(']'); }
     JsonWriter &key(std::string_view k);
+    // A key written in the source, as in key("id"): checked inline, so for
+    // a literal the compiler decides the check and the writer only copies.
+    template <std::size_t N>
+    JsonWriter &key(const char (&k)[N]) {
+        const std::string_view text(k);
+        return needs_no_escape(text) ? plain_key(text) : key(text);
+    }
     JsonWriter &value(std::string_view s);
     JsonWriter &value(const char *s) { return value(std::string_view(s)); }
     JsonWriter &value(const std::string &s) { return value(std::string_view(s)); }
@@ -61,6 +68,12 @@ public:
 
 private:
     friend struct JsonWriterSink;
+    static constexpr bool needs_no_escape(std::string_view s) {
+        for (const char c : s)
+            if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) return false;
+        return true;
+    }
+    JsonWriter &plain_key(std::string_view k);  // k needs no escaping
     JsonWriter &open(char bracket);
     JsonWriter &close(char bracket);
     JsonWriter &done_value();  // flushes when no container is open

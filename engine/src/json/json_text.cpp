@@ -220,6 +220,16 @@ JsonWriter &JsonWriter::key(std::string_view k) {
     return *this;
 }
 
+JsonWriter &JsonWriter::plain_key(std::string_view k) {
+    if (const char comma = separator()) put(comma);
+    put('"');
+    put(k.data(), k.size());
+    put('"');
+    put(':');
+    after_key_ = true;
+    return *this;
+}
+
 JsonWriter &JsonWriter::value(std::string_view s) {
     JsonWriterSink sink{*this};
     put_string(sink, s, separator());
