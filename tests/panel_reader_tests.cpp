@@ -15,8 +15,10 @@
 #include "analysis/panel_reader.hpp"
 #include "coe/error.hpp"
 #include "coe/panel_json.hpp"
+#include "panel_equality.hpp"
 
 using namespace coe;
+using coe::testing::same_panel;
 
 namespace {
 
@@ -26,24 +28,6 @@ std::string read_file(const std::string &path) {
     std::stringstream buffer;
     buffer << in.rdbuf();
     return buffer.str();
-}
-
-bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
-
-// Equal field by field; numbers bit for bit.
-bool same_panel(const Panel &a, const Panel &b) {
-    if (a.id != b.id || a.question != b.question || a.responses.size() != b.responses.size()) return false;
-    for (std::size_t i = 0; i < a.responses.size(); ++i) {
-        const Response &x = a.responses[i], &y = b.responses[i];
-        if (x.expert != y.expert || x.content != y.content || x.recommendations != y.recommendations ||
-            x.limitations != y.limitations || x.confidence.has_value() != y.confidence.has_value())
-            return false;
-        if (x.confidence && !same_bits(*x.confidence, *y.confidence)) return false;
-        if (x.embedding.size() != y.embedding.size() ||
-            std::memcmp(x.embedding.data(), y.embedding.data(), x.embedding.size() * sizeof(float)) != 0)
-            return false;
-    }
-    return true;
 }
 
 // What the document reader makes of `json`: its panel or its message.

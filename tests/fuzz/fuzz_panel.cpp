@@ -1,12 +1,18 @@
 // libFuzzer: bytes as a panel file -> reader -> analysis -> JSON and text.
 // Any input must end in panels or named errors, never a crash or a hang.
+// The bytes as one document also go to both panel readers: whatever the
+// direct reader takes, the document reader must read to the same panel.
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
+#include <string_view>
 
 #include "coe/engine.hpp"
 #include "coe/panel_json.hpp"
 #include "coe/report_format.hpp"
+#include "analysis/panel_reader.hpp"
+#include "panel_equality.hpp"
 
 namespace {
 coe::EngineOptions scalar_only() {
@@ -20,10 +26,23 @@ const coe::Engine &engine() {
     static const coe::Engine e(scalar_only());
     return e;
 }
+
+void check_direct_reader(std::string_view text) {
+    coe::Panel direct;
+    if (!coe::detail::read_panel_directly(text, direct)) return;
+    try {
+        const coe::Panel document = coe::detail::parse_panel_with_document(text, "fuzz");
+        if (!coe::testing::same_panel(direct, document)) std::abort();
+    } catch (const coe::Error &e) {
+        // validate() refusing the panel is for both readers alike; invalid JSON taken is a bug
+        if (std::string_view(e.what()).find("invalid JSON") != std::string_view::npos) std::abort();
+    }
+}
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size) {
     const std::string text(reinterpret_cast<const char *>(data), size);
+    check_direct_reader(text);
     coe::AnalysisOptions options;
     options.max_experts = 64;  // keeps each run short; limits are part of what is fuzzed
     for (const auto &line : coe::parse_panels(text, "fuzz.jsonl")) {

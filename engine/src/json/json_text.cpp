@@ -166,6 +166,7 @@ struct JsonWriterSink {
 };
 
 void JsonWriter::put(const char *p, std::size_t n) {
+    if (n == 0) return;  // p may be null (an empty view)
     if (n > sizeof buffer_ - used_) {
         flush();
         if (n > sizeof buffer_) {
