@@ -7,7 +7,7 @@
 
 #include "coe/panel.hpp"
 
-namespace coe::testing {
+namespace coe::test {
 
 inline bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
@@ -27,4 +27,4 @@ inline bool same_panel(const Panel &a, const Panel &b) {
     return true;
 }
 
-}  // namespace coe::testing
+}  // namespace coe::test

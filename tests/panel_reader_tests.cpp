@@ -7,8 +7,6 @@
 
 #include <cstdint>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <variant>
 
@@ -16,19 +14,12 @@
 #include "coe/error.hpp"
 #include "coe/panel_json.hpp"
 #include "panel_equality.hpp"
+#include "test_support.hpp"
 
 using namespace coe;
-using coe::testing::same_panel;
+using coe::test::same_panel;
 
 namespace {
-
-std::string read_file(const std::string &path) {
-    std::ifstream in(path, std::ios::binary);
-    REQUIRE(in);
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    return buffer.str();
-}
 
 // What the document reader makes of `json`: its panel or its message.
 std::variant<Panel, std::string> by_document(const std::string &json) {
@@ -77,22 +68,14 @@ std::string panel_with(const std::string &response_fields, const std::string &to
 }  // namespace
 
 TEST_CASE("the direct reader takes every MT-Bench line and reads it as the document reader does") {
-    const std::string text = read_file(COE_TEST_SHARED_DATA_DIR "/mtbench-panels.jsonl");
-    std::size_t start = 0, lines = 0;
-    while (start < text.size()) {
-        std::size_t end = text.find('\n', start);
-        if (end == std::string::npos) end = text.size();
-        const std::string line = text.substr(start, end - start);
-        start = end + 1;
-        if (line.empty()) continue;
-        ++lines;
-        CHECK(agrees(line));
-    }
-    CHECK(lines == 80);
+    const std::vector<std::string> lines =
+        test::lines_of(test::read_text(test::shared_data_dir() / "mtbench-panels.jsonl"));
+    for (const std::string &line : lines) CHECK(agrees(line));
+    CHECK(lines.size() == 80);
 }
 
 TEST_CASE("the direct reader takes the shipped example, pretty-printed") {
-    CHECK(agrees(read_file(COE_TEST_SOURCE_DIR "/examples/panel.json")));
+    CHECK(agrees(test::read_text(COE_TEST_SOURCE_DIR "/examples/panel.json")));
 }
 
 TEST_CASE("the direct reader takes what it can read exactly") {

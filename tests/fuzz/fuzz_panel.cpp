@@ -32,7 +32,7 @@ void check_direct_reader(std::string_view text) {
     if (!coe::detail::read_panel_directly(text, direct)) return;
     try {
         const coe::Panel document = coe::detail::parse_panel_with_document(text, "fuzz");
-        if (!coe::testing::same_panel(direct, document)) std::abort();
+        if (!coe::test::same_panel(direct, document)) std::abort();
     } catch (const coe::Error &e) {
         // validate() refusing the panel is for both readers alike; invalid JSON taken is a bug
         if (std::string_view(e.what()).find("invalid JSON") != std::string_view::npos) std::abort();
