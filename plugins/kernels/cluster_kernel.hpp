@@ -119,7 +119,7 @@ struct ItemGroups {
 };
 
 // Rewrites `out` (its capacity is reused).
-inline void group_items(const std::uint32_t *group, std::uint32_t n, std::uint32_t groups, ItemGroups &out) {
+inline void sort_into_groups(const std::uint32_t *group, std::uint32_t n, std::uint32_t groups, ItemGroups &out) {
     out.start.assign(static_cast<std::size_t>(groups) + 1, 0);
     out.items.resize(n);
     for (std::uint32_t i = 0; i < n; ++i) ++out.start[group[i] + 1];
@@ -134,6 +134,23 @@ inline void group_items(const std::uint32_t *group, std::uint32_t n, std::uint32
 inline std::uint32_t find_root(std::vector<std::uint32_t> &up, std::uint32_t i) {
     while (up[i] != i) i = up[i] = up[up[i]];
     return i;
+}
+
+// Labels from the slots of a clustering (parent[i]: the slot item i was
+// merged into, itself if never), numbered by smallest member index (slots are
+// exactly that); returns the number of clusters.
+inline std::uint32_t label_slots(const std::uint32_t *parent, std::uint32_t n, std::uint32_t *labels) {
+    thread_local std::vector<std::uint32_t> label_of_slot;
+    label_of_slot.assign(n, 0);
+    std::uint32_t next = 0;
+    for (std::uint32_t i = 0; i < n; ++i)
+        if (parent[i] == i) label_of_slot[i] = next++;
+    for (std::uint32_t i = 0; i < n; ++i) {
+        std::uint32_t r = i;
+        while (parent[r] != r) r = parent[r];
+        labels[i] = label_of_slot[r];
+    }
+    return next;
 }
 
 inline coe_status cluster(coe_cluster_args &a) {
@@ -154,7 +171,7 @@ inline coe_status cluster(coe_cluster_args &a) {
     // in one component change no value another one reads.  Each component is
     // clustered on its own (a panel's items are mostly singletons); the
     // merges, ties included, are those of the whole matrix.
-    thread_local std::vector<std::uint32_t> component, parent, local_parent, label_of_slot;
+    thread_local std::vector<std::uint32_t> component, parent, local_parent;
     thread_local ItemGroups by_component;
     component.resize(n);
     for (std::uint32_t i = 0; i < n; ++i) component[i] = i;
@@ -167,7 +184,7 @@ inline coe_status cluster(coe_cluster_args &a) {
     // the members of each component, in increasing index order (so that the
     // slots keep their order), grouped under their root
     for (std::uint32_t i = 0; i < n; ++i) component[i] = find_root(component, i);
-    group_items(component.data(), n, n, by_component);
+    sort_into_groups(component.data(), n, n, by_component);
     parent.resize(n);
     // the working matrix is kept per thread: item panels make it large, and a
     // fresh one per call would cost a page fault per 4 KiB
@@ -189,17 +206,7 @@ inline coe_status cluster(coe_cluster_args &a) {
         for (std::uint32_t x = 0; x < m; ++x) parent[members[x]] = members[local_parent[x]];
     }
 
-    // Labels numbered by smallest member index: slots are exactly that.
-    label_of_slot.assign(n, 0);
-    std::uint32_t next = 0;
-    for (std::uint32_t i = 0; i < n; ++i)
-        if (parent[i] == i) label_of_slot[i] = next++;
-    for (std::uint32_t i = 0; i < n; ++i) {
-        std::uint32_t r = i;
-        while (parent[r] != r) r = parent[r];
-        a.labels[i] = label_of_slot[r];
-    }
-    a.cluster_count = next;
+    a.cluster_count = label_slots(parent.data(), n, a.labels);
     return COE_OK;
 }
 
