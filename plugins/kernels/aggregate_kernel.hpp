@@ -36,6 +36,12 @@ inline void validate_aggregate_inputs(const coe_aggregate_args &a) {
                                                              std::to_string(a.item_expert[i]) + " >= expert_count");
 }
 
+struct AggregateScratch {
+    std::vector<double> terms, weights, support;
+    std::vector<std::uint8_t> counted;
+    ItemGroups members_of;
+};
+
 // The per-group outputs of `a`, whose inputs are valid, with the groups'
 // labels checked here; sim(i, j) is the similarity of items i and j of one
 // group (never called for other pairs).
@@ -50,9 +56,11 @@ void aggregate_groups(coe_aggregate_args &a, const Similarity &sim) {
         throw status_error(COE_ERR_INVALID_ARGUMENT, "an output buffer is null");
 
     // working vectors: per thread, capacity kept (see cluster_kernel.hpp)
-    thread_local std::vector<double> terms, weights, support;
-    thread_local std::vector<std::uint8_t> counted;
-    thread_local ItemGroups members_of;
+    thread_local AggregateScratch tls;
+    AggregateScratch &scratch = thread_scratch(tls);
+    std::vector<double> &terms = scratch.terms, &weights = scratch.weights, &support = scratch.support;
+    std::vector<std::uint8_t> &counted = scratch.counted;
+    ItemGroups &members_of = scratch.members_of;
     terms.assign(a.expert_weights, a.expert_weights + a.expert_count);
     const double total_w = sum(terms);
 

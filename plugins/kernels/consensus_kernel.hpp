@@ -17,6 +17,7 @@
 #include "coe/coe_plugin.h"
 #include "coe/plugin_helper.hpp"
 #include "kernel_namespace.hpp"
+#include "thread_scratch.hpp"
 
 COE_KERNELS_BEGIN
 
@@ -102,8 +103,15 @@ coe_status consensus(coe_consensus_args &a) {
     // Every sum over experts goes through panel_sum: permuting the panel
     // must not change a single bit.
     // working vectors: per thread, capacity kept (see cluster_kernel.hpp)
-    thread_local std::vector<double> terms, weights_terms, sorted_w, centrality, share, dev;
-    thread_local ItemGroups members_of;
+    struct Scratch {
+        std::vector<double> terms, weights_terms, sorted_w, centrality, share, dev;
+        ItemGroups members_of;
+    };
+    thread_local Scratch tls;
+    Scratch &s = thread_scratch(tls);
+    std::vector<double> &terms = s.terms, &weights_terms = s.weights_terms, &sorted_w = s.sorted_w,
+                        &centrality = s.centrality, &share = s.share, &dev = s.dev;
+    ItemGroups &members_of = s.members_of;
     sorted_w.assign(a.weights, a.weights + n);
     const double total_w = sum(sorted_w);  // leaves sorted_w sorted (revisions 1, 2)
     ExactSum all_w;                        // revision 3: the weights' exact sum, to take one weight from

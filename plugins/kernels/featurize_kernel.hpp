@@ -16,6 +16,7 @@
 #include "coe/coe_plugin.h"
 #include "coe/plugin_helper.hpp"
 #include "kernel_namespace.hpp"
+#include "thread_scratch.hpp"
 #include "text_tokens.hpp"
 #include "tfidf_rows.hpp"
 
@@ -47,7 +48,7 @@ struct FeaturizeScratch {
 
 inline FeaturizeScratch &featurize_scratch() {
     thread_local FeaturizeScratch scratch;
-    return scratch;
+    return thread_scratch(scratch);
 }
 
 // Revision: 1 (FNV-1a, byte at a time) or 2 (block hash, 64-byte masks).

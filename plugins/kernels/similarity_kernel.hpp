@@ -22,6 +22,7 @@
 #include "canonical_dot.hpp"
 #include "coe/plugin_helper.hpp"
 #include "kernel_namespace.hpp"
+#include "thread_scratch.hpp"
 #include "radix_sort.hpp"
 
 COE_KERNELS_BEGIN
@@ -273,7 +274,7 @@ inline void similarity_sparse(const coe_similarity_args &a) {
     if (total > UINT32_MAX)
         throw sdk::status_error(COE_ERR_INVALID_ARGUMENT, "more than 2^32 - 1 sparse entries in one call");
     thread_local SparseScratch scratch;
-    SparseScratch &s = scratch;  // one TLS lookup per call
+    SparseScratch &s = thread_scratch(scratch);
     s.norm.assign(n, 0.0);
     s.postings.clear();
     s.row_of.resize(total);

@@ -1,0 +1,21 @@
+// thread_scratch.hpp - a kernel's thread_local working memory, looked up once
+// per call.
+//
+// In a loaded module every access to a thread_local is a call to
+// __tls_get_addr, and GCC repeats it after any call in a loop (a push_back
+// that may allocate is enough): in a hot loop that is most of the time.  A
+// reference taken through a volatile pointer cannot be traced back to the
+// thread_local, so the lookup happens once.
+#pragma once
+
+#include "kernel_namespace.hpp"
+
+COE_KERNELS_BEGIN
+
+template <class T>
+T &thread_scratch(T &thread_local_object) {
+    T *volatile opaque = &thread_local_object;
+    return *opaque;
+}
+
+COE_KERNELS_END
