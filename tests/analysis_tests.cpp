@@ -14,7 +14,6 @@
 #include <boost/json.hpp>
 #include <boost/asio/use_future.hpp>
 
-#include "coe/coe_plugin.h"
 #include "coe/engine.hpp"
 #include "coe/engine_async.hpp"
 #include "coe/panel_json.hpp"
@@ -167,10 +166,6 @@ TEST_CASE("recommendations: explicit lists, near-duplicates merged, quorum decid
     CHECK(r.limitations[0].text == "argon2 needs memory tuning");
     // bob and dan gave no limitations list: their markdown had none either
     CHECK(r.limitations[0].supporters == std::vector<std::string>{"ann"});
-    // TF-IDF items go through coe.group_items/1, on the active backend, not through an item matrix
-    CHECK(r.features == "tfidf");
-    CHECK(r.served_by.at(COE_OP_GROUP_ITEMS) == r.backend);
-    CHECK(r.served_by.count(COE_OP_AGGREGATE) == 0);
 }
 
 TEST_CASE("recommendations are extracted from markdown when no list is given") {

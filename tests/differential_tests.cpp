@@ -584,61 +584,6 @@ TEST_CASE("both aggregate revisions of the plugin file equal the scalar plugin's
     }
 }
 
-TEST_CASE("coe.group_items/1 of the plugin file equals the scalar plugin's, bit for bit, on MT-Bench lines as items") {
-    std::mt19937 rng(31);
-    const auto panels = coe::test::mtbench_panel_texts();
-    const coe_operation *op = plugin_operation(g_backend, COE_OP_GROUP_ITEMS, 1),
-                        *ref = plugin_operation("scalar", COE_OP_GROUP_ITEMS, 1);
-    for (std::size_t p = 0; p < panels.size(); p += 7) {
-        std::vector<std::string> items;
-        std::vector<std::uint32_t> owner;
-        for (std::size_t e = 0; e < panels[p].size(); ++e)
-            for (const std::string &line : coe::test::lines_of(panels[p][e]))
-                if (line.size() > 8) {
-                    items.push_back(line);
-                    owner.push_back(static_cast<std::uint32_t>(e));
-                }
-        const SparseRows rows = g_reference->featurize(views(items));
-        const auto m = static_cast<std::uint32_t>(items.size());
-        std::vector<float> weights(panels[p].size());
-        for (auto &w : weights) w = std::uniform_real_distribution<float>(0.1f, 1.f)(rng);
-        for (float threshold : {0.f, 0.35f, 0.5f, 0.8f}) {
-            CAPTURE(p);
-            CAPTURE(threshold);
-            auto call = [&](const coe_operation *o) {
-                std::vector<std::uint32_t> labels(m), supporters(m), representative(m), ranking(m);
-                std::vector<float> support(m), confidence(m);
-                std::vector<std::uint8_t> consensus(m);
-                coe_group_items_args a{};
-                a.struct_size = sizeof a;
-                a.item_count = m;
-                a.row_offsets = rows.row_offsets.data();
-                a.indices = rows.indices.data();
-                a.values = rows.values.data();
-                a.index_bound = rows.dimension;
-                a.method = COE_CLUSTER_AVERAGE_LINKAGE;
-                a.threshold = threshold;
-                a.expert_count = static_cast<std::uint32_t>(weights.size());
-                a.item_expert = owner.data();
-                a.expert_weights = weights.data();
-                a.quorum = 3;
-                a.prior_weight = 1.f;
-                a.labels = labels.data();
-                a.supporters = supporters.data();
-                a.support = support.data();
-                a.confidence = confidence.data();
-                a.representative = representative.data();
-                a.consensus = consensus.data();
-                a.ranking = ranking.data();
-                invoke_or_fail(o, &a);
-                return std::make_tuple(a.group_count, labels, supporters, representative, ranking, support, confidence,
-                                       consensus);
-            };
-            CHECK(call(op) == call(ref));
-        }
-    }
-}
-
 TEST_CASE("scratch kept between calls: panels of growing and shrinking sizes give what a first call gives") {
     // each call's result must not depend on what the thread ran before
     // (under ASan this also catches a scratch buffer used past its size)

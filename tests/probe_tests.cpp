@@ -168,8 +168,8 @@ TEST_CASE("plugin check runs each operation in a child and names the one that cr
     const PluginCheck hang = check_plugin(test_plugin("tp_hang_in_similarity"), probe);
     CHECK(contains(hang.isolation, "child process"));
     // featurize/2, featurize/1, similarity/2, similarity/1, cluster/1, consensus/3, consensus/2, consensus/1,
-    // aggregate/2, aggregate/1, group_items/1, embed_words/1
-    REQUIRE(hang.operations.size() == 12);
+    // aggregate/2, aggregate/1, embed_words/1
+    REQUIRE(hang.operations.size() == 11);
     CHECK(hang.operations[0].operation == "coe.featurize/2");
     CHECK_FALSE(hang.operations[0].provided);  // a plugin built for coe.featurize/1 only
     CHECK(hang.operations[1].passed);

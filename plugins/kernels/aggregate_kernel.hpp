@@ -21,52 +21,42 @@
 
 COE_KERNELS_BEGIN
 
-// The checks of every input but the similarity (its source differs between
-// coe.aggregate and coe.group_items).
-inline void validate_aggregate_inputs(const coe_aggregate_args &a) {
-    using sdk::status_error;
-    if (!(a.prior_weight >= 0.f) || !std::isfinite(a.prior_weight))
-        throw status_error(COE_ERR_INVALID_ARGUMENT, "prior_weight must be finite and >= 0");
-    validate_weights(a.expert_weights, a.expert_count, "expert_weights");
-    if (a.item_count > 0 && a.item_expert == nullptr)
-        throw status_error(COE_ERR_INVALID_ARGUMENT, "item_expert is null");
-    for (std::uint32_t i = 0; i < a.item_count; ++i)
-        if (a.item_expert[i] >= a.expert_count)
-            throw status_error(COE_ERR_INVALID_ARGUMENT, "item " + std::to_string(i) + " names expert " +
-                                                             std::to_string(a.item_expert[i]) + " >= expert_count");
-}
-
-struct AggregateScratch {
-    std::vector<double> terms, weights, support;
-    std::vector<std::uint8_t> counted;
-    ItemGroups members_of;
-};
-
-// The per-group outputs of `a`, whose inputs are valid, with the groups'
-// labels checked here; sim(i, j) is the similarity of items i and j of one
-// group (never called for other pairs).
-template <int Revision, class Similarity>
-void aggregate_groups(coe_aggregate_args &a, const Similarity &sim) {
+template <int Revision = 1>
+coe_status aggregate(coe_aggregate_args &a) {
     static_assert(Revision == 1 || Revision == 2, "coe.aggregate has revisions 1 and 2");
     auto sum = [](std::vector<double> &terms) { return panel_sum<Revision, 2>(terms); };
     using sdk::status_error;
     const std::uint32_t m = a.item_count, g = a.group_count;
+    if (!(a.prior_weight >= 0.f) || !std::isfinite(a.prior_weight))
+        throw status_error(COE_ERR_INVALID_ARGUMENT, "prior_weight must be finite and >= 0");
+    validate_similarity_matrix(a.similarity, a.similarity_stride, m, "similarity");
+    validate_weights(a.expert_weights, a.expert_count, "expert_weights");
     validate_labels(a.item_group, m, g);
+    if (m > 0 && a.item_expert == nullptr) throw status_error(COE_ERR_INVALID_ARGUMENT, "item_expert is null");
+    for (std::uint32_t i = 0; i < m; ++i)
+        if (a.item_expert[i] >= a.expert_count)
+            throw status_error(COE_ERR_INVALID_ARGUMENT, "item " + std::to_string(i) + " names expert " +
+                                                             std::to_string(a.item_expert[i]) + " >= expert_count");
     if (g > 0 && (!a.supporters || !a.support || !a.confidence || !a.representative || !a.consensus || !a.ranking))
         throw status_error(COE_ERR_INVALID_ARGUMENT, "an output buffer is null");
 
     // working vectors: per thread, capacity kept (see cluster_kernel.hpp)
-    thread_local AggregateScratch tls;
-    AggregateScratch &scratch = thread_scratch(tls);
-    std::vector<double> &terms = scratch.terms, &weights = scratch.weights, &support = scratch.support;
-    std::vector<std::uint8_t> &counted = scratch.counted;
-    ItemGroups &members_of = scratch.members_of;
+    struct Scratch {
+        std::vector<double> terms, weights, support;
+        std::vector<std::uint8_t> counted;
+        ItemGroups members_of;
+    };
+    thread_local Scratch tls;
+    Scratch &s = thread_scratch(tls);
+    std::vector<double> &terms = s.terms, &weights = s.weights, &support = s.support;
+    std::vector<std::uint8_t> &counted = s.counted;
+    ItemGroups &members_of = s.members_of;
     terms.assign(a.expert_weights, a.expert_weights + a.expert_count);
     const double total_w = sum(terms);
 
     // each group's items in increasing order (the sums do not depend
     // on the order of their terms; the representative is the first best)
-    sort_into_groups(a.item_group, m, g, members_of);
+    group_items(a.item_group, m, g, members_of);
     support.assign(g, 0.0);
     counted.resize(a.expert_count);
     for (std::uint32_t c = 0; c < g; ++c) {
@@ -86,7 +76,7 @@ void aggregate_groups(coe_aggregate_args &a, const Similarity &sim) {
             }
             terms.clear();
             for (std::uint32_t y = 0; y < size; ++y)
-                if (items[y] != i) terms.push_back(sim(i, items[y]));
+                if (items[y] != i) terms.push_back(a.similarity[i * a.similarity_stride + items[y]]);
             const double others = static_cast<double>(terms.size());
             const double mean = others > 0.0 ? sum(terms) / others : 1.0;
             if (rep == m || mean > best) {
@@ -108,14 +98,6 @@ void aggregate_groups(coe_aggregate_args &a, const Similarity &sim) {
         if (a.supporters[x] != a.supporters[y]) return a.supporters[x] > a.supporters[y];
         return members_of.first(x)[0] < members_of.first(y)[0];  // groups are never empty (validated)
     });
-}
-
-template <int Revision = 1>
-coe_status aggregate(coe_aggregate_args &a) {
-    validate_aggregate_inputs(a);
-    validate_similarity_matrix(a.similarity, a.similarity_stride, a.item_count, "similarity");
-    aggregate_groups<Revision>(
-        a, [&](std::uint32_t i, std::uint32_t j) -> double { return a.similarity[i * a.similarity_stride + j]; });
     return COE_OK;
 }
 

@@ -20,7 +20,6 @@
 #include "consensus_kernel.hpp"
 #include "embed_words_kernel.hpp"
 #include "featurize_kernel.hpp"
-#include "group_items_kernel.hpp"
 #include "similarity_kernel.hpp"
 
 #ifndef COE_VERSION
@@ -82,11 +81,6 @@ coe_status coe_backend_aggregate_v2(void *args, const coe_call *call) {
                              [&] { return coe::kernels::aggregate<2>(coe::sdk::args_as<coe_aggregate_args>(args)); });
 }
 
-coe_status coe_backend_group_items(void *args, const coe_call *call) {
-    return coe::sdk::guarded(call,
-                             [&] { return coe::kernels::group_items(coe::sdk::args_as<coe_group_items_args>(args)); });
-}
-
 coe_status coe_backend_embed_words(void *args, const coe_call *call) {
     return coe::sdk::guarded(call, [&] {
         return coe::kernels::embed_words<COE_BACKEND_ARCH>(coe::sdk::args_as<coe_embed_words_args>(args));
@@ -117,15 +111,13 @@ constexpr coe_operation coe_backend_op_aggregate_v1 =
     coe_backend_operation(1, COE_OP_AGGREGATE, &coe_backend_aggregate_v1);
 constexpr coe_operation coe_backend_op_aggregate_v2 =
     coe_backend_operation(2, COE_OP_AGGREGATE, &coe_backend_aggregate_v2);
-constexpr coe_operation coe_backend_op_group_items =
-    coe_backend_operation(1, COE_OP_GROUP_ITEMS, &coe_backend_group_items);
 constexpr coe_operation coe_backend_op_embed_words =
     coe_backend_operation(1, COE_OP_EMBED_WORDS, &coe_backend_embed_words);
 constexpr const coe_operation *coe_backend_operations[] = {
     &coe_backend_op_featurize_v2,  &coe_backend_op_featurize_v1, &coe_backend_op_similarity_v2,
     &coe_backend_op_similarity_v1, &coe_backend_op_cluster,      &coe_backend_op_consensus_v3,
     &coe_backend_op_consensus_v2,  &coe_backend_op_consensus_v1, &coe_backend_op_aggregate_v2,
-    &coe_backend_op_aggregate_v1,  &coe_backend_op_group_items,  &coe_backend_op_embed_words};
+    &coe_backend_op_aggregate_v1,  &coe_backend_op_embed_words};
 
 constexpr coe_plugin_descriptor coe_backend_descriptor = {
     sizeof(coe_plugin_descriptor),

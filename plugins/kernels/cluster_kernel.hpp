@@ -50,20 +50,19 @@ inline void validate_similarity_matrix(const float *m, std::uint64_t stride, std
     }
 }
 
-struct AgglomerateScratch {
-    std::vector<std::uint32_t> size, best;  // per slot: members, best partner
-    std::vector<std::uint8_t> alive;
-    std::vector<double> best_value;
-};
-
 // Average linkage over the n x n matrix `s` (double, row-major; modified):
 // parent[i] receives the slot item i was merged into (itself if never).
 inline void agglomerate(std::vector<double> &s, std::uint32_t n, double threshold, std::uint32_t *parent) {
     // Cluster "slots" are named by their smallest member index; merging B
     // into A (min A < min B) keeps slot A.
     auto at = [&](std::uint32_t i, std::uint32_t j) -> double & { return s[static_cast<std::size_t>(i) * n + j]; };
-    thread_local AgglomerateScratch tls;
-    AgglomerateScratch &scratch = thread_scratch(tls);
+    struct Scratch {
+        std::vector<std::uint32_t> size, best;  // per slot: members, best partner
+        std::vector<std::uint8_t> alive;
+        std::vector<double> best_value;
+    };
+    thread_local Scratch tls;
+    Scratch &scratch = thread_scratch(tls);
     std::vector<std::uint32_t> &size = scratch.size, &best = scratch.best;
     std::vector<std::uint8_t> &alive = scratch.alive;
     std::vector<double> &best_value = scratch.best_value;
@@ -127,7 +126,7 @@ struct ItemGroups {
 };
 
 // Rewrites `out` (its capacity is reused).
-inline void sort_into_groups(const std::uint32_t *group, std::uint32_t n, std::uint32_t groups, ItemGroups &out) {
+inline void group_items(const std::uint32_t *group, std::uint32_t n, std::uint32_t groups, ItemGroups &out) {
     out.start.assign(static_cast<std::size_t>(groups) + 1, 0);
     out.items.resize(n);
     for (std::uint32_t i = 0; i < n; ++i) ++out.start[group[i] + 1];
@@ -143,65 +142,6 @@ inline std::uint32_t find_root(std::vector<std::uint32_t> &up, std::uint32_t i) 
     while (up[i] != i) i = up[i] = up[up[i]];
     return i;
 }
-
-// Labels from the slots of a clustering (parent[i]: the slot item i was
-// merged into, itself if never), numbered by smallest member index (slots are
-// exactly that); returns the number of clusters.
-inline std::uint32_t label_slots(const std::uint32_t *parent, std::uint32_t n, std::uint32_t *labels) {
-    thread_local std::vector<std::uint32_t> label_of_slot;
-    label_of_slot.assign(n, 0);
-    std::uint32_t next = 0;
-    for (std::uint32_t i = 0; i < n; ++i)
-        if (parent[i] == i) label_of_slot[i] = next++;
-    for (std::uint32_t i = 0; i < n; ++i) {
-        std::uint32_t r = i;
-        while (parent[r] != r) r = parent[r];
-        labels[i] = label_of_slot[r];
-    }
-    return next;
-}
-
-// Average linkage on each connected component (component[i]: the smallest
-// item of i's component) of two or more items, on its own:
-// block(root, members, m, out) writes the m x m similarities of the
-// component's members (in increasing order) into `out`, row-major.  parent[i]
-// receives the slot item i was merged into, as agglomerate() gives it.  The
-// merges, ties included, are those of agglomerate() on the whole matrix when
-// every pair across components is below the threshold.
-template <class Block>
-void agglomerate_components(const std::uint32_t *component, std::uint32_t n, double threshold, const Block &block,
-                            std::uint32_t *parent) {
-    struct Scratch {
-        ItemGroups by_component;
-        std::vector<std::uint32_t> local_parent;
-        // kept per thread: item panels make it large, and a fresh one per
-        // call would cost a page fault per 4 KiB
-        std::vector<double> working;
-    };
-    thread_local Scratch tls;
-    Scratch &s = thread_scratch(tls);
-    // the members of each component, in increasing index order (so that the
-    // slots keep their order), grouped under their root
-    sort_into_groups(component, n, n, s.by_component);
-    for (std::uint32_t root = 0; root < n; ++root) {
-        const std::uint32_t *members = s.by_component.first(root);
-        const std::uint32_t m = s.by_component.size(root);
-        if (m == 0) continue;  // not a root
-        if (m == 1) {
-            parent[root] = root;
-            continue;
-        }
-        s.working.resize(static_cast<std::size_t>(m) * m);
-        block(root, members, m, s.working.data());
-        s.local_parent.resize(m);
-        agglomerate(s.working, m, threshold, s.local_parent.data());
-        for (std::uint32_t x = 0; x < m; ++x) parent[members[x]] = members[s.local_parent[x]];
-    }
-}
-
-struct ClusterScratch {
-    std::vector<std::uint32_t> component, parent;
-};
 
 inline coe_status cluster(coe_cluster_args &a) {
     using sdk::status_error;
@@ -221,9 +161,18 @@ inline coe_status cluster(coe_cluster_args &a) {
     // in one component change no value another one reads.  Each component is
     // clustered on its own (a panel's items are mostly singletons); the
     // merges, ties included, are those of the whole matrix.
-    thread_local ClusterScratch tls;
-    ClusterScratch &scratch = thread_scratch(tls);
-    std::vector<std::uint32_t> &component = scratch.component, &parent = scratch.parent;
+    struct Scratch {
+        std::vector<std::uint32_t> component, parent, local_parent, label_of_slot;
+        ItemGroups by_component;
+        // the working matrix is kept per thread: item panels make it large,
+        // and a fresh one per call would cost a page fault per 4 KiB
+        std::vector<double> working;
+    };
+    thread_local Scratch tls;
+    Scratch &scratch = thread_scratch(tls);
+    std::vector<std::uint32_t> &component = scratch.component, &parent = scratch.parent,
+                               &local_parent = scratch.local_parent, &label_of_slot = scratch.label_of_slot;
+    ItemGroups &by_component = scratch.by_component;
     component.resize(n);
     for (std::uint32_t i = 0; i < n; ++i) component[i] = i;
     for (std::uint32_t i = 0; i < n; ++i)
@@ -232,17 +181,39 @@ inline coe_status cluster(coe_cluster_args &a) {
                 const std::uint32_t ri = find_root(component, i), rj = find_root(component, j);
                 if (ri != rj) component[std::max(ri, rj)] = std::min(ri, rj);
             }
+    // the members of each component, in increasing index order (so that the
+    // slots keep their order), grouped under their root
     for (std::uint32_t i = 0; i < n; ++i) component[i] = find_root(component, i);
+    group_items(component.data(), n, n, by_component);
     parent.resize(n);
-    agglomerate_components(
-        component.data(), n, threshold,
-        [&](std::uint32_t, const std::uint32_t *members, std::uint32_t m, double *block) {
-            for (std::uint32_t x = 0; x < m; ++x)
-                for (std::uint32_t y = 0; y < m; ++y)
-                    block[static_cast<std::size_t>(x) * m + y] = sim(members[x], members[y]);
-        },
-        parent.data());
-    a.cluster_count = label_slots(parent.data(), n, a.labels);
+    std::vector<double> &s = scratch.working;
+    for (std::uint32_t root = 0; root < n; ++root) {
+        const std::uint32_t *members = by_component.first(root);
+        const std::uint32_t m = by_component.size(root);
+        if (m == 0) continue;  // not a root
+        if (m == 1) {
+            parent[root] = root;
+            continue;
+        }
+        s.resize(static_cast<std::size_t>(m) * m);
+        for (std::uint32_t x = 0; x < m; ++x)
+            for (std::uint32_t y = 0; y < m; ++y) s[static_cast<std::size_t>(x) * m + y] = sim(members[x], members[y]);
+        local_parent.resize(m);
+        agglomerate(s, m, threshold, local_parent.data());
+        for (std::uint32_t x = 0; x < m; ++x) parent[members[x]] = members[local_parent[x]];
+    }
+
+    // Labels numbered by smallest member index: slots are exactly that.
+    label_of_slot.assign(n, 0);
+    std::uint32_t next = 0;
+    for (std::uint32_t i = 0; i < n; ++i)
+        if (parent[i] == i) label_of_slot[i] = next++;
+    for (std::uint32_t i = 0; i < n; ++i) {
+        std::uint32_t r = i;
+        while (parent[r] != r) r = parent[r];
+        a.labels[i] = label_of_slot[r];
+    }
+    a.cluster_count = next;
     return COE_OK;
 }
 

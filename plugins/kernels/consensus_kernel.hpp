@@ -155,7 +155,7 @@ coe_status consensus(coe_consensus_args &a) {
     // clusters: share, cohesion, representative
     // each cluster's members in index order: the sums below visit only them
     // (canonical sums do not depend on the order of their terms)
-    sort_into_groups(a.labels, n, k, members_of);
+    group_items(a.labels, n, k, members_of);
     share.assign(k, 0.0);
     for (std::uint32_t c = 0; c < k; ++c) {
         const std::uint32_t *first = members_of.first(c);

@@ -31,6 +31,7 @@
 #include "coe/coe_plugin.h"
 #include "coe/plugin_helper.hpp"
 #include "kernel_namespace.hpp"
+#include "thread_scratch.hpp"
 #include "similarity_kernel.hpp"  // scalar_arch, is_scalar_v
 #include "text_tokens.hpp"
 #include "token_hash.hpp"
@@ -237,7 +238,7 @@ inline void normalise_row(float *row, std::uint32_t dims) {
 
 inline std::vector<unsigned char> &embed_words_scratch() {
     thread_local std::vector<unsigned char> folded;  // the current text, folded (grows, never shrinks)
-    return folded;
+    return thread_scratch(folded);
 }
 
 // Prefetches the first `bytes` bytes at p (at most 512: the hardware

@@ -101,7 +101,8 @@ inline const float *rescaled_rows(const coe_similarity_args &a, std::vector<floa
     constexpr float high = 0x1p50f, low = 0x1p-50f;
     const std::uint32_t n = a.count;
     const std::uint64_t d = a.dimension;
-    thread_local std::vector<int> exponent;  // per thread, capacity kept (see cluster_kernel.hpp)
+    thread_local std::vector<int> exponent_tls;  // per thread, capacity kept (see cluster_kernel.hpp)
+    std::vector<int> &exponent = thread_scratch(exponent_tls);
     exponent.assign(n, 0);
     bool any = false;
     for (std::uint32_t i = 0; i < n; ++i) {
@@ -132,8 +133,9 @@ template <class A>
 void similarity_dense(const coe_similarity_args &a) {
     const std::uint32_t n = a.count;
     const std::uint64_t d = a.dimension;
-    // per thread, capacity kept (see cluster_kernel.hpp)
-    thread_local std::vector<float> scratch, norm;
+    // per thread, capacity kept (see cluster_kernel.hpp), looked up once
+    thread_local std::vector<float> scratch_tls, norm_tls;
+    std::vector<float> &scratch = thread_scratch(scratch_tls), &norm = thread_scratch(norm_tls);
     std::uint64_t stride = 0;
     const float *data = rescaled_rows(a, scratch, stride);
     auto row = [&](std::uint32_t i) { return data + static_cast<std::uint64_t>(i) * stride; };
@@ -177,7 +179,9 @@ void similarity_dense_canonical(const coe_similarity_args &a) {
     constexpr int R = canonical_tile<A>::rows, C = canonical_tile<A>::cols;
     const std::uint32_t n = a.count;
     const std::uint64_t d = a.dimension;
-    thread_local std::vector<float> scratch, norm;  // per thread, capacity kept (see cluster_kernel.hpp)
+    // per thread, capacity kept (see cluster_kernel.hpp), looked up once
+    thread_local std::vector<float> scratch_tls, norm_tls;
+    std::vector<float> &scratch = thread_scratch(scratch_tls), &norm = thread_scratch(norm_tls);
     std::uint64_t stride = 0;
     const float *data = rescaled_rows(a, scratch, stride);
     auto row = [&](std::uint32_t i) { return data + static_cast<std::uint64_t>(i) * stride; };

@@ -26,7 +26,6 @@
 #include "dense_similarity.hpp"
 #include "embed_words_kernel.hpp"
 #include "featurize_kernel.hpp"
-#include "group_items_kernel.hpp"
 #include "similarity_kernel.hpp"
 #include "vulkan_device.hpp"
 
@@ -84,10 +83,6 @@ coe_status aggregate_v2(void *args, const coe_call *call) {
     return sdk::guarded(call, [&] { return kernels::aggregate<2>(sdk::args_as<coe_aggregate_args>(args)); });
 }
 
-coe_status group_items(void *args, const coe_call *call) {
-    return sdk::guarded(call, [&] { return kernels::group_items(sdk::args_as<coe_group_items_args>(args)); });
-}
-
 coe_status embed_words(void *args, const coe_call *call) {
     return sdk::guarded(call,
                         [&] { return kernels::embed_words<scalar_arch>(sdk::args_as<coe_embed_words_args>(args)); });
@@ -107,11 +102,10 @@ constexpr coe_operation op_consensus_v2 = operation(2, COE_OP_CONSENSUS, &consen
 constexpr coe_operation op_consensus_v3 = operation(3, COE_OP_CONSENSUS, &consensus_v3);
 constexpr coe_operation op_aggregate_v1 = operation(1, COE_OP_AGGREGATE, &aggregate_v1);
 constexpr coe_operation op_aggregate_v2 = operation(2, COE_OP_AGGREGATE, &aggregate_v2);
-constexpr coe_operation op_group_items = operation(1, COE_OP_GROUP_ITEMS, &group_items);
 constexpr coe_operation op_embed_words = operation(1, COE_OP_EMBED_WORDS, &embed_words);
 constexpr const coe_operation *operations[] = {&op_featurize_v2, &op_featurize_v1, &op_similarity_v2, &op_similarity_v1,
                                                &op_cluster,      &op_consensus_v3, &op_consensus_v2,  &op_consensus_v1,
-                                               &op_aggregate_v2, &op_aggregate_v1, &op_group_items,   &op_embed_words};
+                                               &op_aggregate_v2, &op_aggregate_v1, &op_embed_words};
 
 // Filled once by the entry point (under call_once) before the descriptor
 // that points to it is first returned; read-only afterwards.

@@ -171,20 +171,15 @@ void BackendOps::embed_words(const std::vector<std::string_view> &texts, const c
         [&](const WordEmbeddings &e) { return check_output(e, texts, dims); }, out, trace);
 }
 
-// Throws unless `rows`' offsets match their arrays: plugins trust them;
-// indices and values they check themselves.
-static void check_sparse_shape(const SparseRows &rows, const char *op) {
-    if (rows.rows() > UINT32_MAX) throw Error(std::string(op) + ": too many rows");
+void BackendOps::similarity(const SparseRows &rows, Matrix &out, CallTrace *trace) const {
+    if (rows.rows() > UINT32_MAX) throw Error("similarity: too many rows");
+    // plugins trust the offsets to match the arrays; indices and values
+    // they check themselves
     bool shape_ok = !rows.row_offsets.empty() && rows.row_offsets.front() == 0 &&
                     rows.row_offsets.back() == rows.indices.size() && rows.indices.size() == rows.values.size();
     for (std::size_t i = 1; shape_ok && i < rows.row_offsets.size(); ++i)
         shape_ok = rows.row_offsets[i] >= rows.row_offsets[i - 1];
-    if (!shape_ok)
-        throw Error(std::string(op) + ": sparse rows are malformed: offsets do not match the index/value arrays");
-}
-
-void BackendOps::similarity(const SparseRows &rows, Matrix &out, CallTrace *trace) const {
-    check_sparse_shape(rows, "similarity");
+    if (!shape_ok) throw Error("similarity: sparse rows are malformed: offsets do not match the index/value arrays");
     coe_similarity_args a{};
     a.kind = COE_VECTORS_SPARSE;
     a.count = static_cast<std::uint32_t>(rows.rows());
@@ -307,58 +302,6 @@ void BackendOps::aggregate(const Matrix &item_similarity, const Clustering &grou
             invoke(b, COE_OP_AGGREGATE, &a, f, revision);
         },
         [&](const AggregateOutputs &o) { return check_output(o, groups, item_expert, quorum); }, out, trace);
-}
-
-void BackendOps::group_items(const SparseRows &rows, float threshold, const std::vector<std::uint32_t> &item_expert,
-                             const std::vector<float> &expert_weights, std::uint32_t quorum, float prior_weight,
-                             ItemGrouping &out, CallTrace *trace) const {
-    check_sparse_shape(rows, "group_items");
-    const auto m = static_cast<std::uint32_t>(rows.rows());
-    if (item_expert.size() != m) throw Error("group_items: item_expert does not have one expert per item");
-    add_bytes(trace, (sizeof(std::uint32_t) * 4 + sizeof(float) * 2 + 1) * static_cast<std::uint64_t>(m));
-    run(
-        COE_OP_GROUP_ITEMS,
-        [&](const Backend &b, const FaultDecision &f, ItemGrouping &o) {
-            // room for m groups (never more); cut to the count afterwards
-            AggregateOutputs &g = o.aggregate;
-            o.groups.labels.assign(m, 0);
-            g.supporters.assign(m, 0);
-            g.representative.assign(m, 0);
-            g.ranking.assign(m, 0);
-            g.support.assign(m, 0);
-            g.confidence.assign(m, 0);
-            g.consensus.assign(m, 0);
-            coe_group_items_args a{};
-            a.struct_size = sizeof a;
-            a.item_count = m;
-            a.row_offsets = rows.row_offsets.data();
-            a.indices = rows.indices.data();
-            a.values = rows.values.data();
-            a.index_bound = rows.dimension;
-            a.method = COE_CLUSTER_AVERAGE_LINKAGE;
-            a.threshold = threshold;
-            a.expert_count = static_cast<std::uint32_t>(expert_weights.size());
-            a.item_expert = item_expert.data();
-            a.expert_weights = expert_weights.data();
-            a.quorum = quorum;
-            a.prior_weight = prior_weight;
-            a.labels = o.groups.labels.data();
-            a.supporters = g.supporters.data();
-            a.support = g.support.data();
-            a.confidence = g.confidence.data();
-            a.representative = g.representative.data();
-            a.consensus = g.consensus.data();
-            a.ranking = g.ranking.data();
-            invoke(b, COE_OP_GROUP_ITEMS, &a, f);
-            // a count above m is left for the check to refuse, with the outputs as they are
-            const std::uint32_t groups = a.group_count <= m ? a.group_count : m;
-            o.groups.cluster_count = a.group_count;
-            for (auto *v : {&g.supporters, &g.representative, &g.ranking}) v->resize(groups);
-            g.support.resize(groups);
-            g.confidence.resize(groups);
-            g.consensus.resize(groups);
-        },
-        [&](const ItemGrouping &o) { return check_output(o, item_expert, quorum); }, out, trace);
 }
 
 }  // namespace coe::detail

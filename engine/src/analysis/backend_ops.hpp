@@ -40,13 +40,6 @@ struct Clustering {
     std::uint32_t cluster_count = 0;
 };
 
-// Items merged into groups and ranked in one call (coe.group_items/1): the
-// groups as coe.cluster numbers them, and coe.aggregate's outputs for them.
-struct ItemGrouping {
-    Clustering groups;
-    AggregateOutputs aggregate;
-};
-
 // Decides, per dense similarity call, whether it goes to a device backend
 // first (resilience/device_router.hpp).  An interface, so that the
 // WebAssembly build links the analysis without it.
@@ -94,12 +87,6 @@ public:
                    const std::vector<std::uint32_t> &item_expert, const std::vector<float> &expert_weights,
                    std::uint32_t quorum, float prior_weight, AggregateOutputs &out, CallTrace *trace = nullptr) const;
 
-    // coe.group_items/1: what similarity(rows), cluster() at `threshold` and
-    // aggregate() at revision 2 give in turn, without the item matrix.
-    void group_items(const SparseRows &rows, float threshold, const std::vector<std::uint32_t> &item_expert,
-                     const std::vector<float> &expert_weights, std::uint32_t quorum, float prior_weight,
-                     ItemGrouping &out, CallTrace *trace = nullptr) const;
-
     SparseRows featurize(const std::vector<std::string_view> &texts, const FeaturizeOptions &options) const {
         SparseRows out;
         featurize(texts, options, out);
@@ -136,13 +123,6 @@ public:
                                std::uint32_t quorum, float prior_weight) const {
         AggregateOutputs out;
         aggregate(item_similarity, groups, item_expert, expert_weights, quorum, prior_weight, out);
-        return out;
-    }
-
-    ItemGrouping group_items(const SparseRows &rows, float threshold, const std::vector<std::uint32_t> &item_expert,
-                             const std::vector<float> &expert_weights, std::uint32_t quorum, float prior_weight) const {
-        ItemGrouping out;
-        group_items(rows, threshold, item_expert, expert_weights, quorum, prior_weight, out);
         return out;
     }
 

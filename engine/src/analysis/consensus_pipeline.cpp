@@ -86,8 +86,9 @@ struct Workspace {
     std::vector<std::uint32_t> named;                       // per expert: the last group that named it, plus 1
     std::vector<std::uint32_t> distinct, supporters;        // one group's distinct wordings and its experts
     SparseRows item_rows;
-    Matrix item_similarity;  // when the groups come from a matrix
-    ItemGrouping grouping;
+    Matrix item_similarity;
+    Clustering groups;
+    AggregateOutputs aggregate;
 };
 
 Workspace &workspace() {
@@ -219,33 +220,23 @@ void aggregate_items(const BackendOps &ops, const PanelView &panel, const std::v
         w.texts.push_back(w.items.view(items[i]));
         w.owner.push_back(items[i].owner);
     }
-    Clustering &grouped = w.grouping.groups;
-    if (c.kind != FeatureKind::word_vectors && ops.revision(COE_OP_AGGREGATE) >= 2) {
-        // TF-IDF (items carry no embeddings): coe.group_items/1 gives what the
-        // three calls below give at this revision, without the m x m matrix
+    if (c.kind == FeatureKind::word_vectors) {
+        word_vector_similarity(ops, w.texts, opt, c, w, w.item_rows, w.item_similarity, trace);
+    } else {  // items carry no embeddings: TF-IDF for both other kinds
         ops.featurize(w.texts, opt.features, w.item_rows, &trace);
-        ops.group_items(w.item_rows, c.item_merge_threshold, w.owner, w.weights, quorum, opt.prior_weight, w.grouping,
-                        &trace);
-    } else {
-        if (c.kind == FeatureKind::word_vectors) {
-            word_vector_similarity(ops, w.texts, opt, c, w, w.item_rows, w.item_similarity, trace);
-        } else {
-            ops.featurize(w.texts, opt.features, w.item_rows, &trace);
-            ops.similarity(w.item_rows, w.item_similarity, &trace);
-        }
-        ops.cluster(w.item_similarity, c.item_merge_threshold, grouped, &trace);
-        ops.aggregate(w.item_similarity, grouped, w.owner, w.weights, quorum, opt.prior_weight, w.grouping.aggregate,
-                      &trace);
+        ops.similarity(w.item_rows, w.item_similarity, &trace);
     }
-    const AggregateOutputs &agg = w.grouping.aggregate;
+    ops.cluster(w.item_similarity, c.item_merge_threshold, w.groups, &trace);
+    ops.aggregate(w.item_similarity, w.groups, w.owner, w.weights, quorum, opt.prior_weight, w.aggregate, &trace);
+    const AggregateOutputs &agg = w.aggregate;
 
     // each group's items, in increasing order
     constexpr std::uint32_t none = UINT32_MAX;
-    const std::uint32_t groups = grouped.cluster_count;
+    const std::uint32_t groups = w.groups.cluster_count;
     w.group_first.assign(groups, none);
     w.next_in_group.resize(m);
     for (std::size_t i = m; i-- > 0;) {
-        const std::uint32_t g = grouped.labels[i];
+        const std::uint32_t g = w.groups.labels[i];
         w.next_in_group[i] = w.group_first[g];
         w.group_first[g] = static_cast<std::uint32_t>(i);
     }

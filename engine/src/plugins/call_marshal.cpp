@@ -103,24 +103,6 @@ void visit_args(A &a, V &v, coe_aggregate_args *) {
 }
 
 template <class A, class V>
-void visit_args(A &a, V &v, coe_group_items_args *) {
-    // row_offsets last: the sizes of indices and values read it
-    auto entries = [&]() -> std::uint64_t { return a.row_offsets ? a.row_offsets[a.item_count] : 0; };
-    v.in(a.indices, [&] { return mul(entries(), 4); });
-    v.in(a.values, [&] { return mul(entries(), 4); });
-    v.in(a.row_offsets, [&] { return mul(std::uint64_t{a.item_count} + 1, 8); });
-    v.in(a.item_expert, [&] { return mul(a.item_count, 4); });
-    v.in(a.expert_weights, [&] { return mul(a.expert_count, 4); });
-    v.out(a.labels, [&] { return mul(a.item_count, 4); });
-    v.out(a.supporters, [&] { return mul(a.item_count, 4); });
-    v.out(a.support, [&] { return mul(a.item_count, 4); });
-    v.out(a.confidence, [&] { return mul(a.item_count, 4); });
-    v.out(a.representative, [&] { return mul(a.item_count, 4); });
-    v.out(a.consensus, [&] { return mul(a.item_count, 1); });
-    v.out(a.ranking, [&] { return mul(a.item_count, 4); });
-}
-
-template <class A, class V>
 void visit_args(A &a, V &v, coe_embed_words_args *) {
     v.in(a.text_lengths, [&] { return mul(a.text_count, 8); });
     v.texts(a.texts, a.text_lengths, a.text_count);
@@ -137,7 +119,6 @@ auto with_struct(OpKind kind, F &&f) {
     case OpKind::cluster: return f(static_cast<coe_cluster_args *>(nullptr));
     case OpKind::consensus: return f(static_cast<coe_consensus_args *>(nullptr));
     case OpKind::aggregate: return f(static_cast<coe_aggregate_args *>(nullptr));
-    case OpKind::group_items: return f(static_cast<coe_group_items_args *>(nullptr));
     case OpKind::embed_words: return f(static_cast<coe_embed_words_args *>(nullptr));
     case OpKind::unknown: break;
     }
@@ -289,7 +270,6 @@ OpKind kind_of(std::string_view id) {
     if (id == COE_OP_CLUSTER) return OpKind::cluster;
     if (id == COE_OP_CONSENSUS) return OpKind::consensus;
     if (id == COE_OP_AGGREGATE) return OpKind::aggregate;
-    if (id == COE_OP_GROUP_ITEMS) return OpKind::group_items;
     if (id == COE_OP_EMBED_WORDS) return OpKind::embed_words;
     return OpKind::unknown;
 }

@@ -18,7 +18,7 @@
 
 namespace coe::detail::marshal {
 
-enum class OpKind { unknown, featurize, similarity, cluster, consensus, aggregate, group_items, embed_words };
+enum class OpKind { unknown, featurize, similarity, cluster, consensus, aggregate, embed_words };
 
 // The kind of an operation id ("coe.similarity"), unknown for any other.
 OpKind kind_of(std::string_view op_id);

@@ -161,16 +161,6 @@ std::string run_suite(const Backend &backend, std::string_view operation, SuiteM
         return compare(plugin.aggregate(s.similarity, s.clusters, s.owner, s.experts, 2, 1.0f),
                        ref.aggregate(s.similarity, s.clusters, s.owner, s.experts, 2, 1.0f), "aggregation", skip);
     }
-    if (op == COE_OP_GROUP_ITEMS) {
-        for (float threshold : {0.0f, 0.1f, 0.3f, 1.1f}) {
-            const std::string why =
-                compare(plugin.group_items(s.rows, threshold, s.owner, s.experts, 2, 1.0f),
-                        ref.group_items(s.rows, threshold, s.owner, s.experts, 2, 1.0f), "item groups", skip);
-            if (!why.empty()) return why + " at threshold " + std::to_string(threshold);
-            if (!conform) break;
-        }
-        return {};
-    }
     if (op == COE_OP_EMBED_WORDS) {
         for (const WordTableData *table : {&s.narrow_table, &s.wide_table}) {
             const coe_word_table view = table->view();
@@ -197,7 +187,7 @@ const std::vector<std::string> &suite_operations() {
     static const std::vector<std::string> ops = [] {
         std::vector<std::string> names;
         for (const char *op : {COE_OP_FEATURIZE, COE_OP_SIMILARITY, COE_OP_CLUSTER, COE_OP_CONSENSUS, COE_OP_AGGREGATE,
-                               COE_OP_GROUP_ITEMS, COE_OP_EMBED_WORDS})
+                               COE_OP_EMBED_WORDS})
             for (std::uint32_t r = host_revision(op); r >= 1; --r) names.push_back(op + ("/" + std::to_string(r)));
         return names;
     }();

@@ -9,8 +9,8 @@
 namespace coe::detail {
 namespace {
 
-const char *const operations[] = {COE_OP_FEATURIZE, COE_OP_SIMILARITY,  COE_OP_CLUSTER,    COE_OP_CONSENSUS,
-                                  COE_OP_AGGREGATE, COE_OP_GROUP_ITEMS, COE_OP_EMBED_WORDS};
+const char *const operations[] = {COE_OP_FEATURIZE, COE_OP_SIMILARITY, COE_OP_CLUSTER,
+                                  COE_OP_CONSENSUS, COE_OP_AGGREGATE,  COE_OP_EMBED_WORDS};
 
 // Per-backend or per-"backend:operation" override of the default config.
 BreakerConfig breaker_config(const ResilienceOptions &o, const std::string &backend, const std::string &op) {

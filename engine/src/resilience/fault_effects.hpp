@@ -42,9 +42,6 @@ inline void poison(const char *op, void *args) {
     } else if (std::strcmp(op, COE_OP_AGGREGATE) == 0) {
         auto *a = static_cast<coe_aggregate_args *>(args);
         if (a->group_count > 0) a->support[0] = nan;
-    } else if (std::strcmp(op, COE_OP_GROUP_ITEMS) == 0) {
-        auto *a = static_cast<coe_group_items_args *>(args);
-        if (a->group_count > 0) a->support[0] = nan;
     } else if (std::strcmp(op, COE_OP_EMBED_WORDS) == 0) {
         auto *a = static_cast<coe_embed_words_args *>(args);
         if (a->text_count > 0) a->vectors[0] = nan;
@@ -80,9 +77,6 @@ inline void nudge(const char *op, void *args) {
         a->mean_agreement *= 0.999f;
     } else if (std::strcmp(op, COE_OP_AGGREGATE) == 0) {
         auto *a = static_cast<coe_aggregate_args *>(args);
-        for (std::uint32_t g = 0; g < a->group_count; ++g) a->support[g] *= 0.999f;
-    } else if (std::strcmp(op, COE_OP_GROUP_ITEMS) == 0) {
-        auto *a = static_cast<coe_group_items_args *>(args);
         for (std::uint32_t g = 0; g < a->group_count; ++g) a->support[g] *= 0.999f;
     } else if (std::strcmp(op, COE_OP_EMBED_WORDS) == 0) {
         // every lane negated: rows keep their length (zeros become -0)

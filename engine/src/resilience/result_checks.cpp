@@ -115,12 +115,6 @@ std::string check_output(const ConsensusOutputs &o, std::uint32_t count, std::ui
     return {};
 }
 
-std::string check_output(const ItemGrouping &o, const std::vector<std::uint32_t> &item_expert, std::uint32_t quorum) {
-    std::string why = check_output(o.groups, static_cast<std::uint32_t>(item_expert.size()));
-    if (why.empty()) why = check_output(o.aggregate, o.groups, item_expert, quorum);
-    return why;
-}
-
 std::string check_output(const AggregateOutputs &o, const Clustering &grouping,
                          const std::vector<std::uint32_t> &item_expert, std::uint32_t quorum) {
     const std::uint32_t groups = grouping.cluster_count;
@@ -199,10 +193,6 @@ bool same_result(const ConsensusOutputs &a, const ConsensusOutputs &b) {
 bool same_result(const AggregateOutputs &a, const AggregateOutputs &b) {
     return a.supporters == b.supporters && a.representative == b.representative && a.ranking == b.ranking &&
            a.consensus == b.consensus && close(a.support, b.support) && close(a.confidence, b.confidence);
-}
-
-bool same_result(const ItemGrouping &a, const ItemGrouping &b) {
-    return same_result(a.groups, b.groups) && same_result(a.aggregate, b.aggregate);
 }
 
 }  // namespace coe::detail

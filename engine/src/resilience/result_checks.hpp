@@ -21,9 +21,6 @@ std::string check_output(const ConsensusOutputs &o, std::uint32_t count, std::ui
 // confidences in [0, 1].
 std::string check_output(const AggregateOutputs &o, const Clustering &groups,
                          const std::vector<std::uint32_t> &item_expert, std::uint32_t quorum);
-// The groups' labels as check_output(Clustering) checks them, and their
-// aggregate outputs as check_output(AggregateOutputs) does.
-std::string check_output(const ItemGrouping &o, const std::vector<std::uint32_t> &item_expert, std::uint32_t quorum);
 // One row of `dims` per text, every value finite, each row of unit L2 norm
 // (within 1e-4) or all zero; a row that is not zero has a known word, and no
 // text has more known words than tokens fit in it (a token is two bytes or
@@ -41,7 +38,6 @@ bool same_value(float a, float b);
 bool same_result(const Clustering &a, const Clustering &b);
 bool same_result(const ConsensusOutputs &a, const ConsensusOutputs &b);
 bool same_result(const AggregateOutputs &a, const AggregateOutputs &b);
-bool same_result(const ItemGrouping &a, const ItemGrouping &b);
 
 // The class part of a check_output() text ("non_finite: ..." -> "non_finite").
 std::string failure_class(const std::string &check);

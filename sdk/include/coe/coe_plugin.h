@@ -60,7 +60,7 @@ extern "C" {
 /* ---------------------------------------------------------------- version */
 
 #define COE_ABI_MAJOR 1u
-#define COE_ABI_MINOR 6u
+#define COE_ABI_MINOR 5u
 /* What each ABI version added: sdk/CHANGELOG.md. */
 
 /* Name of the one exported function of a plugin. */
@@ -236,6 +236,5 @@ typedef struct coe_plugin_manifest {
 #include "coe/ops/consensus.h"
 #include "coe/ops/aggregate.h"
 #include "coe/ops/embed_words.h"
-#include "coe/ops/group_items.h"
 
 #endif /* COE_PLUGIN_H */
