@@ -230,58 +230,66 @@ private:
         return true;
     }
 
+    // The parts of a JSON number (RFC 8259's grammar), or false where the
+    // text is not one.  m holds the digits, wrapping past 19 significant
+    // ones (digits counts them).
+    struct NumberText {
+        bool negative = false, integer = true;
+        std::uint64_t m = 0;
+        int digits = 0, whole_digits = 0, fraction_digits = 0, exponent = 0;
+    };
+    bool number_text(NumberText &t) {
+        skip_whitespace();
+        t.negative = p_ < end_ && *p_ == '-';
+        if (t.negative) ++p_;
+        const auto digit_run = [&](int &count) {
+            const unsigned char *from = p_;
+            for (; p_ < end_ && *p_ >= '0' && *p_ <= '9'; ++p_) {
+                if (t.m != 0 || *p_ != '0') ++t.digits;  // significant digits
+                t.m = t.m * 10 + (*p_ - '0');            // wraps past 19 digits
+            }
+            count = static_cast<int>(p_ - from);
+            return count > 0;
+        };
+        const unsigned char *first = p_;
+        if (!digit_run(t.whole_digits) || (t.whole_digits > 1 && *first == '0')) return false;
+        if (p_ < end_ && *p_ == '.') {
+            ++p_;
+            t.integer = false;
+            if (!digit_run(t.fraction_digits)) return false;
+        }
+        if (p_ < end_ && (*p_ == 'e' || *p_ == 'E')) {
+            ++p_;
+            t.integer = false;
+            bool negative_exponent = false;
+            if (p_ < end_ && (*p_ == '+' || *p_ == '-')) negative_exponent = *p_++ == '-';
+            const unsigned char *from = p_;
+            for (; p_ < end_ && *p_ >= '0' && *p_ <= '9'; ++p_)
+                if (t.exponent < 10000) t.exponent = t.exponent * 10 + (*p_ - '0');
+            if (p_ == from) return false;
+            if (negative_exponent) t.exponent = -t.exponent;
+        }
+        return true;
+    }
+
     // A JSON number, converted as Boost.JSON converts it: integers of up to
     // 18 digits as int64, others as m * 10^e with m < 2^53 and |e| <= 22
     // (then one correctly rounded operation, as Boost.JSON does).  False
     // for other numbers (and invalid ones).
     bool number(Number &out) {
-        skip_whitespace();
-        const bool negative = p_ < end_ && *p_ == '-';
-        if (negative) ++p_;
-        std::uint64_t m = 0;
-        int digits = 0, fraction_digits = 0;
-        const auto digit_run = [&](int &count) {
-            const unsigned char *from = p_;
-            for (; p_ < end_ && *p_ >= '0' && *p_ <= '9'; ++p_) {
-                if (m != 0 || *p_ != '0') ++digits;  // significant digits
-                m = m * 10 + (*p_ - '0');            // wraps past 19 digits: refused below
-            }
-            count = static_cast<int>(p_ - from);
-            return count > 0;
-        };
-        int whole_digits = 0;
-        const unsigned char *first = p_;
-        if (!digit_run(whole_digits) || (whole_digits > 1 && *first == '0')) return false;
-        bool integer = true;
-        if (p_ < end_ && *p_ == '.') {
-            ++p_;
-            integer = false;
-            if (!digit_run(fraction_digits)) return false;
-        }
-        int exponent = 0;
-        if (p_ < end_ && (*p_ == 'e' || *p_ == 'E')) {
-            ++p_;
-            integer = false;
-            bool negative_exponent = false;
-            if (p_ < end_ && (*p_ == '+' || *p_ == '-')) negative_exponent = *p_++ == '-';
-            const unsigned char *from = p_;
-            for (; p_ < end_ && *p_ >= '0' && *p_ <= '9'; ++p_)
-                if (exponent < 10000) exponent = exponent * 10 + (*p_ - '0');
-            if (p_ == from) return false;
-            if (negative_exponent) exponent = -exponent;
-        }
-        if (digits > 19) return false;
-        if (integer) {
-            if (whole_digits > 18 || (negative && m == 0)) return false;  // beyond int64, or -0
+        NumberText t;
+        if (!number_text(t) || t.digits > 19) return false;
+        if (t.integer) {
+            if (t.whole_digits > 18 || (t.negative && t.m == 0)) return false;  // beyond int64, or -0
             out.integer = true;
-            out.whole = negative ? -static_cast<std::int64_t>(m) : static_cast<std::int64_t>(m);
+            out.whole = t.negative ? -static_cast<std::int64_t>(t.m) : static_cast<std::int64_t>(t.m);
             out.value = static_cast<double>(out.whole);
             return true;
         }
-        const int e = exponent - fraction_digits;
-        if (m >= (std::uint64_t{1} << 53) || e < -22 || e > 22) return false;
-        double x = static_cast<double>(m);
-        if (negative) x = -x;
+        const int e = t.exponent - t.fraction_digits;
+        if (t.m >= (std::uint64_t{1} << 53) || e < -22 || e > 22) return false;
+        double x = static_cast<double>(t.m);
+        if (t.negative) x = -x;
         out.integer = false;
         out.value = e < 0 ? x / exact_powers_of_ten[-e] : x * exact_powers_of_ten[e];
         return true;
@@ -298,9 +306,9 @@ private:
         case 't': return literal("true");
         case 'f': return literal("false");
         case 'n': return literal("null");
-        default: {
-            Number ignored;
-            return number(ignored);
+        default: {  // a number no field reads: its syntax alone matters, whatever its value
+            NumberText ignored;
+            return number_text(ignored);
         }
         }
     }
