@@ -992,6 +992,42 @@ TEST_CASE("embed_words: adversarial texts") {
     CHECK(got.known[13] == 1);
 }
 
+// A table's values_id (ABI 1.6) lets a plugin keep the values between calls
+// (the Vulkan backend keeps them in device memory); the results never
+// depend on it, nor on whether the table has the field at all.
+TEST_CASE("embed_words: the same bits with or without values_id, tables alternating, and from a 1.3 table") {
+    std::mt19937 rng(31);
+    const std::vector<std::string> words = vocabulary(rng, 300);
+    WordTableData first = random_table(words, 100, rng), second = random_table(words, 100, rng);
+    WordTableData narrow = random_table(words, 7, rng);
+    REQUIRE(words[0] == "ab");
+    first.weights[0] = second.weights[0] = narrow.weights[0] = 1.5f;
+    std::vector<std::string> texts;
+    for (int k = 0; k < 20; ++k) texts.push_back(random_text(rng, words, 1 + k * 7));
+    std::string many;  // more than 2^16 weighted tokens of one word
+    for (int k = 0; k < 140000; ++k) many += "ab ";
+    texts.push_back(many);
+    auto named = [](const WordTableData &t, std::uint64_t id) {
+        coe_word_table v = t.view();
+        v.values_id = id;
+        return v;
+    };
+    // the same id named again, another id, back to the first, another
+    // shape under the first table's id: each the scalar reference's bits
+    for (const coe_word_table &t : {named(first, 11), named(first, 11), named(second, 12), named(first, 11),
+                                    named(narrow, 11), first.view(), named(second, 12)}) {
+        CAPTURE(t.values_id);
+        CAPTURE(t.dims);
+        require_embeddings_identical(texts, t);
+    }
+    coe_word_table old = first.view();  // a table from a host before ABI 1.6: no values_id
+    old.struct_size = COE_WORD_TABLE_SIZE_1_3;
+    old.values_id = 99;  // past its struct_size: never read
+    const Embedded got = call_embed_words(candidate_embed_words(), texts, old);
+    REQUIRE_MESSAGE(got.status == COE_OK, got.message);
+    require_bits_equal(got.vectors, call_embed_words(scalar_embed_words(), texts, first.view()).vectors);
+}
+
 TEST_CASE("embed_words: words at collisions, in a table with one free slot") {
     const auto [first, second] = words_with_the_same_tag();
     REQUIRE(first != second);
@@ -1068,6 +1104,12 @@ TEST_CASE("embed_words widens every binary16 value as the scalar reference does 
     std::vector<std::string> finite_texts(texts.begin(), texts.begin() + static_cast<std::ptrdiff_t>(finite));
     std::vector<float> finite_rows(got.vectors.begin(), got.vectors.begin() + static_cast<std::ptrdiff_t>(2 * finite));
     require_bits_equal(finite_rows, header_reference(finite_texts, table.view()).vectors);
+    // the same table named by a values_id (a plugin may keep it between calls)
+    coe_word_table named = table.view();
+    named.values_id = 0x5eed;
+    const Embedded kept = call_embed_words(candidate_embed_words(), texts, named);
+    REQUIRE(kept.status == COE_OK);
+    require_bits_equal(kept.vectors, scalar.vectors);
 }
 
 TEST_CASE("embed_words refuses invalid arguments with COE_ERR_INVALID_ARGUMENT and a message") {
@@ -1098,7 +1140,7 @@ TEST_CASE("embed_words refuses invalid arguments with COE_ERR_INVALID_ARGUMENT a
     refused(t, "not a power of two above word_count");
     t = good.view();
     refused(t, "vector_stride 7 is smaller than dims 8", 7);
-    t.struct_size = sizeof(coe_word_table) - 8;
+    t.struct_size = COE_WORD_TABLE_SIZE_1_3 - 8;
     refused(t, "struct_size");
     t = good.view();
     t.slots = nullptr;

@@ -66,10 +66,10 @@ inline void validate_embed_words(const coe_embed_words_args &a) {
         throw status_error(COE_ERR_INVALID_ARGUMENT, "texts or text_lengths is null");
     if (a.table == nullptr) throw status_error(COE_ERR_INVALID_ARGUMENT, "table is null");
     const coe_word_table &t = *a.table;
-    if (t.struct_size < sizeof(coe_word_table))
+    if (t.struct_size < COE_WORD_TABLE_SIZE_1_3)
         throw status_error(COE_ERR_INVALID_ARGUMENT, "table struct_size " + std::to_string(t.struct_size) +
                                                          " is smaller than the " +
-                                                         std::to_string(sizeof(coe_word_table)) + " bytes needed");
+                                                         std::to_string(COE_WORD_TABLE_SIZE_1_3) + " bytes needed");
     if (t.dims < 1 || t.dims > embed_words_max_dims)
         throw status_error(COE_ERR_INVALID_ARGUMENT, "table dims " + std::to_string(t.dims) + " is outside 1..4096");
     if (t.slot_count == 0 || (t.slot_count & (t.slot_count - 1)) != 0 || t.slot_count <= t.word_count)
@@ -248,10 +248,10 @@ inline void prefetch_bytes(const void *p, std::uint64_t bytes) {
     for (std::uint64_t o = 0; o < std::min<std::uint64_t>(bytes, 512); o += 64) __builtin_prefetch(c + o);
 }
 
-// Looks the batch's tokens up and adds the words found to `row`, in token
-// order; counts them in `known`.  Empties the batch.
-template <class A>
-void add_batch(TokenBatch &b, const WordProbe &probe, const coe_word_table &t, float *row, std::uint32_t &known) {
+// Looks the batch's tokens up and calls found(row) for each token that is a
+// word of the table, in token order.  Empties the batch.
+template <class Found>
+void look_up_batch(TokenBatch &b, const WordProbe &probe, const coe_word_table &t, Found &&found) {
     const std::uint32_t dims = t.dims;
     for (std::size_t k = 0; k < b.size; ++k) {
         b.row_plus_1[k] = probe.seek(b.hash[k], b.slot[k], b.probes[k]);
@@ -269,15 +269,31 @@ void add_batch(TokenBatch &b, const WordProbe &probe, const coe_word_table &t, f
             b.slot[k] = (b.slot[k] + 1) & (t.slot_count - 1);  // another word with the same tag: probe on
             row_plus_1 = probe.seek(b.hash[k], b.slot[k], b.probes[k]);
         }
-        if (row_plus_1 == 0) continue;
-        const std::uint32_t r = row_plus_1 - 1;
-        ++known;
-        const float w = t.weights[r];
-        // weight 0 drops the word: adding its products (+-0) would leave
-        // every lane as it is (a lane is never -0)
-        if (w != 0.f) add_weighted<A>(row, t.values + static_cast<std::uint64_t>(r) * dims, w, dims);
+        if (row_plus_1 != 0) found(row_plus_1 - 1);
     }
     b.size = 0;
+}
+
+// Calls found(row) for each token of the text that is a word of the table,
+// in token order.  Vector: the tokeniser's vector form (the same spans).
+template <bool Vector, class Found>
+void find_words(const unsigned char *text, std::uint64_t length, const WordProbe &probe, const coe_word_table &table,
+                std::vector<unsigned char> &folded, TokenBatch &batch, Found &&found) {
+    // the spans of one text stay valid (in `folded`) until its last batch is looked up
+    token_spans<Vector>(text, length, folded, [&](const unsigned char *t, std::uint64_t n) {
+        if (n < 2) return;
+        std::uint64_t high = 0;
+        const std::uint64_t h = block_hash(t, n, high);
+        const std::size_t k = batch.size++;
+        batch.bytes[k] = t;
+        batch.length[k] = n;
+        batch.hash[k] = h;
+        batch.slot[k] = probe.home(h);
+        batch.probes[k] = 0;
+        __builtin_prefetch(probe.slot(batch.slot[k]));
+        if (batch.size == TokenBatch::capacity) look_up_batch(batch, probe, table, found);
+    });
+    look_up_batch(batch, probe, table, found);
 }
 
 template <class A>
@@ -292,22 +308,16 @@ coe_status embed_words(coe_embed_words_args &a) {
         float *row = a.vectors + static_cast<std::uint64_t>(i) * a.vector_stride;
         std::fill(row, row + dims, 0.f);
         std::uint32_t known = 0;
-        const auto *text = reinterpret_cast<const unsigned char *>(a.texts[i]);
-        // the spans of one text stay valid (in `folded`) until its last batch is added
-        token_spans<!is_scalar_v<A>>(text, a.text_lengths[i], folded, [&](const unsigned char *t, std::uint64_t n) {
-            if (n < 2) return;
-            std::uint64_t high = 0;
-            const std::uint64_t h = block_hash(t, n, high);
-            const std::size_t k = batch.size++;
-            batch.bytes[k] = t;
-            batch.length[k] = n;
-            batch.hash[k] = h;
-            batch.slot[k] = probe.home(h);
-            batch.probes[k] = 0;
-            __builtin_prefetch(probe.slot(batch.slot[k]));
-            if (batch.size == TokenBatch::capacity) add_batch<A>(batch, probe, table, row, known);
-        });
-        add_batch<A>(batch, probe, table, row, known);
+        find_words<!is_scalar_v<A>>(reinterpret_cast<const unsigned char *>(a.texts[i]), a.text_lengths[i], probe,
+                                    table, folded, batch, [&](std::uint32_t r) {
+                                        ++known;
+                                        const float w = table.weights[r];
+                                        // weight 0 drops the word: adding its products (+-0) would
+                                        // leave every lane as it is (a lane is never -0)
+                                        if (w != 0.f)
+                                            add_weighted<A>(row, table.values + static_cast<std::uint64_t>(r) * dims, w,
+                                                            dims);
+                                    });
         normalise_row(row, dims);
         if (a.known_words != nullptr) a.known_words[i] = known;
     }

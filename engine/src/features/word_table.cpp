@@ -26,14 +26,14 @@ std::uint64_t word_hash(std::string_view word) { return kernels::block_hash(word
 
 coe_word_table word_table_view(std::uint32_t dims, std::uint32_t word_count, std::uint32_t slot_count,
                                const std::uint32_t *slots, const std::uint32_t *word_offsets, const char *words,
-                               const float *weights, const std::uint16_t *values) {
+                               const float *weights, const std::uint16_t *values, std::uint64_t values_id) {
     return coe_word_table{sizeof(coe_word_table), dims,  word_count, slot_count, slots,
-                          word_offsets,           words, weights,    values};
+                          word_offsets,           words, weights,    values,     values_id};
 }
 
 coe_word_table WordTableData::view() const {
     return word_table_view(dims, word_count(), slot_count(), slots.data(), word_offsets.data(), words.data(),
-                           weights.data(), values.data());
+                           weights.data(), values.data(), 0);
 }
 
 WordTableData build_word_table(const std::vector<std::string> &words, const std::vector<float> &vectors,

@@ -23,8 +23,8 @@ struct WordTableData {
 
     std::uint32_t word_count() const { return static_cast<std::uint32_t>(weights.size()); }
     std::uint32_t slot_count() const { return static_cast<std::uint32_t>(slots.size() / 2); }
-    // The table as the operation takes it; valid while this object lives
-    // unchanged.
+    // The table as the operation takes it, its values_id 0 (the data may
+    // change between views); valid while this object lives unchanged.
     coe_word_table view() const;
 };
 
@@ -38,10 +38,11 @@ WordTableData build_word_table(const std::vector<std::string> &words, const std:
                                std::uint32_t dims);
 
 // The table of sections laid out as coe_word_table says (wherever they live:
-// vectors, or a mapped file), with `weights` for its rows.
+// vectors, or a mapped file), with `weights` for its rows and `values_id`
+// naming the values' contents (0: unnamed; coe/ops/embed_words.h).
 coe_word_table word_table_view(std::uint32_t dims, std::uint32_t word_count, std::uint32_t slot_count,
                                const std::uint32_t *slots, const std::uint32_t *word_offsets, const char *words,
-                               const float *weights, const std::uint16_t *values);
+                               const float *weights, const std::uint16_t *values, std::uint64_t values_id);
 
 // The row of `word` in `table`, or -1: the probe coe.embed_words/1 makes.
 std::int64_t find_word(const coe_word_table &table, std::string_view word);

@@ -170,7 +170,7 @@ std::string_view WordVectorsFile::word(std::uint32_t row) const {
 }
 
 coe_word_table WordVectorsFile::table(const float *weights) const {
-    return word_table_view(dims_, word_count_, slot_count_, slots_, word_offsets_, words_, weights, values_);
+    return word_table_view(dims_, word_count_, slot_count_, slots_, word_offsets_, words_, weights, values_, checksum_);
 }
 
 }  // namespace coe::detail

@@ -45,7 +45,8 @@ public:
 
     // The table coe.embed_words/1 reads, pointing into the mapping (nothing
     // is copied), with the caller's `weights` (word_count() of them, which
-    // must outlive the table's use).  Valid while this object lives.
+    // must outlive the table's use); its values_id is the file's checksum.
+    // Valid while this object lives.
     coe_word_table table(const float *weights) const;
 
 private:

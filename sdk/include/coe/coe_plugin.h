@@ -60,7 +60,7 @@ extern "C" {
 /* ---------------------------------------------------------------- version */
 
 #define COE_ABI_MAJOR 1u
-#define COE_ABI_MINOR 5u
+#define COE_ABI_MINOR 6u
 /* What each ABI version added: sdk/CHANGELOG.md. */
 
 /* Name of the one exported function of a plugin. */

@@ -2,6 +2,7 @@
  * coe/ops/embed_words.h - the operation "coe.embed_words" of the plugin ABI.
  *
  *   coe.embed_words/1   since ABI 1.3   coe_embed_words_args, coe_word_table
+ *                       ABI 1.6 appended coe_word_table.values_id
  *
  * UTF-8 texts to one dense vector each: the weighted sum of the pretrained
  * vectors of the words a text contains, scaled to unit length.  The words'
@@ -9,12 +10,13 @@
  * it from its word-vector file (docs/analysis.md) and passes it on each call.
  *
  * Included at the end of coe/coe_plugin.h: include that header, which
- * declares the whole ABI.  This one needs only <stdint.h> and also compiles
+ * declares the whole ABI.  This one needs only <stddef.h> and <stdint.h> and also compiles
  * on its own.  Operation ids and revisions: sdk/conventions/operation-id.md.
  */
 #ifndef COE_OPS_EMBED_WORDS_H
 #define COE_OPS_EMBED_WORDS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -37,7 +39,16 @@ extern "C" {
  *
  * Row r: its word is words[word_offsets[r] .. word_offsets[r + 1]); its
  * weight is weights[r] (finite, >= 0; 0 drops the word); its vector is the
- * dims IEEE 754 binary16 values values[r * dims .. r * dims + dims). */
+ * dims IEEE 754 binary16 values values[r * dims .. r * dims + dims).
+ *
+ * values_id (ABI 1.6; absent in a table whose struct_size ends before it,
+ * which reads as 0) names the values' contents for plugins that keep a copy
+ * of them between calls, as a device backend keeps the vectors in device
+ * memory: two tables with the same nonzero values_id, dims and word_count
+ * have the same values bytes, in every call of the process.  0 promises
+ * nothing (the copy, if any, is made again for the call).  The engine uses
+ * the XXH64 checksum of the word-vector file's payload (docs/word-vectors.md),
+ * which covers the values.  The result never depends on it. */
 typedef struct coe_word_table {
     uint32_t struct_size;
     uint32_t dims;                /* floats per vector, 1..4096                 */
@@ -48,7 +59,12 @@ typedef struct coe_word_table {
     const char *words;            /* the words' bytes, folded as tokens are      */
     const float *weights;         /* word_count weights                         */
     const uint16_t *values;       /* word_count * dims binary16 values          */
+    uint64_t values_id;           /* ABI 1.6: names the values' bytes; 0: none  */
 } coe_word_table;
+
+/* The struct_size of a coe_word_table from before ABI 1.6 (no values_id),
+ * which every plugin accepts. */
+#define COE_WORD_TABLE_SIZE_1_3 ((uint32_t)(offsetof(coe_word_table, values_id)))
 
 /* coe.embed_words/1 - one unit vector per text.
  *
@@ -67,7 +83,8 @@ typedef struct coe_word_table {
  * backend.
  *
  * Output: row i at vectors + i * vector_stride, vector_stride >= table->dims.
- * Returns COE_ERR_INVALID_ARGUMENT when dims is out of range, slot_count is
+ * Returns COE_ERR_INVALID_ARGUMENT when the table's struct_size is below
+ * COE_WORD_TABLE_SIZE_1_3, dims is out of range, slot_count is
  * not a power of two above word_count, vector_stride < dims, or a probe
  * meets a slot naming a row >= word_count (the table is not read whole on
  * each call: the caller validates it once, when it maps it). */
