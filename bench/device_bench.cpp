@@ -1,16 +1,23 @@
 // device_bench: the dense similarity matrix (coe.similarity/2, dense
-// vectors) on the device backend beside the best CPU backend, call by call,
-// over a sweep of sizes; and the break-even size from which the device is
-// faster.  Wall-clock time per call through Engine::similarity (what a host
-// gets: the transfers, the device's work and the host's share), median of
-// several calls.
+// vectors) and the word embeddings (coe.embed_words/1) on the device backend
+// beside the best CPU backend, call by call, over a sweep of sizes; and the
+// break-even size from which the device is faster.  Wall-clock time per call
+// through Engine::similarity and Engine::embed_words (what a host gets: the
+// transfers, the device's work and the host's share), median of several
+// calls.
 //
-//   device_bench [--n 31,100,...] [--d 100,1024] [--device vulkan] [--cpu auto]
-//                [--seconds 0.3] [--json FILE]
+//   device_bench [--n 31,100,...] [--d 100,1024] [--texts 31,1000,...]
+//                [--tokens 250] [--word-vectors FILE] [--device vulkan]
+//                [--cpu auto] [--seconds 0.3] [--json FILE]
 //
-// Prints a Markdown table (the machine's CPU model and the device named) and
+// Prints Markdown tables (the machine's CPU model and the device named) and
 // writes the same numbers as JSON.  Sizes whose n x n float result would not
 // fit one call (n * n >= 2^32) are listed as not measured, with the reason.
+// The embeddings use the word-vector file (--word-vectors, else where the
+// engine finds one), its table named by the file's checksum as the engine
+// names it (so a device keeps it), weights 1, and texts of --tokens words
+// drawn from the file's first 20,000 rows (a fixed seed); without a file
+// that part is skipped, saying so.  --texts 0 skips it too.
 // Exits 77 (SKIPPED) when the device backend cannot run here.
 #include <algorithm>
 #include <chrono>
@@ -27,13 +34,17 @@
 #include <boost/json.hpp>
 
 #include "coe/engine.hpp"
+#include "coe/word_vectors.hpp"
+#include "features/word_vectors_file.hpp"
 
 namespace {
 
 struct Options {
     std::vector<std::uint64_t> counts = {31, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 100000};
     std::vector<std::uint64_t> dims = {100, 1024};
-    std::string device = "vulkan", cpu = "auto", json;
+    std::vector<std::uint64_t> texts = {31, 1000, 10000, 100000};  // per embed_words call
+    std::uint64_t tokens = 250;                                    // words per text
+    std::string device = "vulkan", cpu = "auto", json, word_vectors;
     double seconds = 0.3;  // per cell: calls are repeated until this much time has passed (at least 1, at most 25)
 };
 
@@ -43,7 +54,9 @@ std::vector<std::uint64_t> parse_list(const std::string &flag, const std::string
     for (std::string item; std::getline(ss, item, ',');) {
         char *end = nullptr;
         const unsigned long long v = std::strtoull(item.c_str(), &end, 10);
-        if (item.empty() || *end != 0 || v == 0) throw std::runtime_error(flag + ": '" + item + "' is not a count");
+        if (item.empty() || *end != 0 || (v == 0 && flag != "--texts"))
+            throw std::runtime_error(flag + ": '" + item + "' is not a count");
+        if (v == 0) continue;  // --texts 0: no embeddings
         out.push_back(v);
     }
     return out;
@@ -59,6 +72,9 @@ Options parse(int argc, char **argv) {
         };
         if (a == "--n") o.counts = parse_list(a, value());
         else if (a == "--d") o.dims = parse_list(a, value());
+        else if (a == "--texts") o.texts = parse_list(a, value());
+        else if (a == "--tokens") o.tokens = parse_list(a, value()).at(0);
+        else if (a == "--word-vectors") o.word_vectors = value();
         else if (a == "--device") o.device = value();
         else if (a == "--cpu") o.cpu = value();
         else if (a == "--seconds") o.seconds = std::stod(value());
@@ -105,6 +121,73 @@ double time_calls(const coe::Engine &e, const std::vector<float> &v, std::uint32
     }
     std::sort(ms.begin(), ms.end());
     return ms[ms.size() / 2];
+}
+
+// ---- coe.embed_words/1
+
+// The word-vector file named, else the one the engine would find; empty if
+// none.
+std::string word_vectors_file(const Options &o) {
+    if (!o.word_vectors.empty()) return o.word_vectors;
+    for (const auto &place : coe::word_vectors_search_path())
+        if (place.missing.empty() && !place.file.empty()) return place.file;
+    return {};
+}
+
+// Median wall-clock milliseconds of one embed_words call.
+double time_embed(const coe::Engine &e, const std::vector<std::string_view> &texts, const coe_word_table &table,
+                  double seconds) {
+    std::vector<double> ms;
+    const auto start = std::chrono::steady_clock::now();
+    (void)e.embed_words(texts, table);  // warm-up: buffers, pipelines, the table's upload
+    while (
+        ms.size() < 3 ||
+        (ms.size() < 25 && std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < seconds)) {
+        const auto t0 = std::chrono::steady_clock::now();
+        const coe::WordEmbeddings w = e.embed_words(texts, table);
+        ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+        if (w.known_words.size() != texts.size()) throw std::runtime_error("a result of the wrong shape");
+    }
+    std::sort(ms.begin(), ms.end());
+    return ms[ms.size() / 2];
+}
+
+// The embeddings' sweep: a Markdown table on stdout, rows into `out`.
+void measure_embed_words(const Options &o, const coe::Engine &cpu, const coe::Engine &device,
+                         const std::string &cpu_name, boost::json::object &out) {
+    const std::string file = word_vectors_file(o);
+    if (o.texts.empty()) return;
+    std::cout << "# Word embeddings (coe.embed_words/1): " << o.device << " vs " << cpu_name << "\n\n";
+    if (file.empty()) {
+        std::cout << "skipped: no word-vector file (--word-vectors FILE, or COE_DATA_DIR)\n\n";
+        out["embed_words_skipped"] = "no word-vector file";
+        return;
+    }
+    const coe::detail::WordVectorsFile vectors = coe::detail::WordVectorsFile::open(file);
+    const std::vector<float> weights(vectors.word_count(), 1.f);
+    const coe_word_table table = vectors.table(weights.data());
+    const std::uint32_t common = std::min<std::uint32_t>(vectors.word_count(), 20000);
+    std::cout << "- table: " << vectors.word_count() << " words x " << vectors.dims() << " dims ("
+              << vectors.size_bytes() / 1000000 << " MB), values_id set (kept on the device)\n"
+              << "- texts of " << o.tokens << " words drawn from the first " << common << " rows\n\n"
+              << "| texts | tokens | " << cpu_name << " ms | " << o.device << " ms | " << cpu_name << " / " << o.device
+              << " |\n|---|---|---|---|---|\n";
+    boost::json::array rows;
+    std::mt19937 rng(20000);
+    for (std::uint64_t n : o.texts) {
+        std::vector<std::string> texts(n);
+        for (auto &t : texts)
+            for (std::uint64_t k = 0; k < o.tokens; ++k)
+                (t += vectors.word(static_cast<std::uint32_t>(rng() % common))) += ' ';
+        const std::vector<std::string_view> views(texts.begin(), texts.end());
+        const double c = time_embed(cpu, views, table, o.seconds), g = time_embed(device, views, table, o.seconds);
+        const double tokens = static_cast<double>(n * o.tokens);
+        std::cout << "| " << n << " | " << tokens << " | " << c << " | " << g << " | " << c / g << " |\n" << std::flush;
+        rows.push_back(boost::json::object{{"texts", n}, {"tokens", tokens}, {"cpu_ms", c}, {"device_ms", g}});
+    }
+    std::cout << "\n";
+    out["embed_words"] =
+        boost::json::object{{"file", file}, {"words", vectors.word_count()}, {"dims", vectors.dims()}, {"rows", rows}};
 }
 
 }  // namespace
@@ -178,15 +261,12 @@ int main(int argc, char **argv) try {
         }
         std::cout << "\n";
     }
+    boost::json::object result{{"cpu", cpu_model()},         {"device", device_desc}, {"cpu_backend", cpu_name},
+                               {"device_backend", o.device}, {"rows", rows},          {"break_even", break_even}};
+    measure_embed_words(o, *cpu, *device, cpu_name, result);
     if (!o.json.empty()) {
         std::ofstream f(o.json);
-        f << boost::json::serialize(boost::json::object{{"cpu", cpu_model()},
-                                                        {"device", device_desc},
-                                                        {"cpu_backend", cpu_name},
-                                                        {"device_backend", o.device},
-                                                        {"rows", rows},
-                                                        {"break_even", break_even}})
-          << "\n";
+        f << boost::json::serialize(result) << "\n";
     }
     return 0;
 } catch (const std::exception &e) {

@@ -2,9 +2,10 @@
 // entry point.
 //
 // Every operation of the built-in backends, at the same revisions, so this
-// is a complete backend: the dense matrix of coe.similarity/2 runs on the
-// Vulkan device (dense_similarity.cpp); everything else runs the shared
-// scalar kernels on the CPU inside the plugin.
+// is a complete backend: the dense matrix of coe.similarity/2
+// (dense_similarity.cpp) and the sums of coe.embed_words/1
+// (embed_words_on_device.cpp) run on the Vulkan device; everything else
+// runs the shared scalar kernels on the CPU inside the plugin.
 //
 // Loading.  Nothing runs at load time.  The entry point probes for a Vulkan
 // device once (instance and physical devices only) and returns NULL when
@@ -24,7 +25,7 @@
 #include "coe/plugin_helper.hpp"
 #include "consensus_kernel.hpp"
 #include "dense_similarity.hpp"
-#include "embed_words_kernel.hpp"
+#include "embed_words_on_device.hpp"
 #include "featurize_kernel.hpp"
 #include "similarity_kernel.hpp"
 #include "vulkan_device.hpp"
@@ -84,8 +85,7 @@ coe_status aggregate_v2(void *args, const coe_call *call) {
 }
 
 coe_status embed_words(void *args, const coe_call *call) {
-    return sdk::guarded(call,
-                        [&] { return kernels::embed_words<scalar_arch>(sdk::args_as<coe_embed_words_args>(args)); });
+    return sdk::guarded(call, [&] { return coe::vulkan::embed_words(sdk::args_as<coe_embed_words_args>(args)); });
 }
 
 constexpr coe_operation operation(std::uint32_t revision, const char *id, coe_operation_fn invoke) {

@@ -1,8 +1,7 @@
-// vulkan_device.cpp - see vulkan_device.hpp.  The Vulkan objects (instance,
-// device, pipeline, buffers) and the one call that dispatches the shader.
+// vulkan_device.cpp - see vulkan_device.hpp and vulkan_context.hpp.  The
+// Vulkan objects (instance, device, pipelines, buffers), their submission,
+// and the call that dispatches the canonical-dots shader.
 #include "vulkan_device.hpp"
-
-#include <vulkan/vulkan.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -15,6 +14,7 @@
 #include "canonical_dots_tiled_spirv.h"
 #include "coe/coe_plugin.h"
 #include "coe/plugin_helper.hpp"
+#include "vulkan_context.hpp"
 
 namespace coe::vulkan {
 namespace {
@@ -44,15 +44,6 @@ coe_status status_of(VkResult r) {
                                                                                   : COE_ERR_INTERNAL;
 }
 
-[[noreturn]] void fail(const char *what, VkResult r) {
-    throw status_error(status_of(r), std::string("Vulkan ") + what + " failed: " + result_name(r) + " (" +
-                                         std::to_string(static_cast<int>(r)) + ")");
-}
-
-void check(VkResult r, const char *what) {
-    if (r != VK_SUCCESS) fail(what, r);
-}
-
 const char *type_name(VkPhysicalDeviceType t) {
     switch (t) {
     case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: return "discrete GPU";
@@ -71,61 +62,6 @@ int type_rank(VkPhysicalDeviceType t) {
     case VK_PHYSICAL_DEVICE_TYPE_CPU: return 1;
     default: return 0;
     }
-}
-
-// A storage buffer; grows, never shrinks.  A host-visible one is mapped for
-// its whole life (mapped != nullptr); `coherent` false: the host must
-// invalidate before it reads what the device wrote.
-struct MappedBuffer {
-    VkBuffer buffer = VK_NULL_HANDLE;
-    VkDeviceMemory memory = VK_NULL_HANDLE;
-    void *mapped = nullptr;
-    VkDeviceSize size = 0;
-    bool coherent = true;
-};
-
-// Where a buffer lives.  On a device with memory of its own (a discrete GPU)
-// the shader reads the rows from, and writes the dots to, device-local
-// buffers, and copies move them across the bus once; read over the bus, the
-// rows would cross it once per tile.  A device that shares the host's memory
-// (a CPU device, an integrated GPU) uses mapped buffers directly.
-enum class Place {
-    upload,    // host-visible, written by the host (write-combined is fine)
-    readback,  // host-visible, read by the host: cached memory preferred
-    device,    // device-local, not mapped
-};
-
-// Everything of the device.  Guarded by `mutex` once probed.
-struct Device {
-    std::mutex mutex;
-    DeviceProbe probe;
-    VkInstance instance = VK_NULL_HANDLE;
-    VkPhysicalDevice physical = VK_NULL_HANDLE;
-    VkPhysicalDeviceProperties properties{};
-    VkPhysicalDeviceMemoryProperties memory_properties{};
-    std::uint32_t queue_family = 0;
-
-    bool ready = false;
-    std::string broken;  // non-empty: the device is lost or hung; why
-    VkDevice device = VK_NULL_HANDLE;
-    VkQueue queue = VK_NULL_HANDLE;
-    VkDescriptorSetLayout set_layout = VK_NULL_HANDLE;
-    VkPipelineLayout pipeline_layout = VK_NULL_HANDLE;
-    VkPipeline pipeline = VK_NULL_HANDLE;                        // the one the calls use
-    VkPipeline pipelines[2] = {VK_NULL_HANDLE, VK_NULL_HANDLE};  // simple, tiled
-    bool staged = false;  // device-local buffers and copies (a device with memory of its own)
-    VkDescriptorPool descriptor_pool = VK_NULL_HANDLE;
-    VkDescriptorSet descriptor_set = VK_NULL_HANDLE;
-    VkCommandPool command_pool = VK_NULL_HANDLE;
-    VkCommandBuffer command_buffer = VK_NULL_HANDLE;
-    VkFence fence = VK_NULL_HANDLE;
-    MappedBuffer rows, dots;          // what the shader reads and writes
-    MappedBuffer rows_up, dots_down;  // the host's side of them when staged
-};
-
-Device &the_device() {
-    static Device *d = new Device;  // never destroyed: see vulkan_device.hpp
-    return *d;
 }
 
 void probe_into(Device &dv) {
@@ -244,8 +180,30 @@ const Tuning &tuning() {
     return t;
 }
 
-// The logical device, queue, pipeline and command objects.  Called with the
-// mutex held.
+// A compute pipeline running `code` over `layout`.
+VkPipeline shader_pipeline(Device &dv, VkPipelineLayout layout, const std::uint32_t *code, std::size_t code_bytes) {
+    VkShaderModuleCreateInfo shader_info{};
+    shader_info.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO;
+    shader_info.codeSize = code_bytes;
+    shader_info.pCode = code;
+    VkShaderModule module = VK_NULL_HANDLE;
+    check(vkCreateShaderModule(dv.device, &shader_info, nullptr, &module), "vkCreateShaderModule");
+    VkComputePipelineCreateInfo pipeline_info{};
+    pipeline_info.sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO;
+    pipeline_info.stage.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO;
+    pipeline_info.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
+    pipeline_info.stage.module = module;
+    pipeline_info.stage.pName = "main";
+    pipeline_info.layout = layout;
+    VkPipeline pipeline = VK_NULL_HANDLE;
+    const VkResult r = vkCreateComputePipelines(dv.device, VK_NULL_HANDLE, 1, &pipeline_info, nullptr, &pipeline);
+    vkDestroyShaderModule(dv.device, module, nullptr);
+    check(r, "vkCreateComputePipelines");
+    return pipeline;
+}
+
+// The logical device, queue, dots pipelines and command objects.  Called
+// with the mutex held.
 void make_ready(Device &dv) {
     const float priority = 1.f;
     VkDeviceQueueCreateInfo queue_info{};
@@ -260,72 +218,21 @@ void make_ready(Device &dv) {
     check(vkCreateDevice(dv.physical, &device_info, nullptr, &dv.device), "vkCreateDevice");
     vkGetDeviceQueue(dv.device, dv.queue_family, 0, &dv.queue);
 
-    VkDescriptorSetLayoutBinding bindings[2]{};
-    for (std::uint32_t b = 0; b < 2; ++b) {
-        bindings[b].binding = b;
-        bindings[b].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-        bindings[b].descriptorCount = 1;
-        bindings[b].stageFlags = VK_SHADER_STAGE_COMPUTE_BIT;
-    }
-    VkDescriptorSetLayoutCreateInfo set_info{};
-    set_info.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO;
-    set_info.bindingCount = 2;
-    set_info.pBindings = bindings;
-    check(vkCreateDescriptorSetLayout(dv.device, &set_info, nullptr, &dv.set_layout), "vkCreateDescriptorSetLayout");
-
-    VkPushConstantRange push{VK_SHADER_STAGE_COMPUTE_BIT, 0, 4 * sizeof(std::uint32_t)};
-    VkPipelineLayoutCreateInfo layout_info{};
-    layout_info.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO;
-    layout_info.setLayoutCount = 1;
-    layout_info.pSetLayouts = &dv.set_layout;
-    layout_info.pushConstantRangeCount = 1;
-    layout_info.pPushConstantRanges = &push;
-    check(vkCreatePipelineLayout(dv.device, &layout_info, nullptr, &dv.pipeline_layout), "vkCreatePipelineLayout");
-
-    // both shaders (the same sums): the simple one reads every term from
-    // device memory; the tiled one stages 16 x 16 tiles in shared memory,
-    // which pays on a GPU and not on a CPU device (its barriers are dear)
-    const std::uint32_t *const codes[2] = {canonical_dots_spirv, canonical_dots_tiled_spirv};
-    const std::size_t sizes[2] = {sizeof(canonical_dots_spirv), sizeof(canonical_dots_tiled_spirv)};
-    for (int v = 0; v < 2; ++v) {
-        VkShaderModuleCreateInfo shader_info{};
-        shader_info.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO;
-        shader_info.codeSize = sizes[v];
-        shader_info.pCode = codes[v];
-        VkShaderModule module = VK_NULL_HANDLE;
-        check(vkCreateShaderModule(dv.device, &shader_info, nullptr, &module), "vkCreateShaderModule");
-        VkComputePipelineCreateInfo pipeline_info{};
-        pipeline_info.sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO;
-        pipeline_info.stage.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO;
-        pipeline_info.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
-        pipeline_info.stage.module = module;
-        pipeline_info.stage.pName = "main";
-        pipeline_info.layout = dv.pipeline_layout;
-        const VkResult r =
-            vkCreateComputePipelines(dv.device, VK_NULL_HANDLE, 1, &pipeline_info, nullptr, &dv.pipelines[v]);
-        vkDestroyShaderModule(dv.device, module, nullptr);
-        check(r, "vkCreateComputePipelines");
-    }
+    // both dots shaders (the same sums) over one layout: the simple one reads
+    // every term from device memory; the tiled one stages 16 x 16 tiles in
+    // shared memory, which pays on a GPU and not on a CPU device (its
+    // barriers are dear)
+    dv.dots_pipeline =
+        make_pipeline(dv, canonical_dots_spirv, sizeof(canonical_dots_spirv), 2, 4 * sizeof(std::uint32_t));
+    dv.dots_shaders[0] = dv.dots_pipeline.pipeline;
+    dv.dots_shaders[1] =
+        shader_pipeline(dv, dv.dots_pipeline.layout, canonical_dots_tiled_spirv, sizeof(canonical_dots_tiled_spirv));
     const bool shares_host_memory = dv.properties.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU ||
                                     dv.properties.deviceType == VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU;
     const Tuning &t = tuning();
     if (!t.error.empty()) throw status_error(COE_ERR_INVALID_ARGUMENT, t.error);
-    dv.pipeline = dv.pipelines[t.shader >= 0 ? t.shader : shares_host_memory ? 0 : 1];
+    dv.dots_pipeline.pipeline = dv.dots_shaders[t.shader >= 0 ? t.shader : shares_host_memory ? 0 : 1];
     dv.staged = t.staging >= 0 ? t.staging == 1 : !shares_host_memory;
-
-    VkDescriptorPoolSize pool_size{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 2};
-    VkDescriptorPoolCreateInfo pool_info{};
-    pool_info.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO;
-    pool_info.maxSets = 1;
-    pool_info.poolSizeCount = 1;
-    pool_info.pPoolSizes = &pool_size;
-    check(vkCreateDescriptorPool(dv.device, &pool_info, nullptr, &dv.descriptor_pool), "vkCreateDescriptorPool");
-    VkDescriptorSetAllocateInfo alloc_set{};
-    alloc_set.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO;
-    alloc_set.descriptorPool = dv.descriptor_pool;
-    alloc_set.descriptorSetCount = 1;
-    alloc_set.pSetLayouts = &dv.set_layout;
-    check(vkAllocateDescriptorSets(dv.device, &alloc_set, &dv.descriptor_set), "vkAllocateDescriptorSets");
 
     VkCommandPoolCreateInfo command_pool_info{};
 
@@ -345,11 +252,14 @@ void make_ready(Device &dv) {
     dv.ready = true;
 }
 
-void release(Device &dv, MappedBuffer &b) {
-    if (b.mapped != nullptr) vkUnmapMemory(dv.device, b.memory);
-    if (b.buffer != VK_NULL_HANDLE) vkDestroyBuffer(dv.device, b.buffer, nullptr);
-    if (b.memory != VK_NULL_HANDLE) vkFreeMemory(dv.device, b.memory, nullptr);
-    b = MappedBuffer{};
+// COE_VULKAN_TEST_FAULT=lost|oom makes every submission fail as a lost
+// device or an exhausted device memory would (for the fault tests).
+VkResult injected_fault() {
+    const char *f = std::getenv("COE_VULKAN_TEST_FAULT");
+    if (f == nullptr) return VK_SUCCESS;
+    if (std::strcmp(f, "lost") == 0) return VK_ERROR_DEVICE_LOST;
+    if (std::strcmp(f, "oom") == 0) return VK_ERROR_OUT_OF_DEVICE_MEMORY;
+    return VK_SUCCESS;
 }
 
 // The memory type for a buffer at `place`: the first type of `bits` with
@@ -375,7 +285,68 @@ std::uint32_t memory_type(const Device &dv, std::uint32_t bits, Place place, boo
     return UINT32_MAX;
 }
 
-// Makes `b` at least `size` bytes, at `place` (mapped unless device-local).
+// Records and runs one block of rows of dots; waits for it.  Called with
+// the mutex held.
+void dispatch_block(Device &dv, std::uint32_t n, std::uint32_t d, std::uint32_t row0, std::uint32_t rows_in_block) {
+    const VkCommandBuffer cb = begin_commands(dv);
+    if (dv.staged && row0 == 0) {  // the rows go up once, with the first block
+        copy(cb, dv.rows_up, dv.rows, VkDeviceSize{n} * d * sizeof(float));
+        barrier(cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                VK_ACCESS_SHADER_READ_BIT);
+    }
+    const ComputePipeline &p = dv.dots_pipeline;
+    vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, p.pipeline);
+    vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, p.layout, 0, 1, &p.set, 0, nullptr);
+    const std::uint32_t shape[4] = {n, d, row0, rows_in_block};
+    vkCmdPushConstants(cb, p.layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof shape, shape);
+    vkCmdDispatch(cb, (n + 15) / 16, (rows_in_block + 15) / 16, 1);
+    if (dv.staged) {  // the block's dots come down
+        barrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT,
+                VK_ACCESS_TRANSFER_READ_BIT);
+        copy(cb, dv.dots, dv.dots_down, VkDeviceSize{rows_in_block} * n * sizeof(float));
+        barrier(cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_HOST_BIT,
+                VK_ACCESS_HOST_READ_BIT);
+    } else {
+        barrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_HOST_BIT,
+                VK_ACCESS_HOST_READ_BIT);
+    }
+    submit_and_wait(dv, static_cast<double>(rows_in_block) * n * d, dv.staged ? dv.dots_down : dv.dots);
+}
+
+}  // namespace
+
+Device &the_device() {
+    static Device *d = new Device;  // never destroyed: see vulkan_device.hpp
+    return *d;
+}
+
+[[noreturn]] void fail(const char *what, VkResult r) {
+    throw status_error(status_of(r), std::string("Vulkan ") + what + " failed: " + result_name(r) + " (" +
+                                         std::to_string(static_cast<int>(r)) + ")");
+}
+
+void check(VkResult r, const char *what) {
+    if (r != VK_SUCCESS) fail(what, r);
+}
+
+void ready_device(Device &dv) {
+    if (!dv.broken.empty()) throw status_error(COE_ERR_INTERNAL, "Vulkan device unusable: " + dv.broken);
+    if (dv.ready) return;
+    try {
+        make_ready(dv);
+    } catch (const status_error &e) {  // never retried: a half-made device is not made twice
+        dv.broken = e.what();
+        throw;
+    }
+}
+
+void release(Device &dv, MappedBuffer &b) {
+    if (b.mapped != nullptr) vkUnmapMemory(dv.device, b.memory);
+    if (b.buffer != VK_NULL_HANDLE) vkDestroyBuffer(dv.device, b.buffer, nullptr);
+    if (b.memory != VK_NULL_HANDLE) vkFreeMemory(dv.device, b.memory, nullptr);
+    b = MappedBuffer{};
+}
+
 void reserve(Device &dv, MappedBuffer &b, VkDeviceSize size, Place place) {
     if (b.size >= size) return;
     release(dv, b);
@@ -418,7 +389,64 @@ void reserve(Device &dv, MappedBuffer &b, VkDeviceSize size, Place place) {
     b.size = size;
 }
 
-// A barrier between two stages of one command buffer.
+ComputePipeline make_pipeline(Device &dv, const std::uint32_t *code, std::size_t code_bytes, std::uint32_t bindings,
+                              std::uint32_t push_bytes) {
+    ComputePipeline p;
+    std::vector<VkDescriptorSetLayoutBinding> binding(bindings);
+    for (std::uint32_t b = 0; b < bindings; ++b) {
+        binding[b].binding = b;
+        binding[b].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+        binding[b].descriptorCount = 1;
+        binding[b].stageFlags = VK_SHADER_STAGE_COMPUTE_BIT;
+    }
+    VkDescriptorSetLayoutCreateInfo set_info{};
+    set_info.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO;
+    set_info.bindingCount = bindings;
+    set_info.pBindings = binding.data();
+    check(vkCreateDescriptorSetLayout(dv.device, &set_info, nullptr, &p.set_layout), "vkCreateDescriptorSetLayout");
+
+    VkPushConstantRange push{VK_SHADER_STAGE_COMPUTE_BIT, 0, push_bytes};
+    VkPipelineLayoutCreateInfo layout_info{};
+    layout_info.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO;
+    layout_info.setLayoutCount = 1;
+    layout_info.pSetLayouts = &p.set_layout;
+    layout_info.pushConstantRangeCount = 1;
+    layout_info.pPushConstantRanges = &push;
+    check(vkCreatePipelineLayout(dv.device, &layout_info, nullptr, &p.layout), "vkCreatePipelineLayout");
+    p.pipeline = shader_pipeline(dv, p.layout, code, code_bytes);
+
+    VkDescriptorPoolSize pool_size{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, bindings};
+    VkDescriptorPoolCreateInfo pool_info{};
+    pool_info.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO;
+    pool_info.maxSets = 1;
+    pool_info.poolSizeCount = 1;
+    pool_info.pPoolSizes = &pool_size;
+    check(vkCreateDescriptorPool(dv.device, &pool_info, nullptr, &p.pool), "vkCreateDescriptorPool");
+    VkDescriptorSetAllocateInfo alloc_set{};
+    alloc_set.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO;
+    alloc_set.descriptorPool = p.pool;
+    alloc_set.descriptorSetCount = 1;
+    alloc_set.pSetLayouts = &p.set_layout;
+    check(vkAllocateDescriptorSets(dv.device, &alloc_set, &p.set), "vkAllocateDescriptorSets");
+    return p;
+}
+
+void bind_buffers(Device &dv, const ComputePipeline &p, const MappedBuffer *const *buffers, const VkDeviceSize *sizes,
+                  std::uint32_t count) {
+    std::vector<VkDescriptorBufferInfo> infos(count);
+    std::vector<VkWriteDescriptorSet> writes(count);
+    for (std::uint32_t b = 0; b < count; ++b) {
+        infos[b] = {buffers[b]->buffer, 0, sizes[b]};
+        writes[b].sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET;
+        writes[b].dstSet = p.set;
+        writes[b].dstBinding = b;
+        writes[b].descriptorCount = 1;
+        writes[b].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+        writes[b].pBufferInfo = &infos[b];
+    }
+    vkUpdateDescriptorSets(dv.device, count, writes.data(), 0, nullptr);
+}
+
 void barrier(VkCommandBuffer cb, VkPipelineStageFlags from_stage, VkAccessFlags from, VkPipelineStageFlags to_stage,
              VkAccessFlags to) {
     VkMemoryBarrier m{};
@@ -428,49 +456,22 @@ void barrier(VkCommandBuffer cb, VkPipelineStageFlags from_stage, VkAccessFlags 
     vkCmdPipelineBarrier(cb, from_stage, to_stage, 0, 1, &m, 0, nullptr, 0, nullptr);
 }
 
-// COE_VULKAN_TEST_FAULT=lost|oom makes the next dispatch fail as a lost
-// device or an exhausted device memory would (for the fault tests).
-VkResult injected_fault() {
-    const char *f = std::getenv("COE_VULKAN_TEST_FAULT");
-    if (f == nullptr) return VK_SUCCESS;
-    if (std::strcmp(f, "lost") == 0) return VK_ERROR_DEVICE_LOST;
-    if (std::strcmp(f, "oom") == 0) return VK_ERROR_OUT_OF_DEVICE_MEMORY;
-    return VK_SUCCESS;
+void copy(VkCommandBuffer cb, const MappedBuffer &from, const MappedBuffer &to, VkDeviceSize bytes) {
+    const VkBufferCopy region{0, 0, bytes};
+    vkCmdCopyBuffer(cb, from.buffer, to.buffer, 1, &region);
 }
 
-// Records and runs one block of rows; waits for it.  Called with the mutex held.
-void dispatch_block(Device &dv, std::uint32_t n, std::uint32_t d, std::uint32_t row0, std::uint32_t rows_in_block) {
+VkCommandBuffer begin_commands(Device &dv) {
     check(vkResetCommandBuffer(dv.command_buffer, 0), "vkResetCommandBuffer");
     VkCommandBufferBeginInfo begin{};
     begin.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO;
     begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
     check(vkBeginCommandBuffer(dv.command_buffer, &begin), "vkBeginCommandBuffer");
-    const VkCommandBuffer cb = dv.command_buffer;
-    if (dv.staged && row0 == 0) {  // the rows go up once, with the first block
-        const VkBufferCopy up{0, 0, VkDeviceSize{n} * d * sizeof(float)};
-        vkCmdCopyBuffer(cb, dv.rows_up.buffer, dv.rows.buffer, 1, &up);
-        barrier(cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
-                VK_ACCESS_SHADER_READ_BIT);
-    }
-    vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, dv.pipeline);
-    vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, dv.pipeline_layout, 0, 1, &dv.descriptor_set, 0,
-                            nullptr);
-    const std::uint32_t shape[4] = {n, d, row0, rows_in_block};
-    vkCmdPushConstants(cb, dv.pipeline_layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof shape, shape);
-    vkCmdDispatch(cb, (n + 15) / 16, (rows_in_block + 15) / 16, 1);
-    if (dv.staged) {  // the block's dots come down
-        barrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT,
-                VK_ACCESS_TRANSFER_READ_BIT);
-        const VkBufferCopy down{0, 0, VkDeviceSize{rows_in_block} * n * sizeof(float)};
-        vkCmdCopyBuffer(cb, dv.dots.buffer, dv.dots_down.buffer, 1, &down);
-        barrier(cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_HOST_BIT,
-                VK_ACCESS_HOST_READ_BIT);
-    } else {
-        barrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_HOST_BIT,
-                VK_ACCESS_HOST_READ_BIT);
-    }
-    check(vkEndCommandBuffer(dv.command_buffer), "vkEndCommandBuffer");
+    return dv.command_buffer;
+}
 
+void submit_and_wait(Device &dv, double multiply_adds, const MappedBuffer &read) {
+    check(vkEndCommandBuffer(dv.command_buffer), "vkEndCommandBuffer");
     check(vkResetFences(dv.device, 1, &dv.fence), "vkResetFences");
     VkSubmitInfo submit{};
     submit.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO;
@@ -483,10 +484,7 @@ void dispatch_block(Device &dv, std::uint32_t n, std::uint32_t d, std::uint32_t 
     VkResult r = vkQueueSubmit(dv.queue, 1, &submit, dv.fence);
     if (r == VK_ERROR_DEVICE_LOST) dv.broken = "device lost";
     check(r, "vkQueueSubmit");
-    // a few seconds plus time for the work at a slow device's pace (2^28
-    // multiply-adds a second)
-    const double work = static_cast<double>(rows_in_block) * n * d;
-    const auto timeout_ns = static_cast<std::uint64_t>((5.0 + work / 268435456.0) * 1e9);
+    const auto timeout_ns = static_cast<std::uint64_t>((5.0 + multiply_adds / 268435456.0) * 1e9);
     r = vkWaitForFences(dv.device, 1, &dv.fence, VK_TRUE, timeout_ns);
     if (r == VK_TIMEOUT) {
         // the buffers may still be in use: keep them, never submit again
@@ -496,8 +494,7 @@ void dispatch_block(Device &dv, std::uint32_t n, std::uint32_t d, std::uint32_t 
     }
     if (r == VK_ERROR_DEVICE_LOST) dv.broken = "device lost";
     check(r, "vkWaitForFences");
-    const MappedBuffer &read = dv.staged ? dv.dots_down : dv.dots;
-    if (!read.coherent) {
+    if (!read.coherent && read.mapped != nullptr) {
         VkMappedMemoryRange range{};
         range.sType = VK_STRUCTURE_TYPE_MAPPED_MEMORY_RANGE;
         range.memory = read.memory;
@@ -505,8 +502,6 @@ void dispatch_block(Device &dv, std::uint32_t n, std::uint32_t d, std::uint32_t 
         check(vkInvalidateMappedMemoryRanges(dv.device, 1, &range), "vkInvalidateMappedMemoryRanges");
     }
 }
-
-}  // namespace
 
 const DeviceProbe &probe_device() {
     Device &dv = the_device();
@@ -520,7 +515,6 @@ void canonical_dots(const float *rows, std::uint32_t n, std::uint32_t d, const D
     if (!probe.usable) throw status_error(COE_ERR_UNSUPPORTED, "no Vulkan device: " + probe.why);
     Device &dv = the_device();
     const std::lock_guard<std::mutex> lock(dv.mutex);
-    if (!dv.broken.empty()) throw status_error(COE_ERR_INTERNAL, "Vulkan device unusable: " + dv.broken);
     if (static_cast<std::uint64_t>(n) * n >= (std::uint64_t{1} << 32) ||
         static_cast<std::uint64_t>(n) * d >= (std::uint64_t{1} << 32))
         throw status_error(COE_ERR_UNSUPPORTED,
@@ -531,14 +525,7 @@ void canonical_dots(const float *rows, std::uint32_t n, std::uint32_t d, const D
     if (rows_bytes > range || row_of_dots > range)
         throw status_error(COE_ERR_UNSUPPORTED, "vectors exceed the Vulkan device's storage buffer range (" +
                                                     std::to_string(range >> 20) + " MiB)");
-    if (!dv.ready) {
-        try {
-            make_ready(dv);
-        } catch (const status_error &e) {  // never retried: a half-made device is not made twice
-            dv.broken = e.what();
-            throw;
-        }
-    }
+    ready_device(dv);
     const std::uint32_t block = rows_per_block(n);
     const VkDeviceSize dots_bytes = VkDeviceSize{block} * row_of_dots;
     if (dv.staged) {
@@ -552,18 +539,9 @@ void canonical_dots(const float *rows, std::uint32_t n, std::uint32_t d, const D
         reserve(dv, dv.dots, dots_bytes, Place::readback);
         std::memcpy(dv.rows.mapped, rows, rows_bytes);
     }
-
-    VkDescriptorBufferInfo buffers[2] = {{dv.rows.buffer, 0, rows_bytes}, {dv.dots.buffer, 0, dots_bytes}};
-    VkWriteDescriptorSet writes[2]{};
-    for (std::uint32_t b = 0; b < 2; ++b) {
-        writes[b].sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET;
-        writes[b].dstSet = dv.descriptor_set;
-        writes[b].dstBinding = b;
-        writes[b].descriptorCount = 1;
-        writes[b].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-        writes[b].pBufferInfo = &buffers[b];
-    }
-    vkUpdateDescriptorSets(dv.device, 2, writes, 0, nullptr);
+    const MappedBuffer *buffers[2] = {&dv.rows, &dv.dots};
+    const VkDeviceSize sizes[2] = {rows_bytes, dots_bytes};
+    bind_buffers(dv, dv.dots_pipeline, buffers, sizes, 2);
 
     const auto *out = static_cast<const float *>(dv.staged ? dv.dots_down.mapped : dv.dots.mapped);
     for (std::uint32_t row0 = 0; row0 < n; row0 += block) {

@@ -1,6 +1,7 @@
 // vulkan_device.hpp - the one Vulkan device of the plugin: instance,
-// physical device, queue, the canonical-dots pipeline, and one call that
-// runs it.
+// physical device, queue, and the two calls that run work on it: the
+// canonical dots of coe.similarity/2 and the word sums of
+// coe.embed_words/1.
 //
 // Ownership: a single process-wide object, created on first use and never
 // destroyed (the host never unloads a plugin that may still run, and a
@@ -49,6 +50,32 @@ using DotsBlockSink = std::function<void(std::uint32_t row0, std::uint32_t rows,
 // logical device and pipelines on first use.  n * n and n * d must be below
 // 2^32 (the shaders' indices are 32-bit).
 void canonical_dots(const float *rows, std::uint32_t n, std::uint32_t d, const DotsBlockSink &sink);
+
+// What word_sums did.
+enum class WordSums {
+    done,               // sums written
+    values_not_finite,  // the values hold an infinity or a NaN: nothing computed
+};
+
+// The sums of coe.embed_words/1 before the norm (word_sums.comp): for text
+// t < texts and lane d < dims, sums[t * dims + d] = 0 + w_1 * v_1[d] + ...
+// over the text's tokens in order, each product rounded before the add.
+// Token k is tokens[2k] (a row of `values`) and tokens[2k + 1] (its
+// weight's float bits); text t's tokens are token_offsets[t] ..
+// token_offsets[t + 1] - 1.  `values` holds rows * dims binary16 values.
+// values_id != 0: the values stay on the device and are uploaded again only
+// when (values_id, rows, dims) differ from the last upload's (the caller
+// promises that equal ids mean equal values, coe/ops/embed_words.h); 0:
+// uploaded for this call.  The values are checked for infinities and NaNs
+// once per upload.  Throws COE_ERR_UNSUPPORTED when the values, the tokens
+// or the sums exceed the device's storage-buffer range (or 32-bit indices).
+// The weights must keep every product and sum normal and finite (the
+// caller's check: dense_similarity.cpp explains why a device may not).
+WordSums word_sums(const std::uint16_t *values, std::uint32_t rows, std::uint32_t dims, std::uint64_t values_id,
+                   const std::uint32_t *tokens, const std::uint32_t *token_offsets, std::uint32_t texts, float *sums);
+
+// The most bytes one storage buffer of the device may hold (0: no device).
+std::uint64_t storage_buffer_range();
 
 // Rows of dots one call hands over at most (the device's storage-buffer
 // range over n floats); 0 when there is no device.
