@@ -166,10 +166,14 @@ TEST_CASE("coe analyze --backend vulkan: the scalar backend's reports, served by
         CHECK(b[i].at("backend") == "vulkan");
         CHECK(b[i].at("degraded") == false);
         CHECK_MESSAGE(results_only(a[i]) == results_only(b[i]), "panel " << i);
+        // the word sums on the device too, the table kept there (the file's checksum names it)
+        CHECK(b[i].at("served_by").at("coe.embed_words") == "vulkan");
     }
 }
 
-TEST_CASE("a lost Vulkan device: 80 of 80 reports, the same results, degraded, similarity served by a CPU backend") {
+TEST_CASE(
+    "a lost Vulkan device: 80 of 80 reports, the same results, degraded, the device's operations served by a CPU "
+    "backend") {
     const Run clean = run_coe(analyze_args("scalar"));
     const Run lost = run_coe(analyze_args("vulkan"), "COE_VULKAN_TEST_FAULT=lost");
     REQUIRE_MESSAGE(clean.status == 0, clean.out);
@@ -179,11 +183,14 @@ TEST_CASE("a lost Vulkan device: 80 of 80 reports, the same results, degraded, s
     CHECK(b.front().at("degraded") == true);
     for (std::size_t i = 0; i < b.size(); ++i) {
         CHECK_MESSAGE(results_only(a[i]) == results_only(b[i]), "panel " << i);
-        // the similarity breaker opened: the dense matrix moved to a CPU
-        // backend (the other operations, on the CPU in the plugin, stay)
+        // the breakers of the device's operations opened: the dense matrix
+        // and the word sums moved to a CPU backend (the other operations,
+        // on the CPU in the plugin, stay)
         const auto &served = b[i].at("served_by").as_object();
-        REQUIRE(served.contains("coe.similarity"));
-        CHECK_MESSAGE(served.at("coe.similarity") != "vulkan", "panel " << i);
+        for (const char *op : {"coe.similarity", "coe.embed_words"}) {
+            REQUIRE(served.contains(op));
+            CHECK_MESSAGE(served.at(op) != "vulkan", "panel " << i << ", " << op);
+        }
     }
 }
 
