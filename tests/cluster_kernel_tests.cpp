@@ -57,25 +57,34 @@ TEST_CASE("the cached clustering picks exactly the merges of a full scan") {
         const auto n = static_cast<std::uint32_t>(1 + rng() % 60);
         const int levels = (round % 3 == 0) ? 4 : 1000;  // few levels: many exact ties
         const bool sparse = round % 4 == 1;              // mostly zeros, as a panel's items: many components
+        const bool signed_values = round % 5 == 2;       // negative values, and zeros of both signs
         std::vector<float> m(n * n, 1.f);
         for (std::uint32_t i = 0; i < n; ++i)
-            for (std::uint32_t j = i + 1; j < n; ++j)
-                m[i * n + j] = m[j * n + i] =
+            for (std::uint32_t j = i + 1; j < n; ++j) {
+                float v =
                     (sparse && rng() % 8 != 0) ? 0.f : static_cast<float>(rng() % levels) / static_cast<float>(levels);
-        const float threshold = static_cast<float>(rng() % 10) / 10.f;
-        std::vector<std::uint32_t> labels(n);
-        coe_cluster_args a{};
-        a.struct_size = sizeof a;
-        a.count = n;
-        a.similarity = m.data();
-        a.similarity_stride = n;
-        a.method = COE_CLUSTER_AVERAGE_LINKAGE;
-        a.threshold = threshold;
-        a.labels = labels.data();
-        REQUIRE(coe::kernels::cluster(a) == COE_OK);
+                if (signed_values && rng() % 2 == 0) v = -v;
+                m[i * n + j] = m[j * n + i] = v;
+            }
+        const float threshold = static_cast<float>(static_cast<int>(rng() % 12) - (signed_values ? 6 : 0)) / 10.f;
         std::vector<double> s(m.begin(), m.end());
         CAPTURE(round);
-        CHECK(labels == reference_labels(s, n, threshold));
+        const std::vector<std::uint32_t> want = reference_labels(s, n, threshold);
+        // the scalar code, and the vector code on this build's widest vectors
+        for (int vector = 0; vector < 2; ++vector) {
+            std::vector<std::uint32_t> labels(n);
+            coe_cluster_args a{};
+            a.struct_size = sizeof a;
+            a.count = n;
+            a.similarity = m.data();
+            a.similarity_stride = n;
+            a.method = COE_CLUSTER_AVERAGE_LINKAGE;
+            a.threshold = threshold;
+            a.labels = labels.data();
+            REQUIRE((vector ? coe::kernels::cluster<xsimd::default_arch>(a) : coe::kernels::cluster(a)) == COE_OK);
+            CAPTURE(vector);
+            CHECK(labels == want);
+        }
     }
 }
 

@@ -53,7 +53,8 @@ coe_status coe_backend_similarity_v2(void *args, const coe_call *call) {
 }
 
 coe_status coe_backend_cluster(void *args, const coe_call *call) {
-    return coe::sdk::guarded(call, [&] { return coe::kernels::cluster(coe::sdk::args_as<coe_cluster_args>(args)); });
+    return coe::sdk::guarded(
+        call, [&] { return coe::kernels::cluster<COE_BACKEND_ARCH>(coe::sdk::args_as<coe_cluster_args>(args)); });
 }
 
 coe_status coe_backend_consensus_v1(void *args, const coe_call *call) {

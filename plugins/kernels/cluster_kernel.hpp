@@ -15,12 +15,16 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
+
+#include <xsimd/xsimd.hpp>
 
 #include "coe/coe_plugin.h"
 #include "coe/plugin_helper.hpp"
 #include "kernel_namespace.hpp"
+#include "similarity_kernel.hpp"  // scalar_arch, is_scalar_v
 #include "thread_scratch.hpp"
 
 COE_KERNELS_BEGIN
@@ -50,16 +54,66 @@ inline void validate_similarity_matrix(const float *m, std::uint64_t stride, std
     }
 }
 
-// Average linkage over the n x n matrix `s` (double, row-major; modified):
-// parent[i] receives the slot item i was merged into (itself if never).
+// The largest of v[from .. n) and the first index holding it (at_max
+// receives v[that index]); UINT32_MAX when the range is empty or holds only
+// -infinity.  Vector backends take the maximum over lanes, then look for
+// the first element equal to it: the element a strict ">" scan in index
+// order keeps (-0 and +0 compare equal, and the one found first is the one
+// returned).
+template <class A>
+inline std::uint32_t first_max(const double *v, std::uint32_t from, std::uint32_t n, double &at_max) {
+    constexpr double minus_infinity = -std::numeric_limits<double>::infinity();
+    double m = minus_infinity;
+    std::uint32_t j = from;
+    if constexpr (!is_scalar_v<A>) {
+        using batch = xsimd::batch<double, A>;
+        constexpr std::uint32_t w = static_cast<std::uint32_t>(batch::size);
+        if (j + w <= n) {
+            batch lanes(minus_infinity);
+            for (; j + w <= n; j += w) {  // x > m ? x : m per lane (xsimd::max hits a GCC 12 warning on AVX-512)
+                const batch x = batch::load_unaligned(v + j);
+                lanes = select(x > lanes, x, lanes);  // xsimd's, by argument-dependent lookup
+            }
+            alignas(64) double spill[w];
+            lanes.store_aligned(spill);
+            for (double x : spill) m = x > m ? x : m;
+        }
+    }
+    for (; j < n; ++j) m = v[j] > m ? v[j] : m;
+    if (m == minus_infinity) return UINT32_MAX;
+    j = from;
+    if constexpr (!is_scalar_v<A>) {
+        using batch = xsimd::batch<double, A>;
+        constexpr std::uint32_t w = static_cast<std::uint32_t>(batch::size);
+        const batch wanted(m);
+        while (j + w <= n && !any(batch::load_unaligned(v + j) == wanted)) j += w;
+    }
+    while (v[j] != m) ++j;  // m is there: the scan stops
+    at_max = v[j];
+    return j;
+}
+
+// Average linkage over the n x n matrix `s` (double, row-major, finite;
+// modified): parent[i] receives the slot item i was merged into (itself if
+// never).
+//
+// A merged-away slot's column is set to -infinity in every row, so the
+// scans need no test of which slots are alive: -infinity never wins (the
+// values are finite), and the average-linkage update keeps it -infinity.
+// Every scan and the update run over whole rows with the backend's vectors;
+// the values computed are the same bits in every backend (the same
+// operations, in double, lane by lane; only selections are reordered).
+template <class A>
 inline void agglomerate(std::vector<double> &s, std::uint32_t n, double threshold, std::uint32_t *parent) {
     // Cluster "slots" are named by their smallest member index; merging B
     // into A (min A < min B) keeps slot A.
+    constexpr double minus_infinity = -std::numeric_limits<double>::infinity();
+    auto row = [&](std::uint32_t i) { return s.data() + static_cast<std::size_t>(i) * n; };
     auto at = [&](std::uint32_t i, std::uint32_t j) -> double & { return s[static_cast<std::size_t>(i) * n + j]; };
     struct Scratch {
         std::vector<std::uint32_t> size, best;  // per slot: members, best partner
         std::vector<std::uint8_t> alive;
-        std::vector<double> best_value;
+        std::vector<double> best_value;  // -infinity: merged away, or no partner
     };
     thread_local Scratch tls;
     Scratch &scratch = thread_scratch(tls);
@@ -76,36 +130,43 @@ inline void agglomerate(std::vector<double> &s, std::uint32_t n, double threshol
     // pairs with the highest similarity, exactly as a full scan would pick.
     constexpr std::uint32_t none = UINT32_MAX;
     best.assign(n, none);
-    best_value.assign(n, 0.0);
+    best_value.assign(n, minus_infinity);
     auto rescan = [&](std::uint32_t i) {
-        best[i] = none;
-        for (std::uint32_t j = i + 1; j < n; ++j)
-            if (alive[j] && (best[i] == none || at(i, j) > best_value[i])) {
-                best[i] = j;
-                best_value[i] = at(i, j);
-            }
+        best_value[i] = minus_infinity;
+        best[i] = first_max<A>(row(i), i + 1, n, best_value[i]);
     };
     for (std::uint32_t i = 0; i < n; ++i) rescan(i);
 
     for (;;) {
-        std::uint32_t ia = none;
-        for (std::uint32_t i = 0; i < n; ++i)
-            if (alive[i] && best[i] != none && (ia == none || best_value[i] > best_value[ia])) ia = i;
-        if (ia == none || best_value[ia] < threshold) break;
+        double top = minus_infinity;
+        const std::uint32_t ia = first_max<A>(best_value.data(), 0, n, top);
+        if (ia == none || top < threshold) break;
         const std::uint32_t ib = best[ia];
-        // Lance-Williams update for average linkage
+        // Lance-Williams update for average linkage, over the whole of row
+        // ia (dead columns stay -infinity; the diagonal and column ib are
+        // never read), then mirrored into column ia
         const double na = size[ia], nb = size[ib];
-        for (std::uint32_t k = 0; k < n; ++k) {
-            if (!alive[k] || k == ia || k == ib) continue;
-            const double v = (na * at(ia, k) + nb * at(ib, k)) / (na + nb);
-            at(ia, k) = v;
-            at(k, ia) = v;
+        double *ra = row(ia);
+        const double *rb = row(ib);
+        std::uint32_t k = 0;
+        if constexpr (!is_scalar_v<A>) {
+            using batch = xsimd::batch<double, A>;
+            constexpr std::uint32_t w = static_cast<std::uint32_t>(batch::size);
+            const batch va(na), vb(nb), total(na + nb);
+            for (; k + w <= n; k += w)
+                ((va * batch::load_unaligned(ra + k) + vb * batch::load_unaligned(rb + k)) / total)
+                    .store_unaligned(ra + k);
         }
+        for (; k < n; ++k) ra[k] = (na * ra[k] + nb * rb[k]) / (na + nb);
+        for (k = 0; k < n; ++k) at(k, ia) = ra[k];
+        for (k = 0; k < n; ++k) at(k, ib) = minus_infinity;  // slot ib is gone
         size[ia] += size[ib];
         alive[ib] = 0;
+        best[ib] = none;
+        best_value[ib] = minus_infinity;
         parent[ib] = ia;
         // refresh the cache where the merge may have changed the answer
-        for (std::uint32_t k = 0; k < n; ++k) {
+        for (k = 0; k < n; ++k) {
             if (!alive[k]) continue;
             if (k == ia || best[k] == ia || best[k] == ib) {
                 rescan(k);
@@ -143,7 +204,8 @@ inline std::uint32_t find_root(std::vector<std::uint32_t> &up, std::uint32_t i) 
     return i;
 }
 
-inline coe_status cluster(coe_cluster_args &a) {
+template <class A = scalar_arch>
+coe_status cluster(coe_cluster_args &a) {
     using sdk::status_error;
     if (a.method != COE_CLUSTER_AVERAGE_LINKAGE)
         throw status_error(COE_ERR_UNSUPPORTED, "unknown clustering method " + std::to_string(a.method));
@@ -199,7 +261,7 @@ inline coe_status cluster(coe_cluster_args &a) {
         for (std::uint32_t x = 0; x < m; ++x)
             for (std::uint32_t y = 0; y < m; ++y) s[static_cast<std::size_t>(x) * m + y] = sim(members[x], members[y]);
         local_parent.resize(m);
-        agglomerate(s, m, threshold, local_parent.data());
+        agglomerate<A>(s, m, threshold, local_parent.data());
         for (std::uint32_t x = 0; x < m; ++x) parent[members[x]] = members[local_parent[x]];
     }
 
