@@ -100,6 +100,21 @@ void check(VkResult r, const char *what);
 void reserve(Device &dv, MappedBuffer &b, VkDeviceSize size, Place place);
 void release(Device &dv, MappedBuffer &b);
 
+// A shader's input or output of `bytes`: `on_device` is what the shader
+// binds; the host's side is `staging` on a staged device (copied across by
+// upload() or read_back()), else on_device itself, mapped.  Both grow as
+// reserve() does; returns the host's side.
+MappedBuffer &reserve_input(Device &dv, MappedBuffer &on_device, MappedBuffer &staging, VkDeviceSize bytes);
+MappedBuffer &reserve_output(Device &dv, MappedBuffer &on_device, MappedBuffer &staging, VkDeviceSize bytes);
+// Records, on a staged device, the copy of an input's `bytes` up to the
+// device (before the shader reads it); nothing otherwise.
+void upload(const Device &dv, VkCommandBuffer cb, const MappedBuffer &staging, const MappedBuffer &on_device,
+            VkDeviceSize bytes);
+// Records what makes an output's `bytes` visible to the host after the
+// shader wrote them: a barrier, and on a staged device the copy down.
+void read_back(const Device &dv, VkCommandBuffer cb, const MappedBuffer &on_device, const MappedBuffer &staging,
+               VkDeviceSize bytes);
+
 // A pipeline for `code` (SPIR-V) with `bindings` storage buffers and
 // `push_bytes` of push constants.
 ComputePipeline make_pipeline(Device &dv, const std::uint32_t *code, std::size_t code_bytes, std::uint32_t bindings,

@@ -289,27 +289,15 @@ std::uint32_t memory_type(const Device &dv, std::uint32_t bits, Place place, boo
 // the mutex held.
 void dispatch_block(Device &dv, std::uint32_t n, std::uint32_t d, std::uint32_t row0, std::uint32_t rows_in_block) {
     const VkCommandBuffer cb = begin_commands(dv);
-    if (dv.staged && row0 == 0) {  // the rows go up once, with the first block
-        copy(cb, dv.rows_up, dv.rows, VkDeviceSize{n} * d * sizeof(float));
-        barrier(cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
-                VK_ACCESS_SHADER_READ_BIT);
-    }
+    if (row0 == 0)
+        upload(dv, cb, dv.rows_up, dv.rows, VkDeviceSize{n} * d * sizeof(float));  // once, with the first block
     const ComputePipeline &p = dv.dots_pipeline;
     vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, p.pipeline);
     vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, p.layout, 0, 1, &p.set, 0, nullptr);
     const std::uint32_t shape[4] = {n, d, row0, rows_in_block};
     vkCmdPushConstants(cb, p.layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof shape, shape);
     vkCmdDispatch(cb, (n + 15) / 16, (rows_in_block + 15) / 16, 1);
-    if (dv.staged) {  // the block's dots come down
-        barrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT,
-                VK_ACCESS_TRANSFER_READ_BIT);
-        copy(cb, dv.dots, dv.dots_down, VkDeviceSize{rows_in_block} * n * sizeof(float));
-        barrier(cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_HOST_BIT,
-                VK_ACCESS_HOST_READ_BIT);
-    } else {
-        barrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_HOST_BIT,
-                VK_ACCESS_HOST_READ_BIT);
-    }
+    read_back(dv, cb, dv.dots, dv.dots_down, VkDeviceSize{rows_in_block} * n * sizeof(float));
     submit_and_wait(dv, static_cast<double>(rows_in_block) * n * d, dv.staged ? dv.dots_down : dv.dots);
 }
 
@@ -387,6 +375,48 @@ void reserve(Device &dv, MappedBuffer &b, VkDeviceSize size, Place place) {
         }
     }
     b.size = size;
+}
+
+MappedBuffer &reserve_input(Device &dv, MappedBuffer &on_device, MappedBuffer &staging, VkDeviceSize bytes) {
+    if (!dv.staged) {
+        reserve(dv, on_device, bytes, Place::upload);
+        return on_device;
+    }
+    reserve(dv, on_device, bytes, Place::device);
+    reserve(dv, staging, bytes, Place::upload);
+    return staging;
+}
+
+MappedBuffer &reserve_output(Device &dv, MappedBuffer &on_device, MappedBuffer &staging, VkDeviceSize bytes) {
+    if (!dv.staged) {
+        reserve(dv, on_device, bytes, Place::readback);
+        return on_device;
+    }
+    reserve(dv, on_device, bytes, Place::device);
+    reserve(dv, staging, bytes, Place::readback);
+    return staging;
+}
+
+void upload(const Device &dv, VkCommandBuffer cb, const MappedBuffer &staging, const MappedBuffer &on_device,
+            VkDeviceSize bytes) {
+    if (!dv.staged) return;
+    copy(cb, staging, on_device, bytes);
+    barrier(cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+            VK_ACCESS_SHADER_READ_BIT);
+}
+
+void read_back(const Device &dv, VkCommandBuffer cb, const MappedBuffer &on_device, const MappedBuffer &staging,
+               VkDeviceSize bytes) {
+    if (!dv.staged) {
+        barrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_HOST_BIT,
+                VK_ACCESS_HOST_READ_BIT);
+        return;
+    }
+    barrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT,
+            VK_ACCESS_TRANSFER_READ_BIT);
+    copy(cb, on_device, staging, bytes);
+    barrier(cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_HOST_BIT,
+            VK_ACCESS_HOST_READ_BIT);
 }
 
 ComputePipeline make_pipeline(Device &dv, const std::uint32_t *code, std::size_t code_bytes, std::uint32_t bindings,
@@ -528,22 +558,12 @@ void canonical_dots(const float *rows, std::uint32_t n, std::uint32_t d, const D
     ready_device(dv);
     const std::uint32_t block = rows_per_block(n);
     const VkDeviceSize dots_bytes = VkDeviceSize{block} * row_of_dots;
-    if (dv.staged) {
-        reserve(dv, dv.rows, rows_bytes, Place::device);
-        reserve(dv, dv.dots, dots_bytes, Place::device);
-        reserve(dv, dv.rows_up, rows_bytes, Place::upload);
-        reserve(dv, dv.dots_down, dots_bytes, Place::readback);
-        std::memcpy(dv.rows_up.mapped, rows, rows_bytes);
-    } else {
-        reserve(dv, dv.rows, rows_bytes, Place::upload);
-        reserve(dv, dv.dots, dots_bytes, Place::readback);
-        std::memcpy(dv.rows.mapped, rows, rows_bytes);
-    }
+    std::memcpy(reserve_input(dv, dv.rows, dv.rows_up, rows_bytes).mapped, rows, rows_bytes);
+    const auto *out = static_cast<const float *>(reserve_output(dv, dv.dots, dv.dots_down, dots_bytes).mapped);
     const MappedBuffer *buffers[2] = {&dv.rows, &dv.dots};
     const VkDeviceSize sizes[2] = {rows_bytes, dots_bytes};
     bind_buffers(dv, dv.dots_pipeline, buffers, sizes, 2);
 
-    const auto *out = static_cast<const float *>(dv.staged ? dv.dots_down.mapped : dv.dots.mapped);
     for (std::uint32_t row0 = 0; row0 < n; row0 += block) {
         const std::uint32_t rows_in_block = std::min(block, n - row0);
         dispatch_block(dv, n, d, row0, rows_in_block);

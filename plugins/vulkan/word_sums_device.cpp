@@ -94,18 +94,9 @@ WordSums word_sums(const std::uint16_t *values, std::uint32_t rows, std::uint32_
     place_values(dv, values, rows, dims, values_id);
     if (!dv.values_finite) return WordSums::values_not_finite;
 
-    const Place in = dv.staged ? Place::device : Place::upload, out = dv.staged ? Place::device : Place::readback;
-    reserve(dv, dv.tokens, tokens_bytes, in);
-    reserve(dv, dv.offsets, offsets_bytes, in);
-    reserve(dv, dv.sums, sums_bytes, out);
-    MappedBuffer &tokens_host = dv.staged ? dv.tokens_up : dv.tokens;
-    MappedBuffer &offsets_host = dv.staged ? dv.offsets_up : dv.offsets;
-    MappedBuffer &sums_host = dv.staged ? dv.sums_down : dv.sums;
-    if (dv.staged) {
-        reserve(dv, dv.tokens_up, tokens_bytes, Place::upload);
-        reserve(dv, dv.offsets_up, offsets_bytes, Place::upload);
-        reserve(dv, dv.sums_down, sums_bytes, Place::readback);
-    }
+    MappedBuffer &tokens_host = reserve_input(dv, dv.tokens, dv.tokens_up, tokens_bytes);
+    MappedBuffer &offsets_host = reserve_input(dv, dv.offsets, dv.offsets_up, offsets_bytes);
+    MappedBuffer &sums_host = reserve_output(dv, dv.sums, dv.sums_down, sums_bytes);
     if (token_count > 0) std::memcpy(tokens_host.mapped, tokens, token_count * 2 * sizeof(std::uint32_t));
     std::memcpy(offsets_host.mapped, token_offsets, offsets_bytes);
     const MappedBuffer *buffers[4] = {&dv.values, &dv.tokens, &dv.offsets, &dv.sums};
@@ -113,12 +104,8 @@ WordSums word_sums(const std::uint16_t *values, std::uint32_t rows, std::uint32_
     bind_buffers(dv, dv.sums_pipeline, buffers, sizes, 4);
 
     const VkCommandBuffer cb = begin_commands(dv);
-    if (dv.staged) {
-        copy(cb, dv.tokens_up, dv.tokens, tokens_bytes);
-        copy(cb, dv.offsets_up, dv.offsets, offsets_bytes);
-        barrier(cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
-                VK_ACCESS_SHADER_READ_BIT);
-    }
+    upload(dv, cb, dv.tokens_up, dv.tokens, tokens_bytes);
+    upload(dv, cb, dv.offsets_up, dv.offsets, offsets_bytes);
     const ComputePipeline &p = dv.sums_pipeline;
     vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, p.pipeline);
     vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, p.layout, 0, 1, &p.set, 0, nullptr);
@@ -136,16 +123,7 @@ WordSums word_sums(const std::uint16_t *values, std::uint32_t rows, std::uint32_
             vkCmdDispatch(cb, groups_x, std::min(most_y, texts - text0), 1);
         }
     }
-    if (dv.staged) {
-        barrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT,
-                VK_ACCESS_TRANSFER_READ_BIT);
-        copy(cb, dv.sums, dv.sums_down, sums_bytes);
-        barrier(cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_HOST_BIT,
-                VK_ACCESS_HOST_READ_BIT);
-    } else {
-        barrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_HOST_BIT,
-                VK_ACCESS_HOST_READ_BIT);
-    }
+    read_back(dv, cb, dv.sums, dv.sums_down, sums_bytes);
     submit_and_wait(dv, static_cast<double>(token_count) * dims, sums_host);
     std::memcpy(sums, sums_host.mapped, std::size_t{texts} * dims * sizeof(float));
     return WordSums::done;
