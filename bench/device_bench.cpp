@@ -106,21 +106,30 @@ std::shared_ptr<coe::Engine> engine_for(const std::string &backend) {
     return std::make_shared<coe::Engine>(o);
 }
 
-// Median wall-clock milliseconds of one call.
-double time_calls(const coe::Engine &e, const std::vector<float> &v, std::uint32_t n, std::uint64_t d, double seconds) {
+// Median wall-clock milliseconds of call() (which checks its own result),
+// after one warm-up call (buffers, the device's pipelines, uploads): at
+// least 3 calls, then more until `seconds` have passed, at most 25.
+template <class Call>
+double median_ms(double seconds, Call &&call) {
     std::vector<double> ms;
     const auto start = std::chrono::steady_clock::now();
-    (void)e.similarity(v.data(), n, d);  // warm-up: buffers, the device's pipelines
+    call();
     while (
         ms.size() < 3 ||
         (ms.size() < 25 && std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < seconds)) {
         const auto t0 = std::chrono::steady_clock::now();
-        const coe::Matrix m = e.similarity(v.data(), n, d);
+        call();
         ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-        if (m.rows != n) throw std::runtime_error("a result of the wrong shape");
     }
     std::sort(ms.begin(), ms.end());
     return ms[ms.size() / 2];
+}
+
+// One dense similarity call.
+double time_calls(const coe::Engine &e, const std::vector<float> &v, std::uint32_t n, std::uint64_t d, double seconds) {
+    return median_ms(seconds, [&] {
+        if (e.similarity(v.data(), n, d).rows != n) throw std::runtime_error("a result of the wrong shape");
+    });
 }
 
 // ---- coe.embed_words/1
@@ -134,29 +143,20 @@ std::string word_vectors_file(const Options &o) {
     return {};
 }
 
-// Median wall-clock milliseconds of one embed_words call.
+// One embed_words call.
 double time_embed(const coe::Engine &e, const std::vector<std::string_view> &texts, const coe_word_table &table,
                   double seconds) {
-    std::vector<double> ms;
-    const auto start = std::chrono::steady_clock::now();
-    (void)e.embed_words(texts, table);  // warm-up: buffers, pipelines, the table's upload
-    while (
-        ms.size() < 3 ||
-        (ms.size() < 25 && std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < seconds)) {
-        const auto t0 = std::chrono::steady_clock::now();
-        const coe::WordEmbeddings w = e.embed_words(texts, table);
-        ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-        if (w.known_words.size() != texts.size()) throw std::runtime_error("a result of the wrong shape");
-    }
-    std::sort(ms.begin(), ms.end());
-    return ms[ms.size() / 2];
+    return median_ms(seconds, [&] {
+        if (e.embed_words(texts, table).known_words.size() != texts.size())
+            throw std::runtime_error("a result of the wrong shape");
+    });
 }
 
 // The embeddings' sweep: a Markdown table on stdout, rows into `out`.
 void measure_embed_words(const Options &o, const coe::Engine &cpu, const coe::Engine &device,
                          const std::string &cpu_name, boost::json::object &out) {
-    const std::string file = word_vectors_file(o);
     if (o.texts.empty()) return;
+    const std::string file = word_vectors_file(o);
     std::cout << "# Word embeddings (coe.embed_words/1): " << o.device << " vs " << cpu_name << "\n\n";
     if (file.empty()) {
         std::cout << "skipped: no word-vector file (--word-vectors FILE, or COE_DATA_DIR)\n\n";
