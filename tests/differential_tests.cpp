@@ -253,6 +253,71 @@ TEST_CASE("sparse similarity within 1e-5 on random sparse rows") {
     }
 }
 
+namespace {
+
+// coe.similarity's sparse path written straight from its definition: each
+// pair's products summed in double in increasing index order (a sorted
+// merge), norms summed in entry order, one rounding to float.
+Matrix sorted_merge_similarity(const SparseRows &r) {
+    const auto n = static_cast<std::uint32_t>(r.rows());
+    std::vector<double> norm(n);
+    for (std::uint32_t i = 0; i < n; ++i) {
+        double sq = 0.0;
+        for (std::uint64_t k = r.row_offsets[i]; k < r.row_offsets[i + 1]; ++k)
+            sq += static_cast<double>(r.values[k]) * r.values[k];
+        norm[i] = std::sqrt(sq);
+    }
+    Matrix m;
+    m.rows = m.cols = n;
+    m.data.assign(static_cast<std::size_t>(n) * n, 0.f);
+    for (std::uint32_t i = 0; i < n; ++i) {
+        m.data[static_cast<std::size_t>(i) * n + i] = 1.f;
+        for (std::uint32_t j = i + 1; j < n; ++j) {
+            double dot = 0.0;
+            std::uint64_t x = r.row_offsets[i], y = r.row_offsets[j];
+            while (x < r.row_offsets[i + 1] && y < r.row_offsets[j + 1]) {
+                if (r.indices[x] < r.indices[y]) ++x;
+                else if (r.indices[y] < r.indices[x]) ++y;
+                else dot += static_cast<double>(r.values[x++]) * r.values[y++];
+            }
+            const double c = (norm[i] == 0.0 || norm[j] == 0.0) ? 0.0 : dot / (norm[i] * norm[j]);
+            const float f = static_cast<float>(std::min(1.0, std::max(-1.0, c)));
+            m.data[static_cast<std::size_t>(i) * n + j] = m.data[static_cast<std::size_t>(j) * n + i] = f;
+        }
+    }
+    return m;
+}
+
+}  // namespace
+
+TEST_CASE("sparse similarity is each pair's sorted merge, bit for bit") {
+    // few indices, so that many rows share each one; zeros, negative values,
+    // empty rows and rows that hold every index
+    std::mt19937 rng(29);
+    for (int round = 0; round < 40; ++round) {
+        SparseRows rows;
+        rows.dimension = 1u << (4 + rng() % 6);
+        const auto n = static_cast<std::uint32_t>(1 + rng() % 90);
+        for (std::uint32_t i = 0; i < n; ++i) {
+            const std::uint32_t pick = rng() % 8;
+            for (std::uint32_t k = 0; k < rows.dimension; ++k) {
+                if (pick != 7 && rng() % 8 > pick) continue;
+                rows.indices.push_back(k);
+                const float v = rng() % 10 == 0 ? 0.f : std::uniform_real_distribution<float>(-3.f, 3.f)(rng);
+                rows.values.push_back(v);
+            }
+            rows.row_offsets.push_back(rows.indices.size());
+        }
+        require_bits(g_candidate->similarity(rows), sorted_merge_similarity(rows));
+    }
+    // the TF-IDF rows of real panels
+    const auto panels = coe::test::mtbench_panel_texts();
+    for (std::size_t p = 0; p < panels.size(); p += 7) {
+        const SparseRows rows = g_candidate->featurize(views(panels[p]));
+        require_bits(g_candidate->similarity(rows), sorted_merge_similarity(rows));
+    }
+}
+
 TEST_CASE("permuting the vectors permutes the similarity matrix") {
     const auto texts = coe::test::mtbench_panel_texts().at(3);
     std::vector<std::size_t> perm(texts.size());
