@@ -43,6 +43,7 @@ inline void validate_featurize(const coe_featurize_args &a) {
 
 struct FeaturizeScratch {
     std::vector<unsigned char> folded;  // the current text, folded
+    std::vector<std::uint64_t> hashes;  // revision 2: the current text's kept token hashes
     TfidfScratch tfidf;
 };
 
@@ -51,22 +52,26 @@ inline FeaturizeScratch &featurize_scratch() {
     return thread_scratch(scratch);
 }
 
-// Revision: 1 (FNV-1a, byte at a time) or 2 (block hash, 64-byte masks).
-// Vector: revision 2 classifies bytes with the backend's vector unit.
+// Revision: 1 (FNV-1a, byte at a time) or 2 (block hash, 64-byte masks;
+// each text's kept token hashes are gathered first, then turned into n-gram
+// buckets in one pass).  Vector: revision 2 classifies bytes and mixes
+// buckets with the backend's vector unit.
 template <unsigned Revision, bool Vector = false>
 coe_status featurize(coe_featurize_args &a) {
     validate_featurize(a);
     FeaturizeScratch &s = featurize_scratch();
     const std::uint64_t mask = (std::uint64_t{1} << a.bucket_bits) - 1;
     s.tfidf.ngrams.clear();
+    const bool bigrams = (a.flags & COE_FEATURIZE_BIGRAMS) != 0;
     for (std::uint32_t t = 0; t < a.text_count; ++t) {
         const auto *text = reinterpret_cast<const unsigned char *>(a.texts[t]);
-        NgramSink sink{s.tfidf.ngrams, t, mask, (a.flags & COE_FEATURIZE_BIGRAMS) != 0};
         if constexpr (Revision == 1) {
             if (s.folded.size() < a.text_lengths[t]) s.folded.resize(a.text_lengths[t]);
-            tokens_fnv1a(text, a.text_lengths[t], a.flags, s.folded.data(), sink);
+            tokens_fnv1a(text, a.text_lengths[t], a.flags, s.folded.data(),
+                         NgramSink{s.tfidf.ngrams, t, mask, bigrams});
         } else {
-            tokens_block_hash<Vector>(text, a.text_lengths[t], a.flags, s.folded, sink);
+            const std::size_t kept = kept_token_hashes<Vector>(text, a.text_lengths[t], a.flags, s.folded, s.hashes);
+            append_ngrams<Vector>(s.hashes.data(), kept, t, mask, bigrams, s.tfidf.ngrams);
         }
     }
     write_tfidf_rows(a, s.tfidf);

@@ -40,7 +40,7 @@ struct StopWordTable {
 
     constexpr bool contains(std::uint64_t h) const {
         const std::size_t i = (h * 0x9E3779B97F4A7C15ull) >> 53;
-        return slots[i] == h || slots[i + 1] == h;
+        return (slots[i] == h) | (slots[i + 1] == h);  // no branch: a stop word or not is a coin toss in text
     }
 };
 

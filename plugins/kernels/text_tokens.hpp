@@ -5,8 +5,9 @@
 // Revision 1 walks the text a byte at a time (FNV-1a is byte-serial).
 // Revision 2 classifies and folds 64 bytes per step with the backend's
 // widest vectors, finds token boundaries from the resulting bit masks and
-// hashes eight bytes per step; its scalar path computes the same masks one
-// byte at a time, so every backend produces the same tokens and hashes.
+// hashes eight bytes per step, deciding stop words and suffixes of tokens up
+// to eight bytes without branches; its scalar path computes the same masks
+// one byte at a time, so every backend produces the same tokens and hashes.
 // coe.embed_words/1 walks the same token spans (token_spans) as revision 2.
 #pragma once
 
@@ -164,19 +165,57 @@ inline std::uint64_t classify64(const unsigned char *p, unsigned char *out) {
     return mask;
 }
 
-// The kept token of n folded bytes at `t`, hashed (revision 2), or nothing.
-template <class Token>
-inline void block_hash_token(const unsigned char *t, std::uint64_t n, std::uint32_t flags, Token &token) {
-    if (n < 2) return;
+// stemmed_length of a folded ASCII token of n <= 8 bytes held in w (byte i
+// of the token in bits 8i..8i+7, zero above n), decided without branches:
+// the stop-word and suffix tests come out either way at random in text, and
+// a mispredicted branch costs more than computing every case.
+inline std::uint64_t stemmed_length_short(std::uint64_t w, std::uint64_t n) {
+    const std::uint64_t x = w << (8 * (8 - n));  // the token's last byte in the top byte
+    const auto last = static_cast<std::uint32_t>(x >> 56), last2 = static_cast<std::uint32_t>(x >> 48),
+               last3 = static_cast<std::uint32_t>(x >> 40);  // earliest byte lowest
+    constexpr auto two = [](char a, char b) {
+        return static_cast<std::uint32_t>(a) | static_cast<std::uint32_t>(b) << 8;
+    };
+    constexpr auto three = [](char a, char b, char c) {
+        return static_cast<std::uint32_t>(a) | static_cast<std::uint32_t>(b) << 8 | static_cast<std::uint32_t>(c) << 16;
+    };
+    const bool cut3 =
+        (n > 5) & ((last3 == three('i', 'e', 's')) | (last3 == three('i', 'e', 'd')) | (last3 == three('i', 'n', 'g')));
+    const bool cut2 = !cut3 & (n > 4) & ((last2 == two('e', 'd')) | (last2 == two('e', 's')));
+    const bool cut1 =
+        !cut3 & !cut2 & (last == 's') & (last2 != two('s', 's')) & (last2 != two('u', 's')) & (last2 != two('i', 's'));
+    std::uint64_t k = n - 3 * static_cast<std::uint64_t>(cut3) - 2 * static_cast<std::uint64_t>(cut2) -
+                      static_cast<std::uint64_t>(cut1);
+    const auto end = static_cast<std::uint32_t>((w >> (8 * (k - 1))) & 0xFF);  // k >= 1
+    k -= static_cast<std::uint64_t>((k > 3) & ((end == 'e') | (end == 'y')));
+    return k + static_cast<std::uint64_t>(n <= 3) * (n - k);  // tokens of three bytes or fewer keep them all
+}
+
+// Stores at *out the hash (revision 2) of the token of n >= 1 folded bytes at
+// t and returns out + 1 when the token is kept, out when it is dropped (one
+// byte long, or a stop word).  Tokens of up to eight bytes, most words, take
+// no data-dependent branch.
+inline std::uint64_t *kept_token_hash(const unsigned char *t, std::uint64_t n, std::uint32_t flags,
+                                      std::uint64_t *out) {
+    const bool stop_words = (flags & COE_FEATURIZE_STOP_WORDS) != 0, stem = (flags & COE_FEATURIZE_STEM) != 0;
+    if (n <= 8) {
+        const std::uint64_t w = load_le64(t) & (~0ull >> (64 - 8 * n));
+        const std::uint64_t full = block_hash_step(block_hash_seed(n), w);
+        const bool stop = stop_words & stop_words_block_hash.contains(full);
+        const std::uint64_t keep = (stem & ((w & 0x8080808080808080ull) == 0)) ? stemmed_length_short(w, n) : n;
+        *out = block_hash_step(block_hash_seed(keep), w & (~0ull >> (64 - 8 * keep)));
+        return out + ((n >= 2) & !stop);
+    }
     std::uint64_t high = 0;
     const std::uint64_t full = block_hash(t, n, high);
-    if ((flags & COE_FEATURIZE_STOP_WORDS) && n <= stop_word_max_length && stop_words_block_hash.contains(full)) return;
+    if (stop_words && n <= stop_word_max_length && stop_words_block_hash.contains(full)) return out;
     std::uint64_t h = full;
-    if ((flags & COE_FEATURIZE_STEM) && high == 0) {
+    if (stem && high == 0) {
         const std::size_t keep = stemmed_length(t, n);
         if (keep != n) h = block_hash(t, keep, high);
     }
-    token(h);
+    *out = h;
+    return out + 1;
 }
 
 // Calls span(t, n) with every maximal run of token bytes of the text, in
@@ -217,13 +256,19 @@ inline void token_spans(const unsigned char *p, std::uint64_t length, std::vecto
     if (carry) span(folded + start, length - start);
 }
 
-// Calls token(h) with the block hash of every kept token of the text, in
-// order.  `folded_text` is scratch, resized here.
-template <bool Vector, class Token>
-inline void tokens_block_hash(const unsigned char *p, std::uint64_t length, std::uint32_t flags,
-                              std::vector<unsigned char> &folded_text, Token &&token) {
+// Writes the block hash of every kept token of the text, in order, into
+// `hashes` (resized to hold them all) and returns how many there are.
+// `folded_text` is scratch, resized here.
+template <bool Vector>
+inline std::size_t kept_token_hashes(const unsigned char *p, std::uint64_t length, std::uint32_t flags,
+                                     std::vector<unsigned char> &folded_text, std::vector<std::uint64_t> &hashes) {
+    const std::uint64_t most = length / 2 + 1;  // tokens are separated: at most one per two bytes
+    if (hashes.size() < most) hashes.resize(most);
+    std::uint64_t *const first = hashes.data();
+    std::uint64_t *out = first;
     token_spans<Vector>(p, length, folded_text,
-                        [&](const unsigned char *t, std::uint64_t n) { block_hash_token(t, n, flags, token); });
+                        [&](const unsigned char *t, std::uint64_t n) { out = kept_token_hash(t, n, flags, out); });
+    return static_cast<std::size_t>(out - first);
 }
 
 COE_KERNELS_END

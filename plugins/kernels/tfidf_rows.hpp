@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cmath>
+#include <cstring>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -47,6 +48,53 @@ struct NgramSink {
         has_previous = true;
     }
 };
+
+// Appends the buckets of one text's unigrams and (with bigrams) adjacent
+// pairs, from its kept token hashes h[0..count), tagged with the text: all
+// unigrams first, then all pairs (write_tfidf_rows counts equal keys of a
+// text wherever they sit, so the order inside a text changes no row).
+// `Vector`: eight hashes per step in vector lanes (the 64-bit multiplies of
+// the finaliser; GCC and Clang lower the vector type to the target's widest
+// registers); the same integer operations, so the same buckets.
+template <bool Vector>
+inline void append_ngrams(const std::uint64_t *h, std::size_t count, std::uint64_t text, std::uint64_t mask,
+                          bool bigrams, std::vector<std::uint64_t> &ngrams) {
+    const std::size_t pairs = bigrams && count > 1 ? count - 1 : 0, base = ngrams.size();
+    ngrams.resize(base + count + pairs);
+    std::uint64_t *const unigrams = ngrams.data() + base, *const pair_out = unigrams + count;
+    std::size_t i = 0, j = 0;
+    if constexpr (Vector) {
+        using lanes = std::uint64_t __attribute__((vector_size(64)));
+        constexpr std::size_t width = sizeof(lanes) / sizeof(std::uint64_t);
+        // in place, by reference: a vector type passed or returned by value
+        // would change the calling convention where the target lacks it
+        auto mix = [](lanes &x) {
+            x ^= x >> 30;
+            x *= 0xbf58476d1ce4e5b9ull;
+            x ^= x >> 27;
+            x *= 0x94d049bb133111ebull;
+            x ^= x >> 31;
+        };
+        for (; i + width <= count; i += width) {
+            lanes x;
+            std::memcpy(&x, h + i, sizeof x);
+            mix(x);
+            x = (x & mask) << 32 | text;
+            std::memcpy(unigrams + i, &x, sizeof x);
+        }
+        for (; j + width <= pairs; j += width) {
+            lanes x, next;
+            std::memcpy(&x, h + j, sizeof x);
+            std::memcpy(&next, h + j + 1, sizeof next);
+            x = x * 0x9E3779B97F4A7C15ull + next;
+            mix(x);
+            x = (x & mask) << 32 | text;
+            std::memcpy(pair_out + j, &x, sizeof x);
+        }
+    }
+    for (; i < count; ++i) unigrams[i] = static_cast<std::uint64_t>(unigram_bucket(h[i], mask)) << 32 | text;
+    for (; j < pairs; ++j) pair_out[j] = static_cast<std::uint64_t>(bigram_bucket(h[j], h[j + 1], mask)) << 32 | text;
+}
 
 // Writes the rows of `text_count` texts whose n-grams are in s.ngrams.
 inline void write_tfidf_rows(coe_featurize_args &a, TfidfScratch &s) {
