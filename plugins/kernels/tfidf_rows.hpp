@@ -26,6 +26,9 @@ COE_KERNELS_BEGIN
 struct TfidfScratch {
     std::vector<std::uint64_t> ngrams, sorted;  // (bucket << 32) | text, in text order
     std::vector<std::uint64_t> cursor;          // per text: its next entry
+    std::vector<std::uint64_t> distinct;        // the distinct keys, in order
+    std::vector<std::size_t> first, run_of;     // per distinct key: its first position, its bucket's run
+    std::vector<std::size_t> run_start;         // per run of one bucket: its first distinct key
     std::vector<double> row_sum_sq, weights, idf;
     std::array<double, 64> tf{};  // 1 + ln(count) of small counts, computed once per call
 };
@@ -101,13 +104,41 @@ inline void write_tfidf_rows(coe_featurize_args &a, TfidfScratch &s) {
     const std::uint32_t n = a.text_count;
     radix_sort_high32(s.ngrams, s.sorted, a.bucket_bits);
     const std::vector<std::uint64_t> &keys = s.ngrams;
-    auto bucket = [&](std::size_t k) { return static_cast<std::uint32_t>(keys[k] >> 32); };
-    auto text = [&](std::size_t k) { return static_cast<std::uint32_t>(keys[k]); };
+    const std::size_t key_count = keys.size();
 
-    // 1. entries per row: one per distinct (bucket, text)
+    // 1. one pass over the sorted keys: the distinct (bucket, text) keys, the
+    //    first position of each (its count is the gap to the next), which
+    //    run of equal buckets each belongs to, and the entries of each row.
+    //    Written without branches (whether a key repeats is a coin toss):
+    //    every step writes the next free slot and moves on only when the key
+    //    is new, so a repeated key's write is overwritten by the next new one.
+    s.distinct.resize(key_count + 1);
+    s.first.resize(key_count + 1);
+    s.run_of.resize(key_count + 1);
+    s.run_start.resize(key_count + 1);
     s.cursor.assign(static_cast<std::size_t>(n) + 1, 0);
-    for (std::size_t k = 0; k < keys.size(); ++k)
-        if (k == 0 || keys[k] != keys[k - 1]) ++s.cursor[text(k) + 1];
+    std::size_t distinct = 0, runs = 0;
+    if (key_count > 0) {
+        s.distinct[0] = keys[0];
+        s.first[0] = 0;
+        s.run_of[0] = 0;
+        s.run_start[0] = 0;
+        s.cursor[static_cast<std::uint32_t>(keys[0]) + 1] = 1;
+        distinct = runs = 1;
+    }
+    for (std::size_t k = 1; k < key_count; ++k) {
+        const std::uint64_t key = keys[k], previous = keys[k - 1];
+        const std::size_t new_key = key != previous, new_bucket = (key >> 32) != (previous >> 32);
+        s.distinct[distinct] = key;
+        s.first[distinct] = k;
+        s.run_start[runs] = distinct;
+        s.cursor[static_cast<std::uint32_t>(key) + 1] += new_key;
+        distinct += new_key;
+        runs += new_bucket;
+        s.run_of[distinct - 1] = runs - 1;
+    }
+    s.first[distinct] = key_count;
+    s.run_start[runs] = distinct;
     std::uint64_t total = 0;
     for (std::uint32_t t = 0; t <= n; ++t) {
         total += s.cursor[t];
@@ -129,34 +160,29 @@ inline void write_tfidf_rows(coe_featurize_args &a, TfidfScratch &s) {
     s.tf.fill(-1.0);
     s.row_sum_sq.assign(n, 0.0);
     s.weights.resize(total);
-    for (std::size_t run = 0; run < keys.size();) {
-        std::size_t end = run + 1;
-        std::uint32_t df = 1;
-        for (; end < keys.size() && bucket(end) == bucket(run); ++end) df += text(end) != text(end - 1);
+    const bool use_idf = (a.flags & COE_FEATURIZE_IDF) != 0, sublinear = (a.flags & COE_FEATURIZE_SUBLINEAR_TF) != 0;
+    for (std::size_t e = 0; e < distinct; ++e) {
+        const std::size_t run = s.run_of[e];
+        const std::size_t df = s.run_start[run + 1] - s.run_start[run];  // the texts that hold the bucket
         double idf = 1.0;
-        if (a.flags & COE_FEATURIZE_IDF) {
+        if (use_idf) {
             if (s.idf[df] < 0) s.idf[df] = std::log((1.0 + texts) / (1.0 + static_cast<double>(df))) + 1.0;
             idf = s.idf[df];
         }
-        for (std::size_t k = run; k < end;) {
-            std::size_t same = k + 1;
-            while (same < end && keys[same] == keys[k]) ++same;
-            const std::size_t count = same - k;
-            double tf = static_cast<double>(count);
-            if (a.flags & COE_FEATURIZE_SUBLINEAR_TF) {
-                if (count >= s.tf.size()) tf = 1.0 + std::log(tf);
-                else if (s.tf[count] >= 0) tf = s.tf[count];
-                else tf = s.tf[count] = 1.0 + std::log(tf);
-            }
-            const double w = tf * idf;
-            const std::uint32_t t = text(k);
-            const std::uint64_t at = s.cursor[t]++;
-            a.indices[at] = bucket(k);
-            s.weights[at] = w;
-            s.row_sum_sq[t] += w * w;
-            k = same;
+        const std::size_t count = s.first[e + 1] - s.first[e];
+        double tf = static_cast<double>(count);
+        if (sublinear) {
+            if (count >= s.tf.size()) tf = 1.0 + std::log(tf);
+            else if (s.tf[count] >= 0) tf = s.tf[count];
+            else tf = s.tf[count] = 1.0 + std::log(tf);
         }
-        run = end;
+        const double w = tf * idf;
+        const std::uint64_t key = s.distinct[e];
+        const auto t = static_cast<std::uint32_t>(key);
+        const std::uint64_t at = s.cursor[t]++;
+        a.indices[at] = static_cast<std::uint32_t>(key >> 32);
+        s.weights[at] = w;
+        s.row_sum_sq[t] += w * w;
     }
 
     // 3. one rounding to float per entry
