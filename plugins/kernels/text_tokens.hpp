@@ -186,7 +186,9 @@ inline std::uint64_t stemmed_length_short(std::uint64_t w, std::uint64_t n) {
         !cut3 & !cut2 & (last == 's') & (last2 != two('s', 's')) & (last2 != two('u', 's')) & (last2 != two('i', 's'));
     std::uint64_t k = n - 3 * static_cast<std::uint64_t>(cut3) - 2 * static_cast<std::uint64_t>(cut2) -
                       static_cast<std::uint64_t>(cut1);
-    const auto end = static_cast<std::uint32_t>((w >> (8 * (k - 1))) & 0xFF);  // k >= 1
+    // k is 0 only for a one-byte "s", whose result the last line discards:
+    // the & 7 keeps that shift defined
+    const auto end = static_cast<std::uint32_t>((w >> (8 * ((k - 1) & 7))) & 0xFF);
     k -= static_cast<std::uint64_t>((k > 3) & ((end == 'e') | (end == 'y')));
     return k + static_cast<std::uint64_t>(n <= 3) * (n - k);  // tokens of three bytes or fewer keep them all
 }
