@@ -377,24 +377,29 @@ void reserve(Device &dv, MappedBuffer &b, VkDeviceSize size, Place place) {
     b.size = size;
 }
 
-MappedBuffer &reserve_input(Device &dv, MappedBuffer &on_device, MappedBuffer &staging, VkDeviceSize bytes) {
+namespace {
+
+// The host's side at `host` (upload or readback): on_device itself on an
+// unstaged device, else staging beside a device-local on_device.
+MappedBuffer &reserve_staged(Device &dv, MappedBuffer &on_device, MappedBuffer &staging, VkDeviceSize bytes,
+                             Place host) {
     if (!dv.staged) {
-        reserve(dv, on_device, bytes, Place::upload);
+        reserve(dv, on_device, bytes, host);
         return on_device;
     }
     reserve(dv, on_device, bytes, Place::device);
-    reserve(dv, staging, bytes, Place::upload);
+    reserve(dv, staging, bytes, host);
     return staging;
 }
 
+}  // namespace
+
+MappedBuffer &reserve_input(Device &dv, MappedBuffer &on_device, MappedBuffer &staging, VkDeviceSize bytes) {
+    return reserve_staged(dv, on_device, staging, bytes, Place::upload);
+}
+
 MappedBuffer &reserve_output(Device &dv, MappedBuffer &on_device, MappedBuffer &staging, VkDeviceSize bytes) {
-    if (!dv.staged) {
-        reserve(dv, on_device, bytes, Place::readback);
-        return on_device;
-    }
-    reserve(dv, on_device, bytes, Place::device);
-    reserve(dv, staging, bytes, Place::readback);
-    return staging;
+    return reserve_staged(dv, on_device, staging, bytes, Place::readback);
 }
 
 void upload(const Device &dv, VkCommandBuffer cb, const MappedBuffer &staging, const MappedBuffer &on_device,
