@@ -413,33 +413,7 @@ void invoke_or_fail(const coe_operation *op, void *args) {
 
 SparseRows call_featurize(const coe_operation *op, const std::vector<std::string> &texts, std::uint32_t flags,
                           std::uint32_t bits) {
-    std::vector<const char *> ptrs;
-    std::vector<std::uint64_t> lengths;
-    std::uint64_t capacity = texts.size();
-    for (const auto &t : texts) {
-        ptrs.push_back(t.data());
-        lengths.push_back(t.size());
-        capacity += t.size();
-    }
-    SparseRows r;
-    r.row_offsets.resize(texts.size() + 1);
-    r.indices.resize(capacity);
-    r.values.resize(capacity);
-    coe_featurize_args a{};
-    a.struct_size = sizeof a;
-    a.text_count = static_cast<std::uint32_t>(texts.size());
-    a.texts = ptrs.data();
-    a.text_lengths = lengths.data();
-    a.bucket_bits = bits;
-    a.flags = flags;
-    a.entry_capacity = capacity;
-    a.row_offsets = r.row_offsets.data();
-    a.indices = r.indices.data();
-    a.values = r.values.data();
-    invoke_or_fail(op, &a);
-    r.indices.resize(a.entry_count);
-    r.values.resize(a.entry_count);
-    return r;
+    return coe::test::featurize_rows(texts, flags, bits, [&](coe_featurize_args &a) { invoke_or_fail(op, &a); });
 }
 
 }  // namespace

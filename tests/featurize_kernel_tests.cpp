@@ -107,37 +107,16 @@ Row header_row(std::string_view text, unsigned bits, std::uint32_t flags) {
     return row;
 }
 
-// The kernel's rows (raw counts: no weighting flags), one per text.
+// The kernel's rows as bucket -> value maps, one per text.
 template <bool Vector>
 std::vector<Row> kernel_rows(const std::vector<std::string> &texts, unsigned bits, std::uint32_t flags) {
-    std::vector<const char *> ptr;
-    std::vector<std::uint64_t> len;
-    std::uint64_t capacity = texts.size();
-    for (const auto &t : texts) {
-        ptr.push_back(t.data());
-        len.push_back(t.size());
-        capacity += t.size();
-    }
-    std::vector<std::uint64_t> offsets(texts.size() + 1);
-    std::vector<std::uint32_t> indices(capacity);
-    std::vector<float> values(capacity);
-    coe_featurize_args a{};
-    a.struct_size = sizeof a;
-    a.text_count = static_cast<std::uint32_t>(texts.size());
-    a.texts = ptr.data();
-    a.text_lengths = len.data();
-    a.bucket_bits = bits;
-    a.flags = flags;
-    a.entry_capacity = capacity;
-    a.row_offsets = offsets.data();
-    a.indices = indices.data();
-    a.values = values.data();
-    REQUIRE(k::featurize<2, Vector>(a) == COE_OK);
+    const coe::SparseRows r = coe::test::featurize_rows(
+        texts, flags, bits, [](coe_featurize_args &a) { REQUIRE(k::featurize<2, Vector>(a) == COE_OK); });
     std::vector<Row> rows(texts.size());
     for (std::size_t t = 0; t < texts.size(); ++t)
-        for (std::uint64_t e = offsets[t]; e < offsets[t + 1]; ++e) {
-            if (e > offsets[t]) REQUIRE(indices[e] > indices[e - 1]);
-            rows[t][indices[e]] = values[e];
+        for (std::uint64_t e = r.row_offsets[t]; e < r.row_offsets[t + 1]; ++e) {
+            if (e > r.row_offsets[t]) REQUIRE(r.indices[e] > r.indices[e - 1]);
+            rows[t][r.indices[e]] = r.values[e];
         }
     return rows;
 }

@@ -15,11 +15,48 @@
 
 #include <cstdio>
 
+#include "coe/coe_plugin.h"
 #include "coe/engine.hpp"
 #include "coe/panel_json.hpp"
 #include "coe/report_format.hpp"
 
 namespace coe::test {
+
+// One coe.featurize call over `texts`, made by `invoke(args)` (a plugin's
+// operation or a kernel), into buffers with room for the most entries the
+// texts can need; returns the rows it wrote.
+template <class Invoke>
+SparseRows featurize_rows(const std::vector<std::string> &texts, std::uint32_t flags, std::uint32_t bits,
+                          Invoke &&invoke) {
+    std::vector<const char *> ptrs;
+    std::vector<std::uint64_t> lengths;
+    std::uint64_t capacity = texts.size();
+    for (const auto &t : texts) {
+        ptrs.push_back(t.data());
+        lengths.push_back(t.size());
+        capacity += t.size();
+    }
+    SparseRows r;
+    r.dimension = 1u << bits;
+    r.row_offsets.resize(texts.size() + 1);
+    r.indices.resize(capacity);
+    r.values.resize(capacity);
+    coe_featurize_args a{};
+    a.struct_size = sizeof a;
+    a.text_count = static_cast<std::uint32_t>(texts.size());
+    a.texts = ptrs.data();
+    a.text_lengths = lengths.data();
+    a.bucket_bits = bits;
+    a.flags = flags;
+    a.entry_capacity = capacity;
+    a.row_offsets = r.row_offsets.data();
+    a.indices = r.indices.data();
+    a.values = r.values.data();
+    invoke(a);
+    r.indices.resize(a.entry_count);
+    r.values.resize(a.entry_count);
+    return r;
+}
 
 // Set by tests/CMakeLists.txt.
 inline std::filesystem::path backend_plugin_dir() { return COE_TEST_BACKEND_PLUGIN_DIR; }
