@@ -47,25 +47,44 @@ constexpr std::array<unsigned char, 256> fold_table = make_fold_table();
 // "charg", failure/failures -> "failur".  Strips at most one of -ies/-ied,
 // -ing, -ed, -es, -s (not -ss/-us/-is), then one final -e or -y; never leaves
 // fewer than three letters.  Returns how many bytes of the token to keep.
-inline std::size_t stemmed_length(const unsigned char *t, std::size_t n) {
-    if (n <= 3) return n;
-    // the last four bytes, last byte lowest: "ies" ends as 's' | 'e' << 8 | 'i' << 16
-    const std::uint32_t tail = static_cast<std::uint32_t>(t[n - 1]) | static_cast<std::uint32_t>(t[n - 2]) << 8 |
-                               static_cast<std::uint32_t>(t[n - 3]) << 16 | static_cast<std::uint32_t>(t[n - 4]) << 24;
+//
+// This form takes a token of 1 <= n <= 8 bytes held in w (byte i of the
+// token in bits 8i..8i+7, zero above n) and decides without branches: the
+// stop-word and suffix tests come out either way at random in text, and a
+// mispredicted branch costs more than computing every case.
+inline std::uint64_t stemmed_length_short(std::uint64_t w, std::uint64_t n) {
+    const std::uint64_t x = w << (8 * (8 - n));  // the token's last byte in the top byte
+    const auto last = static_cast<std::uint32_t>(x >> 56), last2 = static_cast<std::uint32_t>(x >> 48),
+               last3 = static_cast<std::uint32_t>(x >> 40);  // earliest byte lowest
     constexpr auto two = [](char a, char b) {
-        return static_cast<std::uint32_t>(b) | static_cast<std::uint32_t>(a) << 8;
+        return static_cast<std::uint32_t>(a) | static_cast<std::uint32_t>(b) << 8;
     };
     constexpr auto three = [](char a, char b, char c) {
-        return static_cast<std::uint32_t>(c) | static_cast<std::uint32_t>(b) << 8 | static_cast<std::uint32_t>(a) << 16;
+        return static_cast<std::uint32_t>(a) | static_cast<std::uint32_t>(b) << 8 | static_cast<std::uint32_t>(c) << 16;
     };
-    const std::uint32_t last3 = tail & 0xFFFFFF, last2 = tail & 0xFFFF, last = tail & 0xFF;
-    std::size_t k = n;
-    if (k > 5 && (last3 == three('i', 'e', 's') || last3 == three('i', 'e', 'd') || last3 == three('i', 'n', 'g')))
-        k -= 3;
-    else if (k > 4 && (last2 == two('e', 'd') || last2 == two('e', 's'))) k -= 2;
-    else if (last == 's' && last2 != two('s', 's') && last2 != two('u', 's') && last2 != two('i', 's')) k -= 1;
-    if (k > 3 && (t[k - 1] == 'e' || t[k - 1] == 'y')) k -= 1;
-    return k;
+    const bool cut3 =
+        (n > 5) & ((last3 == three('i', 'e', 's')) | (last3 == three('i', 'e', 'd')) | (last3 == three('i', 'n', 'g')));
+    const bool cut2 = !cut3 & (n > 4) & ((last2 == two('e', 'd')) | (last2 == two('e', 's')));
+    const bool cut1 =
+        !cut3 & !cut2 & (last == 's') & (last2 != two('s', 's')) & (last2 != two('u', 's')) & (last2 != two('i', 's'));
+    std::uint64_t k = n - 3 * static_cast<std::uint64_t>(cut3) - 2 * static_cast<std::uint64_t>(cut2) -
+                      static_cast<std::uint64_t>(cut1);
+    // k is 0 only for a one-byte "s", whose result the last line discards:
+    // the & 7 keeps that shift defined
+    const auto end = static_cast<std::uint32_t>((w >> (8 * ((k - 1) & 7))) & 0xFF);
+    k -= static_cast<std::uint64_t>((k > 3) & ((end == 'e') | (end == 'y')));
+    return k + static_cast<std::uint64_t>(n <= 3) * (n - k);  // tokens of three bytes or fewer keep them all
+}
+
+// The same for a token of n bytes at t, of any length: the rules read only
+// the last four bytes and the byte before the cut, all within the last
+// eight, and every length test holds past eight bytes.
+inline std::size_t stemmed_length(const unsigned char *t, std::size_t n) {
+    if (n <= 3) return n;
+    if (n > 8) return n - 8 + stemmed_length_short(load_le64(t + n - 8), 8);
+    std::uint64_t w = 0;
+    std::memcpy(&w, t, n);  // little-endian, as load_le64
+    return stemmed_length_short(w, n);
 }
 
 // ---------------------------------------------------------------- revision 1
@@ -163,34 +182,6 @@ inline std::uint64_t classify64(const unsigned char *p, unsigned char *out) {
         mask |= static_cast<std::uint64_t>(f != 0) << i;
     }
     return mask;
-}
-
-// stemmed_length of a folded ASCII token of n <= 8 bytes held in w (byte i
-// of the token in bits 8i..8i+7, zero above n), decided without branches:
-// the stop-word and suffix tests come out either way at random in text, and
-// a mispredicted branch costs more than computing every case.
-inline std::uint64_t stemmed_length_short(std::uint64_t w, std::uint64_t n) {
-    const std::uint64_t x = w << (8 * (8 - n));  // the token's last byte in the top byte
-    const auto last = static_cast<std::uint32_t>(x >> 56), last2 = static_cast<std::uint32_t>(x >> 48),
-               last3 = static_cast<std::uint32_t>(x >> 40);  // earliest byte lowest
-    constexpr auto two = [](char a, char b) {
-        return static_cast<std::uint32_t>(a) | static_cast<std::uint32_t>(b) << 8;
-    };
-    constexpr auto three = [](char a, char b, char c) {
-        return static_cast<std::uint32_t>(a) | static_cast<std::uint32_t>(b) << 8 | static_cast<std::uint32_t>(c) << 16;
-    };
-    const bool cut3 =
-        (n > 5) & ((last3 == three('i', 'e', 's')) | (last3 == three('i', 'e', 'd')) | (last3 == three('i', 'n', 'g')));
-    const bool cut2 = !cut3 & (n > 4) & ((last2 == two('e', 'd')) | (last2 == two('e', 's')));
-    const bool cut1 =
-        !cut3 & !cut2 & (last == 's') & (last2 != two('s', 's')) & (last2 != two('u', 's')) & (last2 != two('i', 's'));
-    std::uint64_t k = n - 3 * static_cast<std::uint64_t>(cut3) - 2 * static_cast<std::uint64_t>(cut2) -
-                      static_cast<std::uint64_t>(cut1);
-    // k is 0 only for a one-byte "s", whose result the last line discards:
-    // the & 7 keeps that shift defined
-    const auto end = static_cast<std::uint32_t>((w >> (8 * ((k - 1) & 7))) & 0xFF);
-    k -= static_cast<std::uint64_t>((k > 3) & ((end == 'e') | (end == 'y')));
-    return k + static_cast<std::uint64_t>(n <= 3) * (n - k);  // tokens of three bytes or fewer keep them all
 }
 
 // Stores at *out the hash (revision 2) of the token of n >= 1 folded bytes at
