@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 
 #include <chrono>
+#include <functional>
 #include <mutex>
 #include <regex>
 #include <sstream>
@@ -26,10 +27,19 @@ namespace {
 
 const std::string token = "test-token-0123456789abcdef";
 
+// Two serving threads, so that one expert's long answer, planned and streamed
+// on one of them, never keeps the others from their first byte.
+FakeProviderServer::Options provider_options() {
+    FakeProviderServer::Options o;
+    o.threads = 2;
+    return o;
+}
+
 // A server on a free port with three experts (two agree, one dissents),
 // run on its own thread; stopped and joined at the end of the scope.
+// `adjust`, when given, changes each expert's configuration.
 struct RunningServer {
-    FakeProviderServer provider;
+    FakeProviderServer provider{provider_options()};
     std::unique_ptr<Circle> circle;
     std::unique_ptr<Server> server;
     std::thread thread;
@@ -37,11 +47,13 @@ struct RunningServer {
 
     explicit RunningServer(ServerOptions o = {},
                            std::vector<std::string> models = {"reply=cache_a", "reply=cache_b", "reply=rewrite"},
-                           bool with_experts = true) {
+                           bool with_experts = true, const std::function<void(ExpertConfig &)> &adjust = {}) {
         if (with_experts) {
             std::vector<ExpertConfig> experts;
-            for (std::size_t i = 0; i < models.size(); ++i)
+            for (std::size_t i = 0; i < models.size(); ++i) {
                 experts.push_back(fake_expert(provider, "e" + std::to_string(i + 1), ProviderKind::openai, models[i]));
+                if (adjust) adjust(experts.back());
+            }
             circle = std::make_unique<Circle>(test_engine(), experts_of(std::move(experts)));
         }
         o.address = "127.0.0.1";
@@ -501,9 +513,19 @@ TEST_CASE(
         std::lock_guard<std::mutex> lock(log.mutex);
         log.lines.push_back(line);
     };
-    // e1 streams 7 MB in 16 KB pieces, 3 ms apart: more than the sockets'
-    // buffers hold, and still streaming when its reader is cut off.
-    RunningServer s(o, {"oversize=7000000,delay=3", "reply=cache_a", "reply=cache_b"});
+    // e1 streams 6 MB in 16 KB pieces, 3 ms apart: more than the sockets'
+    // buffers hold (some MB on loopback); then it stalls, its other 6 MB
+    // still to come, so its consultation is unfinished when its reader is cut
+    // off however slowly a loaded machine runs the server.  The experts wait
+    // long for a byte, for the same reason.
+    const std::size_t e1_bytes = 12000000;
+    RunningServer s(
+        o, {"oversize=" + std::to_string(e1_bytes) + ",delay=3,stall_mid=60000", "reply=cache_a", "reply=cache_b"},
+        true, [](ExpertConfig &e) {
+            e.first_byte_timeout_ms = 60000;
+            e.idle_timeout_ms = 60000;
+            e.timeout_ms = 120000;
+        });
 
     // The slow reader: a small receive buffer, asks for e1's text as it comes, and reads nothing.
     boost::asio::io_context ioc;
@@ -534,7 +556,7 @@ TEST_CASE(
     const auto start = std::chrono::steady_clock::now();
     bool cut = false;
     int rounds = 0;
-    while (!cut && std::chrono::steady_clock::now() - start < std::chrono::seconds(20)) {
+    while (!cut && std::chrono::steady_clock::now() - start < std::chrono::seconds(60)) {
         consult_others();
         ++rounds;
         cut = metrics().find("coe_http_slow_client_disconnects_total 1\n") != std::string::npos;
@@ -566,7 +588,7 @@ TEST_CASE(
     std::string received;
     boost::system::error_code ec;
     std::vector<char> buf(1 << 16);
-    while (!ec && std::chrono::steady_clock::now() - start < std::chrono::seconds(40)) {
+    while (!ec && std::chrono::steady_clock::now() - start < std::chrono::seconds(90)) {
         const std::size_t n = slow.read_some(boost::asio::buffer(buf), ec);
         received.append(buf.data(), n);
     }
@@ -575,6 +597,6 @@ TEST_CASE(
     CHECK(received.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
     CHECK(received.find("event: expert_delta") != std::string::npos);
     CHECK(received.find("event: final") == std::string::npos);
-    CHECK(received.size() < 7000000u);
-    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(30));
+    CHECK(received.size() < e1_bytes);
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(90));
 }
