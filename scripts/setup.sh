@@ -10,7 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
-# the WebAssembly engine first: `coe serve` compiles it into its web page
+# the WebAssembly engine first (docs/wasm.md; a couple of minutes): `coe
+# serve` compiles it into its web page, whose analyse-a-file view runs it
 scripts/build-wasm.sh ||
   echo "setup: build-wasm/coe.mjs was not built; the web page cannot analyse files until scripts/build-wasm.sh builds it" >&2
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
@@ -18,9 +19,6 @@ cmake --build build
 # the analysis runs without them (TF-IDF): a failed download does not stop the setup
 scripts/fetch-word-vectors.sh ||
   echo "setup: the word vectors could not be fetched; the analysis compares words (TF-IDF) until they are" >&2
-
-# the analysis in WebAssembly (docs/wasm.md; a couple of minutes): the
-# browser's analyse-a-file view uses it; nothing else needs it
 
 echo
 echo "== build/bin/coe analyze"
