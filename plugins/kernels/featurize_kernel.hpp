@@ -15,10 +15,10 @@
 
 #include "coe/coe_plugin.h"
 #include "coe/plugin_helper.hpp"
+#include "kept_token_hashes.hpp"
 #include "kernel_namespace.hpp"
-#include "thread_scratch.hpp"
-#include "text_tokens.hpp"
 #include "tfidf_rows.hpp"
+#include "thread_scratch.hpp"
 
 COE_KERNELS_BEGIN
 
@@ -42,7 +42,8 @@ inline void validate_featurize(const coe_featurize_args &a) {
 }
 
 struct FeaturizeScratch {
-    std::vector<unsigned char> folded;  // the current text, folded
+    std::vector<unsigned char> folded;  // revision 1: the current text, folded
+    TokenScratch tokens;                // revision 2: the tokeniser's scratch
     std::vector<std::uint64_t> hashes;  // revision 2: the current text's kept token hashes
     TfidfScratch tfidf;
 };
@@ -55,7 +56,8 @@ inline FeaturizeScratch &featurize_scratch() {
 // Revision: 1 (FNV-1a, byte at a time) or 2 (block hash, 64-byte masks;
 // each text's kept token hashes are gathered first, then turned into n-gram
 // buckets in one pass).  Vector: revision 2 classifies bytes and mixes
-// buckets with the backend's vector unit.
+// buckets with the backend's vector unit, and with AVX-512 hashes eight
+// tokens per step (kept_token_hashes.hpp).
 template <unsigned Revision, bool Vector = false>
 coe_status featurize(coe_featurize_args &a) {
     validate_featurize(a);
@@ -70,7 +72,7 @@ coe_status featurize(coe_featurize_args &a) {
             tokens_fnv1a(text, a.text_lengths[t], a.flags, s.folded.data(),
                          NgramSink{s.tfidf.ngrams, t, mask, bigrams});
         } else {
-            const std::size_t kept = kept_token_hashes<Vector>(text, a.text_lengths[t], a.flags, s.folded, s.hashes);
+            const std::size_t kept = kept_token_hashes<Vector>(text, a.text_lengths[t], a.flags, s.tokens, s.hashes);
             append_ngrams<Vector>(s.hashes.data(), kept, t, mask, bigrams, s.tfidf.ngrams);
         }
     }

@@ -8,6 +8,8 @@
 // hashes eight bytes per step, deciding stop words and suffixes of tokens up
 // to eight bytes without branches; its scalar path computes the same masks
 // one byte at a time, so every backend produces the same tokens and hashes.
+// kept_token_hashes.hpp drives it, and with AVX-512 hashes eight tokens per
+// step in vector lanes.
 // coe.embed_words/1 walks the same token spans (token_spans) as revision 2.
 #pragma once
 
@@ -211,21 +213,20 @@ inline std::uint64_t *kept_token_hash(const unsigned char *t, std::uint64_t n, s
     return out + 1;
 }
 
-// Calls span(t, n) with every maximal run of token bytes of the text, in
-// order: its n >= 1 folded bytes at t (runs of one byte included; the
-// callers drop them).  A run is reported as soon as the block holding its end
-// is classified (its bytes are folded by then).  The 8 bytes from t + n - 1
-// onwards are readable, so a token's hash can read whole words and mask off
-// what lies past it.  `folded_text` is scratch, resized here.  Shared by
-// coe.featurize/2 and coe.embed_words/1, so both see the same tokens.
-template <bool Vector, class Span>
-inline void token_spans(const unsigned char *p, std::uint64_t length, std::vector<unsigned char> &folded_text,
-                        Span &&span) {
+// Folds the text into `folded_text` (scratch, resized here: 64-byte blocks
+// plus padding, so the 8 bytes from any token byte onwards are readable and
+// a token's hash can read whole words and mask off what lies past it) and
+// calls boundaries(base, starts, ends) for each block of 64 bytes at `base`:
+// bit i of `starts` set where a run of token bytes begins at base + i, of
+// `ends` where one ended just before it.  Returns true when the text ends
+// inside a run (its end is then `length`).
+template <bool Vector, class Boundaries>
+inline bool token_boundaries(const unsigned char *p, std::uint64_t length, std::vector<unsigned char> &folded_text,
+                             Boundaries &&boundaries) {
     const std::uint64_t blocks = (length + 63) / 64;
-    if (folded_text.size() < blocks * 64 + 64) folded_text.resize(blocks * 64 + 64);  // + padding for word reads
+    if (folded_text.size() < blocks * 64 + 64) folded_text.resize(blocks * 64 + 64);
     unsigned char *folded = folded_text.data();
     std::uint64_t carry = 0;  // 1 when the byte before this block is a token byte
-    std::uint64_t start = 0;  // of the token in progress
     for (std::uint64_t b = 0; b < blocks; ++b) {
         const std::uint64_t base = b * 64;
         std::uint64_t m;
@@ -237,31 +238,31 @@ inline void token_spans(const unsigned char *p, std::uint64_t length, std::vecto
             m = classify64<Vector>(tail, folded + base);
         }
         const std::uint64_t before = (m << 1) | carry;
-        const std::uint64_t starts = m & ~before, ends = ~m & before;  // never the same bit
-        for (std::uint64_t events = starts | ends; events; events &= events - 1) {
-            const std::uint64_t bit = events & (0 - events);
-            const std::uint64_t at = base + static_cast<std::uint64_t>(__builtin_ctzll(events));
-            if (starts & bit) start = at;
-            else span(folded + start, at - start);
-        }
+        boundaries(base, m & ~before, ~m & before);  // never the same bit
         carry = m >> 63;
     }
-    if (carry) span(folded + start, length - start);
+    return carry != 0;
 }
 
-// Writes the block hash of every kept token of the text, in order, into
-// `hashes` (resized to hold them all) and returns how many there are.
-// `folded_text` is scratch, resized here.
-template <bool Vector>
-inline std::size_t kept_token_hashes(const unsigned char *p, std::uint64_t length, std::uint32_t flags,
-                                     std::vector<unsigned char> &folded_text, std::vector<std::uint64_t> &hashes) {
-    const std::uint64_t most = length / 2 + 1;  // tokens are separated: at most one per two bytes
-    if (hashes.size() < most) hashes.resize(most);
-    std::uint64_t *const first = hashes.data();
-    std::uint64_t *out = first;
-    token_spans<Vector>(p, length, folded_text,
-                        [&](const unsigned char *t, std::uint64_t n) { out = kept_token_hash(t, n, flags, out); });
-    return static_cast<std::size_t>(out - first);
+// Calls span(t, n) with every maximal run of token bytes of the text, in
+// order: its n >= 1 folded bytes at t (runs of one byte included; the
+// callers drop them), as soon as the block holding its end is classified.
+// Shared by coe.featurize/2 and coe.embed_words/1, so both see the same
+// tokens.
+template <bool Vector, class Span>
+inline void token_spans(const unsigned char *p, std::uint64_t length, std::vector<unsigned char> &folded_text,
+                        Span &&span) {
+    std::uint64_t start = 0;  // of the token in progress
+    const bool open = token_boundaries<Vector>(
+        p, length, folded_text, [&](std::uint64_t base, std::uint64_t starts, std::uint64_t ends) {
+            for (std::uint64_t events = starts | ends; events; events &= events - 1) {
+                const std::uint64_t bit = events & (0 - events);
+                const std::uint64_t at = base + static_cast<std::uint64_t>(__builtin_ctzll(events));
+                if (starts & bit) start = at;
+                else span(folded_text.data() + start, at - start);
+            }
+        });
+    if (open) span(folded_text.data() + start, length - start);
 }
 
 COE_KERNELS_END

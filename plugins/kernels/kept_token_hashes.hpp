@@ -1,0 +1,185 @@
+// kept_token_hashes.hpp - coe.featurize/2's tokens, from a text to the block
+// hashes of its kept tokens, in order.
+//
+// Two ways to the same hashes.  The portable one hashes each token as its
+// span is found (kept_token_hash, text_tokens.hpp).  With AVX-512 (F, DQ)
+// the vector backends first list every token's start and end from the
+// classification masks (two bit scans, no branch on the kind of boundary),
+// then take eight tokens per step in 64-bit lanes: the token's word is
+// gathered, masked to its length and hashed, the stop-word table is probed
+// with two gathers, and the suffix rules run as lane compares - the same
+// integer operations as kept_token_hash, so the same bits.  Lanes whose
+// token is longer than eight bytes (a multi-block hash) are handed to
+// kept_token_hash one by one, in their place in the output order.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+#include <vector>
+
+#if defined(__AVX512F__) && defined(__AVX512DQ__)
+#include <immintrin.h>
+#endif
+
+#include "coe/coe_plugin.h"
+#include "kernel_namespace.hpp"
+#include "stop_words.hpp"
+#include "text_tokens.hpp"
+#include "token_hash.hpp"
+
+COE_KERNELS_BEGIN
+
+// Per-thread scratch of the tokeniser (grows to the longest text, never
+// shrinks).
+struct TokenScratch {
+    std::vector<unsigned char> folded;  // the current text, folded, plus padding for word reads
+    // the eight-lane path: each token's span in `folded`, the tokens longer
+    // than eight bytes, and per step of eight tokens the mask of kept ones
+    std::vector<std::uint64_t> starts, ends, long_tokens;
+    std::vector<std::uint8_t> kept;
+};
+
+#if defined(__AVX512F__) && defined(__AVX512DQ__)
+
+// Hashes the `count` tokens whose spans are s.starts[i]..s.ends[i] in
+// s.folded and writes the kept ones at out, in order; returns the new end of
+// out.  out must have room for count + 8 hashes (a step stores eight lanes).
+// Three passes, none with a branch that depends on the text: every token's
+// one-block hash and kept bit, with the long tokens listed on the side; the
+// long tokens' hashes put in their places; the kept hashes compressed down.
+// Lane arithmetic is written with GCC vector types (lowered to AVX-512
+// instructions); intrinsics only where there is no operator: masked loads,
+// gathers and the compress of the kept lanes.
+inline std::uint64_t *kept_token_hashes_in_lanes(TokenScratch &s, std::size_t count, std::uint32_t flags,
+                                                 std::uint64_t *out) {
+    if (s.long_tokens.size() < count + 8) s.long_tokens.resize(count + 8);
+    if (s.kept.size() < count / 8 + 1) s.kept.resize(count / 8 + 1);
+    const unsigned char *const folded = s.folded.data();
+    const std::uint64_t *const starts = s.starts.data(), *const ends = s.ends.data();
+    std::uint64_t *const long_tokens = s.long_tokens.data();
+    std::uint8_t *const kept = s.kept.data();
+    std::size_t long_count = 0;
+    using lanes = std::uint64_t __attribute__((vector_size(64)));
+    const auto gather = [](const lanes &index, const void *base, auto scale) {
+        return reinterpret_cast<lanes>(_mm512_mask_i64gather_epi64(
+            _mm512_setzero_si512(), 0xFF, reinterpret_cast<__m512i>(index), base, decltype(scale)::value));
+    };
+    const auto low_bytes = [](const lanes &k) { return ~lanes{} >> ((8 - k) * 8); };  // the low 8k bits, 1 <= k <= 8
+    const auto hash_one_block = [](const lanes &length,
+                                   const lanes &w) {  // block_hash_step(block_hash_seed(length), w)
+        lanes h = ((0x9E3779B97F4A7C15ull ^ length * 0xC2B2AE3D27D4EB4Full) ^ w) * 0xBF58476D1CE4E5B9ull;
+        return h ^ (h >> 31);
+    };
+    constexpr auto bytes = [](const char *text) {  // earliest byte lowest, as the suffix tests read them
+        std::uint64_t v = 0;
+        for (int i = 0; text[i] != 0; ++i)
+            v |= static_cast<std::uint64_t>(static_cast<unsigned char>(text[i])) << (8 * i);
+        return v;
+    };
+    const bool stop_words = (flags & COE_FEATURIZE_STOP_WORDS) != 0, stem = (flags & COE_FEATURIZE_STEM) != 0;
+    // a lane's test as 0 or 1 (vector compares give 0 or all ones)
+    const auto one_if = [](const auto &test) { return reinterpret_cast<lanes>(test) & 1; };
+
+    // 1. eight tokens per step
+    for (std::size_t i = 0; i < count; i += 8) {
+        const __mmask8 valid = count - i >= 8 ? 0xFF : static_cast<__mmask8>((1u << (count - i)) - 1);
+        const auto start = reinterpret_cast<lanes>(_mm512_maskz_loadu_epi64(valid, starts + i));
+        const lanes n = reinterpret_cast<lanes>(_mm512_maskz_loadu_epi64(valid, ends + i)) - start;
+        const lanes n8 = n > 8 ? lanes{} + 8 : n;  // invalid lanes: 0, harmless below
+        const lanes word = gather(start, folded, std::integral_constant<int, 1>{}) & low_bytes(n8);
+        const lanes full = hash_one_block(n8, word);
+
+        lanes stop{};
+        if (stop_words) {
+            const lanes slot = (full * 0x9E3779B97F4A7C15ull) >> 53;
+            const auto *table = stop_words_block_hash.slots.data();
+            stop = one_if((gather(slot, table, std::integral_constant<int, 8>{}) == full) |
+                          (gather(slot + 1, table, std::integral_constant<int, 8>{}) == full));
+        }
+
+        lanes keep = n8;  // stemmed_length_short, lane by lane
+        if (stem) {
+            const lanes x = word << ((8 - n8) * 8);  // the token's last byte in the top byte
+            const lanes last = x >> 56, last2 = x >> 48, last3 = x >> 40;
+            const lanes cut3 =
+                one_if(n8 > 5) & one_if((last3 == bytes("ies")) | (last3 == bytes("ied")) | (last3 == bytes("ing")));
+            const lanes cut2 = (cut3 ^ 1) & one_if(n8 > 4) & one_if((last2 == bytes("ed")) | (last2 == bytes("es")));
+            const lanes cut1 = (cut3 ^ 1) & (cut2 ^ 1) & one_if(last == 's') &
+                               one_if((last2 != bytes("ss")) & (last2 != bytes("us")) & (last2 != bytes("is")));
+            lanes k = n8 - 3 * cut3 - 2 * cut2 - cut1;
+            const lanes end = (word >> (((k - 1) & 7) * 8)) & 0xFF;
+            k -= one_if(k > 3) & one_if((end == 'e') | (end == 'y'));
+            k = n8 <= 3 ? n8 : k;                                 // three bytes or fewer: kept whole
+            keep = (word & 0x8080808080808080ull) == 0 ? k : n8;  // only ASCII tokens are stemmed
+        }
+        const lanes hash = hash_one_block(keep, word & low_bytes(keep));
+        const lanes kept_lane = one_if(n >= 2) & (stop ^ 1);
+        kept[i / 8] =
+            valid & _mm512_test_epi64_mask(reinterpret_cast<__m512i>(kept_lane), reinterpret_cast<__m512i>(kept_lane));
+        std::memcpy(out + i, &hash, sizeof hash);
+        // the lanes of long tokens, listed without a branch (compress, one full store)
+        const __mmask8 long_token = valid & _mm512_cmpgt_epu64_mask(reinterpret_cast<__m512i>(n), _mm512_set1_epi64(8));
+        const __m512i index =
+            _mm512_add_epi64(_mm512_set1_epi64(static_cast<long long>(i)), _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0));
+        _mm512_storeu_si512(long_tokens + long_count, _mm512_maskz_compress_epi64(long_token, index));
+        long_count += static_cast<std::size_t>(__builtin_popcount(long_token));
+    }
+    // 2. the long tokens' hashes, one by one, into their places
+    for (std::size_t j = 0; j < long_count; ++j) {
+        const std::uint64_t t = long_tokens[j];
+        std::uint64_t hash = 0;  // left as is when the token is dropped
+        const bool keep = kept_token_hash(folded + starts[t], ends[t] - starts[t], flags, &hash) != &hash;
+        out[t] = hash;
+        kept[t / 8] =
+            static_cast<std::uint8_t>((kept[t / 8] & ~(1u << (t % 8))) | static_cast<unsigned>(keep) << (t % 8));
+    }
+    // 3. the kept hashes moved down in place, eight at a time: the store at
+    //    `to` <= i covers at most the lanes just read
+    std::uint64_t *to = out;
+    for (std::size_t i = 0; i < count; i += 8) {
+        const __m512i hash = _mm512_loadu_si512(out + i);
+        _mm512_storeu_si512(to, _mm512_maskz_compress_epi64(kept[i / 8], hash));
+        to += __builtin_popcount(kept[i / 8]);
+    }
+    return to;
+}
+
+#endif
+
+// Writes the block hash of every kept token of the text, in order, into
+// `hashes` (resized to hold them all) and returns how many there are.
+template <bool Vector>
+inline std::size_t kept_token_hashes(const unsigned char *p, std::uint64_t length, std::uint32_t flags,
+                                     TokenScratch &scratch, std::vector<std::uint64_t> &hashes) {
+    const std::uint64_t most = length / 2 + 1;              // tokens are separated: at most one per two bytes
+    if (hashes.size() < most + 8) hashes.resize(most + 8);  // + the eight-lane path's last full store
+    std::uint64_t *const first = hashes.data();
+    std::uint64_t *out = first;
+#if defined(__AVX512F__) && defined(__AVX512DQ__)
+    if constexpr (Vector) {
+        if (scratch.starts.size() < most) {
+            scratch.starts.resize(most);
+            scratch.ends.resize(most);
+        }
+        std::uint64_t *const starts = scratch.starts.data(), *const ends = scratch.ends.data();
+        std::size_t started = 0, ended = 0;  // two scans per block: no branch on the kind of boundary
+        const bool open = token_boundaries<Vector>(
+            p, length, scratch.folded, [&](std::uint64_t base, std::uint64_t block_starts, std::uint64_t block_ends) {
+                for (; block_starts; block_starts &= block_starts - 1)
+                    starts[started++] = base + static_cast<std::uint64_t>(__builtin_ctzll(block_starts));
+                for (; block_ends; block_ends &= block_ends - 1)
+                    ends[ended++] = base + static_cast<std::uint64_t>(__builtin_ctzll(block_ends));
+            });
+        if (open) ends[ended++] = length;
+        const std::size_t count = ended;
+        out = kept_token_hashes_in_lanes(scratch, count, flags, out);
+        return static_cast<std::size_t>(out - first);
+    }
+#endif
+    token_spans<Vector>(p, length, scratch.folded,
+                        [&](const unsigned char *t, std::uint64_t n) { out = kept_token_hash(t, n, flags, out); });
+    return static_cast<std::size_t>(out - first);
+}
+
+COE_KERNELS_END
