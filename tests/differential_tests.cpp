@@ -112,6 +112,29 @@ TEST_CASE("featurize is bit-identical on random texts, for every option") {
     }
 }
 
+// The vector backends hash tokens four or eight per step: every suffix rule
+// at every token length around the one-block limit (8 bytes), stop words of
+// 9 and 10 bytes (multi-block, handed back to the one-token path),
+// non-ASCII tokens that end like a suffix, and texts whose token counts fall
+// on and beside a step.
+TEST_CASE("featurize is bit-identical on texts built for the token lanes") {
+    std::vector<std::string> words = {"ourselves", "themselves", "yourselves", "the", "an", "s", "is", "us",
+                                      "caf\xc3\xa9s", "na\xc3\xafve", "\xc3\xa9ties", "x"};
+    for (const char *suffix : {"s", "es", "ed", "ies", "ied", "ing", "ss", "us", "is", "e", "y", ""})
+        for (std::size_t stem = 0; stem <= 9; ++stem) words.push_back(std::string(stem, 'k') + suffix);
+    std::mt19937 rng(11);
+    for (const auto &opt : option_grid()) {
+        std::vector<std::string> texts;
+        for (std::size_t tokens : {0, 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 64, 200}) {
+            std::string t;
+            for (std::size_t k = 0; k < tokens; ++k) (t += words[rng() % words.size()]) += (rng() % 3 ? " " : ", ");
+            texts.push_back(t);
+        }
+        auto v = views(texts);
+        require_identical(g_candidate->featurize(v, opt), g_reference->featurize(v, opt));
+    }
+}
+
 TEST_CASE("featurize and sparse similarity are bit-identical on the MT-Bench panels") {
     const auto panels = coe::test::mtbench_panel_texts();
     REQUIRE(panels.size() == 80);
