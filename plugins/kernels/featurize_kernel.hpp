@@ -56,8 +56,8 @@ inline FeaturizeScratch &featurize_scratch() {
 // Revision: 1 (FNV-1a, byte at a time) or 2 (block hash, 64-byte masks;
 // each text's kept token hashes are gathered first, then turned into n-gram
 // buckets in one pass).  Vector: revision 2 classifies bytes and mixes
-// buckets with the backend's vector unit, and with AVX-512 hashes eight
-// tokens per step (kept_token_hashes.hpp).
+// buckets with the backend's vector unit, and with AVX2 or AVX-512 hashes
+// four or eight tokens per step (kept_token_hashes.hpp).
 template <unsigned Revision, bool Vector = false>
 coe_status featurize(coe_featurize_args &a) {
     validate_featurize(a);

@@ -39,15 +39,13 @@ struct TokenScratch {
     std::vector<std::uint8_t> kept;
 };
 
+#if defined(__AVX2__)
+
 #if defined(__AVX512F__) && defined(__AVX512DQ__)
 constexpr std::size_t token_lanes = 8;
-#elif defined(__AVX2__)
-constexpr std::size_t token_lanes = 4;
 #else
-constexpr std::size_t token_lanes = 0;  // no lane path
+constexpr std::size_t token_lanes = 4;
 #endif
-
-#if defined(__AVX2__)
 
 // Tokens per step, as GCC vector types (lowered to the ISA's instructions:
 // 64-bit multiplies are one instruction with AVX-512 DQ, three 32-bit ones
@@ -113,10 +111,8 @@ inline std::uint64_t *kept_token_hashes_in_lanes(TokenScratch &s, std::size_t co
     std::size_t long_count = 0;
 
     const auto low_bytes = [](const lanes &k) { return ~lanes{} >> ((8 - k) * 8); };  // the low 8k bits, 1 <= k <= 8
-    const auto hash_one_block = [](const lanes &length,
-                                   const lanes &w) {  // block_hash_step(block_hash_seed(length), w)
-        lanes h = ((0x9E3779B97F4A7C15ull ^ length * 0xC2B2AE3D27D4EB4Full) ^ w) * 0xBF58476D1CE4E5B9ull;
-        return h ^ (h >> 31);
+    const auto hash_one_block = [](const lanes &length, const lanes &w) {
+        return block_hash_step_of(block_hash_seed_of(length), w);
     };
     constexpr auto bytes = [](const char *text) {  // earliest byte lowest, as the suffix tests read them
         std::uint64_t v = 0;
@@ -139,7 +135,7 @@ inline std::uint64_t *kept_token_hashes_in_lanes(TokenScratch &s, std::size_t co
 
         lanes stop{};
         if (stop_words) {
-            const lanes slot = (full * 0x9E3779B97F4A7C15ull) >> 53;
+            const lanes slot = stop_word_slot(full);
             const auto *table = stop_words_block_hash.slots.data();
             stop = one_if((gather_lanes<8>(slot, table) == full) | (gather_lanes<8>(slot + 1, table) == full));
         }

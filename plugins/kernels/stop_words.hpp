@@ -35,11 +35,17 @@ constexpr std::size_t stop_word_max_length = 10;
 // 2048 slots indexed by the top eleven bits of h * 0x9E3779B97F4A7C15; a word sits in its slot or
 // the next one (checked below), so a lookup is two compares and no loop.
 // 0 marks a free slot (no list word hashes to 0 in either revision).
+// `Words`: std::uint64_t or a GCC vector of them.
+template <class Words>
+constexpr Words stop_word_slot(Words h) {
+    return (h * 0x9E3779B97F4A7C15ull) >> 53;
+}
+
 struct StopWordTable {
     std::array<std::uint64_t, 2049> slots{};  // the last slot takes the overflow of slot 2047
 
     constexpr bool contains(std::uint64_t h) const {
-        const std::size_t i = (h * 0x9E3779B97F4A7C15ull) >> 53;
+        const auto i = static_cast<std::size_t>(stop_word_slot(h));  // < 2048
         return (slots[i] == h) | (slots[i + 1] == h);  // no branch: a stop word or not is a coin toss in text
     }
 };
@@ -49,7 +55,7 @@ constexpr StopWordTable make_stop_word_table(Hash hash) {
     StopWordTable t{};
     for (std::string_view w : stop_word_list) {
         const std::uint64_t h = hash(w);
-        std::size_t i = (h * 0x9E3779B97F4A7C15ull) >> 53;
+        auto i = static_cast<std::size_t>(stop_word_slot(h));
         if (t.slots[i] != 0) ++i;  // a third word in a place fails the check below
         if (t.slots[i] == 0) t.slots[i] = h;
     }

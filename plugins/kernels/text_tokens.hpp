@@ -8,8 +8,8 @@
 // hashes eight bytes per step, deciding stop words and suffixes of tokens up
 // to eight bytes without branches; its scalar path computes the same masks
 // one byte at a time, so every backend produces the same tokens and hashes.
-// kept_token_hashes.hpp drives it, and with AVX-512 hashes eight tokens per
-// step in vector lanes.
+// kept_token_hashes.hpp drives it, and with AVX2 or AVX-512 hashes four or
+// eight tokens per step in vector lanes.
 // coe.embed_words/1 walks the same token spans (token_spans) as revision 2.
 #pragma once
 

@@ -44,14 +44,19 @@ constexpr std::uint64_t splitmix64(std::uint64_t x) {
 
 // Revision 2: h = 0x9E3779B97F4A7C15 ^ (length * 0xC2B2AE3D27D4EB4F); then for
 // each 8-byte block w of the token (little-endian, the last one zero-filled):
-// h = (h ^ w) * 0xBF58476D1CE4E5B9, h ^= h >> 31.
-constexpr std::uint64_t block_hash_seed(std::uint64_t length) {
+// h = (h ^ w) * 0xBF58476D1CE4E5B9, h ^= h >> 31.  `Words` is std::uint64_t
+// or a GCC vector of them (kept_token_hashes.hpp hashes tokens in lanes).
+template <class Words>
+constexpr Words block_hash_seed_of(Words length) {
     return 0x9E3779B97F4A7C15ull ^ (length * 0xC2B2AE3D27D4EB4Full);
 }
-constexpr std::uint64_t block_hash_step(std::uint64_t h, std::uint64_t w) {
+template <class Words>
+constexpr Words block_hash_step_of(Words h, Words w) {
     h = (h ^ w) * 0xBF58476D1CE4E5B9ull;
     return h ^ (h >> 31);
 }
+constexpr std::uint64_t block_hash_seed(std::uint64_t length) { return block_hash_seed_of(length); }
+constexpr std::uint64_t block_hash_step(std::uint64_t h, std::uint64_t w) { return block_hash_step_of(h, w); }
 
 // The block hash of `s`, one byte at a time (for tables and tests).
 constexpr std::uint64_t block_hash(std::string_view s) {
