@@ -17,6 +17,7 @@
 #include "coe/plugin_helper.hpp"
 #include "kept_token_hashes.hpp"
 #include "kernel_namespace.hpp"
+#include "memory_count.hpp"
 #include "tfidf_rows.hpp"
 #include "thread_scratch.hpp"
 
@@ -68,7 +69,7 @@ coe_status featurize(coe_featurize_args &a) {
     for (std::uint32_t t = 0; t < a.text_count; ++t) {
         const auto *text = reinterpret_cast<const unsigned char *>(a.texts[t]);
         if constexpr (Revision == 1) {
-            if (s.folded.size() < a.text_lengths[t]) s.folded.resize(a.text_lengths[t]);
+            if (s.folded.size() < a.text_lengths[t]) s.folded.resize(memory_count(a.text_lengths[t], "text length"));
             tokens_fnv1a(text, a.text_lengths[t], a.flags, s.folded.data(),
                          NgramSink{s.tfidf.ngrams, t, mask, bigrams});
         } else {

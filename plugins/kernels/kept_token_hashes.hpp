@@ -23,6 +23,7 @@
 
 #include "coe/coe_plugin.h"
 #include "kernel_namespace.hpp"
+#include "memory_count.hpp"
 #include "stop_words.hpp"
 #include "text_tokens.hpp"
 #include "token_hash.hpp"
@@ -189,8 +190,9 @@ inline std::uint64_t *kept_token_hashes_in_lanes(TokenScratch &s, std::size_t co
 template <bool Vector>
 inline std::size_t kept_token_hashes(const unsigned char *p, std::uint64_t length, std::uint32_t flags,
                                      TokenScratch &scratch, std::vector<std::uint64_t> &hashes) {
-    const std::uint64_t most = length / 2 + 1;              // tokens are separated: at most one per two bytes
-    if (hashes.size() < most + 8) hashes.resize(most + 8);  // + the lane path's last full step
+    const std::uint64_t most = length / 2 + 1;  // tokens are separated: at most one per two bytes
+    if (hashes.size() < most + 8)
+        hashes.resize(memory_count(most + 8, "text length"));  // + the lane path's last full step
     std::uint64_t *const first = hashes.data();
     std::uint64_t *out = first;
 #if defined(__AVX2__)

@@ -19,16 +19,16 @@ inline void radix_sort_high32(std::vector<std::uint64_t> &keys, std::vector<std:
     const unsigned passes = (bits + 10) / 11;
     if (passes == 0) return;
     const unsigned digit = (bits + passes - 1) / passes;
-    const std::uint64_t radix = std::uint64_t{1} << digit;
+    const std::size_t radix = std::size_t{1} << digit;  // <= 2048
     std::array<std::uint32_t, 2048> count;
     scratch.resize(keys.size());
     for (unsigned pass = 0; pass < passes; ++pass) {
         const unsigned shift = 32 + pass * digit;
         std::fill(count.begin(), count.begin() + static_cast<std::ptrdiff_t>(radix), 0u);
-        for (std::uint64_t k : keys) ++count[(k >> shift) & (radix - 1)];
+        for (std::uint64_t k : keys) ++count[static_cast<std::size_t>(k >> shift) & (radix - 1)];
         std::uint32_t sum = 0;
-        for (std::uint64_t d = 0; d < radix; ++d) sum += std::exchange(count[d], sum);
-        for (std::uint64_t k : keys) scratch[count[(k >> shift) & (radix - 1)]++] = k;
+        for (std::size_t d = 0; d < radix; ++d) sum += std::exchange(count[d], sum);
+        for (std::uint64_t k : keys) scratch[count[static_cast<std::size_t>(k >> shift) & (radix - 1)]++] = k;
         keys.swap(scratch);
     }
 }

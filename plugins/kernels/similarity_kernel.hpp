@@ -22,6 +22,7 @@
 #include "canonical_dot.hpp"
 #include "coe/plugin_helper.hpp"
 #include "kernel_namespace.hpp"
+#include "memory_count.hpp"
 #include "thread_scratch.hpp"
 #include "radix_sort.hpp"
 
@@ -121,10 +122,10 @@ inline const float *rescaled_rows(const coe_similarity_args &a, std::vector<floa
     }
     stride = a.dense_stride;
     if (!any) return a.dense;
-    scratch.resize(static_cast<std::size_t>(n) * d);
+    scratch.resize(memory_count(std::uint64_t{n} * d, "count x dimension"));
     for (std::uint32_t i = 0; i < n; ++i)
-        for (std::uint64_t k = 0; k < d; ++k)
-            scratch[i * d + k] = std::ldexp(a.dense[i * a.dense_stride + k], -exponent[i]);
+        for (std::uint64_t k = 0; k < d; ++k)  // i * d + k < the size just checked
+            scratch[static_cast<std::size_t>(i * d + k)] = std::ldexp(a.dense[i * a.dense_stride + k], -exponent[i]);
     stride = d;
     return scratch.data();
 }
@@ -281,13 +282,13 @@ inline void similarity_sparse(const coe_similarity_args &a) {
     SparseScratch &s = thread_scratch(scratch);
     s.norm.assign(n, 0.0);
     s.postings.clear();
-    s.row_of.resize(total);
+    s.row_of.resize(memory_count(total, "sparse entries"));
     for (std::uint32_t i = 0; i < n; ++i) {
         double sq = 0.0;
         for (std::uint64_t k = a.row_offsets[i]; k < a.row_offsets[i + 1]; ++k) {
             sq += static_cast<double>(a.values[k]) * a.values[k];
             s.postings.push_back(static_cast<std::uint64_t>(a.indices[k]) << 32 | k);
-            s.row_of[k] = i;
+            s.row_of[static_cast<std::size_t>(k)] = i;  // k < total (validated offsets)
         }
         s.norm[i] = std::sqrt(sq);
         check_finite_norm(static_cast<float>(s.norm[i]), i);

@@ -27,6 +27,7 @@
 
 #include "coe/coe_plugin.h"
 #include "kernel_namespace.hpp"
+#include "memory_count.hpp"
 #include "stop_words.hpp"
 #include "token_hash.hpp"
 
@@ -83,10 +84,11 @@ inline std::uint64_t stemmed_length_short(std::uint64_t w, std::uint64_t n) {
 // eight, and every length test holds past eight bytes.
 inline std::size_t stemmed_length(const unsigned char *t, std::size_t n) {
     if (n <= 3) return n;
-    if (n > 8) return n - 8 + stemmed_length_short(load_le64(t + n - 8), 8);
+    // stemmed_length_short returns at most its n (<= 8)
+    if (n > 8) return n - 8 + static_cast<std::size_t>(stemmed_length_short(load_le64(t + n - 8), 8));
     std::uint64_t w = 0;
     std::memcpy(&w, t, n);  // little-endian, as load_le64
-    return stemmed_length_short(w, n);
+    return static_cast<std::size_t>(stemmed_length_short(w, n));
 }
 
 // ---------------------------------------------------------------- revision 1
@@ -206,7 +208,7 @@ inline std::uint64_t *kept_token_hash(const unsigned char *t, std::uint64_t n, s
     if (stop_words && n <= stop_word_max_length && stop_words_block_hash.contains(full)) return out;
     std::uint64_t h = full;
     if (stem && high == 0) {
-        const std::size_t keep = stemmed_length(t, n);
+        const std::size_t keep = stemmed_length(t, static_cast<std::size_t>(n));  // a token in memory
         if (keep != n) h = block_hash(t, keep, high);
     }
     *out = h;
@@ -224,7 +226,7 @@ template <bool Vector, class Boundaries>
 inline bool token_boundaries(const unsigned char *p, std::uint64_t length, std::vector<unsigned char> &folded_text,
                              Boundaries &&boundaries) {
     const std::uint64_t blocks = (length + 63) / 64;
-    if (folded_text.size() < blocks * 64 + 64) folded_text.resize(blocks * 64 + 64);
+    if (folded_text.size() < blocks * 64 + 64) folded_text.resize(memory_count(blocks * 64 + 64, "text length"));
     unsigned char *folded = folded_text.data();
     std::uint64_t carry = 0;  // 1 when the byte before this block is a token byte
     for (std::uint64_t b = 0; b < blocks; ++b) {
@@ -233,8 +235,8 @@ inline bool token_boundaries(const unsigned char *p, std::uint64_t length, std::
         if (base + 64 <= length) {
             m = classify64<Vector>(p + base, folded + base);
         } else {
-            unsigned char tail[64] = {};  // zero bytes are outside tokens
-            std::memcpy(tail, p + base, length - base);
+            unsigned char tail[64] = {};                                           // zero bytes are outside tokens
+            std::memcpy(tail, p + base, static_cast<std::size_t>(length - base));  // < 64
             m = classify64<Vector>(tail, folded + base);
         }
         const std::uint64_t before = (m << 1) | carry;

@@ -25,7 +25,7 @@ COE_KERNELS_BEGIN
 // Scratch reused from call to call (grows to the largest call, never shrinks).
 struct TfidfScratch {
     std::vector<std::uint64_t> ngrams, sorted;  // (bucket << 32) | text, in text order
-    std::vector<std::uint64_t> cursor;          // per text: its next entry
+    std::vector<std::size_t> cursor;            // per text: its next entry
     std::vector<std::uint64_t> distinct;        // the distinct keys, in order
     std::vector<std::size_t> first, run_of;     // per distinct key: its first position, its bucket's run
     std::vector<std::size_t> run_start;         // per run of one bucket: its first distinct key
@@ -139,7 +139,7 @@ inline void write_tfidf_rows(coe_featurize_args &a, TfidfScratch &s) {
     }
     s.first[distinct] = key_count;
     s.run_start[runs] = distinct;
-    std::uint64_t total = 0;
+    std::size_t total = 0;
     for (std::uint32_t t = 0; t <= n; ++t) {
         total += s.cursor[t];
         s.cursor[t] = total;
@@ -179,18 +179,21 @@ inline void write_tfidf_rows(coe_featurize_args &a, TfidfScratch &s) {
         const double w = tf * idf;
         const std::uint64_t key = s.distinct[e];
         const auto t = static_cast<std::uint32_t>(key);
-        const std::uint64_t at = s.cursor[t]++;
+        const std::size_t at = s.cursor[t]++;
         a.indices[at] = static_cast<std::uint32_t>(key >> 32);
         s.weights[at] = w;
         s.row_sum_sq[t] += w * w;
     }
 
     // 3. one rounding to float per entry
+    //    (step 2 left each text's cursor at the end of its row)
+    std::size_t begin = 0;
     for (std::uint32_t t = 0; t < n; ++t) {
         const double sum_sq = s.row_sum_sq[t];
         const double scale = ((a.flags & COE_FEATURIZE_L2_NORMALIZE) && sum_sq > 0.0) ? 1.0 / std::sqrt(sum_sq) : 1.0;
-        for (std::uint64_t k = a.row_offsets[t]; k < a.row_offsets[t + 1]; ++k)
-            a.values[k] = static_cast<float>(s.weights[k] * scale);
+        const std::size_t end = s.cursor[t];
+        for (std::size_t k = begin; k < end; ++k) a.values[k] = static_cast<float>(s.weights[k] * scale);
+        begin = end;
     }
 }
 

@@ -1,6 +1,9 @@
 #include "backend_ops.hpp"
 
 #include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <string>
 #include <thread>
 
 #include "coe/coe_plugin.h"
@@ -10,6 +13,17 @@
 
 namespace coe::detail {
 namespace {
+
+// A 64-bit count of elements to hold in memory, as std::size_t: exact on a
+// 64-bit target; on a 32-bit one (WebAssembly) a count above SIZE_MAX is
+// refused with `what` named, never cut short.
+std::size_t memory_count(std::uint64_t n, const char *what) {
+    if constexpr (sizeof(std::size_t) < sizeof(std::uint64_t)) {
+        if (n > std::numeric_limits<std::size_t>::max())
+            throw Error(std::string(what) + " exceed this target's memory");
+    }
+    return static_cast<std::size_t>(n);
+}
 
 // Calls the operation, with the injected fault (if any) applied around it.
 void invoke(const Backend &backend, const char *op, void *args, const FaultDecision &fault,
@@ -108,8 +122,8 @@ void BackendOps::featurize(const std::vector<std::string_view> &texts, const Fea
             thread_local std::vector<std::uint32_t> scratch_indices;
             thread_local std::vector<float> scratch_values;
             if (scratch_indices.size() < capacity) {
-                scratch_indices.resize(capacity);
-                scratch_values.resize(capacity);
+                scratch_indices.resize(memory_count(capacity, "featurize: the texts"));
+                scratch_values.resize(scratch_indices.size());
             }
             rows.dimension = 1u << opt.bucket_bits;
             rows.row_offsets.assign(texts.size() + 1, 0);
@@ -155,8 +169,8 @@ void BackendOps::embed_words(const std::vector<std::string_view> &texts, const c
         COE_OP_EMBED_WORDS,
         [&](const Backend &b, const FaultDecision &f, WordEmbeddings &e) {
             e.dims = dims;
-            e.vectors.assign(count * dims, 0.f);
-            e.known_words.assign(count, 0);
+            e.vectors.assign(memory_count(count * dims, "embed_words: the vectors"), 0.f);
+            e.known_words.assign(texts.size(), 0);
             coe_embed_words_args a{};
             a.struct_size = sizeof a;
             a.text_count = static_cast<std::uint32_t>(count);

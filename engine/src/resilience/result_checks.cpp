@@ -44,8 +44,11 @@ std::string check_output(const SparseRows &r, std::size_t texts) {
         return "wrong_size: featurize rows do not match the texts";
     for (std::size_t i = 0; i < texts; ++i) {
         if (r.row_offsets[i + 1] < r.row_offsets[i]) return "wrong_size: featurize row offsets decrease";
-        for (std::uint64_t k = r.row_offsets[i]; k < r.row_offsets[i + 1]; ++k) {
-            if (r.indices[k] >= r.dimension || (k > r.row_offsets[i] && r.indices[k] <= r.indices[k - 1]))
+        // the offsets rise to indices.size(): each fits std::size_t
+        const auto begin = static_cast<std::size_t>(r.row_offsets[i]),
+                   end = static_cast<std::size_t>(r.row_offsets[i + 1]);
+        for (std::size_t k = begin; k < end; ++k) {
+            if (r.indices[k] >= r.dimension || (k > begin && r.indices[k] <= r.indices[k - 1]))
                 return "out_of_range: featurize indices unsorted or out of range";
         }
     }

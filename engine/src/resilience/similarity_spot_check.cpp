@@ -62,8 +62,8 @@ bool SimilaritySpotCheck::matches(const Backend &reference, const Matrix &out, d
     a.struct_size = sizeof a;
     a.count = k;
     if (call_.kind == COE_VECTORS_DENSE) {
-        const std::uint64_t d = call_.dimension;
-        dense.resize(static_cast<std::size_t>(k) * d);
+        const auto d = static_cast<std::size_t>(call_.dimension);  // the call's rows of d floats are in memory
+        dense.resize(k * d);
         for (std::uint32_t r = 0; r < k; ++r)
             std::copy_n(call_.dense + picked[r] * call_.dense_stride, d, dense.begin() + r * d);
         a.dense = dense.data();
