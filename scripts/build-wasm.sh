@@ -4,6 +4,8 @@
 # WebAssembly SIMD module and a scalar one.  Needs emcc/emcmake and node
 # (scripts/install-deps.sh installs them).
 #   scripts/build-wasm.sh [BUILD_DIR]      (default build-wasm)
+# COE_WASM_WARNINGS_AS_ERRORS=ON makes every compiler warning an error (the
+# test suite sets it: 32-bit size_t finds truncations no 64-bit build sees).
 # Exit status 77 with "SKIPPED: ..." when emscripten or node is missing, so
 # that tests can tell a skip from a failure.
 set -euo pipefail
@@ -25,6 +27,7 @@ if command -v ccache >/dev/null; then launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccac
 generator=()
 if command -v ninja >/dev/null; then generator=(-G Ninja); fi
 
-emcmake cmake -S . -B "$build" "${generator[@]}" -DCOE_WASM=ON -DCMAKE_BUILD_TYPE=Release "${launcher[@]}" >/dev/null
+emcmake cmake -S . -B "$build" "${generator[@]}" -DCOE_WASM=ON -DCMAKE_BUILD_TYPE=Release \
+  -DCOE_WARNINGS_AS_ERRORS="${COE_WASM_WARNINGS_AS_ERRORS:-OFF}" "${launcher[@]}" >/dev/null
 cmake --build "$build" -j "${COE_WASM_JOBS:-1}"
 echo "build-wasm: $build/coe.mjs ($(stat -c %s "$build/coe.mjs") bytes)"

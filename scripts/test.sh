@@ -35,7 +35,12 @@ run_suite() {
 # compiles it into its web page (serve.web_page analyses a file with it);
 # the release suite's wasm.node compares it with this build's `coe`.
 echo "== [wasm] scripts/build-wasm.sh"
-COE_WASM_JOBS=$jobs scripts/build-wasm.sh || echo "[wasm] build-wasm/coe.mjs was not built: wasm.node and the web page's analyse view skip"
+wasm_rc=0
+COE_WASM_JOBS=$jobs COE_WASM_WARNINGS_AS_ERRORS=ON scripts/build-wasm.sh || wasm_rc=$?
+if [ "$wasm_rc" -ne 0 ]; then
+  # 77: emscripten or node missing (a skip); anything else fails the suite below
+  echo "[wasm] build-wasm/coe.mjs was not built (exit $wasm_rc): wasm.node and the web page's analyse view skip"
+fi
 run_suite build-test release "" "" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_suite build-asan asan+ubsan "" "" -DCMAKE_BUILD_TYPE=Debug -DCOE_SANITIZE=address,undefined
@@ -44,3 +49,7 @@ TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
     -DCOE_SANITIZE=thread
 echo "== [fuzz] libFuzzer harnesses, 60 s each"
 scripts/fuzz.sh 60
+if [ "$wasm_rc" -ne 0 ] && [ "$wasm_rc" -ne 77 ]; then
+  echo "== [wasm] FAILED: scripts/build-wasm.sh exited $wasm_rc (see its output at the top)"
+  exit 1
+fi
