@@ -93,11 +93,27 @@ inline std::uint32_t first_max(const double *v, std::uint32_t from, std::uint32_
     return j;
 }
 
+// The first j in [from, n) with row[j] >= wanted, or n.  Vector backends
+// skip whole batches that hold none (the values are finite, so a batch
+// compare decides exactly as the scalar one).
+template <class A>
+inline std::uint32_t next_at_least(const float *row, std::uint32_t from, std::uint32_t n, float wanted) {
+    std::uint32_t j = from;
+    if constexpr (!is_scalar_v<A>) {
+        using batch = xsimd::batch<float, A>;
+        constexpr std::uint32_t w = static_cast<std::uint32_t>(batch::size);
+        const batch at_least(wanted);
+        while (j + w <= n && !any(batch::load_unaligned(row + j) >= at_least)) j += w;
+    }
+    while (j < n && !(row[j] >= wanted)) ++j;
+    return j;
+}
+
 // Average linkage over the n x n matrix `s` (double, row-major, finite;
 // modified): parent[i] receives the slot item i was merged into (itself if
 // never).
 //
-// A merged-away slot's column is set to -infinity in every row, so the
+// A merged-away slot's column is set to -infinity in every live row, so the
 // scans need no test of which slots are alive: -infinity never wins (the
 // values are finite), and the average-linkage update keeps it -infinity.
 // Every scan and the update run over whole rows with the backend's vectors;
@@ -112,16 +128,17 @@ inline void agglomerate(std::vector<double> &s, std::uint32_t n, double threshol
     auto at = [&](std::uint32_t i, std::uint32_t j) -> double & { return s[static_cast<std::size_t>(i) * n + j]; };
     struct Scratch {
         std::vector<std::uint32_t> size, best;  // per slot: members, best partner
-        std::vector<std::uint8_t> alive;
-        std::vector<double> best_value;  // -infinity: merged away, or no partner
+        std::vector<std::uint32_t> live;        // the live slots, in increasing order
+        std::vector<double> best_value;         // -infinity: merged away, or no partner
     };
     thread_local Scratch tls;
     Scratch &scratch = thread_scratch(tls);
     std::vector<std::uint32_t> &size = scratch.size, &best = scratch.best;
-    std::vector<std::uint8_t> &alive = scratch.alive;
+    std::vector<std::uint32_t> &live = scratch.live;
     std::vector<double> &best_value = scratch.best_value;
     size.assign(n, 1);
-    alive.assign(n, 1);
+    live.resize(n);
+    for (std::uint32_t i = 0; i < n; ++i) live[i] = i;
     for (std::uint32_t i = 0; i < n; ++i) parent[i] = i;
 
     // Nearest-neighbour cache: for every live slot i, its best partner j > i
@@ -144,7 +161,8 @@ inline void agglomerate(std::vector<double> &s, std::uint32_t n, double threshol
         const std::uint32_t ib = best[ia];
         // Lance-Williams update for average linkage, over the whole of row
         // ia (dead columns stay -infinity; the diagonal and column ib are
-        // never read), then mirrored into column ia
+        // never read), then mirrored into column ia of the live rows (a
+        // dead slot's row is never read again)
         const double na = size[ia], nb = size[ib];
         double *ra = row(ia);
         const double *rb = row(ib);
@@ -158,21 +176,22 @@ inline void agglomerate(std::vector<double> &s, std::uint32_t n, double threshol
                     .store_unaligned(ra + k);
         }
         for (; k < n; ++k) ra[k] = (na * ra[k] + nb * rb[k]) / (na + nb);
-        for (k = 0; k < n; ++k) at(k, ia) = ra[k];
-        for (k = 0; k < n; ++k) at(k, ib) = minus_infinity;  // slot ib is gone
+        live.erase(std::lower_bound(live.begin(), live.end(), ib));
+        for (const std::uint32_t j : live) {
+            at(j, ia) = ra[j];
+            at(j, ib) = minus_infinity;  // slot ib is gone
+        }
         size[ia] += size[ib];
-        alive[ib] = 0;
         best[ib] = none;
         best_value[ib] = minus_infinity;
         parent[ib] = ia;
         // refresh the cache where the merge may have changed the answer
-        for (k = 0; k < n; ++k) {
-            if (!alive[k]) continue;
-            if (k == ia || best[k] == ia || best[k] == ib) {
-                rescan(k);
-            } else if (k < ia && (at(k, ia) > best_value[k] || (at(k, ia) == best_value[k] && ia < best[k]))) {
-                best[k] = ia;
-                best_value[k] = at(k, ia);
+        for (const std::uint32_t j : live) {
+            if (j == ia || best[j] == ia || best[j] == ib) {
+                rescan(j);
+            } else if (j < ia && (ra[j] > best_value[j] || (ra[j] == best_value[j] && ia < best[j]))) {
+                best[j] = ia;  // ra[j] is at(j, ia), read along the row
+                best_value[j] = ra[j];
             }
         }
     }
@@ -215,7 +234,7 @@ coe_status cluster(coe_cluster_args &a) {
     if (a.count > 0 && a.labels == nullptr) throw status_error(COE_ERR_INVALID_ARGUMENT, "labels is null");
 
     const std::uint32_t n = a.count;
-    const double threshold = a.threshold;
+    const double threshold = a.threshold;  // a float: float compares with it decide as double ones
     auto sim = [&](std::uint32_t i, std::uint32_t j) { return a.similarity[i * a.similarity_stride + j]; };
     // Two clusters merge only when their average similarity reaches the
     // threshold, so only when some pair across them does: clusters never
@@ -237,12 +256,14 @@ coe_status cluster(coe_cluster_args &a) {
     ItemGroups &by_component = scratch.by_component;
     component.resize(n);
     for (std::uint32_t i = 0; i < n; ++i) component[i] = i;
-    for (std::uint32_t i = 0; i < n; ++i)
-        for (std::uint32_t j = i + 1; j < n; ++j)
-            if (static_cast<double>(sim(i, j)) >= threshold) {
-                const std::uint32_t ri = find_root(component, i), rj = find_root(component, j);
-                if (ri != rj) component[std::max(ri, rj)] = std::min(ri, rj);
-            }
+    for (std::uint32_t i = 0; i < n; ++i) {
+        const float *row = a.similarity + i * a.similarity_stride;
+        for (std::uint32_t j = next_at_least<A>(row, i + 1, n, a.threshold); j < n;
+             j = next_at_least<A>(row, j + 1, n, a.threshold)) {
+            const std::uint32_t ri = find_root(component, i), rj = find_root(component, j);
+            if (ri != rj) component[std::max(ri, rj)] = std::min(ri, rj);
+        }
+    }
     // the members of each component, in increasing index order (so that the
     // slots keep their order), grouped under their root
     for (std::uint32_t i = 0; i < n; ++i) component[i] = find_root(component, i);
