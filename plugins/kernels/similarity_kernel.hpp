@@ -232,6 +232,43 @@ void similarity_dense_canonical(const coe_similarity_args &a) {
         for (std::uint32_t j = i + 1; j < n; ++j) put(i, j, canonical_dot<A>(row(i), row(j), d));
 }
 
+// The cosine of rows i and j from their dot product and norms (0 where a
+// norm is 0), clamped to [-1, 1]: the one formula of the sparse path.
+inline float sparse_cosine(double dot, double norm_i, double norm_j) {
+    const double c = (norm_i == 0.0 || norm_j == 0.0) ? 0.0 : dot / (norm_i * norm_j);
+    return static_cast<float>(std::min(1.0, std::max(-1.0, c)));
+}
+
+// Row i's cosines for j in (i, n), written at (i, j) and at (j, i) of the
+// matrix `out` (`stride` floats per row): sparse_cosine(dots_i[j], norm[i],
+// norm[j]).  Vector backends run the same double operations lane by lane
+// (the same bits), with the zero-norm lanes selected away before they
+// divide.
+template <class A>
+inline void sparse_cosine_row(const double *dots_i, const double *norm, std::uint32_t i, std::uint32_t n, float *out,
+                              std::uint64_t stride) {
+    float *out_i = out + i * stride;
+    const double norm_i = norm[i];
+    std::uint32_t j = i + 1;
+    if constexpr (!is_scalar_v<A>) {
+        using batch = xsimd::batch<double, A>;
+        constexpr std::uint32_t w = static_cast<std::uint32_t>(batch::size);
+        const batch zero(0.0), one(1.0), minus_one(-1.0), vnorm_i(norm_i);
+        alignas(64) double lanes[w];
+        for (; j + w <= n; j += w) {
+            const batch norm_j = batch::load_unaligned(norm + j);
+            const auto no_norm = (norm_j == zero) | (vnorm_i == zero);
+            const batch c =
+                select(no_norm, zero, batch::load_unaligned(dots_i + j) / select(no_norm, one, vnorm_i * norm_j));
+            const batch at_least = select(c > minus_one, c, minus_one);  // std::max(-1.0, c)
+            select(at_least < one, at_least, one).store_aligned(lanes);  // std::min(1.0, ...)
+            for (std::uint32_t l = 0; l < w; ++l)
+                out_i[j + l] = out[(j + l) * stride + i] = static_cast<float>(lanes[l]);
+        }
+    }
+    for (; j < n; ++j) out_i[j] = out[j * stride + i] = sparse_cosine(dots_i[j], norm_i, norm[j]);
+}
+
 inline void validate_sparse_rows(const coe_similarity_args &a) {
     using sdk::status_error;
     if (a.row_offsets == nullptr) throw status_error(COE_ERR_INVALID_ARGUMENT, "row_offsets is null");
@@ -270,8 +307,10 @@ struct SparseScratch {
 // runs in increasing index order, skipping only exact zero terms, so the
 // result is that of a sorted merge of the two rows, bit for bit in every
 // backend: the clustering that follows sees the same numbers everywhere.
-// Not templated on the architecture for that reason.  The cost follows the
-// pairs that share an index, never 2^bucket_bits.
+// The sums are the same scalar code in every backend for that reason; only
+// the element-wise division into cosines uses the backend's vectors.  The
+// cost follows the pairs that share an index, never 2^bucket_bits.
+template <class A>
 inline void similarity_sparse(const coe_similarity_args &a) {
     validate_sparse_rows(a);
     const std::uint32_t n = a.count;
@@ -297,7 +336,10 @@ inline void similarity_sparse(const coe_similarity_args &a) {
     while (bits < 32 && (std::uint64_t{1} << bits) < a.index_bound) ++bits;
     radix_sort_high32(s.postings, s.sorted, bits);
 
-    s.dots.assign(static_cast<std::size_t>(n) * n, 0.0);
+    // only the upper triangle is summed into and read
+    s.dots.resize(static_cast<std::size_t>(n) * n);
+    for (std::uint32_t i = 0; i + 1 < n; ++i)
+        std::fill_n(s.dots.data() + static_cast<std::size_t>(i) * n + i + 1, n - i - 1, 0.0);
     const std::vector<std::uint64_t> &p = s.postings;
     for (std::size_t run = 0; run < p.size();) {
         std::size_t end = run + 1;
@@ -313,15 +355,10 @@ inline void similarity_sparse(const coe_similarity_args &a) {
         }
         run = end;
     }
+    // row by row over contiguous memory, each value mirrored as it is written
     for (std::uint32_t i = 0; i < n; ++i) {
-        float *out_i = a.out + static_cast<std::uint64_t>(i) * a.out_stride;
-        out_i[i] = 1.f;
-        for (std::uint32_t j = i + 1; j < n; ++j) {
-            const double dot = s.dots[static_cast<std::size_t>(i) * n + j];
-            const double c = (s.norm[i] == 0.0 || s.norm[j] == 0.0) ? 0.0 : dot / (s.norm[i] * s.norm[j]);
-            out_i[j] = static_cast<float>(std::min(1.0, std::max(-1.0, c)));
-            a.out[static_cast<std::uint64_t>(j) * a.out_stride + i] = out_i[j];
-        }
+        a.out[i * a.out_stride + i] = 1.f;
+        sparse_cosine_row<A>(s.dots.data() + static_cast<std::size_t>(i) * n, s.norm.data(), i, n, a.out, a.out_stride);
     }
 }
 
@@ -340,7 +377,7 @@ coe_status similarity(const coe_similarity_args &a) {
         if constexpr (Revision == 2) similarity_dense_canonical<A>(a);
         else similarity_dense<A>(a);
     } else if (a.kind == COE_VECTORS_SPARSE) {
-        similarity_sparse(a);
+        similarity_sparse<A>(a);
     } else {
         throw status_error(COE_ERR_UNSUPPORTED, "unknown vector kind " + std::to_string(a.kind));
     }
