@@ -120,7 +120,7 @@ inline std::uint32_t next_at_least(const float *row, std::uint32_t from, std::ui
 // the values computed are the same bits in every backend (the same
 // operations, in double, lane by lane; only selections are reordered).
 template <class A>
-inline void agglomerate(std::vector<double> &s, std::uint32_t n, double threshold, std::uint32_t *parent) {
+inline void agglomerate(scratch_vector<double> &s, std::uint32_t n, double threshold, std::uint32_t *parent) {
     // Cluster "slots" are named by their smallest member index; merging B
     // into A (min A < min B) keeps slot A.
     constexpr double minus_infinity = -std::numeric_limits<double>::infinity();
@@ -247,7 +247,7 @@ coe_status cluster(coe_cluster_args &a) {
         ItemGroups by_component;
         // the working matrix is kept per thread: item panels make it large,
         // and a fresh one per call would cost a page fault per 4 KiB
-        std::vector<double> working;
+        scratch_vector<double> working;  // every element written before it is read
     };
     thread_local Scratch tls;
     Scratch &scratch = thread_scratch(tls);
@@ -269,7 +269,7 @@ coe_status cluster(coe_cluster_args &a) {
     for (std::uint32_t i = 0; i < n; ++i) component[i] = find_root(component, i);
     group_items(component.data(), n, n, by_component);
     parent.resize(n);
-    std::vector<double> &s = scratch.working;
+    scratch_vector<double> &s = scratch.working;
     for (std::uint32_t root = 0; root < n; ++root) {
         const std::uint32_t *members = by_component.first(root);
         const std::uint32_t m = by_component.size(root);

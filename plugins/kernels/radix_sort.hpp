@@ -10,12 +10,14 @@
 #include <vector>
 
 #include "kernel_namespace.hpp"
+#include "thread_scratch.hpp"
 
 COE_KERNELS_BEGIN
 
 // Stable LSD radix sort of `keys` on bits [32, 32 + bits) (bits <= 32);
 // `scratch` is reused storage.  Keys equal in those bits keep their order.
-inline void radix_sort_high32(std::vector<std::uint64_t> &keys, std::vector<std::uint64_t> &scratch, unsigned bits) {
+inline void radix_sort_high32(scratch_vector<std::uint64_t> &keys, scratch_vector<std::uint64_t> &scratch,
+                              unsigned bits) {
     const unsigned passes = (bits + 10) / 11;
     if (passes == 0) return;
     const unsigned digit = (bits + passes - 1) / passes;

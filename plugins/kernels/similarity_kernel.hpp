@@ -293,11 +293,13 @@ inline void validate_sparse_rows(const coe_similarity_args &a) {
 }
 
 // Scratch of the sparse path, reused from call to call (grows to the
-// largest call, never shrinks).
+// largest call, never shrinks; the scratch_vectors are written before they
+// are read).
 struct SparseScratch {
-    std::vector<std::uint64_t> postings, sorted;  // (index << 32) | entry
-    std::vector<std::uint32_t> row_of;            // row of each entry
-    std::vector<double> dots, norm;               // count x count, upper triangle
+    scratch_vector<std::uint64_t> postings, sorted;  // (index << 32) | entry
+    scratch_vector<std::uint32_t> row_of;            // row of each entry
+    scratch_vector<double> dots;                     // count x count, upper triangle
+    std::vector<double> norm;
 };
 
 // Sparse rows through an inverted index: the entries of all rows sorted by
@@ -340,7 +342,7 @@ inline void similarity_sparse(const coe_similarity_args &a) {
     s.dots.resize(static_cast<std::size_t>(n) * n);
     for (std::uint32_t i = 0; i + 1 < n; ++i)
         std::fill_n(s.dots.data() + static_cast<std::size_t>(i) * n + i + 1, n - i - 1, 0.0);
-    const std::vector<std::uint64_t> &p = s.postings;
+    const scratch_vector<std::uint64_t> &p = s.postings;
     for (std::size_t run = 0; run < p.size();) {
         std::size_t end = run + 1;
         while (end < p.size() && (p[end] >> 32) == (p[run] >> 32)) ++end;

@@ -18,25 +18,28 @@
 #include "coe/plugin_helper.hpp"
 #include "kernel_namespace.hpp"
 #include "radix_sort.hpp"
+#include "thread_scratch.hpp"
 #include "token_hash.hpp"
 
 COE_KERNELS_BEGIN
 
-// Scratch reused from call to call (grows to the largest call, never shrinks).
+// Scratch reused from call to call (grows to the largest call, never shrinks;
+// the scratch_vectors are written before they are read).
 struct TfidfScratch {
-    std::vector<std::uint64_t> ngrams, sorted;  // (bucket << 32) | text, in text order
-    std::vector<std::size_t> cursor;            // per text: its next entry
-    std::vector<std::uint64_t> distinct;        // the distinct keys, in order
-    std::vector<std::size_t> first, run_of;     // per distinct key: its first position, its bucket's run
-    std::vector<std::size_t> run_start;         // per run of one bucket: its first distinct key
-    std::vector<double> row_sum_sq, weights, idf;
+    scratch_vector<std::uint64_t> ngrams, sorted;  // (bucket << 32) | text, in text order
+    std::vector<std::size_t> cursor;               // per text: its next entry
+    scratch_vector<std::uint64_t> distinct;        // the distinct keys, in order
+    scratch_vector<std::size_t> first, run_of;     // per distinct key: its first position, its bucket's run
+    scratch_vector<std::size_t> run_start;         // per run of one bucket: its first distinct key
+    std::vector<double> row_sum_sq, idf;
+    scratch_vector<double> weights;
     std::array<double, 64> tf{};  // 1 + ln(count) of small counts, computed once per call
 };
 
 // Receives one text's token hashes in order and appends the buckets of its
 // unigrams and (with bigrams) adjacent pairs, tagged with the text.
 struct NgramSink {
-    std::vector<std::uint64_t> &ngrams;
+    scratch_vector<std::uint64_t> &ngrams;
     std::uint64_t text;
     std::uint64_t mask;
     bool bigrams;
@@ -61,7 +64,7 @@ struct NgramSink {
 // registers); the same integer operations, so the same buckets.
 template <bool Vector>
 inline void append_ngrams(const std::uint64_t *h, std::size_t count, std::uint64_t text, std::uint64_t mask,
-                          bool bigrams, std::vector<std::uint64_t> &ngrams) {
+                          bool bigrams, scratch_vector<std::uint64_t> &ngrams) {
     const std::size_t pairs = bigrams && count > 1 ? count - 1 : 0, base = ngrams.size();
     ngrams.resize(base + count + pairs);
     std::uint64_t *const unigrams = ngrams.data() + base, *const pair_out = unigrams + count;
@@ -103,7 +106,7 @@ inline void append_ngrams(const std::uint64_t *h, std::size_t count, std::uint64
 inline void write_tfidf_rows(coe_featurize_args &a, TfidfScratch &s) {
     const std::uint32_t n = a.text_count;
     radix_sort_high32(s.ngrams, s.sorted, a.bucket_bits);
-    const std::vector<std::uint64_t> &keys = s.ngrams;
+    const scratch_vector<std::uint64_t> &keys = s.ngrams;
     const std::size_t key_count = keys.size();
 
     // 1. one pass over the sorted keys: the distinct (bucket, text) keys, the
