@@ -3,9 +3,13 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
+#include <iterator>
+#include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "analysis/clean_text.hpp"
 #include "analysis/markdown_items.hpp"
 
 using coe::detail::extract_markdown_items;
@@ -285,4 +289,44 @@ TEST_CASE("a realistic chat-model answer") {
                 "Cache hot reads with Redis.", "Benchmark with production-like data."});
     CHECK(items.limitations ==
           Items{"Replicas add replication lag (usually < 1s).", "Redis adds another moving part to operate."});
+}
+
+// The cleanup rules of an item's text, one byte at a time: the specification
+// that append_clean_text's block-wise scan must reproduce.
+std::string clean_text_by_the_rules(std::string_view raw) {
+    std::string out;
+    bool space = false;
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+        const char c = raw[i];
+        if (c == '`') continue;
+        if ((c == '*' || c == '_') && i + 1 < raw.size() && raw[i + 1] == c) {
+            ++i;
+            continue;
+        }
+        if (std::string_view(" \t\r\n\f\v").find(c) != std::string_view::npos) {
+            space = !out.empty();
+            continue;
+        }
+        if (space) out += ' ';
+        space = false;
+        out += c;
+    }
+    return out;
+}
+
+TEST_CASE("item text cleanup equals the byte-wise rules on random text") {
+    // words, single and double spaces, every rule's bytes and UTF-8, in
+    // texts long enough for many 16-byte blocks and their edges
+    const std::string_view pieces[] = {"word", " ",  " ",  " ",  "  ", "\t", "\r\n",
+                                       "`",    "**", "*",  "__", "_",  "a",  "é",
+                                       "—",    ".",  "x*", "_y", "\f", "\v", "0123456789abcdef"};
+    std::mt19937 random(20261205);
+    for (int round = 0; round < 4000; ++round) {
+        std::string raw;
+        const std::size_t count = random() % 40;
+        for (std::size_t k = 0; k < count; ++k) raw += pieces[random() % std::size(pieces)];
+        std::string out = "kept|";  // appends after what is there
+        coe::detail::append_clean_text(raw, out);
+        REQUIRE_MESSAGE(out == "kept|" + clean_text_by_the_rules(raw), "raw text: [" << raw << "]");
+    }
 }

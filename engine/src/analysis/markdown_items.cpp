@@ -2,12 +2,11 @@
 // recommendations and limitations by the heading they sit under.  See the header for the rules.
 #include "analysis/markdown_items.hpp"
 
-#include <array>
 #include <cstddef>
-#include <cstring>
 #include <optional>
 #include <utility>
 
+#include "analysis/clean_text.hpp"
 #include "coe/internal/strings.hpp"
 
 namespace coe::detail {
@@ -23,8 +22,6 @@ constexpr std::string_view kBom = "\xEF\xBB\xBF";
 // Small text helpers.
 
 bool is_blank_char(char c) { return c == ' ' || c == '\t'; }
-
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v' || c == '\n'; }
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
@@ -170,48 +167,6 @@ std::optional<std::string_view> label_text(std::string_view rest) {
 // ---------------------------------------------------------------------------------------------------------------
 // Text cleanup and classification.
 
-// Appends `raw` to `out` without `**`, `__` and backticks, whitespace runs collapsed to one space, trimmed.
-void append_clean_text(std::string_view raw, std::string &out) {
-    // bytes with a rule: backticks, emphasis markers and whitespace; runs of
-    // other bytes are copied whole
-    static const auto special = [] {
-        std::array<bool, 256> table{};
-        for (unsigned char c : std::string_view("`*_ \t\r\f\v\n")) table[c] = true;
-        return table;
-    }();
-    const std::size_t start = out.size();
-    out.resize(start + raw.size());  // the most it can take; cut to what was written below
-    char *const first = &out[start];
-    char *o = first;
-    bool pending_space = false;
-    for (std::size_t i = 0; i < raw.size();) {
-        std::size_t end = i;
-        while (end < raw.size() && !special[static_cast<unsigned char>(raw[end])]) ++end;
-        if (end == i) end = i + 1;  // one special byte
-        const char c = raw[i];
-        if (end == i + 1 && c == '`') {
-            ++i;
-            continue;
-        }
-        if (end == i + 1 && (c == '*' || c == '_') && i + 1 < raw.size() && raw[i + 1] == c) {
-            i += 2;
-            continue;
-        }
-        if (end == i + 1 && is_space(c)) {
-            pending_space = o > first;
-            ++i;
-            continue;
-        }
-        // a space stands for at least one skipped byte: o stays behind i
-        if (pending_space) *o++ = ' ';
-        pending_space = false;
-        std::memcpy(o, raw.data() + i, end - i);
-        o += end - i;
-        i = end;
-    }
-    out.resize(start + static_cast<std::size_t>(o - first));
-}
-
 // Cuts the part of `s` from `start` on to at most max_bytes without splitting a UTF-8 sequence: the cut moves back
 // while it would land on a continuation byte (10xxxxxx).
 void truncate_utf8(std::string &s, std::size_t start, std::size_t max_bytes) {
@@ -219,7 +174,7 @@ void truncate_utf8(std::string &s, std::size_t start, std::size_t max_bytes) {
     std::size_t cut = start + max_bytes;
     while (cut > start && (static_cast<unsigned char>(s[cut]) & 0xC0U) == 0x80U) --cut;
     s.resize(cut);
-    while (s.size() > start && is_space(s.back())) s.pop_back();
+    while (s.size() > start && internal::ascii_space.find(s.back()) != std::string_view::npos) s.pop_back();
 }
 
 bool contains_word(std::string_view text, std::string_view word) {
