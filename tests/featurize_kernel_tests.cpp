@@ -9,7 +9,9 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <map>
 #include <random>
@@ -263,4 +265,29 @@ TEST_CASE("featurize/2 follows its header on the MT-Bench answers") {
     const auto panels = coe::test::mtbench_panel_texts();
     REQUIRE(panels.size() == 80);
     for (std::size_t p = 0; p < panels.size(); p += 9) require_header_rows(panels[p]);
+}
+
+TEST_CASE("the radix sort orders by the high bits and keeps equal keys in order") {
+    std::mt19937_64 random(7);
+    for (unsigned bits = 1; bits <= 32; ++bits) {
+        for (std::size_t size : {0, 1, 2, 17, 3000}) {
+            // 0: random; 1: the high digits shared, the low one random; 2: one
+            // value (every pass would move nothing)
+            for (int shape : {0, 1, 2}) {
+                k::scratch_vector<std::uint64_t> keys(size), scratch;
+                const std::uint64_t limit = std::uint64_t{1} << bits;
+                for (std::size_t i = 0; i < size; ++i) {
+                    std::uint64_t high = random() % limit;
+                    if (shape == 1) high = (limit >> 1) | (random() % std::min<std::uint64_t>(limit >> 1, 64));
+                    if (shape == 2) high = limit - 1;
+                    keys[i] = high << 32 | i;  // the position tells stability
+                }
+                std::vector<std::uint64_t> expected(keys.begin(), keys.end());
+                std::stable_sort(expected.begin(), expected.end(),
+                                 [](std::uint64_t a, std::uint64_t b) { return (a >> 32) < (b >> 32); });
+                k::radix_sort_high32(keys, scratch, bits);
+                REQUIRE(std::vector<std::uint64_t>(keys.begin(), keys.end()) == expected);
+            }
+        }
+    }
 }

@@ -105,6 +105,8 @@ inline void append_ngrams(const std::uint64_t *h, std::size_t count, std::uint64
 // Writes the rows of `text_count` texts whose n-grams are in s.ngrams.
 inline void write_tfidf_rows(coe_featurize_args &a, TfidfScratch &s) {
     const std::uint32_t n = a.text_count;
+    if (s.ngrams.size() > UINT32_MAX)  // the sort's counts are 32-bit
+        throw sdk::status_error(COE_ERR_INVALID_ARGUMENT, "more than 2^32 - 1 n-grams in one call");
     radix_sort_high32(s.ngrams, s.sorted, a.bucket_bits);
     const scratch_vector<std::uint64_t> &keys = s.ngrams;
     const std::size_t key_count = keys.size();
