@@ -202,6 +202,22 @@ TEST_CASE("the checksum is XXH64 with seed 0") {
     CHECK(std::adjacent_find(sums.begin(), sums.end()) == sums.end());
 }
 
+TEST_CASE("the checksum over pieces equals the checksum of the whole") {
+    std::vector<unsigned char> data(1000);
+    for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<unsigned char>(i * 13 + 5);
+    for (std::size_t size : {0, 5, 31, 32, 33, 64, 100, 1000}) {
+        const std::uint64_t whole = format::checksum(data.data(), size);
+        for (std::size_t a = 0; a <= size; a += (size > 100 ? 37 : 1))
+            for (std::size_t b = a; b <= size; b += (size > 100 ? 41 : 3)) {
+                format::Checksum pieces;
+                pieces.add(data.data(), a);
+                pieces.add(data.data() + a, b - a);
+                pieces.add(data.data() + b, size - b);
+                REQUIRE_MESSAGE(pieces.finish() == whole, "size " << size << " cut at " << a << " and " << b);
+            }
+    }
+}
+
 TEST_CASE("import: kept words in index order, each found with its binary16 values; the others counted") {
     TempFolder folder("roundtrip");
     WordVectorsImport stats;

@@ -1,5 +1,6 @@
 #include "features/word_vectors_format.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace coe::detail::word_vectors_format {
@@ -41,27 +42,50 @@ Layout layout(std::uint32_t word_count, std::uint32_t slot_count, std::uint64_t 
     return l;
 }
 
-std::uint64_t checksum(const void *data, std::size_t size) {
+Checksum::Checksum() : lane_{p1 + p2, p2, 0, 0 - p1} {}  // seed 0
+
+void Checksum::add(const void *data, std::size_t size) {
     const auto *p = static_cast<const unsigned char *>(data);
-    const unsigned char *const end = p + size;
+    total_ += size;
+    // the lanes in locals: the bytes read could alias the members
+    std::uint64_t v1 = lane_[0], v2 = lane_[1], v3 = lane_[2], v4 = lane_[3];
+    auto stripe = [&](const unsigned char *s) {
+        v1 = round(v1, read64(s));
+        v2 = round(v2, read64(s + 8));
+        v3 = round(v3, read64(s + 16));
+        v4 = round(v4, read64(s + 24));
+    };
+    if (pending_size_ > 0) {
+        const std::size_t take = std::min(size, sizeof pending_ - pending_size_);
+        std::memcpy(pending_ + pending_size_, p, take);
+        pending_size_ += take;
+        p += take;
+        size -= take;
+        if (pending_size_ < sizeof pending_) return;
+        stripe(pending_);
+        pending_size_ = 0;
+    }
+    for (; size >= 32; p += 32, size -= 32) stripe(p);
+    lane_[0] = v1;
+    lane_[1] = v2;
+    lane_[2] = v3;
+    lane_[3] = v4;
+    std::memcpy(pending_, p, size);
+    pending_size_ = size;
+}
+
+std::uint64_t Checksum::finish() const {
     std::uint64_t h;
-    if (size >= 32) {
-        std::uint64_t v1 = p1 + p2, v2 = p2, v3 = 0, v4 = 0 - p1;
-        for (const unsigned char *const last = end - 32; p <= last; p += 32) {
-            v1 = round(v1, read64(p));
-            v2 = round(v2, read64(p + 8));
-            v3 = round(v3, read64(p + 16));
-            v4 = round(v4, read64(p + 24));
-        }
-        h = rotl(v1, 1) + rotl(v2, 7) + rotl(v3, 12) + rotl(v4, 18);
-        h = merge(h, v1);
-        h = merge(h, v2);
-        h = merge(h, v3);
-        h = merge(h, v4);
+    if (total_ >= 32) {
+        const std::uint64_t *v = lane_;
+        h = rotl(v[0], 1) + rotl(v[1], 7) + rotl(v[2], 12) + rotl(v[3], 18);
+        for (int k = 0; k < 4; ++k) h = merge(h, v[k]);
     } else {
         h = p5;
     }
-    h += static_cast<std::uint64_t>(size);
+    h += total_;
+    const unsigned char *p = pending_;
+    const unsigned char *const end = pending_ + pending_size_;
     for (; end - p >= 8; p += 8) h = rotl(h ^ round(0, read64(p)), 27) * p1 + p4;
     if (end - p >= 4) {
         h = rotl(h ^ (read32(p) * p1), 23) * p2 + p3;
@@ -74,6 +98,12 @@ std::uint64_t checksum(const void *data, std::size_t size) {
     h *= p3;
     h ^= h >> 32;
     return h;
+}
+
+std::uint64_t checksum(const void *data, std::size_t size) {
+    Checksum sum;
+    sum.add(data, size);
+    return sum.finish();
 }
 
 }  // namespace coe::detail::word_vectors_format

@@ -49,4 +49,20 @@ Layout layout(std::uint32_t word_count, std::uint32_t slot_count, std::uint64_t 
 // `tail -c +65 FILE | xxhsum -H64` prints it too.
 std::uint64_t checksum(const void *data, std::size_t size);
 
+// The same checksum over bytes that arrive in pieces of any size (a file
+// read through a buffer): add() them in order, then finish().  Not
+// thread-safe; cheap to copy.
+class Checksum {
+public:
+    Checksum();
+    void add(const void *data, std::size_t size);
+    std::uint64_t finish() const;
+
+private:
+    std::uint64_t lane_[4];
+    std::uint64_t total_ = 0;
+    unsigned char pending_[32] = {};  // the start of a stripe not complete yet
+    std::size_t pending_size_ = 0;
+};
+
 }  // namespace coe::detail::word_vectors_format
