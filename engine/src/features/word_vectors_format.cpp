@@ -45,6 +45,7 @@ Layout layout(std::uint32_t word_count, std::uint32_t slot_count, std::uint64_t 
 Checksum::Checksum() : lane_{p1 + p2, p2, 0, 0 - p1} {}  // seed 0
 
 void Checksum::add(const void *data, std::size_t size) {
+    if (size == 0) return;  // data may be null
     const auto *p = static_cast<const unsigned char *>(data);
     total_ += size;
     // the lanes in locals: the bytes read could alias the members
