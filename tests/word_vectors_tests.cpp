@@ -21,6 +21,7 @@
 #include "features/word_table.hpp"
 #include "features/word_vectors_file.hpp"
 #include "features/word_vectors_format.hpp"
+#include "features/word_vectors_table_check.hpp"
 
 using namespace coe;
 namespace fs = std::filesystem;
@@ -313,6 +314,108 @@ TEST_CASE("import: a JSON larger than a read chunk, and an error past the first 
     const std::string e = import_error(folder / "bad.json", folder / "bad.coewv");
     CHECK(e.find(folder / "bad.json" + ":" + std::to_string(newlines + 1) + ":") == 0);
     CHECK(e.find("invalid JSON") != std::string::npos);
+}
+
+// The table check over `bytes` (a whole file) fed in pieces of random
+// multiples of 8 bytes, as the buffered read of WordVectorsFile::open feeds
+// it whole buffers: the same problem whatever the cut.
+std::string table_problem(const std::vector<unsigned char> &bytes, unsigned seed) {
+    const format::Header h = header_of(bytes);
+    const format::Layout at = format::layout(h.word_count, h.slot_count, h.words_bytes, h.dims);
+    const std::string whole = [&] {
+        detail::WordVectorsTableCheck check(h.word_count, h.slot_count, h.words_bytes, at);
+        check.add(0, bytes.data(), bytes.size());
+        return check.problem();
+    }();
+    detail::WordVectorsTableCheck check(h.word_count, h.slot_count, h.words_bytes, at);
+    std::uint64_t state = seed * 0x9E3779B97F4A7C15ull + 1;
+    for (std::size_t at_byte = 0; at_byte < bytes.size();) {
+        state = state * 6364136223846793005ull + 1442695040888963407ull;
+        const std::size_t piece = std::min<std::size_t>(8 * (1 + (state >> 33) % 3000), bytes.size() - at_byte);
+        check.add(at_byte, bytes.data() + at_byte, piece);
+        at_byte += piece;
+    }
+    CHECK(check.problem() == whole);
+    return whole;
+}
+
+TEST_CASE("open: the slot and offset tables are checked from the buffered read, past its first buffer too") {
+    TempFolder folder("tables");
+    const std::uint32_t dims = 4, count = 70000;  // tables of 1 MiB + 280 KB: several 256 KiB buffers
+    std::vector<SourceWord> words;
+    for (std::uint32_t i = 0; i < count; ++i) words.push_back({"w" + std::to_string(i), i, {0.5, -0.25, 0.125, 1}});
+    write_text(folder / "tables.json", wink_json(words, dims));
+    import_word_vectors(folder / "tables.json", folder / "tables.coewv");
+    const std::vector<unsigned char> bytes = read_bytes(folder / "tables.coewv");
+    const format::Header h = header_of(bytes);
+    const format::Layout at = format::layout(h.word_count, h.slot_count, h.words_bytes, h.dims);
+    REQUIRE(at.words - at.slots > 4 * (std::size_t{256} << 10));
+    CHECK(table_problem(bytes, 1).empty());
+    CHECK(open_error(folder / "tables.coewv").empty());
+
+    auto damaged = [&](const std::string &name, std::vector<unsigned char> b, const std::string &expected) {
+        for (unsigned seed = 1; seed <= 5; ++seed) CHECK(table_problem(b, seed) == expected);
+        reseal(b);
+        const std::string file = folder / (name + ".coewv");
+        write_bytes(file, b);
+        CHECK(open_error(file) == file + ": " + expected);
+    };
+    auto slot_row = [&](const std::vector<unsigned char> &b, std::uint32_t s) {
+        std::uint32_t row_plus_1;
+        std::memcpy(&row_plus_1, b.data() + at.slots + 8ull * s, 4);
+        return row_plus_1;
+    };
+    auto set_slot = [&](std::vector<unsigned char> &b, std::uint32_t s, std::uint32_t row_plus_1) {
+        std::memcpy(b.data() + at.slots + 8ull * s, &row_plus_1, 4);
+    };
+    auto set_offset = [&](std::vector<unsigned char> &b, std::uint32_t row, std::uint32_t offset) {
+        std::memcpy(b.data() + at.word_offsets + 4ull * row, &offset, 4);
+    };
+    auto offset_of = [&](std::uint32_t row) {
+        std::uint32_t v;
+        std::memcpy(&v, bytes.data() + at.word_offsets + 4ull * row, 4);
+        return v;
+    };
+    {  // the last used slot (in the last buffer of the table) and one before it
+        std::uint32_t last = h.slot_count - 1, earlier = h.slot_count / 2;
+        while (slot_row(bytes, last) == 0) --last;
+        while (slot_row(bytes, earlier) == 0) --earlier;
+        std::vector<unsigned char> b = bytes;
+        set_slot(b, last, h.word_count + 7);
+        damaged("last-slot", b,
+                "slot " + std::to_string(last) + " names row " + std::to_string(h.word_count + 6) +
+                    ", past the last row (" + std::to_string(h.word_count) + " words)");
+        set_slot(b, earlier, h.word_count + 1);
+        damaged("two-slots", b,
+                "slot " + std::to_string(earlier) + " names row " + std::to_string(h.word_count) +
+                    ", past the last row (" + std::to_string(h.word_count) + " words)");
+    }
+    {  // every free slot used (by row 0)
+        std::vector<unsigned char> b = bytes;
+        for (std::uint32_t s = 0; s < h.slot_count; ++s)
+            if (slot_row(b, s) == 0) set_slot(b, s, 1);
+        damaged("full", b, "no free slot in the vocabulary");
+    }
+    for (std::uint32_t row : {1u, 32768u, 65535u, count - 1}) {  // offsets that decrease, near and far
+        std::vector<unsigned char> b = bytes;
+        set_offset(b, row, offset_of(row + 1) + 1);
+        damaged("decrease", b,
+                "word_offsets decrease at row " + std::to_string(row) + " (" + std::to_string(offset_of(row + 1) + 1) +
+                    " then " + std::to_string(offset_of(row + 1)) + ")");
+    }
+    {  // the first offset, then one that decreases too: the first named
+        std::vector<unsigned char> b = bytes;
+        set_offset(b, 0, 3);
+        set_offset(b, count - 1, offset_of(count) + 1);
+        damaged("first", b, "word_offsets[0] is 3, not 0");
+    }
+    {
+        std::vector<unsigned char> b = bytes;
+        set_offset(b, count, static_cast<std::uint32_t>(h.words_bytes + 1));
+        damaged("end", b,
+                "word_offsets end at " + std::to_string(h.words_bytes + 1) + ", past words_bytes " +
+                    std::to_string(h.words_bytes));
+    }
 }
 
 TEST_CASE("import: bad JSON inputs are named errors, and nothing is written") {

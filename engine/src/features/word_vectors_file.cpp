@@ -20,6 +20,7 @@
 #include "config/package_location.hpp"
 #include "features/word_table.hpp"
 #include "features/word_vectors_format.hpp"
+#include "features/word_vectors_table_check.hpp"
 
 namespace coe::detail {
 
@@ -45,25 +46,32 @@ struct Descriptor {
     }
 };
 
-// The checksum of `size` bytes of the file from `offset`, read through a
-// buffer that stays in the L2 cache.  Not through the mapping: streamed
-// through 4 KiB page-cache pages (a TLB entry each) the 76 MB file of
+// Reads `size` bytes of the file from `offset` through a buffer that stays
+// in the L2 cache, hands each piece to `visit(offset, bytes, count)` and
+// returns their checksum.  Not through the mapping: streamed through 4 KiB
+// page-cache pages (a TLB entry each) the 76 MB file of
 // scripts/fetch-word-vectors.sh hashed in 30-40 ms on a Zen 5 virtual
-// machine, read this way in 10-12 ms.
-template <class Problem>
-std::uint64_t read_checksum(int fd, std::uint64_t offset, std::uint64_t size, const Problem &problem) {
+// machine, read this way in 10-12 ms.  Every piece but the last fills the
+// buffer, so pieces start at `offset` plus multiples of its size.
+template <class Problem, class Visit>
+std::uint64_t read_payload(int fd, std::uint64_t offset, std::uint64_t size, const Problem &problem, Visit &&visit) {
     constexpr std::size_t buffer_size = std::size_t{256} << 10;
     std::vector<unsigned char> buffer(buffer_size);
     format::Checksum sum;
     while (size > 0) {
         const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(size, buffer_size));
-        const ssize_t got = ::pread(fd, buffer.data(), want, static_cast<off_t>(offset));
-        if (got < 0 && errno == EINTR) continue;
-        if (got < 0) throw problem(std::string("cannot read: ") + std::strerror(errno));
-        if (got == 0) throw problem("truncated while it was read (the file changed)");
-        sum.add(buffer.data(), static_cast<std::size_t>(got));
-        offset += static_cast<std::uint64_t>(got);
-        size -= static_cast<std::uint64_t>(got);
+        std::size_t have = 0;
+        while (have < want) {
+            const ssize_t got = ::pread(fd, buffer.data() + have, want - have, static_cast<off_t>(offset + have));
+            if (got < 0 && errno == EINTR) continue;
+            if (got < 0) throw problem(std::string("cannot read: ") + std::strerror(errno));
+            if (got == 0) throw problem("truncated while it was read (the file changed)");
+            have += static_cast<std::size_t>(got);
+        }
+        sum.add(buffer.data(), want);
+        visit(offset, buffer.data(), want);
+        offset += want;
+        size -= want;
     }
     return sum.finish();
 }
@@ -131,10 +139,16 @@ WordVectorsFile WordVectorsFile::open(const std::filesystem::path &path) {
         throw problem("payload size mismatch: the sections end at byte " + str(at.end) + ", the file has " + str(size) +
                       " bytes");
 
-    const std::uint64_t sum = read_checksum(file.fd, format::header_size, payload, problem);
+    // the slot and offset tables are checked from the same read (after the
+    // checksum: damage is named as such before what it broke)
+    WordVectorsTableCheck tables(h.word_count, h.slot_count, h.words_bytes, at);
+    const std::uint64_t sum = read_payload(
+        file.fd, format::header_size, payload, problem,
+        [&](std::uint64_t offset, const unsigned char *bytes, std::size_t count) { tables.add(offset, bytes, count); });
     if (sum != h.checksum)
         throw problem("checksum mismatch: the header says " + hex(h.checksum) + ", the payload hashes to " + hex(sum) +
                       " (the file is damaged)");
+    if (const std::string p = tables.problem(); !p.empty()) throw problem(p);
 
     f.dims_ = h.dims;
     f.word_count_ = h.word_count;
@@ -144,24 +158,6 @@ WordVectorsFile WordVectorsFile::open(const std::filesystem::path &path) {
     f.word_offsets_ = reinterpret_cast<const std::uint32_t *>(f.base_ + at.word_offsets);
     f.words_ = reinterpret_cast<const char *>(f.base_ + at.words);
     f.values_ = reinterpret_cast<const std::uint16_t *>(f.base_ + at.values);
-
-    std::uint64_t free_slots = 0;
-    for (std::uint32_t s = 0; s < h.slot_count; ++s) {
-        const std::uint32_t row_plus_1 = f.slots_[2 * static_cast<std::size_t>(s)];
-        if (row_plus_1 > h.word_count)
-            throw problem("slot " + str(s) + " names row " + str(row_plus_1 - 1ull) + ", past the last row (" +
-                          str(h.word_count) + " words)");
-        free_slots += row_plus_1 == 0;
-    }
-    if (free_slots == 0) throw problem("no free slot in the vocabulary");
-    if (f.word_offsets_[0] != 0) throw problem("word_offsets[0] is " + str(f.word_offsets_[0]) + ", not 0");
-    for (std::uint32_t r = 0; r < h.word_count; ++r)
-        if (f.word_offsets_[r + 1] < f.word_offsets_[r])
-            throw problem("word_offsets decrease at row " + str(r) + " (" + str(f.word_offsets_[r]) + " then " +
-                          str(f.word_offsets_[r + 1]) + ")");
-    if (f.word_offsets_[h.word_count] > h.words_bytes)
-        throw problem("word_offsets end at " + str(f.word_offsets_[h.word_count]) + ", past words_bytes " +
-                      str(h.words_bytes));
 
     f.open_time_ = std::chrono::steady_clock::now() - start;
     return f;
