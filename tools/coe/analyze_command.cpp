@@ -160,9 +160,12 @@ int run_analyze_command(const CommandLine &cl) {
             if (!opened) throw Error(args.file + ": cannot open file");
             in = &opened;
         }
-        head.resize(1 << 20);
-        in->read(head.data(), static_cast<std::streamsize>(head.size()));
-        head.resize(static_cast<std::size_t>(in->gcount()));
+        {  // not read into a resized string: that zeroes (and faults in) 1 MiB first
+            const std::size_t head_size = std::size_t{1} << 20;
+            const std::unique_ptr<char[]> buffer(new char[head_size]);
+            in->read(buffer.get(), static_cast<std::streamsize>(head_size));
+            head.assign(buffer.get(), static_cast<std::size_t>(in->gcount()));
+        }
         const bool more = in->gcount() > 0 && !in->eof();
         if (names_json_lines(source) || (more && starts_with_a_json_line(head))) {
             reader.emplace(*in, source, static_cast<std::size_t>(args.max_input_bytes), std::move(head));
