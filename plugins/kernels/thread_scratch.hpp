@@ -1,5 +1,5 @@
-// thread_scratch.hpp - a kernel's thread_local working memory, looked up once
-// per call.
+// thread_scratch.hpp - a kernel's per-thread working memory: the
+// thread_local looked up once per call, and the allocator of its buffers.
 //
 // In a loaded module every access to a thread_local is a call to
 // __tls_get_addr, and GCC repeats it after any call in a loop (a push_back
@@ -8,6 +8,7 @@
 // traced back to the thread_local, so the lookup happens once per call.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <new>
 #include <type_traits>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "kernel_namespace.hpp"
+#include "prefaulted_memory.hpp"
 
 COE_KERNELS_BEGIN
 
@@ -29,7 +31,8 @@ T &thread_scratch(T &thread_local_object) {
 // every element is written before it is read: the kernels' buffers change
 // size from call to call (a panel's answers, then its items), and zeroing
 // the new part each time came to 7 % of a TF-IDF analysis.  assign(n, v)
-// and push_back still write what they are given.
+// and push_back still write what they are given.  Large blocks have their
+// pages made present at once (prefaulted_memory.hpp).
 template <class T>
 struct uninitialized_allocator : std::allocator<T> {
     template <class U>
@@ -39,6 +42,11 @@ struct uninitialized_allocator : std::allocator<T> {
     uninitialized_allocator() = default;
     template <class U>
     uninitialized_allocator(const uninitialized_allocator<U> &) noexcept {}
+    T *allocate(std::size_t n) {
+        T *p = std::allocator<T>::allocate(n);
+        prefault_pages(p, n * sizeof(T));
+        return p;
+    }
     template <class U>
     void construct(U *p) noexcept(std::is_nothrow_default_constructible_v<U>) {
         ::new (static_cast<void *>(p)) U;
