@@ -160,11 +160,16 @@ int run_analyze_command(const CommandLine &cl) {
             if (!opened) throw Error(args.file + ": cannot open file");
             in = &opened;
         }
-        {  // not read into a resized string: that zeroes (and faults in) 1 MiB first
-            const std::size_t head_size = std::size_t{1} << 20;
-            const std::unique_ptr<char[]> buffer(new char[head_size]);
-            in->read(buffer.get(), static_cast<std::streamsize>(head_size));
-            head.assign(buffer.get(), static_cast<std::size_t>(in->gcount()));
+        // at most 1 MiB, grown 64 KiB at a time: a resize zeroes (and faults
+        // in) what it adds, and a small input should not pay for 1 MiB
+        const std::size_t head_size = std::size_t{1} << 20, step = std::size_t{64} << 10;
+        head.reserve(head_size);
+        while (head.size() < head_size) {
+            const std::size_t old = head.size();
+            head.resize(old + step);
+            in->read(head.data() + old, static_cast<std::streamsize>(step));
+            head.resize(old + static_cast<std::size_t>(in->gcount()));
+            if (in->gcount() < static_cast<std::streamsize>(step)) break;
         }
         const bool more = in->gcount() > 0 && !in->eof();
         if (names_json_lines(source) || (more && starts_with_a_json_line(head))) {

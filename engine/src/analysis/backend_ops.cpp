@@ -8,6 +8,7 @@
 
 #include "coe/coe_plugin.h"
 #include "coe/error.hpp"
+#include "prefaulted_memory.hpp"
 #include "resilience/backend_chain.hpp"
 #include "resilience/similarity_spot_check.hpp"
 
@@ -85,7 +86,12 @@ void BackendOps::run_similarity(const coe_similarity_args &prototype, Matrix &ou
         COE_OP_SIMILARITY,
         [&](const Backend &b, const FaultDecision &f, Matrix &m) {
             m.rows = m.cols = n;
-            m.data.assign(static_cast<std::size_t>(n) * n, 0.f);
+            const std::size_t cells = static_cast<std::size_t>(n) * n;
+            if (m.data.capacity() < cells) {  // a new block: its pages in one call, not a fault each
+                m.data.reserve(cells);
+                kernels::prefault_pages(m.data.data(), m.data.capacity() * sizeof(float));
+            }
+            m.data.assign(cells, 0.f);
             coe_similarity_args a = prototype;
             a.struct_size = sizeof a;
             a.out = m.data.data();

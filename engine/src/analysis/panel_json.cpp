@@ -11,6 +11,7 @@
 #include "analysis/panel_reader.hpp"
 #include "coe/error.hpp"
 #include "coe/internal/json_document.hpp"
+#include "prefaulted_memory.hpp"
 
 namespace coe {
 
@@ -240,6 +241,10 @@ bool PanelLineReader::fill() {
         pos_ = 0;
     }
     const std::size_t old = buffer_.size();
+    if (buffer_.capacity() < old + chunk) {  // a new block: its pages in one call, not a fault each
+        buffer_.reserve(old + chunk);
+        kernels::prefault_pages(buffer_.data(), buffer_.capacity());
+    }
     buffer_.resize(old + chunk);
     in_.read(buffer_.data() + old, static_cast<std::streamsize>(chunk));
     buffer_.resize(old + static_cast<std::size_t>(in_.gcount()));
