@@ -20,6 +20,12 @@
 #include <string_view>
 #include <vector>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#endif
+
 #include "featurize_kernel.hpp"
 #include "test_support.hpp"
 
@@ -291,3 +297,50 @@ TEST_CASE("the radix sort orders by the high bits and keeps equal keys in order"
         }
     }
 }
+
+#if defined(__linux__) && defined(MADV_POPULATE_WRITE)
+namespace {
+
+long minor_faults() {
+    rusage u{};
+    getrusage(RUSAGE_THREAD, &u);
+    return u.ru_minflt;
+}
+
+}  // namespace
+
+TEST_CASE("large scratch blocks come with their pages present and their contents unchanged") {
+    // contents: a written block, at an unaligned start and length
+    std::vector<unsigned char> written(std::size_t{3} << 20);
+    for (std::size_t i = 0; i < written.size(); ++i) written[i] = static_cast<unsigned char>(i * 131 + 7);
+    const std::vector<unsigned char> copy = written;
+    k::prefault_pages(written.data() + 1, written.size() - 3);
+    CHECK(written == copy);
+
+    const long page = sysconf(_SC_PAGESIZE);
+    void *probe =
+        mmap(nullptr, static_cast<std::size_t>(page), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    REQUIRE(probe != MAP_FAILED);
+    const bool supported = madvise(probe, static_cast<std::size_t>(page), MADV_POPULATE_WRITE) == 0;
+    munmap(probe, static_cast<std::size_t>(page));
+    if (!supported) {
+        MESSAGE("this kernel has no MADV_POPULATE_WRITE (Linux >= 5.14): the faults are not checked");
+        return;
+    }
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    MESSAGE("a sanitizer's shadow memory faults in on its own: the faults are not checked");
+    return;
+#endif
+    // a new block of scratch: written through without a fault a page
+    const std::size_t count = std::size_t{8} << 20;  // 32 MiB of uint32: a fresh mapping
+    k::scratch_vector<std::uint32_t> scratch;
+    scratch.resize(count);
+    const long before = minor_faults();
+    for (std::size_t i = 0; i < count; ++i) scratch[i] = static_cast<std::uint32_t>(i);
+    const long faults = minor_faults() - before;
+    CHECK_MESSAGE(faults < 64, faults << " faults writing " << count * 4 / page << " pages");
+    CHECK(scratch[count - 1] == count - 1);
+}
+#else
+TEST_CASE("large scratch blocks come with their pages present" * doctest::skip()) {}
+#endif
