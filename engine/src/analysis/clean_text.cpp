@@ -11,31 +11,37 @@
 #include <array>
 #include <cstddef>
 #include <cstring>
+#include <string_view>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
 
+#include "coe/internal/strings.hpp"
+
 namespace coe::detail {
 
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v' || c == '\n'; }
+// what each byte is to the rules: none, a markup byte (backtick, emphasis
+// marker) or whitespace
+enum class Rule : unsigned char { none, markup, space };
 
-// bytes with a rule: backticks, emphasis markers and whitespace
-const std::array<bool, 256> &special_bytes() {
+const std::array<Rule, 256> &byte_rules() {
     static const auto table = [] {
-        std::array<bool, 256> t{};
-        for (unsigned char c : std::string_view("`*_ \t\r\f\v\n")) t[c] = true;
+        std::array<Rule, 256> t{};
+        for (unsigned char c : std::string_view("`*_")) t[c] = Rule::markup;
+        for (unsigned char c : internal::ascii_space) t[c] = Rule::space;
         return t;
     }();
     return table;
 }
 
 #if defined(__SSE2__)
-// Bit k set when byte k of the 16 at p has a rule (see special_bytes).
-unsigned special_mask(const char *p) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i *>(p));
+__m128i load16(const char *p) { return _mm_loadu_si128(reinterpret_cast<const __m128i *>(p)); }
+
+// Bit k set when byte k of `v` has a rule (see byte_rules).
+unsigned special_mask(__m128i v) {
     const auto eq = [&](char c) { return _mm_cmpeq_epi8(v, _mm_set1_epi8(c)); };
     // \t \n \v \f \r are 9..13: (v - 9) < 5 as unsigned bytes, i.e. min(v - 9, 4) == v - 9
     const __m128i shifted = _mm_sub_epi8(v, _mm_set1_epi8(9));
@@ -45,8 +51,7 @@ unsigned special_mask(const char *p) {
     return static_cast<unsigned>(_mm_movemask_epi8(any));
 }
 
-unsigned space_mask(const char *p) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i *>(p));
+unsigned space_mask(__m128i v) {
     return static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(' '))));
 }
 #endif
@@ -54,7 +59,7 @@ unsigned space_mask(const char *p) {
 }  // namespace
 
 void append_clean_text(std::string_view raw, std::string &out) {
-    const std::array<bool, 256> &special = special_bytes();
+    const std::array<Rule, 256> &rule = byte_rules();
     const std::size_t start = out.size();
     out.resize(start + raw.size());  // the most it can take; cut to what was written below
     char *const first = out.data() + start;
@@ -66,8 +71,9 @@ void append_clean_text(std::string_view raw, std::string &out) {
         // single space before a byte without a rule is written as it stands.
         // 17 bytes readable: the byte after the block decides its last space.
         if (!pending_space && o > first && i + 17 <= raw.size()) {
-            const unsigned here = special_mask(raw.data() + i), next = special_mask(raw.data() + i + 1);
-            const unsigned plain = ~here | (space_mask(raw.data() + i) & ~next);
+            const __m128i block = load16(raw.data() + i);
+            const unsigned here = special_mask(block), next = special_mask(load16(raw.data() + i + 1));
+            const unsigned plain = ~here | (space_mask(block) & ~next);
             const auto length = static_cast<std::size_t>(__builtin_ctz(~plain | 0x10000U));
             if (length > 0) {
                 std::memcpy(o, raw.data() + i, 16);  // o + 16 <= first + i + 16 < first + raw.size()
@@ -78,7 +84,7 @@ void append_clean_text(std::string_view raw, std::string &out) {
         }
 #endif
         std::size_t end = i;
-        while (end < raw.size() && !special[static_cast<unsigned char>(raw[end])]) ++end;
+        while (end < raw.size() && rule[static_cast<unsigned char>(raw[end])] == Rule::none) ++end;
         if (end == i) end = i + 1;  // one special byte
         const char c = raw[i];
         if (end == i + 1 && c == '`') {
@@ -89,7 +95,7 @@ void append_clean_text(std::string_view raw, std::string &out) {
             i += 2;
             continue;
         }
-        if (end == i + 1 && is_space(c)) {
+        if (end == i + 1 && rule[static_cast<unsigned char>(c)] == Rule::space) {
             pending_space = o > first;
             ++i;
             continue;
