@@ -316,6 +316,8 @@ TEST_CASE("import: a JSON larger than a read chunk, and an error past the first 
     CHECK(e.find("invalid JSON") != std::string::npos);
 }
 
+namespace {
+
 // The table check over `bytes` (a whole file) fed in pieces of random
 // multiples of 8 bytes, as the buffered read of WordVectorsFile::open feeds
 // it whole buffers: the same problem whatever the cut.
@@ -338,6 +340,8 @@ std::string table_problem(const std::vector<unsigned char> &bytes, unsigned seed
     CHECK(check.problem() == whole);
     return whole;
 }
+
+}  // namespace
 
 TEST_CASE("open: the slot and offset tables are checked from the buffered read, past its first buffer too") {
     TempFolder folder("tables");
