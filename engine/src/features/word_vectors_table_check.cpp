@@ -81,15 +81,14 @@ void WordVectorsTableCheck::add_offsets(std::uint64_t first_row, const unsigned 
         }
     }
     previous_offset_ = load32(data + 4 * (count - 1));
-    if (first_row + count == std::uint64_t{word_count_} + 1) last_offset_ = previous_offset_;
 }
 
 std::string WordVectorsTableCheck::problem() const {
     if (!slot_problem_.empty()) return slot_problem_;
     if (free_slots_ == 0) return "no free slot in the vocabulary";
     if (!offset_problem_.empty()) return offset_problem_;
-    if (last_offset_ > words_bytes_)
-        return "word_offsets end at " + str(last_offset_) + ", past words_bytes " + str(words_bytes_);
+    if (previous_offset_ > words_bytes_)
+        return "word_offsets end at " + str(previous_offset_) + ", past words_bytes " + str(words_bytes_);
     return "";
 }
 

@@ -41,8 +41,9 @@ private:
     word_vectors_format::Layout at_;
     std::uint64_t slot_count_;
     std::uint64_t free_slots_ = 0;
-    std::uint32_t previous_offset_ = 0;  // of the row before the next piece's first
-    std::uint32_t last_offset_ = 0;      // of row word_count: where the words end
+    // the last offset added: of the row before the next piece's first, and
+    // once the table is read, of row word_count (where the words end)
+    std::uint32_t previous_offset_ = 0;
     std::string slot_problem_, offset_problem_;
 };
 
