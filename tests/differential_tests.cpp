@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <iostream>
 #include <memory>
 #include <numeric>
@@ -118,8 +119,8 @@ TEST_CASE("featurize is bit-identical on random texts, for every option") {
 // non-ASCII tokens that end like a suffix, and texts whose token counts fall
 // on and beside a step.
 TEST_CASE("featurize is bit-identical on texts built for the token lanes") {
-    std::vector<std::string> words = {"ourselves", "themselves", "yourselves", "the", "an", "s", "is", "us",
-                                      "caf\xc3\xa9s", "na\xc3\xafve", "\xc3\xa9ties", "x"};
+    std::vector<std::string> words = {"ourselves", "themselves", "yourselves",   "the",          "an",           "s",
+                                      "is",        "us",         "caf\xc3\xa9s", "na\xc3\xafve", "\xc3\xa9ties", "x"};
     for (const char *suffix : {"s", "es", "ed", "ies", "ied", "ing", "ss", "us", "is", "e", "y", ""})
         for (std::size_t stem = 0; stem <= 9; ++stem) words.push_back(std::string(stem, 'k') + suffix);
     std::mt19937 rng(11);
@@ -249,6 +250,40 @@ TEST_CASE("dense similarity of vectors with extreme magnitudes") {
         CHECK(m(0, 1) == doctest::Approx(1.0));
         CHECK(m(0, 2) == doctest::Approx(2.0 / std::sqrt(6.0)).epsilon(1e-5));
         CHECK(m(1, 2) == doctest::Approx(2.0 / std::sqrt(6.0)).epsilon(1e-5));
+    }
+}
+
+// Rows long enough for the vector lanes: the largest magnitude (which picks
+// a row's power-of-two rescaling) in a lane or in the scalar tail, rows far
+// above and below 1, and a non-finite value anywhere named by its row.
+TEST_CASE("dense rows rescaled and checked in vector lanes as the scalar reference does") {
+    std::mt19937 rng(29);
+    for (std::uint64_t d : {16ull, 37ull, 100ull}) {
+        CAPTURE(d);
+        const std::uint32_t n = 9;
+        std::vector<float> v = random_rows(rng, n, d);
+        for (std::uint64_t k = 0; k < d; ++k) {
+            v[2 * d + k] *= 0x1p60f;   // rescaled down
+            v[4 * d + k] *= 0x1p-70f;  // rescaled up
+        }
+        v[5 * d + d / 2] = 0x1p55f;   // one huge value in the middle
+        v[6 * d + d - 1] = -0x1p70f;  // the largest value in the last term (the tail unless d % 16 == 0)
+        v[7 * d] = 0x1p-60f;          // a tiny row, its largest value first
+        for (std::uint64_t k = 1; k < d; ++k) v[7 * d + k] = 0x1p-61f;
+        const Matrix a = g_candidate->similarity(v.data(), n, d);
+        require_well_formed(a);
+        require_bits(a, g_reference->similarity(v.data(), n, d));
+        for (float bad :
+             {std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(), std::nanf("")})
+            for (std::uint64_t at : {std::uint64_t{0}, std::uint64_t{15}, d - 1}) {
+                CAPTURE(bad);
+                CAPTURE(at);
+                std::vector<float> w = v;
+                w[4 * d + at] = bad;
+                w[8 * d + 3] = bad;  // a later row too: the first is named
+                CHECK_THROWS_WITH_AS(g_candidate->similarity(w.data(), n, d),
+                                     doctest::Contains("vector 4 has a non-finite value"), coe::Error);
+            }
     }
 }
 

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -94,10 +95,46 @@ inline void check_finite_norm(float norm, std::uint32_t row) {
         throw sdk::status_error(COE_ERR_INVALID_ARGUMENT, "vector " + std::to_string(row) + " has a non-finite value");
 }
 
+// The largest magnitude of row[0, d) into m, or false where a value is not
+// finite.  The vector backends compare and take maxima in lanes (the maximum
+// of magnitudes is the same whatever the order) and decide finiteness once
+// per row.
+template <class A>
+inline bool row_magnitude(const float *row, std::uint64_t d, float &m) {
+    float largest = 0.f;
+    std::uint64_t k = 0;
+    if constexpr (!is_scalar_v<A>) {
+        using batch = xsimd::batch<float, A>;
+        constexpr std::uint64_t w = batch::size;
+        if (d >= w) {
+            const batch finite_limit(std::numeric_limits<float>::max());
+            batch most(0.f);
+            auto finite = most == most;  // every lane true
+            for (; k + w <= d; k += w) {
+                const batch x = xsimd::abs(batch::load_unaligned(row + k));
+                finite = finite & (x <= finite_limit);  // false for +-inf and NaN
+                // a select, not xsimd::max: GCC 12 warns (wrongly) about _mm512_max_ps
+                most = xsimd::select(x > most, x, most);
+            }
+            if (!xsimd::all(finite)) return false;
+            alignas(64) float lanes[w];
+            most.store_aligned(lanes);
+            for (float x : lanes) largest = std::max(largest, x);
+        }
+    }
+    for (; k < d; ++k) {
+        if (!std::isfinite(row[k])) return false;
+        largest = std::max(largest, std::fabs(row[k]));
+    }
+    m = largest;
+    return true;
+}
+
 // Rows whose largest magnitude is far from 1 would overflow (or underflow)
 // float sums of squares; cosine does not depend on a row's scale, so such
 // rows are copied scaled by a power of two (exact).  Returns the data to use
 // and its stride.
+template <class A>
 inline const float *rescaled_rows(const coe_similarity_args &a, std::vector<float> &scratch, std::uint64_t &stride) {
     constexpr float high = 0x1p50f, low = 0x1p-50f;
     const std::uint32_t n = a.count;
@@ -107,14 +144,10 @@ inline const float *rescaled_rows(const coe_similarity_args &a, std::vector<floa
     exponent.assign(n, 0);
     bool any = false;
     for (std::uint32_t i = 0; i < n; ++i) {
-        const float *row = a.dense + static_cast<std::uint64_t>(i) * a.dense_stride;
         float m = 0.f;
-        for (std::uint64_t k = 0; k < d; ++k) {
-            if (!std::isfinite(row[k]))
-                throw sdk::status_error(COE_ERR_INVALID_ARGUMENT,
-                                        "vector " + std::to_string(i) + " has a non-finite value");
-            m = std::max(m, std::fabs(row[k]));
-        }
+        if (!row_magnitude<A>(a.dense + static_cast<std::uint64_t>(i) * a.dense_stride, d, m))
+            throw sdk::status_error(COE_ERR_INVALID_ARGUMENT,
+                                    "vector " + std::to_string(i) + " has a non-finite value");
         if (m > high || (m > 0.f && m < low)) {
             exponent[i] = std::ilogb(m);
             any = true;
@@ -138,7 +171,7 @@ void similarity_dense(const coe_similarity_args &a) {
     thread_local std::vector<float> scratch_tls, norm_tls;
     std::vector<float> &scratch = thread_scratch(scratch_tls), &norm = thread_scratch(norm_tls);
     std::uint64_t stride = 0;
-    const float *data = rescaled_rows(a, scratch, stride);
+    const float *data = rescaled_rows<A>(a, scratch, stride);
     auto row = [&](std::uint32_t i) { return data + static_cast<std::uint64_t>(i) * stride; };
     norm.resize(n);
     for (std::uint32_t i = 0; i < n; ++i) norm[i] = std::sqrt(dot1<A>(row(i), row(i), d));
@@ -181,13 +214,29 @@ void similarity_dense_canonical(const coe_similarity_args &a) {
     const std::uint32_t n = a.count;
     const std::uint64_t d = a.dimension;
     // per thread, capacity kept (see cluster_kernel.hpp), looked up once
-    thread_local std::vector<float> scratch_tls, norm_tls;
-    std::vector<float> &scratch = thread_scratch(scratch_tls), &norm = thread_scratch(norm_tls);
+    thread_local std::vector<float> scratch_tls, norm_tls, inner_tls;
+    std::vector<float> &scratch = thread_scratch(scratch_tls), &norm = thread_scratch(norm_tls),
+                       &inner = thread_scratch(inner_tls);
     std::uint64_t stride = 0;
-    const float *data = rescaled_rows(a, scratch, stride);
+    const float *data = rescaled_rows<A>(a, scratch, stride);
     auto row = [&](std::uint32_t i) { return data + static_cast<std::uint64_t>(i) * stride; };
+    const std::uint32_t tiled_rows = n / R * R;
+    // Each row tile against itself (R x R pairs in one pass): its diagonal
+    // gives the rows' squared norms, the pairs above it are kept for later
+    // (a cosine needs both norms).  The rows past the last tile: one by one.
     norm.resize(n);
-    for (std::uint32_t i = 0; i < n; ++i) norm[i] = std::sqrt(canonical_dot<A>(row(i), row(i), d));
+    inner.resize(static_cast<std::size_t>(tiled_rows) * R);
+    for (std::uint32_t i = 0; i < tiled_rows; i += R) {
+        const float *rows[R];
+        for (int r = 0; r < R; ++r) rows[r] = row(i + static_cast<std::uint32_t>(r));
+        float dots[R][R];
+        canonical_dots<A, R, R>(rows, rows, d, dots);
+        for (int r = 0; r < R; ++r) {
+            norm[i + static_cast<std::uint32_t>(r)] = std::sqrt(dots[r][r]);
+            std::copy(dots[r], dots[r] + R, inner.begin() + static_cast<std::ptrdiff_t>((i + r) * R));
+        }
+    }
+    for (std::uint32_t i = tiled_rows; i < n; ++i) norm[i] = std::sqrt(canonical_dot<A>(row(i), row(i), d));
     auto put = [&](std::uint32_t i, std::uint32_t j, float dot) {
         float c = cosine(dot, norm[i], norm[j]);
         if (c == 0.f) c = 0.f;
@@ -200,7 +249,6 @@ void similarity_dense_canonical(const coe_similarity_args &a) {
     const std::uint64_t row_bytes = d * sizeof(float);
     const auto block = static_cast<std::uint32_t>(
         std::max<std::uint64_t>(C, (std::uint64_t{192} << 10) / std::max<std::uint64_t>(row_bytes, 1) / C * C));
-    const std::uint32_t tiled_rows = n / R * R;
     for (std::uint32_t jb = 0; jb < n; jb += block) {
         const std::uint32_t jend = n - jb > block ? jb + block : n;
         for (std::uint32_t i = 0; i < tiled_rows && i + R < jend; i += R) {
@@ -226,7 +274,7 @@ void similarity_dense_canonical(const coe_similarity_args &a) {
     }
     for (std::uint32_t i = 0; i < tiled_rows; i += R)  // the pairs inside each row tile
         for (std::uint32_t r = 0; r < R; ++r)
-            for (std::uint32_t q = r + 1; q < R; ++q) put(i + r, i + q, canonical_dot<A>(row(i + r), row(i + q), d));
+            for (std::uint32_t q = r + 1; q < R; ++q) put(i + r, i + q, inner[(i + r) * R + q]);
     std::uint32_t i = tiled_rows;
     for (; i < n; ++i)  // the last rows, fewer than R
         for (std::uint32_t j = i + 1; j < n; ++j) put(i, j, canonical_dot<A>(row(i), row(j), d));

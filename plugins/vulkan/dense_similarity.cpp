@@ -94,7 +94,7 @@ coe_status similarity_v2(const coe_similarity_args &a) {
     // the rows as the specification sums them (extreme rows rescaled), packed
     std::vector<float> scratch, packed;
     std::uint64_t stride = 0;
-    const float *data = kernels::rescaled_rows(a, scratch, stride);
+    const float *data = kernels::rescaled_rows<kernels::scalar_arch>(a, scratch, stride);
     if (stride != d) {
         packed.resize(std::uint64_t{n} * d);
         for (std::uint32_t i = 0; i < n; ++i)
