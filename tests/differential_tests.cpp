@@ -287,6 +287,35 @@ TEST_CASE("dense rows rescaled and checked in vector lanes as the scalar referen
     }
 }
 
+// Cosines at the edges, in rows long enough for the vector lanes of the
+// cosine pass: copies of a few rows, negated and scaled (the quotient rounds
+// to either side of +-1 and must be clamped), and zero rows (no norm).
+TEST_CASE("dense cosines of copied, negated, scaled and zero rows are the scalar reference's") {
+    std::mt19937 rng(31);
+    for (std::uint64_t d : {5ull, 100ull}) {
+        CAPTURE(d);
+        const std::uint32_t n = 70, bases = 4;
+        std::vector<float> v = random_rows(rng, n, d);
+        std::uniform_real_distribution<float> factor(0.25f, 4.f);
+        for (std::uint32_t i = bases; i < n; ++i) {
+            const std::uint32_t base = i % bases;
+            const float f = i % 7 == 0 ? 0.f : (i % 2 ? -1.f : 1.f) * (i % 3 ? factor(rng) : 1.f);
+            for (std::uint64_t k = 0; k < d; ++k) v[i * d + k] = f * v[base * d + k];
+        }
+        const Matrix a = g_candidate->similarity(v.data(), n, d);
+        require_well_formed(a);
+        require_bits(a, g_reference->similarity(v.data(), n, d));
+        require_bits(a, header_similarity(v, n, d));
+        std::size_t plus_one = 0, minus_one = 0;
+        for (float x : a.data) {
+            plus_one += x == 1.f;
+            minus_one += x == -1.f;
+        }
+        CHECK(plus_one > n);
+        CHECK(minus_one > 0);
+    }
+}
+
 TEST_CASE("sparse similarity within 1e-5 on random sparse rows") {
     std::mt19937 rng(13);
     for (int round = 0; round < 20; ++round) {

@@ -204,46 +204,83 @@ void similarity_dense(const coe_similarity_args &a) {
         for (std::uint32_t j = i + 1; j < n; ++j) put(i, j, dot1<A>(row(i), row(j), d));
 }
 
+// Row i's cosines for j in (i, n), in place: out_i[j] holds the dot product
+// of rows i and j and becomes cosine(out_i[j], norm[i], norm[j]), a zero
+// written as +0.  Vector backends run the same float operations lane by
+// lane (the same bits), the zero-norm lanes selected away before they divide.
+template <class A>
+inline void dense_cosine_row(float *out_i, const float *norm, std::uint32_t i, std::uint32_t n) {
+    const float norm_i = norm[i];
+    std::uint32_t j = i + 1;
+    if constexpr (!is_scalar_v<A>) {
+        using batch = xsimd::batch<float, A>;
+        constexpr std::uint32_t w = static_cast<std::uint32_t>(batch::size);
+        const batch zero(0.f), one(1.f), minus_one(-1.f), vnorm_i(norm_i);
+        for (; j + w <= n; j += w) {
+            const batch norm_j = batch::load_unaligned(norm + j);
+            const auto no_norm = (norm_j == zero) | (vnorm_i == zero);
+            const batch c =
+                select(no_norm, zero, batch::load_unaligned(out_i + j) / select(no_norm, one, vnorm_i * norm_j));
+            const batch at_least = select(c > minus_one, c, minus_one);   // std::max(-1.f, c)
+            const batch at_most = select(at_least < one, at_least, one);  // std::min(1.f, ...)
+            select(at_most == zero, zero, at_most).store_unaligned(out_i + j);
+        }
+    }
+    for (; j < n; ++j) {
+        float c = cosine(out_i[j], norm_i, norm[j]);
+        if (c == 0.f) c = 0.f;
+        out_i[j] = c;
+    }
+}
+
+// The upper triangle of the n x n matrix `out` copied into the lower one,
+// in square blocks so that the column writes stay in the L1 cache.
+inline void mirror_upper_triangle(float *out, std::uint64_t stride, std::uint32_t n) {
+    constexpr std::uint32_t B = 32;
+    for (std::uint32_t ib = 0; ib < n; ib += B)
+        for (std::uint32_t jb = ib; jb < n; jb += B) {
+            const std::uint32_t iend = std::min(n, ib + B), jend = std::min(n, jb + B);
+            for (std::uint32_t i = ib; i < iend; ++i)
+                for (std::uint32_t j = std::max(jb, i + 1); j < jend; ++j) out[j * stride + i] = out[i * stride + j];
+        }
+}
+
 // coe.similarity/2 dense: the matrix of canonical dot products, tiled R x C
 // over the upper triangle (canonical_tile), each pair summed as
-// canonical_dot sums it wherever it falls.  A cosine of zero is written as
-// +0, so that the sign of a zero cannot differ either.
+// canonical_dot sums it wherever it falls.  The dot products are written
+// into the upper triangle first; once every norm is known each row becomes
+// cosines (dense_cosine_row), and the triangle is mirrored.  A cosine of
+// zero is written as +0, so that the sign of a zero cannot differ either.
 template <class A>
 void similarity_dense_canonical(const coe_similarity_args &a) {
     constexpr int R = canonical_tile<A>::rows, C = canonical_tile<A>::cols;
     const std::uint32_t n = a.count;
     const std::uint64_t d = a.dimension;
     // per thread, capacity kept (see cluster_kernel.hpp), looked up once
-    thread_local std::vector<float> scratch_tls, norm_tls, inner_tls;
-    std::vector<float> &scratch = thread_scratch(scratch_tls), &norm = thread_scratch(norm_tls),
-                       &inner = thread_scratch(inner_tls);
+    thread_local std::vector<float> scratch_tls, norm_tls;
+    std::vector<float> &scratch = thread_scratch(scratch_tls), &norm = thread_scratch(norm_tls);
     std::uint64_t stride = 0;
     const float *data = rescaled_rows<A>(a, scratch, stride);
     auto row = [&](std::uint32_t i) { return data + static_cast<std::uint64_t>(i) * stride; };
+    auto put = [&](std::uint32_t i, std::uint32_t j, float dot) {
+        a.out[static_cast<std::uint64_t>(i) * a.out_stride + j] = dot;
+    };
     const std::uint32_t tiled_rows = n / R * R;
     // Each row tile against itself (R x R pairs in one pass): its diagonal
-    // gives the rows' squared norms, the pairs above it are kept for later
-    // (a cosine needs both norms).  The rows past the last tile: one by one.
+    // gives the rows' squared norms, the pairs above it go in the triangle.
+    // The rows past the last tile: one by one.
     norm.resize(n);
-    inner.resize(static_cast<std::size_t>(tiled_rows) * R);
     for (std::uint32_t i = 0; i < tiled_rows; i += R) {
         const float *rows[R];
         for (int r = 0; r < R; ++r) rows[r] = row(i + static_cast<std::uint32_t>(r));
         float dots[R][R];
         canonical_dots<A, R, R>(rows, rows, d, dots);
-        for (int r = 0; r < R; ++r) {
-            norm[i + static_cast<std::uint32_t>(r)] = std::sqrt(dots[r][r]);
-            std::copy(dots[r], dots[r] + R, inner.begin() + static_cast<std::ptrdiff_t>((i + r) * R));
+        for (std::uint32_t r = 0; r < R; ++r) {
+            norm[i + r] = std::sqrt(dots[r][r]);
+            for (std::uint32_t q = r + 1; q < R; ++q) put(i + r, i + q, dots[r][q]);
         }
     }
     for (std::uint32_t i = tiled_rows; i < n; ++i) norm[i] = std::sqrt(canonical_dot<A>(row(i), row(i), d));
-    auto put = [&](std::uint32_t i, std::uint32_t j, float dot) {
-        float c = cosine(dot, norm[i], norm[j]);
-        if (c == 0.f) c = 0.f;
-        a.out[static_cast<std::uint64_t>(i) * a.out_stride + j] = c;
-        a.out[static_cast<std::uint64_t>(j) * a.out_stride + i] = c;
-    };
-    for (std::uint32_t i = 0; i < n; ++i) a.out[static_cast<std::uint64_t>(i) * a.out_stride + i] = 1.f;
     // Columns in blocks that stay in the L2 cache (about 192 KiB of rows)
     // while every row tile passes over them; the blocking changes no result.
     const std::uint64_t row_bytes = d * sizeof(float);
@@ -272,12 +309,14 @@ void similarity_dense_canonical(const coe_similarity_args &a) {
             }
         }
     }
-    for (std::uint32_t i = 0; i < tiled_rows; i += R)  // the pairs inside each row tile
-        for (std::uint32_t r = 0; r < R; ++r)
-            for (std::uint32_t q = r + 1; q < R; ++q) put(i + r, i + q, inner[(i + r) * R + q]);
-    std::uint32_t i = tiled_rows;
-    for (; i < n; ++i)  // the last rows, fewer than R
+    for (std::uint32_t i = tiled_rows; i < n; ++i)  // the last rows, fewer than R
         for (std::uint32_t j = i + 1; j < n; ++j) put(i, j, canonical_dot<A>(row(i), row(j), d));
+    for (std::uint32_t i = 0; i < n; ++i) {
+        float *out_i = a.out + static_cast<std::uint64_t>(i) * a.out_stride;
+        out_i[i] = 1.f;
+        dense_cosine_row<A>(out_i, norm.data(), i, n);
+    }
+    mirror_upper_triangle(a.out, a.out_stride, n);
 }
 
 // The cosine of rows i and j from their dot product and norms (0 where a
