@@ -782,6 +782,36 @@ TEST_CASE("time saved against scalar is computed from shadow timings") {
         }
 }
 
+TEST_CASE("a similarity matrix is refused when out of range, non-finite or asymmetric, at any place") {
+    // sizes around the symmetry check's 32 x 32 blocks
+    for (std::uint32_t n : {1u, 2u, 31u, 32u, 33u, 70u}) {
+        CAPTURE(n);
+        Matrix good;
+        good.rows = good.cols = n;
+        good.data.assign(static_cast<std::size_t>(n) * n, 0.f);
+        for (std::uint32_t i = 0; i < n; ++i)
+            for (std::uint32_t j = 0; j < n; ++j)
+                good.data[static_cast<std::size_t>(i) * n + j] = i == j ? 1.f : 1.f / static_cast<float>(1 + i + j);
+        CHECK(check_output(good).empty());
+        for (std::uint32_t i = 0; i < n; ++i)
+            for (std::uint32_t j = 0; j < n; ++j) {
+                if (i == j) continue;
+                Matrix bad = good;
+                bad.data[static_cast<std::size_t>(i) * n + j] = -0.25f;
+                const std::string problem = check_output(bad);
+                if (problem.rfind("asymmetric: similarity matrix is not symmetric", 0) != 0)
+                    FAIL_CHECK("(" << i << ", " << j << ") changed alone: " << problem);
+            }
+        if (n > 1) {
+            Matrix bad = good;
+            bad.data[n - 1] = 1.5f;
+            CHECK(check_output(bad).rfind("out_of_range", 0) == 0);
+            bad.data[n - 1] = std::nanf("");
+            CHECK(check_output(bad).rfind("non_finite", 0) == 0);
+        }
+    }
+}
+
 TEST_CASE("aggregate results are bounded by their inputs: supporters, consensus, representatives, confidences") {
     // items 0,1 stated by experts 0 and 1 (group 0), item 2 by expert 1 (group 1)
     Clustering groups;
