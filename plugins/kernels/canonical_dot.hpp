@@ -87,6 +87,27 @@ inline float fold_canonical_batches(const Batch *regs) {
 #endif
 }
 
+// The first `count` floats at p (1 <= count <= the register's width) in a
+// register, its other lanes zero; no float past them is read.
+template <class A>
+inline xsimd::batch<float, A> load_prefix(const float *p, std::uint64_t count) {
+    using batch = xsimd::batch<float, A>;
+    constexpr std::uint64_t w = batch::size;
+#if defined(__AVX512F__)
+    if constexpr (w == 16) return batch(_mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << count) - 1u), p));
+#endif
+#if defined(__AVX__)
+    if constexpr (w == 8) {
+        alignas(32) static constexpr std::int32_t lanes[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+        const __m256i k = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(lanes + 8 - count));
+        return batch(_mm256_maskload_ps(p, k));
+    }
+#endif
+    alignas(64) float prefix[w] = {};
+    std::copy(p, p + count, prefix);
+    return batch::load_aligned(prefix);
+}
+
 // out[r][c] = the canonical dot product of rows a[r] and b[c], n terms each.
 template <class A, int R, int C>
 inline void canonical_dots(const float *const a[R], const float *const b[C], std::uint64_t n, float out[R][C]) {
@@ -132,19 +153,23 @@ inline void canonical_dots(const float *const a[R], const float *const b[C], std
             }
         };
         for (std::uint64_t i = 0; i < full; i += L) step(a, b, i);
-        if (full < n) {
-            // the last terms, zero-padded to a whole step (exact: see above)
-            alignas(64) float tail[R + C][L] = {};
-            const float *ta[R], *tb[C];
-            for (int r = 0; r < R; ++r) {
-                std::copy(a[r] + full, a[r] + n, tail[r]);
-                ta[r] = tail[r];
-            }
+        // The last terms, loaded with the lanes past n as zeros, and the
+        // registers past them left out: both add nothing (exact: see above).
+        const std::uint64_t rest = n - full;
+#pragma GCC unroll 4
+        for (int g = 0; g < regs; ++g) {
+            const std::uint64_t from = static_cast<std::uint64_t>(g) * w;
+            if (from >= rest) break;
+            const std::uint64_t count = std::min<std::uint64_t>(w, rest - from);
+            batch av[R];
+#pragma GCC unroll 32
+            for (int r = 0; r < R; ++r) av[r] = load_prefix<A>(a[r] + full + from, count);
+#pragma GCC unroll 32
             for (int c = 0; c < C; ++c) {
-                std::copy(b[c] + full, b[c] + n, tail[R + c]);
-                tb[c] = tail[R + c];
+                const batch bv = load_prefix<A>(b[c] + full + from, count);
+#pragma GCC unroll 32
+                for (int r = 0; r < R; ++r) acc[r][c][g] = acc[r][c][g] + av[r] * bv;
             }
-            step(ta, tb, 0);
         }
 #pragma GCC unroll 32
         for (int r = 0; r < R; ++r)
