@@ -256,12 +256,19 @@ coe_status cluster(coe_cluster_args &a) {
     ItemGroups &by_component = scratch.by_component;
     component.resize(n);
     for (std::uint32_t i = 0; i < n; ++i) component[i] = i;
-    for (std::uint32_t i = 0; i < n; ++i) {
+    // once every item is in one component no pair can change it: the scan
+    // stops (with word vectors most pairs reach the threshold, and the first
+    // rows join everything)
+    std::uint32_t components = n;
+    for (std::uint32_t i = 0; i < n && components > 1; ++i) {
         const float *row = a.similarity + i * a.similarity_stride;
         for (std::uint32_t j = next_at_least<A>(row, i + 1, n, a.threshold); j < n;
              j = next_at_least<A>(row, j + 1, n, a.threshold)) {
             const std::uint32_t ri = find_root(component, i), rj = find_root(component, j);
-            if (ri != rj) component[std::max(ri, rj)] = std::min(ri, rj);
+            if (ri != rj) {
+                component[std::max(ri, rj)] = std::min(ri, rj);
+                --components;
+            }
         }
     }
     // the members of each component, in increasing index order (so that the
@@ -279,8 +286,16 @@ coe_status cluster(coe_cluster_args &a) {
             continue;
         }
         s.resize(static_cast<std::size_t>(m) * m);
-        for (std::uint32_t x = 0; x < m; ++x)
-            for (std::uint32_t y = 0; y < m; ++y) s[static_cast<std::size_t>(x) * m + y] = sim(members[x], members[y]);
+        if (members[m - 1] - members[0] == m - 1) {  // consecutive items (all of them, often): whole rows
+            for (std::uint32_t x = 0; x < m; ++x) {
+                const float *from = a.similarity + members[x] * a.similarity_stride + members[0];
+                std::copy(from, from + m, s.data() + static_cast<std::size_t>(x) * m);
+            }
+        } else {
+            for (std::uint32_t x = 0; x < m; ++x)
+                for (std::uint32_t y = 0; y < m; ++y)
+                    s[static_cast<std::size_t>(x) * m + y] = sim(members[x], members[y]);
+        }
         local_parent.resize(m);
         agglomerate<A>(s, m, threshold, local_parent.data());
         for (std::uint32_t x = 0; x < m; ++x) parent[members[x]] = members[local_parent[x]];
