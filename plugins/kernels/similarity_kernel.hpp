@@ -113,10 +113,11 @@ inline bool row_magnitude(const float *row, std::uint64_t d, float &m) {
             for (; k + w <= d; k += w) {
                 const batch x = xsimd::abs(batch::load_unaligned(row + k));
                 finite = finite & (x <= finite_limit);  // false for +-inf and NaN
-                // a select, not xsimd::max: GCC 12 warns (wrongly) about _mm512_max_ps
-                most = xsimd::select(x > most, x, most);
+                // select and all found by argument-dependent lookup (see dot3x4); a
+                // select, not xsimd::max: GCC 12 warns (wrongly) about _mm512_max_ps
+                most = select(x > most, x, most);
             }
-            if (!xsimd::all(finite)) return false;
+            if (!all(finite)) return false;
             alignas(64) float lanes[w];
             most.store_aligned(lanes);
             for (float x : lanes) largest = std::max(largest, x);
