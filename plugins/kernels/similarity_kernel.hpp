@@ -205,6 +205,20 @@ void similarity_dense(const coe_similarity_args &a) {
         for (std::uint32_t j = i + 1; j < n; ++j) put(i, j, dot1<A>(row(i), row(j), d));
 }
 
+// cosine() and sparse_cosine() lane by lane: dot / (norm_i * norm_j), 0
+// where a norm is 0 (those lanes selected away before they divide), then
+// clamped to [-1, 1] as std::min(1, std::max(-1, c)) clamps.  The same
+// operations in the same order, so the same bits.
+template <class Batch>
+inline Batch cosine_lanes(const Batch &dot, const Batch &norm_i, const Batch &norm_j) {
+    using T = typename Batch::value_type;
+    const Batch zero(T(0)), one(T(1)), minus_one(T(-1));
+    const auto no_norm = (norm_j == zero) | (norm_i == zero);
+    const Batch c = select(no_norm, zero, dot / select(no_norm, one, norm_i * norm_j));
+    const Batch at_least = select(c > minus_one, c, minus_one);  // std::max(-1, c)
+    return select(at_least < one, at_least, one);                // std::min(1, ...)
+}
+
 // Row i's cosines for j in (i, n), in place: out_i[j] holds the dot product
 // of rows i and j and becomes cosine(out_i[j], norm[i], norm[j]), a zero
 // written as +0.  Vector backends run the same float operations lane by
@@ -216,15 +230,10 @@ inline void dense_cosine_row(float *out_i, const float *norm, std::uint32_t i, s
     if constexpr (!is_scalar_v<A>) {
         using batch = xsimd::batch<float, A>;
         constexpr std::uint32_t w = static_cast<std::uint32_t>(batch::size);
-        const batch zero(0.f), one(1.f), minus_one(-1.f), vnorm_i(norm_i);
+        const batch zero(0.f), vnorm_i(norm_i);
         for (; j + w <= n; j += w) {
-            const batch norm_j = batch::load_unaligned(norm + j);
-            const auto no_norm = (norm_j == zero) | (vnorm_i == zero);
-            const batch c =
-                select(no_norm, zero, batch::load_unaligned(out_i + j) / select(no_norm, one, vnorm_i * norm_j));
-            const batch at_least = select(c > minus_one, c, minus_one);   // std::max(-1.f, c)
-            const batch at_most = select(at_least < one, at_least, one);  // std::min(1.f, ...)
-            select(at_most == zero, zero, at_most).store_unaligned(out_i + j);
+            const batch c = cosine_lanes(batch::load_unaligned(out_i + j), vnorm_i, batch::load_unaligned(norm + j));
+            select(c == zero, zero, c).store_unaligned(out_i + j);
         }
     }
     for (; j < n; ++j) {
@@ -341,15 +350,11 @@ inline void sparse_cosine_row(const double *dots_i, const double *norm, std::uin
     if constexpr (!is_scalar_v<A>) {
         using batch = xsimd::batch<double, A>;
         constexpr std::uint32_t w = static_cast<std::uint32_t>(batch::size);
-        const batch zero(0.0), one(1.0), minus_one(-1.0), vnorm_i(norm_i);
+        const batch vnorm_i(norm_i);
         alignas(64) double lanes[w];
         for (; j + w <= n; j += w) {
-            const batch norm_j = batch::load_unaligned(norm + j);
-            const auto no_norm = (norm_j == zero) | (vnorm_i == zero);
-            const batch c =
-                select(no_norm, zero, batch::load_unaligned(dots_i + j) / select(no_norm, one, vnorm_i * norm_j));
-            const batch at_least = select(c > minus_one, c, minus_one);  // std::max(-1.0, c)
-            select(at_least < one, at_least, one).store_aligned(lanes);  // std::min(1.0, ...)
+            cosine_lanes(batch::load_unaligned(dots_i + j), vnorm_i, batch::load_unaligned(norm + j))
+                .store_aligned(lanes);
             for (std::uint32_t l = 0; l < w; ++l)
                 out_i[j + l] = out[(j + l) * stride + i] = static_cast<float>(lanes[l]);
         }
