@@ -26,6 +26,7 @@
 #include "memory_count.hpp"
 #include "thread_scratch.hpp"
 #include "radix_sort.hpp"
+#include "triangle_blocks.hpp"
 
 COE_KERNELS_BEGIN
 
@@ -243,16 +244,10 @@ inline void dense_cosine_row(float *out_i, const float *norm, std::uint32_t i, s
     }
 }
 
-// The upper triangle of the n x n matrix `out` copied into the lower one,
-// in square blocks so that the column writes stay in the L1 cache.
+// The upper triangle of the n x n matrix `out` copied into the lower one.
 inline void mirror_upper_triangle(float *out, std::uint64_t stride, std::uint32_t n) {
-    constexpr std::uint32_t B = 32;
-    for (std::uint32_t ib = 0; ib < n; ib += B)
-        for (std::uint32_t jb = ib; jb < n; jb += B) {
-            const std::uint32_t iend = std::min(n, ib + B), jend = std::min(n, jb + B);
-            for (std::uint32_t i = ib; i < iend; ++i)
-                for (std::uint32_t j = std::max(jb, i + 1); j < jend; ++j) out[j * stride + i] = out[i * stride + j];
-        }
+    for_each_upper_pair_in_blocks(n,
+                                  [&](std::uint32_t i, std::uint32_t j) { out[j * stride + i] = out[i * stride + j]; });
 }
 
 // coe.similarity/2 dense: the matrix of canonical dot products, tiled R x C

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "triangle_blocks.hpp"
+
 namespace coe::detail {
 namespace {
 
@@ -88,15 +90,9 @@ std::string check_output(const Matrix &m) {
     if (outside > 0)
         return all_finite(m.data) ? "out_of_range: similarity outside [-1, 1]"
                                   : "non_finite: similarity has NaN or Inf";
-    // in square blocks, so that the column reads stay in the L1 cache
-    constexpr std::uint32_t block = 32;
-    std::uint32_t asymmetric = 0;
-    for (std::uint32_t ib = 0; ib < m.rows; ib += block)
-        for (std::uint32_t jb = ib; jb < m.rows; jb += block) {
-            const std::uint32_t iend = std::min(m.rows, ib + block), jend = std::min(m.rows, jb + block);
-            for (std::uint32_t i = ib; i < iend; ++i)
-                for (std::uint32_t j = std::max(jb, i + 1); j < jend; ++j) asymmetric += m(i, j) != m(j, i);
-        }
+    std::uint32_t asymmetric = 0;  // in blocks, so that the column reads stay in the L1 cache
+    kernels::for_each_upper_pair_in_blocks(m.rows,
+                                           [&](std::uint32_t i, std::uint32_t j) { asymmetric += m(i, j) != m(j, i); });
     if (asymmetric > 0) return "asymmetric: similarity matrix is not symmetric";
     return {};
 }
