@@ -14,6 +14,7 @@ Standard library only.
 import json
 import os
 import re
+import statistics
 import sys
 from xml.sax.saxutils import escape
 
@@ -77,7 +78,7 @@ def fmt(x, digits=2):
 def interleaved_blas_ratios():
     """shape "n/d" -> the median over the interleaved rounds of (the best
     backend's dense GFLOPS / OpenBLAS's GFLOPS), with the medians of each
-    side; {} when the rounds are missing."""
+    side and the number of rounds; {} when the rounds are missing."""
     per_shape = {}
     k = 1
     while True:
@@ -85,9 +86,8 @@ def interleaved_blas_ratios():
         if dense is None or blas is None:
             break
         best = {}
-        for entry in index_benchmarks(dense).values():
-            m = re.match(r"similarity_dense/[^/]+/(\d+)/(\d+)$", entry.get("run_name", entry["name"]).replace(
-                "/real_time", ""))
+        for name, entry in index_benchmarks(dense).items():
+            m = re.match(r"similarity_dense/[^/]+/(\d+)/(\d+)$", name)
             if m and entry.get("GFLOPS"):
                 shape = "%s/%s" % m.groups()
                 best[shape] = max(best.get(shape, 0), entry["GFLOPS"])
@@ -96,18 +96,10 @@ def interleaved_blas_ratios():
             if theirs:
                 per_shape.setdefault(shape, []).append((ours / theirs, ours, theirs))
         k += 1
-
-    def median(xs):
-        xs = sorted(xs)
-        return xs[len(xs) // 2] if len(xs) % 2 else (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2
-
+    median = statistics.median
     return {shape: {"ratio": median([r for r, _, _ in v]), "engine_gflops": median([o for _, o, _ in v]),
                     "blas_gflops": median([t for _, _, t in v]), "rounds": len(v)}
             for shape, v in sorted(per_shape.items(), key=lambda kv: tuple(int(x) for x in kv[0].split("/")))}
-
-
-def rounds_of(interleaved):
-    return max(v["rounds"] for v in interleaved.values())
 
 
 def main():
@@ -296,7 +288,8 @@ def main():
     if interleaved:
         lines.append("")
         lines.append("Dense similarity against OpenBLAS, the two measured one after the other in %d rounds "
-                     "(best backend's GFLOPS / OpenBLAS's, median of the rounds' ratios): " % rounds_of(interleaved) +
+                     "(best backend's GFLOPS / OpenBLAS's, median of the rounds' ratios): "
+                     % max(v["rounds"] for v in interleaved.values()) +
                      ", ".join("n=%s dim=%s: %s (%s / %s)" % (k.split("/")[0], k.split("/")[1], fmt(v["ratio"]),
                                                                fmt(v["engine_gflops"]), fmt(v["blas_gflops"]))
                                for k, v in interleaved.items()) + ".")
