@@ -404,6 +404,9 @@ TEST_CASE("chaos: NaN output") { chaos("nan:1", 0); }
 TEST_CASE("chaos: subtly wrong numbers, caught only by shadow verification") {
     chaos("subtle:1", 1.0, small_breaker(), 1);
 }
+// outputs left as the engine handed them over fail their checks: the
+// engine fills them with values no result may hold
+TEST_CASE("chaos: outputs left unwritten") { chaos("unwritten:1", 0); }
 TEST_CASE("chaos: intermittent errors") { chaos("error:0.6", 0); }
 TEST_CASE("chaos: intermittent NaN") { chaos("nan:0.7", 0); }
 TEST_CASE("chaos: slow calls") {
@@ -939,7 +942,8 @@ TEST_CASE("embed_words: a plugin's faults of every kind demote it, and every res
         int opens_after;
     };
     for (const Case &c : {Case{"error:1", "error_status", 0, 4}, Case{"nan:1", "non_finite", 0, 4},
-                          Case{"subtle:1", "shadow_mismatch", 1.0, 1}, Case{"slow:1:90", nullptr, 0, 4}}) {
+                          Case{"unwritten:1", "non_finite", 0, 4}, Case{"subtle:1", "shadow_mismatch", 1.0, 1},
+                          Case{"slow:1:90", nullptr, 0, 4}}) {
         CAPTURE(c.fault);
         ResilienceOptions r = quick_breakers(c.shadow_rate);
         if (c.failure_class == nullptr) {  // slow calls: the absolute limit alone
@@ -960,7 +964,7 @@ TEST_CASE("embed_words: faults the engine injects into a built-in backend demote
         MESSAGE("no accelerated backend runs on this CPU; the engine never injects faults into the floor");
         return;
     }
-    for (const char *kind : {"error", "nan", "subtle", "slow"}) {
+    for (const char *kind : {"error", "nan", "subtle", "slow", "unwritten"}) {
         CAPTURE(kind);
         ResilienceOptions r = quick_breakers(std::string(kind) == "subtle" ? 1.0 : 0.0);
         if (std::string(kind) == "slow") {
@@ -980,6 +984,33 @@ TEST_CASE("embed_words: faults the engine injects into a built-in backend demote
             CHECK(same_bits(engine.embed_words(in.views(), in.table.view()), want));
         CHECK(breaker_state(engine, backend, COE_OP_EMBED_WORDS) == "open");
     }
+}
+
+TEST_CASE("outputs a backend leaves unwritten fail their checks in every operation, with no shadow to catch them") {
+    // The engine fills each output with values its check refuses before the
+    // call; an `unwritten` fault leaves one of them in place.  Shadows and
+    // probation are off, so only the checks stand between it and the report.
+    const std::string backend = best_accelerated_backend();
+    if (backend.empty()) {
+        MESSAGE("no accelerated backend runs on this CPU; the engine never injects faults into the floor");
+        return;
+    }
+    const std::vector<Panel> panels = coe::test::mtbench_panels(8);
+    Engine reference(coe::test::isolated_options({}));
+    EngineOptions o = coe::test::isolated_options({coe::test::backend_plugin_dir()}, backend);
+    o.resilience = quick_breakers(0);
+    o.resilience.shadow_probation_calls = 0;
+    o.resilience.faults = {parse_fault_spec(backend + ":unwritten:1")};
+    Engine engine(o);
+    for (const Panel &p : panels) {
+        const Report got = engine.analyze(p.view());
+        CHECK(got.degraded);
+        CHECK(coe::test::report_essence(got) == coe::test::report_essence(reference.analyze(p.view())));
+    }
+    CHECK(failures_of(engine, backend, COE_OP_SIMILARITY, "non_finite") > 0);
+    CHECK(failures_of(engine, backend, COE_OP_CLUSTER, "invalid_labels") > 0);
+    CHECK(failures_of(engine, backend, COE_OP_CONSENSUS, "non_finite") > 0);
+    CHECK(failures_of(engine, backend, COE_OP_AGGREGATE, "non_finite") > 0);
 }
 
 TEST_CASE("embed_words: a plugin without the operation is not in its chain") {

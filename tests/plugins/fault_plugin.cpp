@@ -2,7 +2,7 @@
 // It runs the scalar reference kernels (the newest revision of each
 // operation, as the built-in backends do), then misbehaves as the environment
 // variable COE_TEST_FAULT says at the time of each call:
-//   "<kind>:<rate>[:<ms>]"  kind one of error, nan, subtle, slow; rate the
+//   "<kind>:<rate>[:<ms>]"  kind one of error, nan, subtle, slow, unwritten; rate the
 //   probability per call; unset, empty or "none": behaves.
 // Change the variable only while no call is running.
 // Builds with FP_CRASH_ON_CALL=N or FP_HANG_ON_CALL=N (and FP_ID, FP_NAME)
@@ -92,6 +92,12 @@ coe_status faulty(const char *op, void *args, const coe_call *call, Body &&body)
     }
     if (hit && f.kind == coe::fault::Kind::slow)
         std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(f.delay_ms));
+    if (hit && f.kind == coe::fault::Kind::unwritten) {
+        const coe::fault::Untouched untouched(op, args);
+        const coe_status s = coe::sdk::guarded(call, body);
+        untouched.put_back();
+        return s;
+    }
     const coe_status s = coe::sdk::guarded(call, body);
     if (s == COE_OK && hit && f.kind == coe::fault::Kind::nan) coe::fault::poison(op, args);
     if (s == COE_OK && hit && f.kind == coe::fault::Kind::subtle) coe::fault::nudge(op, args);

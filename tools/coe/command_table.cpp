@@ -105,7 +105,7 @@ constexpr const char *global_options = R"(options for every command:
   --config FILE         JSON config file (default: $COE_CONFIG)
   --disable-cpu LIST    treat these CPU features as absent, e.g. avx512f
   --inject-fault SPEC   make a backend misbehave: BACKEND:KIND[:RATE[:MS]], KIND one of
-                        error, nan, subtle, slow; e.g. avx2:nan:0.5 (repeatable)
+                        error, nan, subtle, slow, unwritten; e.g. avx2:nan:0.5 (repeatable)
   --shadow-rate X       share of calls also run on scalar and compared (default 0.01)
   --features KIND       what compares the answers: auto (embeddings when every answer has one,
                         else word vectors when their file is found, else TF-IDF), tfidf,

@@ -21,11 +21,14 @@
 namespace coe {
 
 // An injected fault, for demonstrations and chaos tests:
-// "<backend>:<kind>:<rate>[:<ms>]", kind one of error, nan, subtle, slow.
-//   error   the operation returns an error status
-//   nan     the operation's floating-point output holds NaN
-//   subtle  plausible but wrong numbers (caught only by shadow checks)
-//   slow    the operation sleeps <ms> (default 50) before returning
+// "<backend>:<kind>:<rate>[:<ms>]", kind one of error, nan, subtle, slow,
+// unwritten.
+//   error      the operation returns an error status
+//   nan        the operation's floating-point output holds NaN
+//   subtle     plausible but wrong numbers (caught only by shadow checks)
+//   slow       the operation sleeps <ms> (default 50) before returning
+//   unwritten  part of the output is left as the engine handed it over
+//              (docs/resilience.md#fault-injection)
 // rate is the probability per call, in [0, 1].
 struct FaultSpec {
     std::string backend;

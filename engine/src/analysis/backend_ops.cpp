@@ -26,6 +26,16 @@ std::size_t memory_count(std::uint64_t n, const char *what) {
     return static_cast<std::size_t>(n);
 }
 
+// Before each call the outputs are filled with values their result check
+// refuses.  The ABI specifies every output value, so one that a backend did
+// not write fails the check, as NaN from the backend would, instead of
+// passing for a result the way zeros would (a similarity of 0, a text
+// without a known word, label 0).  Filling with these costs what zeroing
+// did.  docs/resilience.md#fault-injection
+constexpr float unwritten_number = std::numeric_limits<float>::quiet_NaN();
+constexpr std::uint32_t unwritten_index = UINT32_MAX;  // past any end; as a count of known words, too many
+constexpr std::uint8_t unwritten_flag = 0xFF;          // a flag is 0 or 1
+
 // Calls the operation, with the injected fault (if any) applied around it.
 void invoke(const Backend &backend, const char *op, void *args, const FaultDecision &fault,
             std::uint32_t revision = 1) {
@@ -38,6 +48,12 @@ void invoke(const Backend &backend, const char *op, void *args, const FaultDecis
         std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(fault.delay_ms));
         break;
     default: break;
+    }
+    if (fault.kind == fault::Kind::unwritten) {
+        const fault::Untouched untouched(op, args);
+        backend.invoke(op, revision, args);
+        untouched.put_back();
+        return;
     }
     backend.invoke(op, revision, args);
     if (fault.kind == fault::Kind::nan) fault::poison(op, args);
@@ -91,7 +107,7 @@ void BackendOps::run_similarity(const coe_similarity_args &prototype, Matrix &ou
                 m.data.reserve(cells);
                 kernels::prefault_pages(m.data.data(), m.data.capacity() * sizeof(float));
             }
-            m.data.assign(cells, 0.f);
+            m.data.assign(cells, unwritten_number);
             coe_similarity_args a = prototype;
             a.struct_size = sizeof a;
             a.out = m.data.data();
@@ -175,8 +191,8 @@ void BackendOps::embed_words(const std::vector<std::string_view> &texts, const c
         COE_OP_EMBED_WORDS,
         [&](const Backend &b, const FaultDecision &f, WordEmbeddings &e) {
             e.dims = dims;
-            e.vectors.assign(memory_count(count * dims, "embed_words: the vectors"), 0.f);
-            e.known_words.assign(texts.size(), 0);
+            e.vectors.assign(memory_count(count * dims, "embed_words: the vectors"), unwritten_number);
+            e.known_words.assign(texts.size(), unwritten_index);
             coe_embed_words_args a{};
             a.struct_size = sizeof a;
             a.text_count = static_cast<std::uint32_t>(count);
@@ -230,7 +246,7 @@ void BackendOps::cluster(const Matrix &similarity, float threshold, Clustering &
     run(
         COE_OP_CLUSTER,
         [&](const Backend &b, const FaultDecision &f, Clustering &c) {
-            c.labels.assign(similarity.rows, 0);
+            c.labels.assign(similarity.rows, unwritten_index);
             coe_cluster_args a{};
             a.struct_size = sizeof a;
             a.count = similarity.rows;
@@ -253,12 +269,12 @@ void BackendOps::consensus(const Matrix &similarity, const std::vector<float> &w
     run(
         COE_OP_CONSENSUS,
         [&](const Backend &b, const FaultDecision &f, ConsensusOutputs &o) {
-            o.centrality.assign(n, 0);
-            o.robust_z.assign(n, 0);
-            o.outlier.assign(n, 0);
-            o.cluster_share.assign(k, 0);
-            o.cluster_cohesion.assign(k, 0);
-            o.cluster_representative.assign(k, 0);
+            o.centrality.assign(n, unwritten_number);
+            o.robust_z.assign(n, unwritten_number);
+            o.outlier.assign(n, unwritten_flag);
+            o.cluster_share.assign(k, unwritten_number);
+            o.cluster_cohesion.assign(k, unwritten_number);
+            o.cluster_representative.assign(k, unwritten_index);
             coe_consensus_args a{};
             a.struct_size = sizeof a;
             a.count = n;
@@ -269,6 +285,8 @@ void BackendOps::consensus(const Matrix &similarity, const std::vector<float> &w
             a.cluster_count = k;
             a.outlier_z = outlier_z;
             a.prior_weight = prior_weight;
+            a.mean_agreement = a.entropy = a.margin = a.confidence = unwritten_number;
+            a.majority_cluster = a.medoid = unwritten_index;
             a.centrality = o.centrality.data();
             a.robust_z = o.robust_z.data();
             a.outlier = o.outlier.data();
@@ -295,12 +313,12 @@ void BackendOps::aggregate(const Matrix &item_similarity, const Clustering &grou
     run(
         COE_OP_AGGREGATE,
         [&](const Backend &b, const FaultDecision &f, AggregateOutputs &o) {
-            o.supporters.assign(g, 0);
-            o.representative.assign(g, 0);
-            o.ranking.assign(g, 0);
-            o.support.assign(g, 0);
-            o.confidence.assign(g, 0);
-            o.consensus.assign(g, 0);
+            o.supporters.assign(g, 0);  // a group has at least one supporter
+            o.representative.assign(g, unwritten_index);
+            o.ranking.assign(g, unwritten_index);
+            o.support.assign(g, unwritten_number);
+            o.confidence.assign(g, unwritten_number);
+            o.consensus.assign(g, unwritten_flag);
             coe_aggregate_args a{};
             a.struct_size = sizeof a;
             a.item_count = item_similarity.rows;

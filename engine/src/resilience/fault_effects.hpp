@@ -7,18 +7,20 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <vector>
 
 #include "coe/coe_plugin.h"
 
 namespace coe::fault {
 
-enum class Kind { none, error, nan, subtle, slow };
+enum class Kind { none, error, nan, subtle, slow, unwritten };
 
 inline Kind kind_from_name(const char *name) {
     if (std::strcmp(name, "error") == 0) return Kind::error;
     if (std::strcmp(name, "nan") == 0) return Kind::nan;
     if (std::strcmp(name, "subtle") == 0) return Kind::subtle;
     if (std::strcmp(name, "slow") == 0) return Kind::slow;
+    if (std::strcmp(name, "unwritten") == 0) return Kind::unwritten;
     return Kind::none;
 }
 
@@ -88,5 +90,56 @@ inline void nudge(const char *op, void *args) {
             }
     }
 }
+
+// An "unwritten" fault: the call succeeds but leaves part of its output as
+// the caller handed it over, as a backend with a bug in its loop bounds
+// would.  keep() copies that part before the call and put_back() restores
+// it after: the two cosines (0, 1) and (1, 0) of coe.similarity (the
+// diagonal cell when there is one vector), the first row of
+// coe.embed_words, the last label of coe.cluster (the first is 0 by rule),
+// the first centrality of coe.consensus, the first support of
+// coe.aggregate.  coe.featurize writes into the engine's reused scratch and
+// is left alone.
+class Untouched {
+public:
+    Untouched(const char *op, void *args) {
+        if (std::strcmp(op, COE_OP_SIMILARITY) == 0) {
+            auto *a = static_cast<coe_similarity_args *>(args);
+            if (a->count >= 2) {
+                keep(a->out + 1, sizeof(float));
+                keep(a->out + a->out_stride, sizeof(float));
+            } else if (a->count == 1) {
+                keep(a->out, sizeof(float));
+            }
+        } else if (std::strcmp(op, COE_OP_EMBED_WORDS) == 0) {
+            auto *a = static_cast<coe_embed_words_args *>(args);
+            if (a->text_count > 0) keep(a->vectors, sizeof(float) * a->table->dims);
+        } else if (std::strcmp(op, COE_OP_CLUSTER) == 0) {
+            auto *a = static_cast<coe_cluster_args *>(args);
+            if (a->count > 0) keep(a->labels + (a->count - 1), sizeof(std::uint32_t));
+        } else if (std::strcmp(op, COE_OP_CONSENSUS) == 0) {
+            auto *a = static_cast<coe_consensus_args *>(args);
+            if (a->count > 0) keep(a->centrality, sizeof(float));
+        } else if (std::strcmp(op, COE_OP_AGGREGATE) == 0) {
+            auto *a = static_cast<coe_aggregate_args *>(args);
+            if (a->group_count > 0) keep(a->support, sizeof(float));
+        }
+    }
+
+    void put_back() const {
+        for (const Span &s : spans_) std::memcpy(s.at, s.bytes.data(), s.bytes.size());
+    }
+
+private:
+    struct Span {
+        void *at;
+        std::vector<unsigned char> bytes;
+    };
+    void keep(void *at, std::size_t size) {
+        const auto *p = static_cast<const unsigned char *>(at);
+        spans_.push_back(Span{at, std::vector<unsigned char>(p, p + size)});
+    }
+    std::vector<Span> spans_;
+};
 
 }  // namespace coe::fault

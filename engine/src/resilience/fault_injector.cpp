@@ -17,12 +17,12 @@ FaultSpec parse_fault_spec(const std::string &text) {
     }
     const std::string where = "fault '" + text + "'";
     if (parts.size() < 2 || parts.size() > 4 || parts[0].empty())
-        throw Error(where + ": expected <backend>:<error|nan|subtle|slow>[:<rate>[:<ms>]]");
+        throw Error(where + ": expected <backend>:<error|nan|subtle|slow|unwritten>[:<rate>[:<ms>]]");
     FaultSpec f;
     f.backend = parts[0];
     f.kind = parts[1];
     if (fault::kind_from_name(f.kind.c_str()) == fault::Kind::none)
-        throw Error(where + ": unknown kind '" + f.kind + "' (error, nan, subtle, slow)");
+        throw Error(where + ": unknown kind '" + f.kind + "' (error, nan, subtle, slow, unwritten)");
     auto number = [&](const std::string &s, const char *what) {
         std::size_t used = 0;
         double v = 0;

@@ -117,6 +117,8 @@ std::string check_output(const ConsensusOutputs &o, std::uint32_t count, std::ui
         return "non_finite: consensus metrics have NaN or Inf";
     if (o.confidence < 0.f || o.confidence > 1.f || o.entropy < -tolerance || o.entropy > 1.f + tolerance)
         return "out_of_range: confidence or entropy outside [0, 1]";
+    for (std::uint8_t flag : o.outlier)
+        if (flag > 1) return "out_of_range: consensus outlier flag neither 0 nor 1";
     return {};
 }
 
@@ -151,6 +153,7 @@ std::string check_output(const AggregateOutputs &o, const Clustering &grouping,
         if (o.supporters[g] < 1 || o.supporters[g] > distinct)
             return "out_of_range: aggregate supporters " + std::to_string(o.supporters[g]) + " for a group stated by " +
                    std::to_string(distinct) + " experts";
+        if (o.consensus[g] > 1) return "out_of_range: aggregate consensus flag neither 0 nor 1";
         if ((o.consensus[g] != 0) != (o.supporters[g] >= quorum))
             return "invalid_labels: aggregate consensus disagrees with supporters >= quorum";
     }
