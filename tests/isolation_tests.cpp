@@ -172,6 +172,33 @@ TEST_CASE("a sound plugin gives bit-identical reports in a worker and in process
     CHECK(outside.backend_for("coe.embed_words") == "faulty");
 }
 
+TEST_CASE("outputs a plugin in a worker leaves unwritten fail their checks, as in process") {
+    // the worker gets the outputs as the engine filled them: values no
+    // result may hold, not what an earlier call left in the shared region
+    ::setenv("COE_TEST_FAULT", "unwritten:1", 1);
+    EngineOptions o = in_worker({coe::test::test_plugin("tp_faulty")}, "faulty");
+    o.resilience.shadow_rate = 0;
+    o.resilience.shadow_probation_calls = 0;
+    o.resilience.breaker.slow_call_duration_ms = 0;
+    o.resilience.breaker.slower_than_reference_calls = 0;
+    Engine e(o);
+    REQUIRE(info_of(e, "faulty").isolation == "process");
+    for (std::size_t i = 0; i < 8; ++i) {
+        const Report r = e.analyze(all_panels()[i].view());
+        CHECK(r.degraded);
+        CHECK(coe::test::report_essence(r) == scalar_reports()[i]);
+    }
+    const auto doc = boost::json::parse(e.performance_report());
+    std::int64_t non_finite = 0;
+    for (const auto &op : doc.at("operations").as_array())
+        if (op.at("backend") == "faulty" && op.at("operation") == "coe.similarity") {
+            const auto &by_class = op.at("failures_by_class").as_object();
+            if (by_class.contains("non_finite")) non_finite = by_class.at("non_finite").as_int64();
+        }
+    CHECK(non_finite > 0);
+    ::unsetenv("COE_TEST_FAULT");
+}
+
 TEST_CASE("scalar outputs and statuses cross back: featurize reports the entries it needs") {
     auto plugin = detail::IsolatedPlugin::start(worker_program(), coe::test::test_plugin("tp_faulty"),
                                                 std::chrono::milliseconds(5000));

@@ -187,11 +187,15 @@ struct Walker {
     void in(P *const &field, S size) {
         settle(&field, field, field == nullptr ? 0 : place(field, size()));
     }
+    // Packing: an output goes over as the caller handed it over too (the
+    // engine fills outputs with values no result may hold), so a value the
+    // plugin leaves unwritten fails the result check in a worker as it does
+    // in process, instead of passing with what an earlier call left there.
     template <class P, class S>
     void out(P *const &field, S size) {
         if (field == nullptr) return settle(&field, field, 0);
         const std::size_t bytes = size();
-        const std::size_t at = place(nullptr, bytes);
+        const std::size_t at = place(field, bytes);
         settle(&field, field, at);
         if (!packing && outputs && bytes != too_big && bytes > 0)
             std::memcpy(const_cast<std::remove_const_t<P> *>(field), region + at, bytes);
