@@ -2,12 +2,13 @@
 // scalar modules, in this Node) against the native `coe analyze`, on the
 // 240-panel file (the 80 MT-Bench panels three times, as
 // bench/compare_sklearn.py builds it), one thread, TF-IDF on every side.
-//   node bench/wasm_bench.mjs COE_MJS COE_BINARY PANELS_JSONL [--copies 3] [--runs 5]
+//   node bench/wasm_bench.mjs COE_MJS COE_BINARY PANELS_JSONL [--copies 3] [--runs 9]
 // Prints one JSON document (scripts/run-benchmarks.sh keeps it in
 // bench/results/wasm.json).  WebAssembly is timed inside the process
 // (analyzeLines of the whole text, after one warm-up run; the module's
 // start-up is given apart); native is the whole `coe analyze` process, its
-// start-up included, as a command-line user gets it.
+// start-up included, as a command-line user gets it.  The engines take
+// turns, one run each per round, and each gives the median of its rounds.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -22,10 +23,10 @@ const option = (name, fallback) => {
   return Number(value);
 };
 const copies = option('--copies', 3);
-const runs = option('--runs', 5);
+const runs = option('--runs', 9);
 const [modulePath, coeBinary, panelsPath] = args;
 if (!panelsPath) {
-  console.error('usage: node bench/wasm_bench.mjs COE_MJS COE_BINARY PANELS_JSONL [--copies 3] [--runs 5]');
+  console.error('usage: node bench/wasm_bench.mjs COE_MJS COE_BINARY PANELS_JSONL [--copies 3] [--runs 9]');
   process.exit(2);
 }
 
@@ -46,7 +47,14 @@ function cpuName() {
 }
 
 const { default: createCoe, simdSupported } = await import(pathToFileURL(modulePath).href);
-const results = [];
+const scratch = mkdtempSync(join(tmpdir(), 'coe-wasm-bench-'));
+const file = join(scratch, `mtbench-${panels}.jsonl`);
+writeFileSync(file, text);
+
+// Every engine, each a function that analyses the whole text once and
+// returns its seconds (or throws).  The WebAssembly modules are started and
+// warmed up first; a native run first warms the page cache.
+const engines = [];
 for (const backend of simdSupported() ? ['wasm_simd128', 'scalar'] : ['scalar']) {
   const t0 = performance.now();
   const coe = await createCoe({ backend });
@@ -54,35 +62,43 @@ for (const backend of simdSupported() ? ['wasm_simd128', 'scalar'] : ['scalar'])
   const check = coe.analyzeLines(text, { features: 'tfidf' });  // warm-up, and the output's size
   const errors = check.split('\n').filter((l) => l.startsWith('{"line"') || l.startsWith('{"error"')).length;
   if (errors > 0) throw new Error(`${backend}: ${errors} panels failed`);
-  const times = [];
-  for (let r = 0; r < runs; ++r) {
+  engines.push({ engine: `wasm ${backend} (node ${process.versions.node})`, backend, start_ms: +startMs.toFixed(1),
+    run: () => {
+      const s = performance.now();
+      coe.analyzeLines(text, { features: 'tfidf' });
+      return (performance.now() - s) / 1000;
+    } });
+}
+const results = [];
+for (const backend of ['scalar', 'avx2', 'avx512']) {
+  const run = () => {
     const s = performance.now();
-    coe.analyzeLines(text, { features: 'tfidf' });
-    times.push((performance.now() - s) / 1000);
+    const p = spawnSync(coeBinary, ['analyze', file, '--json', '--threads', '1', '--features', 'tfidf', '--backend', backend],
+      { encoding: 'utf8', maxBuffer: 1 << 30, env: { ...process.env, COE_BACKEND: '', COE_CONFIG: '' } });
+    if (p.status !== 0) throw new Error(p.stderr.trim() || `exit ${p.status}`);
+    return (performance.now() - s) / 1000;
+  };
+  try {
+    run();
+    engines.push({ engine: `native ${backend} (whole process)`, backend, run });
+  } catch (e) {
+    results.push({ engine: `native ${backend}`, backend, skipped: e.message });
   }
-  results.push({ engine: `wasm ${backend} (node ${process.versions.node})`, backend, start_ms: +startMs.toFixed(1),
-    seconds: +median(times).toFixed(4), panels_per_s: Math.round(panels / median(times)) });
 }
 
-const scratch = mkdtempSync(join(tmpdir(), 'coe-wasm-bench-'));
+// Rounds: each engine once per round, one after the other, so that a
+// neighbour's load on a shared machine falls on every engine alike rather
+// than on whichever ran at that moment; the median of the rounds per engine.
+const times = engines.map(() => []);
 try {
-  const file = join(scratch, `mtbench-${panels}.jsonl`);
-  writeFileSync(file, text);
-  for (const backend of ['scalar', 'avx2', 'avx512']) {
-    const times = [];
-    let failed = '';
-    for (let r = 0; r <= runs; ++r) {
-      const s = performance.now();
-      const p = spawnSync(coeBinary, ['analyze', file, '--json', '--threads', '1', '--features', 'tfidf', '--backend', backend],
-        { encoding: 'utf8', maxBuffer: 1 << 30, env: { ...process.env, COE_BACKEND: '', COE_CONFIG: '' } });
-      if (p.status !== 0) { failed = p.stderr.trim(); break; }
-      if (r > 0) times.push((performance.now() - s) / 1000);  // run 0 warms the page cache
-    }
-    if (failed) { results.push({ engine: `native ${backend}`, backend, skipped: failed }); continue; }
-    results.push({ engine: `native ${backend} (whole process)`, backend, seconds: +median(times).toFixed(4),
-      panels_per_s: Math.round(panels / median(times)) });
-  }
+  for (let r = 0; r < runs; ++r) engines.forEach((e, i) => times[i].push(e.run()));
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }
-console.log(JSON.stringify({ cpu: cpuName(), panels, runs, features: 'tfidf', threads: 1, results }, null, 1));
+engines.forEach(({ run, ...e }, i) => {
+  const seconds = median(times[i]);
+  results.push({ ...e, seconds: +seconds.toFixed(4), fastest_seconds: +Math.min(...times[i]).toFixed(4),
+    panels_per_s: Math.round(panels / seconds) });
+});
+console.log(JSON.stringify({ cpu: cpuName(), panels, runs, interleaved: true, features: 'tfidf', threads: 1, results },
+  null, 1));
