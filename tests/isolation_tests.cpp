@@ -188,14 +188,7 @@ TEST_CASE("outputs a plugin in a worker leaves unwritten fail their checks, as i
         CHECK(r.degraded);
         CHECK(coe::test::report_essence(r) == scalar_reports()[i]);
     }
-    const auto doc = boost::json::parse(e.performance_report());
-    std::int64_t non_finite = 0;
-    for (const auto &op : doc.at("operations").as_array())
-        if (op.at("backend") == "faulty" && op.at("operation") == "coe.similarity") {
-            const auto &by_class = op.at("failures_by_class").as_object();
-            if (by_class.contains("non_finite")) non_finite = by_class.at("non_finite").as_int64();
-        }
-    CHECK(non_finite > 0);
+    CHECK(coe::test::failures_of(e, "faulty", COE_OP_SIMILARITY, "non_finite") > 0);
     ::unsetenv("COE_TEST_FAULT");
 }
 

@@ -897,16 +897,6 @@ bool same_bits(const WordEmbeddings &a, const WordEmbeddings &b) {
            std::memcmp(a.vectors.data(), b.vectors.data(), a.vectors.size() * sizeof(float)) == 0;
 }
 
-std::int64_t failures_of(const Engine &e, const std::string &backend, const std::string &op, const char *cls) {
-    const auto doc = boost::json::parse(e.performance_report());
-    for (const auto &o : doc.at("operations").as_array())
-        if (o.at("backend") == backend.c_str() && o.at("operation") == op.c_str()) {
-            const auto &by_class = o.at("failures_by_class").as_object();
-            return by_class.contains(cls) ? by_class.at(cls).as_int64() : 0;
-        }
-    return 0;
-}
-
 // Every call of `engine` while `inject` holds is right (the reference's
 // bits); the breaker of (backend, coe.embed_words) opens after
 // `opens_after` calls at the latest, and once the fault is over and the open
@@ -954,7 +944,7 @@ TEST_CASE("embed_words: a plugin's faults of every kind demote it, and every res
         Engine engine(faulty_engine(r));
         embed_words_chaos(
             engine, "faulty", r.breaker, [&] { return std::make_unique<ScopedFault>(c.fault); }, c.opens_after);
-        if (c.failure_class) CHECK(failures_of(engine, "faulty", COE_OP_EMBED_WORDS, c.failure_class) > 0);
+        if (c.failure_class) CHECK(coe::test::failures_of(engine, "faulty", COE_OP_EMBED_WORDS, c.failure_class) > 0);
     }
 }
 
@@ -1007,10 +997,10 @@ TEST_CASE("outputs a backend leaves unwritten fail their checks in every operati
         CHECK(got.degraded);
         CHECK(coe::test::report_essence(got) == coe::test::report_essence(reference.analyze(p.view())));
     }
-    CHECK(failures_of(engine, backend, COE_OP_SIMILARITY, "non_finite") > 0);
-    CHECK(failures_of(engine, backend, COE_OP_CLUSTER, "invalid_labels") > 0);
-    CHECK(failures_of(engine, backend, COE_OP_CONSENSUS, "non_finite") > 0);
-    CHECK(failures_of(engine, backend, COE_OP_AGGREGATE, "non_finite") > 0);
+    CHECK(coe::test::failures_of(engine, backend, COE_OP_SIMILARITY, "non_finite") > 0);
+    CHECK(coe::test::failures_of(engine, backend, COE_OP_CLUSTER, "invalid_labels") > 0);
+    CHECK(coe::test::failures_of(engine, backend, COE_OP_CONSENSUS, "non_finite") > 0);
+    CHECK(coe::test::failures_of(engine, backend, COE_OP_AGGREGATE, "non_finite") > 0);
 }
 
 TEST_CASE("embed_words: a plugin without the operation is not in its chain") {

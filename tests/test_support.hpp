@@ -163,6 +163,18 @@ inline bool is_mapped(const std::filesystem::path &file) {
 
 inline bool contains(const std::string &s, const std::string &part) { return s.find(part) != std::string::npos; }
 
+// The failures of class `cls` (e.g. "non_finite") that `e`'s performance
+// report counts for (backend, operation).
+inline std::int64_t failures_of(const Engine &e, const std::string &backend, const std::string &op, const char *cls) {
+    const auto doc = boost::json::parse(e.performance_report());
+    for (const auto &o : doc.at("operations").as_array())
+        if (o.at("backend") == backend.c_str() && o.at("operation") == op.c_str()) {
+            const auto &by_class = o.at("failures_by_class").as_object();
+            return by_class.contains(cls) ? by_class.at(cls).as_int64() : 0;
+        }
+    return 0;
+}
+
 // The candidate whose file path contains `file_part` (a copy: backends() is a snapshot).
 inline BackendInfo backend_with_file(const Engine &e, const std::string &file_part) {
     for (const auto &b : e.backends())

@@ -93,8 +93,8 @@ inline void nudge(const char *op, void *args) {
 
 // An "unwritten" fault: the call succeeds but leaves part of its output as
 // the caller handed it over, as a backend with a bug in its loop bounds
-// would.  keep() copies that part before the call and put_back() restores
-// it after: the two cosines (0, 1) and (1, 0) of coe.similarity (the
+// would.  Constructed before the call, it copies that part; put_back()
+// restores it after the call: the two cosines (0, 1) and (1, 0) of coe.similarity (the
 // diagonal cell when there is one vector), the first row of
 // coe.embed_words, the last label of coe.cluster (the first is 0 by rule),
 // the first centrality of coe.consensus, the first support of
