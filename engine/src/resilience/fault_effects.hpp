@@ -15,12 +15,20 @@ namespace coe::fault {
 
 enum class Kind { none, error, nan, subtle, slow, unwritten };
 
+// Each kind's name, in the order error messages list them.
+struct KindName {
+    Kind kind;
+    const char *name;
+};
+inline constexpr KindName kind_names[] = {{Kind::error, "error"},
+                                          {Kind::nan, "nan"},
+                                          {Kind::subtle, "subtle"},
+                                          {Kind::slow, "slow"},
+                                          {Kind::unwritten, "unwritten"}};
+
 inline Kind kind_from_name(const char *name) {
-    if (std::strcmp(name, "error") == 0) return Kind::error;
-    if (std::strcmp(name, "nan") == 0) return Kind::nan;
-    if (std::strcmp(name, "subtle") == 0) return Kind::subtle;
-    if (std::strcmp(name, "slow") == 0) return Kind::slow;
-    if (std::strcmp(name, "unwritten") == 0) return Kind::unwritten;
+    for (const KindName &k : kind_names)
+        if (std::strcmp(name, k.name) == 0) return k.kind;
     return Kind::none;
 }
 

@@ -16,13 +16,19 @@ FaultSpec parse_fault_spec(const std::string &text) {
         start = end + 1;
     }
     const std::string where = "fault '" + text + "'";
+    auto kinds = [](const char *separator) {
+        std::string list;
+        for (const fault::KindName &k : fault::kind_names)
+            list += (list.empty() ? "" : separator) + std::string(k.name);
+        return list;
+    };
     if (parts.size() < 2 || parts.size() > 4 || parts[0].empty())
-        throw Error(where + ": expected <backend>:<error|nan|subtle|slow|unwritten>[:<rate>[:<ms>]]");
+        throw Error(where + ": expected <backend>:<" + kinds("|") + ">[:<rate>[:<ms>]]");
     FaultSpec f;
     f.backend = parts[0];
     f.kind = parts[1];
     if (fault::kind_from_name(f.kind.c_str()) == fault::Kind::none)
-        throw Error(where + ": unknown kind '" + f.kind + "' (error, nan, subtle, slow, unwritten)");
+        throw Error(where + ": unknown kind '" + f.kind + "' (" + kinds(", ") + ")");
     auto number = [&](const std::string &s, const char *what) {
         std::size_t used = 0;
         double v = 0;
