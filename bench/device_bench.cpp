@@ -4,11 +4,14 @@
 // break-even size from which the device is faster.  Wall-clock time per call
 // through Engine::similarity and Engine::embed_words (what a host gets: the
 // transfers, the device's work and the host's share), median of several
-// calls.
+// calls.  Then a batch of panels through Engine::analyze_batch, the whole
+// pipeline, three ways: on the CPU backend, on the device forced, and as a
+// host gets it (routing by size); with each operation's time per panel.
 //
 //   device_bench [--n 31,100,...] [--d 100,1024] [--texts 31,1000,...]
 //                [--tokens 250] [--word-vectors FILE] [--device vulkan]
 //                [--cpu auto] [--seconds 0.3] [--json FILE]
+//                [--panels 100000] [--chunk 1000] [--corpus FILE]
 //
 // Prints Markdown tables (the machine's CPU model and the device named) and
 // writes the same numbers as JSON.  Sizes whose n x n float result would not
@@ -18,22 +21,30 @@
 // names it (so a device keeps it), weights 1, and texts of --tokens words
 // drawn from the file's first 20,000 rows (a fixed seed); without a file
 // that part is skipped, saying so.  --texts 0 skips it too.
+// The batch cycles through the panels of --corpus (the MT-Bench panels) up
+// to --panels, handed to analyze_batch --chunk at a time (all cores), with
+// the word vectors when there is a file; --panels 0 skips it.
 // Exits 77 (SKIPPED) when the device backend cannot run here.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <random>
 #include <sstream>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include <boost/json.hpp>
 
 #include "coe/engine.hpp"
+#include "coe/panel_json.hpp"
+#include "coe/report_format.hpp"
 #include "coe/word_vectors.hpp"
 #include "features/word_vectors_file.hpp"
 
@@ -46,6 +57,8 @@ struct Options {
     std::uint64_t tokens = 250;                                    // words per text
     std::string device = "vulkan", cpu = "auto", json, word_vectors;
     double seconds = 0.3;  // per cell: calls are repeated until this much time has passed (at least 1, at most 25)
+    std::uint64_t panels = 100000, chunk = 1000;  // the batch of panels, and how many go to one analyze_batch
+    std::string corpus = COE_BENCH_DEFAULT_CORPUS;
 };
 
 std::vector<std::uint64_t> parse_list(const std::string &flag, const std::string &text) {
@@ -54,9 +67,9 @@ std::vector<std::uint64_t> parse_list(const std::string &flag, const std::string
     for (std::string item; std::getline(ss, item, ',');) {
         char *end = nullptr;
         const unsigned long long v = std::strtoull(item.c_str(), &end, 10);
-        if (item.empty() || *end != 0 || (v == 0 && flag != "--texts"))
+        if (item.empty() || *end != 0 || (v == 0 && flag != "--texts" && flag != "--panels"))
             throw std::runtime_error(flag + ": '" + item + "' is not a count");
-        if (v == 0) continue;  // --texts 0: no embeddings
+        if (v == 0) continue;  // --texts 0: no embeddings; --panels 0: no batch
         out.push_back(v);
     }
     return out;
@@ -79,23 +92,44 @@ Options parse(int argc, char **argv) {
         else if (a == "--cpu") o.cpu = value();
         else if (a == "--seconds") o.seconds = std::stod(value());
         else if (a == "--json") o.json = value();
+        else if (a == "--panels") {
+            const auto list = parse_list(a, value());
+            o.panels = list.empty() ? 0 : list.at(0);
+        } else if (a == "--chunk") o.chunk = parse_list(a, value()).at(0);
+        else if (a == "--corpus") o.corpus = value();
         else throw std::runtime_error("unknown argument " + a);
     }
     return o;
 }
 
+// The model name, with the family and model numbers (a virtual machine may
+// name only the vendor: "AMD EPYC" is a Zen 4 or a Zen 5).
 std::string cpu_model() {
     std::ifstream f("/proc/cpuinfo");
-    for (std::string line; std::getline(f, line);)
-        if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-    return "unknown CPU";
+    std::string name = "unknown CPU", family, model;
+    for (std::string line; std::getline(f, line) && line.find_first_not_of(" \t") != std::string::npos;) {
+        const auto colon = line.find(':');
+        if (colon == std::string::npos || colon + 2 > line.size()) continue;
+        const std::string key = line.substr(0, line.find_last_not_of(" \t", colon - 1) + 1),
+                          value = line.substr(colon + 2);
+        if (key == "model name") name = value;
+        else if (key == "cpu family") family = value;
+        else if (key == "model") model = value;
+    }
+    return family.empty() ? name : name + " (family " + family + " model " + model + ")";
 }
 
-std::shared_ptr<coe::Engine> engine_for(const std::string &backend) {
+// `routing`: whether large dense calls may go to the device on their own
+// (only when no backend is forced); the CPU side measures the CPU alone.
+std::shared_ptr<coe::Engine> engine_for(const std::string &backend,
+                                        coe::DeviceRouting routing = coe::DeviceRouting::off,
+                                        const std::string &word_vectors = {}) {
     coe::EngineOptions o;
     o.plugin_paths = {COE_BENCH_PLUGIN_DIR};
     o.use_environment = false;
     o.backend = backend == "auto" ? "" : backend;
+    o.device_routing.mode = routing;
+    o.word_vectors_file = word_vectors;
     o.load_device_backends = true;  // to name the device
     // one backend measured: no shadow checks, no demotion of a slow one
     o.resilience.shadow_rate = 0;
@@ -190,6 +224,150 @@ void measure_embed_words(const Options &o, const coe::Engine &cpu, const coe::En
         boost::json::object{{"file", file}, {"words", vectors.word_count()}, {"dims", vectors.dims()}, {"rows", rows}};
 }
 
+// ---- a batch of panels through the whole pipeline
+
+std::vector<coe::Panel> read_corpus(const std::string &file) {
+    std::ifstream f(file, std::ios::binary);
+    if (!f) throw std::runtime_error(file + ": cannot read the panels (--corpus)");
+    std::stringstream text;
+    text << f.rdbuf();
+    std::vector<coe::Panel> panels;
+    for (auto &line : coe::parse_panel_lines(text.str(), file)) {
+        if (auto *error = std::get_if<std::string>(&line.panel_or_error)) throw std::runtime_error(*error);
+        panels.push_back(std::move(std::get<coe::Panel>(line.panel_or_error)));
+    }
+    if (panels.empty()) throw std::runtime_error(file + ": no panels");
+    return panels;
+}
+
+// A report without what may differ between backends: which served it, the
+// events met and the times.
+std::string comparable(coe::Report r) {
+    r.backend.clear();
+    r.served_by.clear();
+    r.degraded = false;
+    r.events.clear();
+    r.timing = {};
+    return coe::to_json(r);
+}
+
+struct BatchRun {
+    double seconds = 0;
+    std::uint64_t failed = 0, differ = 0;  // panels without a report; reports unlike the reference's
+    // operation -> milliseconds, all backends; and the device backend's
+    // calls of the two operations it runs on the device, by operation
+    std::map<std::string, double> op_ms;
+    std::map<std::string, std::uint64_t> device_calls;
+};
+
+// `count` panels cycled from `views`, `chunk` to an analyze_batch call.  The
+// first views.size() reports are compared with `reference` (when given),
+// else stored into it.
+BatchRun run_batch(const coe::Engine &e, const std::vector<coe::PanelView> &views, const Options &o,
+                   std::vector<std::string> &reference) {
+    BatchRun run;
+    const bool record = reference.empty();
+    std::vector<coe::PanelView> batch;
+    const auto start = std::chrono::steady_clock::now();
+    for (std::uint64_t done = 0; done < o.panels;) {
+        const std::uint64_t k = std::min(o.chunk, o.panels - done);
+        batch.clear();
+        for (std::uint64_t i = 0; i < k; ++i) batch.push_back(views[(done + i) % views.size()]);
+        const auto results = e.analyze_batch(batch);
+        for (std::uint64_t i = 0; i < k; ++i) {
+            const auto &r = results[i];
+            if (!r.report) {
+                ++run.failed;
+                continue;
+            }
+            if (done + i >= views.size()) continue;
+            if (record) reference.push_back(comparable(*r.report));
+            else if (reference.at(done + i) != comparable(*r.report)) ++run.differ;
+        }
+        done += k;
+    }
+    run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    // the exact sums of the telemetry (the JSON report rounds the means to a microsecond)
+    std::istringstream metrics(e.performance_report_prometheus());
+    auto label = [](const std::string &line, const std::string &name) {
+        const auto at = line.find(name + "=\"") + name.size() + 2;
+        return line.substr(at, line.find('"', at) - at);
+    };
+    for (std::string line; std::getline(metrics, line);) {
+        const bool sum = line.rfind("coe_operation_latency_ms_sum{", 0) == 0,
+                   count = line.rfind("coe_operation_latency_ms_count{", 0) == 0;
+        if (!sum && !count) continue;
+        const std::string op = label(line, "operation");
+        const double value = std::stod(line.substr(line.rfind(' ') + 1));
+        if (sum) run.op_ms[op] += value;
+        else if (label(line, "backend") == o.device && (op == "coe.embed_words" || op == "coe.similarity"))
+            run.device_calls[op] += static_cast<std::uint64_t>(value);
+    }
+    return run;
+}
+
+// The batch on the CPU backend, on the device forced and with routing: a
+// Markdown table on stdout, the numbers into `out`.
+void measure_batch(const Options &o, const std::string &cpu_name, boost::json::object &out) {
+    if (o.panels == 0) return;
+    const std::string file = word_vectors_file(o);
+    const std::vector<coe::Panel> panels = read_corpus(o.corpus);
+    std::vector<coe::PanelView> views;
+    for (const auto &p : panels) views.push_back(p.view());
+    const std::string features = file.empty() ? "TF-IDF (no word-vector file: no dense work)" : "word vectors";
+    const std::string corpus = std::filesystem::path(o.corpus).filename().string();
+    std::cout << "# A batch of panels (Engine::analyze_batch, the whole pipeline)\n\n- " << o.panels
+              << " panels cycled from " << panels.size() << " (" << corpus << "), " << o.chunk
+              << " to a call, all cores; features: " << features
+              << "\n- routed: no backend forced, large dense calls to the device by size (the default)\n"
+              << "- us/panel: the operations' time in the engine's telemetry (summed over the threads) per panel; "
+                 "the rest of a panel's time is the engine's own (items, cleaning, the report)\n\n"
+              << "| run | seconds | panels/s | reports unlike " << cpu_name << "'s (first " << panels.size()
+              << ") | embed_words + similarity calls on " << o.device
+              << " | coe.embed_words us/panel | coe.similarity us/panel | all operations us/panel |\n"
+                 "|---|---|---|---|---|---|---|---|\n";
+    struct Side {
+        std::string name, backend;
+        coe::DeviceRouting routing;
+    };
+    const Side sides[] = {{cpu_name, o.cpu, coe::DeviceRouting::off},
+                          {o.device + " (forced)", o.device, coe::DeviceRouting::off},
+                          {"routed", "auto", coe::DeviceRouting::automatic}};
+    std::vector<std::string> reference;
+    boost::json::array rows;
+    for (const auto &side : sides) {
+        const auto engine = engine_for(side.backend, side.routing, file);
+        const BatchRun run = run_batch(*engine, views, o, reference);
+        if (run.failed != 0)
+            throw std::runtime_error(side.name + ": " + std::to_string(run.failed) + " panels without a report");
+        const double per_panel = 1000.0 / static_cast<double>(o.panels);  // ms in all -> us a panel
+        double total = 0;
+        for (const auto &[op, ms] : run.op_ms) total += ms;
+        auto us = [&](const char *op) {
+            const auto it = run.op_ms.find(op);
+            return it == run.op_ms.end() ? 0.0 : it->second * per_panel;
+        };
+        std::uint64_t device_calls = 0;
+        for (const auto &[op, calls] : run.device_calls) device_calls += calls;
+        const double rate = static_cast<double>(o.panels) / run.seconds;
+        std::cout << "| " << side.name << " | " << run.seconds << " | " << rate << " | " << run.differ << " | "
+                  << device_calls << " | " << us("coe.embed_words") << " | " << us("coe.similarity") << " | "
+                  << total * per_panel << " |\n"
+                  << std::flush;
+        boost::json::object ops;
+        for (const auto &[op, ms] : run.op_ms) ops[op] = ms;
+        rows.push_back(boost::json::object{{"run", side.name},
+                                           {"seconds", run.seconds},
+                                           {"panels_per_second", rate},
+                                           {"reports_unlike_cpu", run.differ},
+                                           {"device_calls", device_calls},
+                                           {"operation_ms", ops}});
+    }
+    std::cout << "\n";
+    out["batch"] = boost::json::object{
+        {"panels", o.panels}, {"chunk", o.chunk}, {"corpus", corpus}, {"features", features}, {"runs", rows}};
+}
+
 }  // namespace
 
 int main(int argc, char **argv) try {
@@ -264,6 +442,7 @@ int main(int argc, char **argv) try {
     boost::json::object result{{"cpu", cpu_model()},         {"device", device_desc}, {"cpu_backend", cpu_name},
                                {"device_backend", o.device}, {"rows", rows},          {"break_even", break_even}};
     measure_embed_words(o, *cpu, *device, cpu_name, result);
+    measure_batch(o, cpu_name, result);
     if (!o.json.empty()) {
         std::ofstream f(o.json);
         f << boost::json::serialize(result) << "\n";
