@@ -3,15 +3,22 @@ import platform
 
 
 def cpu_model():
-    """The CPU's model name from /proc/cpuinfo."""
+    """The CPU's model name from /proc/cpuinfo, with its family and model
+    numbers (a virtual machine may name only the vendor: "AMD EPYC")."""
+    fields = {}
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+                if not line.strip():
+                    break  # the first processor's fields only
+                key, _, value = line.partition(":")
+                fields.setdefault(key.strip(), value.strip())
     except OSError:
         pass
-    return platform.processor() or "unknown CPU"
+    name = fields.get("model name") or platform.processor() or "unknown CPU"
+    if "cpu family" in fields:
+        name += " (family %s model %s)" % (fields["cpu family"], fields.get("model", "?"))
+    return name
 
 
 def cpu_flags():
