@@ -33,8 +33,43 @@ std::size_t memory_count(std::uint64_t n, const char *what) {
 // without a known word, label 0).  Filling with these costs what zeroing
 // did.  docs/resilience.md#fault-injection
 constexpr float unwritten_number = std::numeric_limits<float>::quiet_NaN();
-constexpr std::uint32_t unwritten_index = UINT32_MAX;  // past any end; as a count of known words, too many
-constexpr std::uint8_t unwritten_flag = 0xFF;          // a flag is 0 or 1
+constexpr std::uint32_t unwritten_index = UINT32_MAX;   // past any end; as a count of known words, too many
+constexpr std::uint8_t unwritten_flag = 0xFF;           // a flag is 0 or 1
+constexpr std::uint64_t unwritten_offset = UINT64_MAX;  // past any end
+
+// coe.featurize's entries go into scratch kept per thread: a fresh buffer
+// of the capacity (an entry per byte of text) per call would cost its
+// zeroing and page faults, and filling the whole capacity before each call
+// a share of the call.  So the scratch stays filled with unwritten values
+// between calls instead: a call's entries are put back as they are copied
+// out, and after a call that did not return, the whole capacity it was
+// handed is filled again before the next.  A backend that writes past the
+// entries it counts leaves values a later call could take for its own;
+// that takes a second fault to matter.
+struct FeaturizeScratch {
+    std::vector<std::uint32_t> indices;
+    std::vector<float> values;
+    std::size_t dirty = 0;  // entries [0, dirty) may hold what a call that did not return wrote
+
+    // At least `capacity` entries, every one unwritten.
+    void make_ready(std::size_t capacity) {
+        std::fill_n(indices.begin(), dirty, unwritten_index);
+        std::fill_n(values.begin(), dirty, unwritten_number);
+        dirty = 0;
+        if (indices.size() < capacity) {
+            indices.resize(capacity, unwritten_index);
+            values.resize(capacity, unwritten_number);
+        }
+    }
+    // Moves the first `count` entries into `rows`, leaving them unwritten here.
+    void take(std::size_t count, SparseRows &rows) {
+        rows.indices.assign(indices.begin(), indices.begin() + static_cast<std::ptrdiff_t>(count));
+        rows.values.assign(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(count));
+        std::fill_n(indices.begin(), count, unwritten_index);
+        std::fill_n(values.begin(), count, unwritten_number);
+        dirty = 0;
+    }
+};
 
 // Calls the operation, with the injected fault (if any) applied around it.
 void invoke(const Backend &backend, const char *op, void *args, const FaultDecision &fault,
@@ -138,17 +173,11 @@ void BackendOps::featurize(const std::vector<std::string_view> &texts, const Fea
         COE_OP_FEATURIZE,
         [&](const Backend &b, const FaultDecision &f, SparseRows &rows) {
             // sum(lengths) + count entries always suffice (see coe.featurize/1);
-            // the plugin writes into scratch kept per thread (a fresh buffer of
-            // that size per call would cost its zeroing and page faults), and
             // the result holds only the entries written
-            thread_local std::vector<std::uint32_t> scratch_indices;
-            thread_local std::vector<float> scratch_values;
-            if (scratch_indices.size() < capacity) {
-                scratch_indices.resize(memory_count(capacity, "featurize: the texts"));
-                scratch_values.resize(scratch_indices.size());
-            }
+            thread_local FeaturizeScratch scratch;
+            scratch.make_ready(memory_count(capacity, "featurize: the texts"));
             rows.dimension = 1u << opt.bucket_bits;
-            rows.row_offsets.assign(texts.size() + 1, 0);
+            rows.row_offsets.assign(texts.size() + 1, unwritten_offset);
             coe_featurize_args a{};
             a.struct_size = sizeof a;
             a.text_count = static_cast<std::uint32_t>(texts.size());
@@ -158,12 +187,11 @@ void BackendOps::featurize(const std::vector<std::string_view> &texts, const Fea
             a.flags = featurize_flags(opt);
             a.entry_capacity = capacity;
             a.row_offsets = rows.row_offsets.data();
-            a.indices = scratch_indices.data();
-            a.values = scratch_values.data();
+            a.indices = scratch.indices.data();
+            a.values = scratch.values.data();
+            scratch.dirty = static_cast<std::size_t>(capacity);  // until the entries are taken
             invoke(b, COE_OP_FEATURIZE, &a, f, revision);
-            const auto written = static_cast<std::ptrdiff_t>(std::min<std::uint64_t>(a.entry_count, capacity));
-            rows.indices.assign(scratch_indices.begin(), scratch_indices.begin() + written);
-            rows.values.assign(scratch_values.begin(), scratch_values.begin() + written);
+            scratch.take(static_cast<std::size_t>(std::min<std::uint64_t>(a.entry_count, capacity)), rows);
         },
         [&](const SparseRows &r) { return check_output(r, texts.size()); }, out, trace);
 }

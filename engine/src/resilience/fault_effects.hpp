@@ -106,12 +106,17 @@ inline void nudge(const char *op, void *args) {
 // diagonal cell when there is one vector), the first row of
 // coe.embed_words, the last label of coe.cluster (the first is 0 by rule),
 // the first centrality of coe.consensus, the first support of
-// coe.aggregate.  coe.featurize writes into the engine's reused scratch and
-// is left alone.
+// coe.aggregate, the first entry (index and value) of coe.featurize.
 class Untouched {
 public:
     Untouched(const char *op, void *args) {
-        if (std::strcmp(op, COE_OP_SIMILARITY) == 0) {
+        if (std::strcmp(op, COE_OP_FEATURIZE) == 0) {
+            auto *a = static_cast<coe_featurize_args *>(args);
+            if (a->entry_capacity > 0) {
+                keep(a->indices, sizeof(std::uint32_t));
+                keep(a->values, sizeof(float));
+            }
+        } else if (std::strcmp(op, COE_OP_SIMILARITY) == 0) {
             auto *a = static_cast<coe_similarity_args *>(args);
             if (a->count >= 2) {
                 keep(a->out + 1, sizeof(float));
