@@ -393,7 +393,11 @@ int main(int argc, char **argv) {
             std::cerr << "skipping backend " << b.name << ": " << b.reason << "\n";
             continue;
         }
-        register_backend(b.name, corpus);
+        try {
+            register_backend(b.name, corpus);
+        } catch (const std::exception &e) {  // e.g. a device backend whose device cannot start
+            std::cerr << "skipping backend " << b.name << ": " << e.what() << "\n";
+        }
     }
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
