@@ -53,9 +53,7 @@ struct FeaturizeScratch {
 
     // At least `capacity` entries, every one unwritten.
     void make_ready(std::size_t capacity) {
-        std::fill_n(indices.begin(), dirty, unwritten_index);
-        std::fill_n(values.begin(), dirty, unwritten_number);
-        dirty = 0;
+        unwrite(dirty);
         if (indices.size() < capacity) {
             indices.resize(capacity, unwritten_index);
             values.resize(capacity, unwritten_number);
@@ -65,6 +63,12 @@ struct FeaturizeScratch {
     void take(std::size_t count, SparseRows &rows) {
         rows.indices.assign(indices.begin(), indices.begin() + static_cast<std::ptrdiff_t>(count));
         rows.values.assign(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(count));
+        unwrite(count);
+    }
+
+private:
+    // The first `count` entries made unwritten again; none left dirty.
+    void unwrite(std::size_t count) {
         std::fill_n(indices.begin(), count, unwritten_index);
         std::fill_n(values.begin(), count, unwritten_number);
         dirty = 0;
